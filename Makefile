@@ -1,0 +1,35 @@
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: tour test test-slow bench coverage clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+tour: $(VENV)/.installed
+	$(BIN)/python -m frechet tour
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -n 2
+
+test-slow: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -n 2 -m slow
+
+coverage: $(VENV)/.installed
+	$(BIN)/python -m frechet coverage
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/eager_overhead.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,1 @@
+"""The core: abstract values, primitives, traces and tracers, chosen by context."""

@@ -1,0 +1,54 @@
+"""Primitives: named operations that carry every rule of their own.
+
+A primitive's rules live on the object (`impl`, `abstract_eval`, `jvp`, `transpose`, `batch`),
+filled in next to its definition in `frechet/_src/prims/<family>.py`. `bind` hands the
+operation to the trace that is current; that trace decides whether to run it, differentiate it,
+stage it or batch it.
+"""
+
+from __future__ import annotations
+
+from frechet._src.core import trace as _trace
+
+
+class Primitive:
+    """A named operation with its rules.
+
+    Args:
+      name: printed in programs and error messages.
+      impl: runs the operation on concrete arrays.
+      abstract_eval: maps input ArraySpecs (and params) to the output ArraySpec(s).
+      multiple_results: whether impl returns a list of arrays.
+    """
+
+    __slots__ = ("name", "impl", "abstract_eval", "jvp", "transpose", "batch",
+                 "multiple_results", "linear", "__weakref__")
+
+    def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
+        self.name = name
+        self.impl = impl
+        self.abstract_eval = abstract_eval
+        self.multiple_results = multiple_results
+        self.jvp = None         # (primals, tangents, **params) -> (out, tangent_out); None tangent = zero
+        self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
+        self.batch = None       # (args, batched, **params) -> out with the batch axis first
+        self.linear = False
+
+    def bind(self, *args, **params):
+        return _trace.current().process(self, args, params)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+# The registry of all primitives, for coverage tests and the coverage report.
+REGISTRY: dict[str, Primitive] = {}
+
+
+def primitive(name: str, impl, abstract_eval, *, multiple_results: bool = False) -> Primitive:
+    """Define and register a primitive."""
+    if name in REGISTRY:
+        raise ValueError(f"primitive {name!r} is defined twice")
+    p = Primitive(name, impl, abstract_eval, multiple_results=multiple_results)
+    REGISTRY[name] = p
+    return p

@@ -1,0 +1,91 @@
+"""Traces and tracers, selected by context.
+
+The current trace lives in a context variable. `Primitive.bind` asks it to process the
+operation. A transformation installs its trace for the duration of the user's function; each
+trace knows its parent (the trace that was current when it was made) and hands it everything
+that does not involve its own tracers. A tracer belongs to exactly one trace object, and a trace
+recognises its own tracers by identity (`tracer._trace is self`): that identity is the tag that
+keeps nested derivatives from confusing their perturbations.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+
+from frechet._src.errors import EscapedTracerError
+
+
+class Trace:
+    """An interpreter of primitives. Subclasses define `process`."""
+
+    __slots__ = ("parent",)
+
+    def process(self, prim, args, params):
+        raise NotImplementedError
+
+
+class EvalTrace(Trace):
+    """The bottom trace: runs primitives on concrete arrays."""
+
+    __slots__ = ()
+
+    def __init__(self):
+        self.parent = None
+
+    def process(self, prim, args, params):
+        for a in args:
+            if isinstance(a, Tracer):
+                raise EscapedTracerError(
+                    f"primitive '{prim.name}' received a traced value of a transformation that has "
+                    "already finished (a tracer escaped, e.g. through a global or a closure); "
+                    "return values from the transformed function instead of storing them")
+        return prim.impl(*args, **params)
+
+
+EVAL = EvalTrace()
+_current = contextvars.ContextVar("frechet_trace", default=EVAL)
+current = _current.get
+set_current = _current.set
+reset_current = _current.reset
+
+
+@contextmanager
+def use(trace: Trace):
+    """Make `trace` the current trace inside the block."""
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        _current.reset(token)
+
+
+class Tracer:
+    """A value seen by a transformation. Subclasses store what their trace needs.
+
+    The NumPy surface (operators, methods, `__array_ufunc__`, `__array_function__`) is
+    attached by `frechet._src.numpy`, so the core does not depend on the front end.
+    """
+
+    __slots__ = ("_trace",)
+    __array_priority__ = 1000
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of unsized object")
+        return self.shape[0]
+
+    def concrete(self):
+        """The concrete value behind this tracer, or None where there is none (staging)."""
+        return None

@@ -1,0 +1,1 @@
+"""The typed SSA intermediate representation shared by every pass."""

@@ -1,0 +1,161 @@
+"""Programs: typed SSA over primitives, with one evaluator, one typechecker and one printer.
+
+A `Program` has input variables, constant variables (bound to arrays captured when it was
+made), equations and outputs. An output may be `None`, meaning a symbolic zero of the spec in
+`out_specs`: linear programs use it for outputs that do not depend on the inputs.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from frechet._src.core.spec import ArraySpec
+
+
+class Var:
+    """A variable of a program. Identity is what matters; names are given when printing."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: ArraySpec):
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        return f"Var({self.spec!r})"
+
+
+class Eqn(NamedTuple):
+    """`outputs = primitive(*inputs, **params)`; `source` is the user's line, where known."""
+
+    primitive: object
+    inputs: tuple
+    outputs: tuple
+    params: dict
+    source: str | None = None
+
+
+class Program:
+    """A typed SSA program.
+
+    Args:
+      invars: the input Vars.
+      constvars: Vars bound to `consts`, the arrays the program captured.
+      eqns: the equations in order.
+      outvars: output Vars; `None` is a symbolic zero whose spec is in `out_specs`.
+      out_specs: the spec of each output.
+    """
+
+    __slots__ = ("invars", "constvars", "consts", "eqns", "outvars", "out_specs")
+
+    def __init__(self, invars, constvars, consts, eqns, outvars, out_specs):
+        self.invars = tuple(invars)
+        self.constvars = tuple(constvars)
+        self.consts = tuple(consts)
+        self.eqns = tuple(eqns)
+        self.outvars = tuple(outvars)
+        self.out_specs = tuple(out_specs)
+
+    @property
+    def in_specs(self) -> tuple:
+        return tuple(v.spec for v in self.invars)
+
+    def __call__(self, *args):
+        return evaluate(self, *args)
+
+    def __str__(self) -> str:
+        return pretty(self)
+
+    __repr__ = __str__
+
+
+def zeros(spec: ArraySpec):
+    return np.zeros(spec.shape, spec.dtype)
+
+
+def evaluate(program: Program, *args):
+    """Run `program` by binding each primitive, so the current trace sees every operation."""
+    if len(args) != len(program.invars):
+        raise TypeError(f"program takes {len(program.invars)} inputs, got {len(args)}")
+    env = dict(zip(program.constvars, program.consts))
+    env.update(zip(program.invars, args))
+    for eqn in program.eqns:
+        outs = eqn.primitive.bind(*[env[v] for v in eqn.inputs], **eqn.params)
+        if eqn.primitive.multiple_results:
+            env.update(zip(eqn.outputs, outs))
+        else:
+            env[eqn.outputs[0]] = outs
+    return [zeros(s) if v is None else env[v] for v, s in zip(program.outvars, program.out_specs)]
+
+
+def typecheck(program: Program) -> None:
+    """Check that every variable is defined before use, once, with the spec its rule gives."""
+    defined = set()
+
+    def define(v):
+        if v in defined:
+            raise TypeError(f"variable {v} is defined twice")
+        defined.add(v)
+
+    for v, c in zip(program.constvars, program.consts):
+        define(v)
+        if tuple(np.shape(c)) != v.spec.shape or np.dtype(c.dtype) != v.spec.dtype:
+            raise TypeError(f"constant of spec {v.spec} is bound to {np.shape(c)} {c.dtype}")
+    for v in program.invars:
+        define(v)
+    for eqn in program.eqns:
+        for v in eqn.inputs:
+            if v not in defined:
+                raise TypeError(f"{eqn.primitive.name} uses an undefined variable {v}")
+        specs = eqn.primitive.abstract_eval(*[v.spec for v in eqn.inputs], **eqn.params)
+        specs = list(specs) if eqn.primitive.multiple_results else [specs]
+        got = [v.spec for v in eqn.outputs]
+        if specs != got:
+            raise TypeError(f"{eqn.primitive.name}: rule gives {specs}, program records {got}")
+        for v in eqn.outputs:
+            define(v)
+    for v, s in zip(program.outvars, program.out_specs):
+        if v is not None and (v not in defined or v.spec != s):
+            raise TypeError(f"output {v} is undefined or has the wrong spec")
+
+
+def _letters(n: int) -> str:
+    s = ""
+    while True:
+        s = chr(ord("a") + n % 26) + s
+        n = n // 26 - 1
+        if n < 0:
+            return s
+
+
+def pretty(program: Program) -> str:
+    """Print a program, one equation per line, JAX-style."""
+    names: dict = {}
+
+    def name(v):
+        if v not in names:
+            names[v] = _letters(len(names))
+        return names[v]
+
+    def decl(v):
+        return f"{name(v)}:{v.spec!r}"
+
+    def fmt_param(x):
+        if isinstance(x, Program):
+            return "{ " + pretty(x).replace("\n", "\n    ") + " }"
+        return repr(x)
+
+    consts = " ".join(decl(v) for v in program.constvars)
+    ins = " ".join(decl(v) for v in program.invars)
+    lines = [f"{{ lambda {consts} ; {ins} . let"]
+    for e in program.eqns:
+        outs = " ".join(decl(v) for v in e.outputs)
+        ps = ", ".join(f"{k}={fmt_param(v)}" for k, v in e.params.items())
+        ps = f"[{ps}]" if ps else ""
+        args = " ".join(name(v) for v in e.inputs)
+        src = f"    # {e.source}" if e.source else ""
+        lines.append(f"    {outs} = {e.primitive.name}{ps} {args}{src}")
+    outs = ", ".join("0" if v is None else name(v) for v in program.outvars)
+    lines.append(f"  in ({outs}) }}")
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""The staging trace: records primitives into a Program instead of running them.
+
+With `forward_known=True` it is an on-the-fly partial evaluator: an operation none of whose
+inputs are this trace's tracers is handed to the parent trace (it is "known" and runs now);
+only operations that touch staged values are recorded. Linearization uses it this way, so a
+linear program holds only the tangent computation, with primal results captured as constants
+(residuals). With `forward_known=False` everything is recorded (`make_program`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from frechet._src.core import trace as _trace
+from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.core.trace import Trace, Tracer
+from frechet._src.ir.program import Eqn, Program, Var
+
+_PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class StagedTracer(Tracer):
+    __slots__ = ("var",)
+
+    def __init__(self, trace, var):
+        self._trace = trace
+        self.var = var
+
+    @property
+    def shape(self):
+        return self.var.spec.shape
+
+    @property
+    def dtype(self):
+        return self.var.spec.dtype
+
+    @property
+    def aval(self):
+        return self.var.spec
+
+
+def _user_source() -> str | None:
+    """The first stack frame outside frechet: the user's line, for printed programs."""
+    f = sys._getframe(2)
+    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+        f = f.f_back
+    if f is None:
+        return None
+    return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"
+
+
+class StagingTrace(Trace):
+    __slots__ = ("forward_known", "eqns", "constvars", "consts", "_const_ids", "record_source")
+
+    def __init__(self, parent, forward_known: bool):
+        self.parent = parent
+        self.forward_known = forward_known
+        self.record_source = not forward_known
+        self.eqns: list[Eqn] = []
+        self.constvars: list[Var] = []
+        self.consts: list = []
+        self._const_ids: dict[int, Var] = {}
+
+    def new_arg(self, spec: ArraySpec) -> StagedTracer:
+        return StagedTracer(self, Var(spec))
+
+    def _atom(self, x) -> Var:
+        if type(x) is StagedTracer and x._trace is self:
+            return x.var
+        v = self._const_ids.get(id(x))
+        if v is None:
+            if not isinstance(x, Tracer) and not hasattr(x, "dtype"):
+                x = np.asarray(x)
+            v = Var(spec_of(x))
+            self._const_ids[id(x)] = v
+            self.constvars.append(v)
+            self.consts.append(x)   # keeps x alive, so its id stays unique
+        return v
+
+    def process(self, prim, args, params):
+        if self.forward_known:
+            for a in args:
+                if type(a) is StagedTracer and a._trace is self:
+                    break
+            else:
+                return self.parent.process(prim, args, params)
+        ins = tuple(self._atom(a) for a in args)
+        specs = prim.abstract_eval(*[v.spec for v in ins], **params)
+        if prim.multiple_results:
+            outs = tuple(Var(s) for s in specs)
+        else:
+            outs = (Var(specs),)
+        src = _user_source() if self.record_source else None
+        self.eqns.append(Eqn(prim, ins, outs, params, src))
+        tracers = [StagedTracer(self, v) for v in outs]
+        return tracers if prim.multiple_results else tracers[0]
+
+    def build(self, in_tracers, outs) -> Program:
+        """The Program from `in_tracers` to `outs` (tracers, or None for a symbolic zero with the
+        spec given in its place as `(None, spec)` pairs)."""
+        outvars, out_specs = [], []
+        for o in outs:
+            if isinstance(o, tuple):   # (None, spec): symbolic zero
+                outvars.append(None)
+                out_specs.append(o[1])
+            else:
+                v = self._atom(o)
+                outvars.append(v)
+                out_specs.append(v.spec)
+        return Program([t.var for t in in_tracers], self.constvars, self.consts, self.eqns,
+                       outvars, out_specs)
+
+
+def stage(fun, in_specs, forward_known: bool = False):
+    """Run `fun` on staged inputs of `in_specs`; return (program, outputs-as-given)."""
+    st = StagingTrace(_trace.current(), forward_known)
+    ins = [st.new_arg(s) for s in in_specs]
+    with _trace.use(st):
+        outs = fun(*ins)
+    return st, ins, outs

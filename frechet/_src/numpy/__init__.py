@@ -1,0 +1,1 @@
+"""The NumPy front end: NumPy's API written as compositions of primitives."""

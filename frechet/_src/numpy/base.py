@@ -1,0 +1,128 @@
+"""What every front-end function needs: recognising traced values, lifting operands, NumPy's
+promotion (NEP 50) and broadcasting made explicit, axis normalisation."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import ConcretizationError, ShapeError
+from frechet._src.prims import elementwise as ew
+from frechet._src.prims.shape import broadcast_to, convert
+
+
+def is_traced(x) -> bool:
+    return isinstance(x, Tracer)
+
+
+def any_traced(xs) -> bool:
+    return any(isinstance(x, Tracer) for x in xs)
+
+
+def asarray(x, dtype=None):
+    """A tracer stays itself (converted to `dtype` if given); lists holding tracers are stacked;
+    anything else becomes an ndarray."""
+    if isinstance(x, Tracer):
+        return x if dtype is None else convert(x, dtype)
+    if isinstance(x, (list, tuple)) and _has_tracer(x):
+        from frechet._src.numpy.manipulation import stack
+        out = stack([asarray(e) for e in x])
+        return out if dtype is None else convert(out, dtype)
+    return np.asarray(x, dtype=dtype)
+
+
+def _has_tracer(xs) -> bool:
+    for e in xs:
+        if isinstance(e, Tracer) or (isinstance(e, (list, tuple)) and _has_tracer(e)):
+            return True
+    return False
+
+
+def weak(x):
+    """What NumPy's promotion sees: a Python scalar's type (weak, NEP 50), else a dtype."""
+    if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
+        return type(x)
+    if isinstance(x, numbers.Number) and not isinstance(x, np.generic):
+        return type(x)
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
+def concrete(x, what: str):
+    """The concrete value of x, for operations whose output shape or type depends on values."""
+    if isinstance(x, Tracer):
+        c = x.concrete()
+        if c is None:
+            raise ConcretizationError(
+                f"{what} needs the concrete values of its input (its output depends on them), "
+                "but the input is being staged; call it outside jit/make_program")
+        return np.asarray(c)
+    return np.asarray(x)
+
+
+def shape_of(x) -> tuple:
+    return tuple(x.shape) if hasattr(x, "shape") else np.shape(x)
+
+
+def broadcast_shapes(*shapes, what="operands"):
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ShapeError(f"{what} could not be broadcast together with shapes "
+                         + " ".join(str(tuple(s)) for s in shapes)) from None
+
+
+def fit(x, dtype, shape):
+    """x converted to `dtype` and broadcast to `shape`: primitives for tracers, NumPy for
+    constants (a constant never needs a derivative)."""
+    if isinstance(x, Tracer):
+        if x.dtype != dtype:
+            x = convert(x, dtype)
+        return broadcast_to(x, shape) if tuple(x.shape) != shape else x
+    x = np.asarray(x)
+    if x.dtype != dtype:
+        x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)
+    return np.broadcast_to(x, shape) if x.shape != shape else x
+
+
+def apply_ufunc(ufunc, *args):
+    """ufunc(*args) with NumPy's loop selection and broadcasting, as one strict primitive."""
+    prim = ew.UFUNC_PRIMS[ufunc]
+    dts = ew.out_dtypes(ufunc, tuple(weak(a) for a in args))
+    shapes = [shape_of(a) for a in args]
+    shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shapes(
+        *shapes, what=f"operands of {ufunc.__name__}")
+    ins = [fit(a, d, shape) for a, d in zip(args, dts)]
+    return prim.bind(*ins)
+
+
+def normalize_axis(axis, ndim, what="axis"):
+    """axis (None, an int or a tuple) as a sorted tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(a, ndim)
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"duplicate value in '{what}'")
+    return tuple(sorted(out))
+
+
+def normalize_one_axis(axis, ndim) -> int:
+    (a,) = normalize_axis(int(axis), ndim)
+    return a
+
+
+def result_dtype(*xs):
+    return np.result_type(*[weak(x) for x in xs])
+
+
+def float_dtype(x):
+    """The inexact dtype NumPy computes in for x (float64 for integers and booleans)."""
+    dt = np.dtype(weak(x)) if not isinstance(weak(x), type) else np.dtype(float)
+    return dt if dt.kind in "fc" else np.dtype(np.float64)

@@ -1,0 +1,184 @@
+"""NumPy ufuncs on traced values: `__array_ufunc__` and the `frechet.numpy` ufunc functions.
+
+Every ufunc call becomes one strict elementwise primitive after explicit promotion and
+broadcasting. `reduce`, `accumulate` and `outer` map to reductions, cumulative primitives and
+broadcasting. `out=` naming a traced value rebinds it (the traced value takes the result).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import TracerConversionError, UnsupportedFunctionError
+from frechet._src.numpy import contract
+from frechet._src.numpy.base import apply_ufunc, asarray, fit, normalize_axis, shape_of
+from frechet._src.prims import elementwise as ew
+from frechet._src.prims.shape import select_p
+
+_GUFUNCS = {np.matmul: contract.matmul, np.vecdot: contract.vecdot, np.matvec: contract.matvec,
+            np.vecmat: contract.vecmat}
+_IGNORED = ("casting", "order", "subok", "signature")
+
+
+def rebind(target, value):
+    """Make the traced value `target` stand for `value` (NumPy's in-place updates, `x[i] = v`
+    and `out=`): its trace's slots are replaced by those of `value`."""
+    if type(value) is not type(target) or value._trace is not target._trace:
+        if isinstance(value, Tracer) or type(target).__name__ != "JVPTracer":
+            raise TracerConversionError(
+                "an in-place update would mix values of different transformations; write "
+                "`x = ...` with the new value instead of updating x in place")
+        value = type(target)(target._trace, value, None)   # a constant becomes a zero-tangent pair
+        from frechet._src.transforms.ad import instantiate
+        value.tangent = instantiate(None, value.primal)
+    for slot in type(target).__slots__:
+        setattr(target, slot, getattr(value, slot))
+    return target
+
+
+def _store(result, out, where=True):
+    """Honour `out=` (a traced value is rebound; an ndarray cannot hold a traced result)."""
+    if out is None:
+        return result
+    outs = out if isinstance(out, tuple) else (out,)
+    results = result if isinstance(result, (tuple, list)) else (result,)
+    for o, r in zip(outs, results):
+        if o is None:
+            continue
+        if not isinstance(o, Tracer):
+            raise TracerConversionError(
+                "a traced value cannot be written into a NumPy array (out=, +=, or x[i] = ...): "
+                "the derivative would be lost. Write `x = x + y` (or collect the values and use "
+                "np.stack) instead of updating an ndarray in place")
+        rebind(o, r)
+    return out if isinstance(out, tuple) and len(out) > 1 else outs[0]
+
+
+def _where(result, where, out):
+    if where is True:
+        return result
+    if out is None:
+        raise UnsupportedFunctionError("ufunc where= without out= leaves entries unset; pass out=")
+    o = out[0] if isinstance(out, tuple) else out
+    w = np.broadcast_to(np.asarray(where, bool), shape_of(result))
+    return select_p.bind(w, result, fit(o, result.dtype, shape_of(result)))
+
+
+def call(ufunc, *inputs, out=None, where=True, dtype=None, **kwargs):
+    for k in kwargs:
+        if k not in _IGNORED:
+            raise TypeError(f"{ufunc.__name__}() got an unexpected keyword argument {k!r}")
+    if ufunc in _GUFUNCS:
+        res = _GUFUNCS[ufunc](*inputs)
+    else:
+        if dtype is not None:
+            inputs = tuple(asarray(x, dtype) for x in inputs)
+        res = apply_ufunc(ufunc, *inputs)
+    return _store(_where(res, where, out), out)
+
+
+_REDUCERS = {np.add: "sum", np.multiply: "prod", np.maximum: "max", np.minimum: "min",
+             np.logical_and: "all", np.logical_or: "any", np.fmax: "max", np.fmin: "min"}
+_ACCUMULATORS = {np.add: "cumsum", np.multiply: "cumprod"}
+
+
+def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue,
+           where=True):
+    from frechet._src.numpy import reductions as R
+    if ufunc in _REDUCERS:
+        kw = {} if initial is np._NoValue else {"initial": initial}
+        if where is not True:
+            kw["where"] = where
+        fn = getattr(R, _REDUCERS[ufunc])
+        if ufunc in (np.add, np.multiply):
+            kw["dtype"] = dtype
+        return _store(fn(a, axis=axis, keepdims=keepdims, **kw), out)
+    # Any other binary ufunc: fold along one axis, left to right.
+    a = asarray(a)
+    if axis is None or isinstance(axis, tuple):
+        raise UnsupportedFunctionError(f"np.{ufunc.__name__}.reduce over several axes")
+    from frechet._src.numpy.manipulation import expand_dims, moveaxis
+    x = moveaxis(a, axis, 0)
+    acc = x[0] if initial is np._NoValue else call(ufunc, initial, x[0])
+    for i in range(1, shape_of(x)[0]):
+        acc = call(ufunc, acc, x[i])
+    return _store(expand_dims(acc, axis) if keepdims else acc, out)
+
+
+def accumulate(ufunc, a, axis=0, dtype=None, out=None):
+    from frechet._src.numpy import reductions as R
+    if ufunc in _ACCUMULATORS:
+        return _store(getattr(R, _ACCUMULATORS[ufunc])(a, axis=axis, dtype=dtype), out)
+    if ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
+        return _store(R.cumulative_extreme(a, axis, ufunc in (np.maximum, np.fmax)), out)
+    from frechet._src.numpy.manipulation import moveaxis, stack
+    x = moveaxis(asarray(a), axis, 0)
+    accs = [x[0]]
+    for i in range(1, shape_of(x)[0]):
+        accs.append(call(ufunc, accs[-1], x[i]))
+    return _store(moveaxis(stack(accs), 0, axis), out)
+
+
+def outer(ufunc, a, b, **kwargs):
+    from frechet._src.numpy.manipulation import reshape
+    a, b = asarray(a), asarray(b)
+    sa, sb = shape_of(a), shape_of(b)
+    return call(ufunc, reshape(a, sa + (1,) * len(sb)), b, **kwargs)
+
+
+def array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """Tracer.__array_ufunc__ (NEP 13)."""
+    for x in inputs:
+        t = type(x)
+        if not (isinstance(x, (Tracer, np.ndarray, np.generic, int, float, complex, bool, list,
+                                tuple)) or x is None) and hasattr(t, "__array_ufunc__"):
+            return NotImplemented   # let another array type (xarray, dask) handle it first
+    if ufunc not in ew.UFUNC_PRIMS and ufunc not in _GUFUNCS:
+        raise UnsupportedFunctionError(
+            f"the ufunc np.{ufunc.__name__} is not supported on traced values; define its "
+            "derivative with frechet.custom_vjp or frechet.custom_jvp")
+    if method == "__call__":
+        return call(ufunc, *inputs, **kwargs)
+    if method == "reduce":
+        return reduce(ufunc, *inputs, **kwargs)
+    if method == "accumulate":
+        return accumulate(ufunc, *inputs, **kwargs)
+    if method == "outer":
+        return outer(ufunc, *inputs, **kwargs)
+    if method == "at":
+        raise TracerConversionError(
+            f"np.{ufunc.__name__}.at updates an array in place, which cannot carry a derivative "
+            "here; use `x = x.copy(); x[idx] += v` on the traced value instead")
+    raise UnsupportedFunctionError(f"np.{ufunc.__name__}.{method} is not supported on traced values")
+
+
+def _make(ufunc, name):
+    def f(*inputs, **kwargs):
+        return call(ufunc, *inputs, **kwargs)
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = f"np.{ufunc.__name__}, differentiable (see NumPy's documentation)."
+    f.reduce = lambda *a, **k: reduce(ufunc, *a, **k)
+    f.accumulate = lambda *a, **k: accumulate(ufunc, *a, **k)
+    f.outer = lambda *a, **k: outer(ufunc, *a, **k)
+    f.ufunc = ufunc
+    return f
+
+
+UFUNCS = {}
+for _u in ew.ALL_UFUNCS:
+    UFUNCS[_u.__name__] = _make(_u, _u.__name__)
+for _alias, _name in ew._ALIASES.items():
+    if hasattr(np, _alias) or _alias in ("acos", "asin", "atan", "atan2", "acosh", "asinh",
+                                         "atanh", "pow"):
+        UFUNCS[_alias] = _make(getattr(np, _name), _alias)
+globals().update(UFUNCS)
+# Names the front end uses directly (kept explicit for readers and linters).
+add, subtract, multiply, divide = UFUNCS["add"], UFUNCS["subtract"], UFUNCS["multiply"], UFUNCS["divide"]
+negative, conjugate, absolute, sqrt = (UFUNCS["negative"], UFUNCS["conjugate"], UFUNCS["absolute"],
+                                       UFUNCS["sqrt"])
+exp, log, power, square = UFUNCS["exp"], UFUNCS["log"], UFUNCS["power"], UFUNCS["square"]
+maximum, minimum, equal, isnan = UFUNCS["maximum"], UFUNCS["minimum"], UFUNCS["equal"], UFUNCS["isnan"]
+logical_not, greater, less = UFUNCS["logical_not"], UFUNCS["greater"], UFUNCS["less"]
+floor, sign, isinf, isfinite = UFUNCS["floor"], UFUNCS["sign"], UFUNCS["isinf"], UFUNCS["isfinite"]
+true_divide = divide

@@ -1,0 +1,131 @@
+"""einsum over one or two operands, each with distinct subscripts: the contraction primitive.
+
+Two-operand contractions run as one batched matmul (transpose, reshape, np.matmul), planned
+once per (subscripts, shapes). The front end reduces repeated subscripts (diagonals) and more
+than two operands to this form. The transpose with respect to one operand is another einsum of
+the cotangent with the other operand.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec
+from frechet._src.prims.shape import broadcast_in_dim_p
+from frechet._src.transforms.ad import add_tangents, is_undefined
+
+
+def parse(spec: str):
+    ins, out = spec.split("->")
+    return ins.split(","), out
+
+
+@functools.lru_cache(maxsize=4096)
+def _plan(spec, shapes):
+    (a, b), o = parse(spec)
+    size = {}
+    for s, shp in zip((a, b), shapes):
+        size.update(zip(s, shp))
+    batch = [c for c in o if c in a and c in b]
+    contract = [c for c in a if c in b and c not in o]
+    fa = [c for c in a if c not in b and c in o]
+    fb = [c for c in b if c not in a and c in o]
+    suma = tuple(i for i, c in enumerate(a) if c not in b and c not in o)
+    sumb = tuple(i for i, c in enumerate(b) if c not in a and c not in o)
+    a2 = [c for c in a if c in b or c in o]
+    b2 = [c for c in b if c in a or c in o]
+    pa = [a2.index(c) for c in batch + fa + contract]
+    pb = [b2.index(c) for c in batch + contract + fb]
+
+    def n(cs):
+        return int(np.prod([size[c] for c in cs], dtype=np.int64))
+    ra = (n(batch), n(fa), n(contract))
+    rb = (n(batch), n(contract), n(fb))
+    mid = [size[c] for c in batch + fa + fb]
+    perm = [(batch + fa + fb).index(c) for c in o]
+    return suma, sumb, pa, pb, ra, rb, mid, perm
+
+
+def _impl(*ops, spec):
+    if len(ops) == 1:
+        return np.einsum(spec, ops[0])
+    x, y = ops
+    suma, sumb, pa, pb, ra, rb, mid, perm = _plan(spec, (np.shape(x), np.shape(y)))
+    if suma:
+        x = np.sum(x, axis=suma)
+    if sumb:
+        y = np.sum(y, axis=sumb)
+    out = np.matmul(np.transpose(x, pa).reshape(ra), np.transpose(y, pb).reshape(rb))
+    return np.transpose(out.reshape(mid), perm)
+
+
+def _abstract(*ops, spec):
+    ins, out = parse(spec)
+    if len(ins) != len(ops):
+        raise TypeError(f"einsum {spec!r} takes {len(ins)} operands")
+    size = {}
+    for s, op in zip(ins, ops):
+        if len(s) != len(op.shape) or len(set(s)) != len(s) or op.dtype != ops[0].dtype:
+            raise TypeError(f"einsum {spec!r}: operand {op} does not fit {s!r}")
+        for c, n in zip(s, op.shape):
+            if size.setdefault(c, n) != n:
+                raise TypeError(f"einsum {spec!r}: size of {c!r} is {size[c]} and {n}")
+    return ArraySpec(tuple(size[c] for c in out), ops[0].dtype)
+
+
+einsum_p = primitive("einsum", _impl, _abstract)
+
+
+def _contract(ct, out, other_ops, other_subs, target, target_shape):
+    """The cotangent of an operand with subscripts `target`: contract ct with the other
+    operands, then broadcast over the subscripts that only the target had (summed away)."""
+    have = set(out).union(*other_subs)
+    kept = "".join(c for c in target if c in have)
+    r = einsum_p.bind(ct, *other_ops, spec=",".join([out, *other_subs]) + "->" + kept)
+    if kept == target:
+        return r
+    dims = tuple(target.index(c) for c in kept)
+    return broadcast_in_dim_p.bind(r, shape=tuple(target_shape), broadcast_dimensions=dims)
+
+
+def _jvp(primals, tangents, *, spec):
+    ans = einsum_p.bind(*primals, spec=spec)
+    out = None
+    for i, t in enumerate(tangents):
+        if t is not None:
+            ops = list(primals)
+            ops[i] = t
+            out = add_tangents(out, einsum_p.bind(*ops, spec=spec))
+    return ans, out
+
+
+def _transpose(ct, *ops, spec):
+    ins, o = parse(spec)
+    undefined = [i for i, x in enumerate(ops) if is_undefined(x)]
+    if len(undefined) != 1:
+        raise TypeError("einsum is linear in one operand at a time")
+    (i,) = undefined
+    others = [k for k in range(len(ops)) if k != i]
+    cts = [None] * len(ops)
+    cts[i] = _contract(ct, o, [ops[k] for k in others], [ins[k] for k in others], ins[i],
+                       ops[i].shape)
+    return cts
+
+
+einsum_p.jvp = _jvp
+einsum_p.transpose = _transpose
+einsum_p.linear = True
+
+
+def _batch(args, batched, *, spec):
+    ins, out = parse(spec)
+    used = set(spec)
+    c = next(ch for ch in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if ch not in used)
+    ins = [c + s if b else s for s, b in zip(ins, batched)]
+    return einsum_p.bind(*args, spec=",".join(ins) + "->" + c + out)
+
+
+einsum_p.batch = _batch

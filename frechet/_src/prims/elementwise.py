@@ -1,0 +1,343 @@
+"""Elementwise primitives: one per NumPy ufunc loop family, strict (equal shapes, the dtypes
+NumPy's loop selection gives). The front end inserts the broadcasts and conversions.
+
+Derivatives are data: each smooth function names its derivative in terms of its input `x`
+and output `ans` (reusing `ans` where it is cheaper: exp, tanh, sqrt). Functions that are
+piecewise constant (floor, sign, comparisons) have zero derivative.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.prims.rules import (defbilinear, defjvp, defjvp_output, deflinear, defvectorized,
+                                      defzero)
+from frechet._src.transforms.ad import is_undefined
+
+
+@functools.lru_cache(maxsize=None)
+def out_dtypes(ufunc, in_dtypes: tuple) -> tuple:
+    """The input and output dtypes NumPy's loop selection gives for `in_dtypes`."""
+    return ufunc.resolve_dtypes(in_dtypes + (None,) * ufunc.nout)
+
+
+def _abstract(ufunc):
+    def rule(*xs):
+        shape = xs[0].shape
+        for x in xs[1:]:
+            if x.shape != shape:
+                raise TypeError(f"{ufunc.__name__}: shapes {[x.shape for x in xs]} differ "
+                                "(primitives do not broadcast)")
+        dts = out_dtypes(ufunc, tuple(x.dtype for x in xs))
+        outs = [ArraySpec(shape, d) for d in dts[ufunc.nin:]]
+        return outs if ufunc.nout > 1 else outs[0]
+    return rule
+
+
+def _impl(ufunc):
+    if ufunc.nout > 1:
+        return lambda *xs: list(ufunc(*xs))
+    return ufunc
+
+
+UFUNC_PRIMS: dict = {}   # ufunc -> primitive
+
+
+def ufunc_primitive(ufunc, name=None):
+    p = primitive(name or ufunc.__name__, _impl(ufunc), _abstract(ufunc),
+                  multiple_results=ufunc.nout > 1)
+    defvectorized(p)
+    UFUNC_PRIMS[ufunc] = p
+    return p
+
+
+def const(x, value):
+    """A constant array of x's shape and dtype (a broadcast view: no memory)."""
+    return np.broadcast_to(np.asarray(value, dtype=x.dtype), x.shape)
+
+
+# Every ufunc NumPy has (except matmul and its kin, which are contractions) is a primitive.
+_CONTRACTIONS = {"matmul", "vecdot", "matvec", "vecmat"}
+_ALIASES = {"conj": "conjugate", "true_divide": "divide", "mod": "remainder", "abs": "absolute",
+            "bitwise_not": "invert", "acos": "arccos", "acosh": "arccosh", "asin": "arcsin",
+            "asinh": "arcsinh", "atan": "arctan", "atanh": "arctanh", "atan2": "arctan2",
+            "pow": "power", "bitwise_left_shift": "left_shift", "bitwise_right_shift": "right_shift",
+            "bitwise_invert": "invert", "degrees": "rad2deg", "radians": "deg2rad"}
+ALL_UFUNCS = sorted({getattr(np, n) for n in dir(np) if isinstance(getattr(np, n), np.ufunc)},
+                    key=lambda u: u.__name__)
+P = {}
+for _u in ALL_UFUNCS:
+    if _u.__name__ not in _CONTRACTIONS and _u not in UFUNC_PRIMS:
+        P[_u.__name__] = ufunc_primitive(_u)
+P["degrees"] = P["rad2deg"]
+P["radians"] = P["deg2rad"]
+
+
+def bind(name, *args):
+    return P[name].bind(*args)
+
+
+def add(x, y):
+    return P["add"].bind(x, y)
+
+
+def sub(x, y):
+    return P["subtract"].bind(x, y)
+
+
+def mul(x, y):
+    return P["multiply"].bind(x, y)
+
+
+def div(x, y):
+    return P["divide"].bind(x, y)
+
+
+def neg(x):
+    return P["negative"].bind(x)
+
+
+def square(x):
+    return mul(x, x)
+
+
+def select(pred, a, b):
+    from frechet._src.prims.shape import select_p
+    return select_p.bind(pred, a, b)
+
+
+def real(x):
+    return real_p.bind(x) if is_complex(x.dtype) else x
+
+
+# real, imag: not ufuncs in NumPy, but elementwise and R-linear ----------------------------------
+
+def _real_spec(x):
+    return ArraySpec(x.shape, np.finfo(x.dtype).dtype)
+
+
+real_p = primitive("real", np.real, _real_spec)
+imag_p = primitive("imag", np.imag, _real_spec)
+
+
+def _to_complex(ct, spec):
+    from frechet._src.prims.shape import convert
+    return convert(ct, spec.dtype)
+
+
+# With the bilinear pairing Re(a*b): real^T(c) = c + 0j and imag^T(c) = -1j*c.
+deflinear(real_p, lambda ct, x: (_to_complex(ct, x),))
+deflinear(imag_p, lambda ct, x: (mul(_to_complex(ct, x), const(x, -1j)),))
+defvectorized(real_p)
+defvectorized(imag_p)
+
+# Linear ufuncs -------------------------------------------------------------------------------------
+
+deflinear(P["negative"], lambda ct, x: (neg(ct),))
+deflinear(P["positive"], lambda ct, x: (ct,))
+deflinear(P["conjugate"], lambda ct, x: (bind("conjugate", ct),))
+deflinear(P["deg2rad"], lambda ct, x: (bind("deg2rad", ct),))
+deflinear(P["rad2deg"], lambda ct, x: (bind("rad2deg", ct),))
+
+
+def _add_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    ans = add(x, y)
+    if tx is None:
+        return ans, ty
+    return ans, tx if ty is None else add(tx, ty)
+
+
+def _sub_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    ans = sub(x, y)
+    if ty is None:
+        return ans, tx
+    return ans, neg(ty) if tx is None else sub(tx, ty)
+
+
+P["add"].jvp = _add_jvp
+P["add"].transpose = lambda ct, x, y: (ct, ct)
+P["subtract"].jvp = _sub_jvp
+P["subtract"].transpose = lambda ct, x, y: (ct, neg(ct))
+P["add"].linear = P["subtract"].linear = True
+
+defbilinear(P["multiply"], lambda ct, y: mul(ct, y), lambda ct, x: mul(x, ct))
+
+
+def _div_jvp(primals, tangents):
+    (x, y), (tx, ty) = primals, tangents
+    ans = div(x, y)
+    out = None if tx is None else div(tx, y)
+    if ty is not None:
+        dy = neg(mul(ty, div(ans, y)))
+        out = dy if out is None else add(out, dy)
+    return ans, out
+
+
+def _div_transpose(ct, x, y):
+    if is_undefined(y):
+        raise TypeError("divide is linear in its numerator only")
+    return div(ct, y), None
+
+
+P["divide"].jvp = _div_jvp
+P["divide"].transpose = _div_transpose
+P["divide"].linear = True
+
+# Smooth unary ufuncs: derivative in terms of x and ans -------------------------------------------
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+def _sqrt(x):
+    return bind("sqrt", x)
+
+
+SMOOTH_UNARY = {
+    "sin": lambda x, ans: bind("cos", x),
+    "cos": lambda x, ans: neg(bind("sin", x)),
+    "tan": lambda x, ans: add(const(ans, 1), square(ans)),
+    "arcsin": lambda x, ans: div(const(x, 1), _sqrt(sub(const(x, 1), square(x)))),
+    "arccos": lambda x, ans: div(const(x, -1), _sqrt(sub(const(x, 1), square(x)))),
+    "arctan": lambda x, ans: div(const(x, 1), add(const(x, 1), square(x))),
+    "sinh": lambda x, ans: bind("cosh", x),
+    "cosh": lambda x, ans: bind("sinh", x),
+    "tanh": lambda x, ans: sub(const(ans, 1), square(ans)),
+    "arcsinh": lambda x, ans: div(const(x, 1), _sqrt(add(square(x), const(x, 1)))),
+    "arccosh": lambda x, ans: div(const(x, 1), mul(_sqrt(sub(x, const(x, 1))),
+                                                   _sqrt(add(x, const(x, 1))))),
+    "arctanh": lambda x, ans: div(const(x, 1), sub(const(x, 1), square(x))),
+    "exp": lambda x, ans: ans,
+    "exp2": lambda x, ans: mul(ans, const(ans, _LN2)),
+    "expm1": lambda x, ans: add(ans, const(ans, 1)),
+    "log": lambda x, ans: div(const(x, 1), x),
+    "log2": lambda x, ans: div(const(x, 1 / _LN2), x),
+    "log10": lambda x, ans: div(const(x, 1 / _LN10), x),
+    "log1p": lambda x, ans: div(const(x, 1), add(x, const(x, 1))),
+    "sqrt": lambda x, ans: div(const(ans, 0.5), ans),
+    "cbrt": lambda x, ans: div(const(ans, 1 / 3), square(ans)),
+    "square": lambda x, ans: mul(x, const(x, 2)),
+    "reciprocal": lambda x, ans: neg(square(ans)),
+    "fabs": lambda x, ans: bind("sign", x),
+}
+for _name, _d in SMOOTH_UNARY.items():
+    defjvp_output(P[_name], lambda t, ans, x, _d=_d: mul(t, _d(x, ans)))
+
+
+def _abs_jvp(t, ans, x):
+    if not is_complex(x.dtype):
+        return mul(t, bind("sign", x))
+    # d|z| = Re(conj(z) dz) / |z|, taken as 0 at z = 0.
+    zero = bind("equal", ans, const(ans, 0))
+    safe = select(zero, const(ans, 1), ans)
+    from frechet._src.prims.shape import convert
+    r = select(zero, const(x, 0), div(bind("conjugate", x), convert(safe, x.dtype)))
+    return real(mul(t, r))
+
+
+defjvp_output(P["absolute"], _abs_jvp)
+
+ZERO_DERIVATIVE = ["ceil", "floor", "rint", "trunc", "sign", "signbit", "isfinite", "isinf",
+                   "isnan", "isnat", "logical_not", "invert", "spacing", "bitwise_count",
+                   "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+                   "logical_and", "logical_or", "logical_xor", "bitwise_and", "bitwise_or",
+                   "bitwise_xor", "left_shift", "right_shift", "gcd", "lcm", "floor_divide"]
+for _name in ZERO_DERIVATIVE:
+    defzero(P[_name])
+
+
+def _frexp_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    m, e = P["frexp"].bind(x)
+    return [m, e], [None if t is None else div(mul(t, m), x), None]
+
+
+def _modf_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    frac, whole = P["modf"].bind(x)
+    return [frac, whole], [t, None]
+
+
+def _divmod_jvp(primals, tangents):
+    (x, y), (tx, ty) = primals, tangents
+    q, r = P["divmod"].bind(x, y)
+    tr = tx
+    if ty is not None:
+        d = neg(mul(ty, q))
+        tr = d if tr is None else add(tr, d)
+    return [q, r], [None, tr]
+
+
+P["frexp"].jvp = _frexp_jvp
+P["modf"].jvp = _modf_jvp
+P["divmod"].jvp = _divmod_jvp
+
+# Smooth binary ufuncs --------------------------------------------------------------------------
+
+
+def _log_safe(x):
+    """log(x) where x != 0, 0 where x == 0 (the y-derivative of x**y at x = 0 with y > 0)."""
+    zero = bind("equal", x, const(x, 0))
+    return select(zero, const(x, 0), bind("log", select(zero, const(x, 1), x)))
+
+
+def _pow_dx(t, ans, x, y):
+    # y * x**(y-1), with the y = 0 case exactly 0 (not 0 * inf at x = 0).
+    yzero = bind("equal", y, const(y, 0))
+    d = mul(y, bind("power", x, select(yzero, const(y, 1), sub(y, const(y, 1)))))
+    return mul(t, select(yzero, const(d, 0), d))
+
+
+def _hypot_safe(ans, v):
+    zero = bind("equal", ans, const(ans, 0))
+    return select(zero, const(ans, 0), div(v, select(zero, const(ans, 1), ans)))
+
+
+def _minmax(name, pick):
+    """maximum/minimum and fmax/fmin: the tangent of the chosen argument; ties split 50/50."""
+    def dx(t, ans, x, y, mine=True):
+        a, b = (x, y) if mine else (y, x)
+        win = bind("equal", a, ans)
+        tie = bind("logical_and", win, bind("equal", b, ans))
+        w = select(win, select(tie, const(a, 0.5), const(a, 1)), const(a, 0))
+        return mul(t, w)
+    defjvp_output(P[name], dx, lambda t, ans, x, y: dx(t, ans, x, y, mine=False))
+
+
+for _n in ("maximum", "minimum", "fmax", "fmin"):
+    _minmax(_n, None)
+
+defjvp_output(P["power"], _pow_dx,
+              lambda t, ans, x, y: mul(t, mul(ans, _log_safe(x))))
+defjvp(P["float_power"], lambda t, x, y: _pow_dx(t, bind("float_power", x, y), x, y),
+       lambda t, x, y: mul(t, mul(bind("float_power", x, y), _log_safe(x))))
+defjvp(P["arctan2"],
+       lambda t, y, x: mul(t, div(x, add(square(x), square(y)))),
+       lambda t, y, x: mul(t, div(neg(y), add(square(x), square(y)))))
+defjvp_output(P["hypot"], lambda t, ans, x, y: mul(t, _hypot_safe(ans, x)),
+              lambda t, ans, x, y: mul(t, _hypot_safe(ans, y)))
+defjvp_output(P["logaddexp"], lambda t, ans, x, y: mul(t, bind("exp", sub(x, ans))),
+              lambda t, ans, x, y: mul(t, bind("exp", sub(y, ans))))
+defjvp_output(P["logaddexp2"], lambda t, ans, x, y: mul(t, bind("exp2", sub(x, ans))),
+              lambda t, ans, x, y: mul(t, bind("exp2", sub(y, ans))))
+defjvp(P["copysign"],
+       lambda t, x, y: mul(t, select(bind("equal", bind("signbit", x), bind("signbit", y)),
+                                     const(x, 1), const(x, -1))),
+       lambda t, x, y: None)
+defjvp(P["fmod"], lambda t, x, y: t,
+       lambda t, x, y: mul(t, neg(bind("trunc", div(x, y)))))
+defjvp(P["remainder"], lambda t, x, y: t,
+       lambda t, x, y: mul(t, neg(bind("floor", div(x, y)))))
+defjvp(P["nextafter"], lambda t, x, y: t, lambda t, x, y: None)
+defjvp(P["ldexp"], lambda t, x, n: mul(t, bind("ldexp", const(x, 1), n)), None)
+defjvp(P["heaviside"], lambda t, x, h: None,
+       lambda t, x, h: mul(t, select(bind("equal", x, const(x, 0)), const(h, 1), const(h, 0))))
+

@@ -1,0 +1,190 @@
+"""Indexing: `getitem` (NumPy basic and advanced indexing, a gather) and its transpose
+`index_add` (a scatter-add), plus `index_set` for `x[i] = v`.
+
+The index is a static param, a tuple whose entries are `("s", start, stop, step)` for a slice,
+`("i", k)` for an integer, `None` for a new axis and `("a",)` for an integer index array; the
+arrays themselves are trailing positional arguments (constants, never differentiated).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec
+from frechet._src.errors import FrechetError
+from frechet._src.prims.rules import deflinear
+from frechet._src.prims.shape import transpose
+from frechet._src.transforms.ad import is_undefined
+from frechet._src.transforms.batching import broadcast_batched
+
+
+def encode(idx) -> tuple:
+    """Turn a normalised NumPy index (no Ellipsis, no booleans) into (param, arrays)."""
+    param, arrays = [], []
+    for e in idx:
+        if e is None:
+            param.append(None)
+        elif isinstance(e, slice):
+            param.append(("s", e.start, e.stop, e.step))
+        elif isinstance(e, (int, np.integer)):
+            param.append(("i", int(e)))
+        else:
+            param.append(("a",))
+            arrays.append(e)
+    return tuple(param), arrays
+
+
+def build(index, arrays) -> tuple:
+    it = iter(arrays)
+    out = []
+    for e in index:
+        if e is None:
+            out.append(None)
+        elif e[0] == "s":
+            out.append(slice(e[1], e[2], e[3]))
+        elif e[0] == "i":
+            out.append(e[1])
+        else:
+            out.append(next(it))
+    return tuple(out)
+
+
+def _fake(spec):
+    """A zero-stride array of the spec: any shape, no memory."""
+    return np.lib.stride_tricks.as_strided(np.zeros(1, spec.dtype), spec.shape,
+                                           (0,) * len(spec.shape))
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_shape(shape, index, array_shapes):
+    arrays = [np.zeros(s, np.intp) for s in array_shapes]
+    dummy = np.lib.stride_tricks.as_strided(np.zeros(1), shape, (0,) * len(shape))
+    return np.shape(dummy[build(index, arrays)])
+
+
+def _getitem_abstract(x, *arrays, index):
+    return ArraySpec(_result_shape(x.shape, index, tuple(a.shape for a in arrays)), x.dtype)
+
+
+getitem_p = primitive("getitem", lambda x, *arrays, index: x[build(index, arrays)],
+                      _getitem_abstract)
+
+
+def _index_add_impl(x, v, *arrays, index):
+    out = np.array(x, copy=True)
+    idx = build(index, arrays)
+    if arrays:
+        np.add.at(out, idx, v)
+    else:
+        out[idx] += v
+    return out
+
+
+def _index_set_impl(x, v, *arrays, index):
+    out = np.array(x, copy=True)
+    out[build(index, arrays)] = v
+    return out
+
+
+def _update_abstract(x, v, *arrays, index):
+    want = _result_shape(x.shape, index, tuple(a.shape for a in arrays))
+    if v.shape != want or v.dtype != x.dtype:
+        raise TypeError(f"index update of {x} at an index of shape {want} with {v}")
+    return x
+
+
+index_add_p = primitive("index_add", _index_add_impl, _update_abstract)
+index_set_p = primitive("index_set", _index_set_impl, _update_abstract)
+
+
+def _zeros(spec):
+    return np.zeros(spec.shape, spec.dtype)
+
+
+def _getitem_transpose(ct, x, *arrays, index):
+    return (index_add_p.bind(_zeros(x.spec), ct, *arrays, index=index),) + (None,) * len(arrays)
+
+
+def _index_add_transpose(ct, x, v, *arrays, index):
+    return (ct if is_undefined(x) else None,
+            getitem_p.bind(ct, *arrays, index=index) if is_undefined(v) else None,
+            *([None] * len(arrays)))
+
+
+def _index_set_transpose(ct, x, v, *arrays, index):
+    cx = index_set_p.bind(ct, _zeros(v.spec), *arrays, index=index) if is_undefined(x) else None
+    cv = getitem_p.bind(ct, *arrays, index=index) if is_undefined(v) else None
+    return (cx, cv, *([None] * len(arrays)))
+
+
+deflinear(getitem_p, _getitem_transpose, nlinear=1)
+deflinear(index_add_p, _index_add_transpose, nlinear=2)
+deflinear(index_set_p, _index_set_transpose, nlinear=2)
+
+
+def _advanced_axis(index, arrays):
+    """Where the batch axis lands when a full slice is put in front of `index`: 0, unless the
+    advanced indices are separated, in which case NumPy puts their dimensions first."""
+    if not arrays:
+        return 0
+    pos = [k for k, e in enumerate(index) if e is not None and e[0] in "ai"]
+    if pos == list(range(pos[0], pos[-1] + 1)):
+        return 0
+    return len(np.broadcast_shapes(*[a.shape for a in arrays]))
+
+
+def _check_unbatched(prim, batched, first):
+    if any(batched[first:]):
+        raise FrechetError(f"batching '{prim}' over its index arrays is not supported yet")
+
+
+def _getitem_batch(args, batched, *, index):
+    _check_unbatched("getitem", batched, 1)
+    x, *arrays = args
+    out = getitem_p.bind(x, *arrays, index=(("s", None, None, None),) + index)
+    k = _advanced_axis(index, arrays)
+    if k:
+        perm = [k] + [i for i in range(out.ndim) if i != k]
+        out = transpose(out, perm)
+    return out
+
+
+def _update_batch(prim):
+    def rule(args, batched, *, index):
+        _check_unbatched(prim.name, batched, 2)
+        x, v = broadcast_batched(args[:2], batched[:2])
+        arrays = args[2:]
+        k = _advanced_axis(index, arrays)
+        if k:
+            perm = list(range(1, k + 1)) + [0] + list(range(k + 1, v.ndim))
+            v = transpose(v, perm)
+        return prim.bind(x, v, *arrays, index=(("s", None, None, None),) + index)
+    return rule
+
+
+getitem_p.batch = _getitem_batch
+index_add_p.batch = _update_batch(index_add_p)
+index_set_p.batch = _update_batch(index_set_p)
+
+
+def getitem(x, idx):
+    """x[idx] for a normalised index tuple."""
+    index, arrays = encode(idx)
+    return getitem_p.bind(x, *arrays, index=index)
+
+
+def take_along_axis(x, idx, axis):
+    """x gathered along `axis` by an integer array idx of x's rank (open-mesh indexing)."""
+    nd = x.ndim
+    mesh = []
+    for d in range(nd):
+        if d == axis:
+            mesh.append(idx)
+        else:
+            shape = [1] * nd
+            shape[d] = idx.shape[d]
+            mesh.append(np.arange(idx.shape[d]).reshape(shape))
+    return getitem(x, tuple(mesh))

@@ -1,0 +1,218 @@
+"""Reductions and cumulative operations (reduce_sum lives with its transpose in shape.py).
+
+max/min pass the tangent of the maximising elements, averaged over ties. prod and cumprod use
+products of the other elements (exclusive products), so zeros in the input are exact.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec
+from frechet._src.core.trace import Tracer
+from frechet._src.prims import elementwise as ew
+from frechet._src.prims.elementwise import const
+from frechet._src.prims.rules import deflinear, defzero
+from frechet._src.prims.shape import (broadcast_in_dim_p, concatenate_p, convert, reduce_sum,
+                                      reshape, transpose)
+
+
+def _reduced(x, axes, dtype=None):
+    return ArraySpec(tuple(n for i, n in enumerate(x.shape) if i not in axes),
+                     np.dtype(dtype or x.dtype))
+
+
+def _axes_batch(prim):
+    return lambda args, batched, *, axes: prim.bind(args[0], axes=tuple(a + 1 for a in axes))
+
+
+def _axis_batch(prim):
+    return lambda args, batched, **p: prim.bind(args[0], **{**p, "axis": p["axis"] + 1})
+
+
+def expand(ans, x, axes):
+    """Broadcast a reduced result back to x's shape."""
+    kept = tuple(i for i in range(x.ndim) if i not in axes)
+    return broadcast_in_dim_p.bind(ans, shape=tuple(x.shape), broadcast_dimensions=kept)
+
+
+def concrete(x):
+    return x.concrete() if isinstance(x, Tracer) else x
+
+
+# max / min ---------------------------------------------------------------------------------
+
+def _minmax(name, fn):
+    p = primitive(name, lambda x, *, axes: fn(x, axis=axes), lambda x, *, axes: _reduced(x, axes))
+
+    def jvp(primals, tangents, *, axes):
+        (x,), (t,) = primals, tangents
+        ans = p.bind(x, axes=axes)
+        mask = convert(ew.bind("equal", x, expand(ans, x, axes)), x.dtype)
+        count = reduce_sum(mask, axes)
+        return ans, ew.div(reduce_sum(ew.mul(t, mask), axes), count)
+    p.jvp = jvp
+    p.batch = _axes_batch(p)
+    return p
+
+
+reduce_max_p = _minmax("reduce_max", np.max)
+reduce_min_p = _minmax("reduce_min", np.min)
+
+# any / all / argmax / argmin: no derivative ------------------------------------------------------
+
+reduce_or_p = primitive("reduce_or", lambda x, *, axes: np.any(x, axis=axes),
+                        lambda x, *, axes: _reduced(x, axes, np.bool_))
+reduce_and_p = primitive("reduce_and", lambda x, *, axes: np.all(x, axis=axes),
+                         lambda x, *, axes: _reduced(x, axes, np.bool_))
+for _p in (reduce_or_p, reduce_and_p):
+    defzero(_p)
+    _p.batch = _axes_batch(_p)
+
+argmax_p = primitive("argmax", lambda x, *, axis: np.argmax(x, axis=axis),
+                     lambda x, *, axis: _reduced(x, (axis,), np.intp))
+argmin_p = primitive("argmin", lambda x, *, axis: np.argmin(x, axis=axis),
+                     lambda x, *, axis: _reduced(x, (axis,), np.intp))
+for _p in (argmax_p, argmin_p):
+    defzero(_p)
+    _p.batch = _axis_batch(_p)
+
+# cumulative ---------------------------------------------------------------------------------------
+
+
+def _cum(fn, reverse, x, axis):
+    if reverse:
+        return np.flip(fn(np.flip(x, axis), axis=axis), axis)
+    return fn(x, axis=axis)
+
+
+def _cum_abstract(x, *, axis, reverse=False):
+    return x
+
+
+cumsum_p = primitive("cumsum", lambda x, *, axis, reverse=False: _cum(np.cumsum, reverse, x, axis),
+                     _cum_abstract)
+deflinear(cumsum_p, lambda ct, x, *, axis, reverse=False: (
+    cumsum_p.bind(ct, axis=axis, reverse=not reverse),))
+cumsum_p.batch = _axis_batch(cumsum_p)
+
+cumprod_p = primitive("cumprod",
+                      lambda x, *, axis, reverse=False: _cum(np.cumprod, reverse, x, axis),
+                      _cum_abstract)
+cumprod_p.batch = _axis_batch(cumprod_p)
+
+
+def _to_last(x, axis):
+    perm = [i for i in range(x.ndim) if i != axis] + [axis]
+    return transpose(x, perm), perm
+
+
+def _from_last(x, perm):
+    return transpose(x, np.argsort(perm).tolist())
+
+
+def _cumprod_jvp(primals, tangents, *, axis, reverse=False):
+    (x,), (t,) = primals, tangents
+    ans = cumprod_p.bind(x, axis=axis, reverse=reverse)
+    cx = concrete(x)
+    if cx is not None and np.all(cx != 0):   # d y_k = y_k * sum_{i<=k} t_i / x_i
+        return ans, ew.mul(ans, cumsum_p.bind(ew.div(t, x), axis=axis, reverse=reverse))
+    return ans, _cumprod_jvp_exact(x, t, axis, reverse)
+
+
+def _cumprod_jvp_exact(x, t, axis, reverse):
+    """d y_k = sum_{i<=k} t_i prod_{j<=k, j!=i} x_j without dividing (zeros allowed); O(n^2)."""
+    from frechet._src.prims.contractions import einsum_p
+    if reverse:
+        from frechet._src.prims.indexing import getitem
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return getitem(_cumprod_jvp_exact(getitem(x, flip), getitem(t, flip), axis, False), flip)
+    xl, perm = _to_last(x, axis)
+    tl, _ = _to_last(t, axis)
+    n = xl.shape[-1]
+    ones = const(xl, 1)[..., :1]
+    cp = cumprod_p.bind(xl, axis=xl.ndim - 1)
+    from frechet._src.prims.indexing import getitem
+    left = concatenate_p.bind(ones, getitem(cp, (Ellipsis, slice(None, n - 1))), axis=xl.ndim - 1) \
+        if n > 1 else ones
+    big = broadcast_in_dim_p.bind(xl, shape=(*xl.shape, n),
+                                  broadcast_dimensions=tuple(range(xl.ndim - 1)) + (xl.ndim,))
+    upper = np.triu(np.ones((n, n), bool), 1)          # j > i
+    upper_b = np.broadcast_to(upper, big.shape)
+    right = cumprod_p.bind(ew.select(upper_b, big, const(big, 1)), axis=big.ndim - 1)
+    w = ew.mul(right, const(right, np.triu(np.ones((n, n)))))   # keep i <= k
+    lead = "abcdefghijklmnopqrstuvw"[:xl.ndim - 1]
+    out = einsum_p.bind(ew.mul(tl, left), w, spec=f"{lead}y,{lead}yz->{lead}z")
+    return _from_last(out, perm)
+
+
+cumprod_p.jvp = _cumprod_jvp
+
+
+def _cumext(name, ufunc):
+    p = primitive(name, lambda x, *, axis, reverse=False: _cum(ufunc.accumulate, reverse, x, axis),
+                  _cum_abstract)
+
+    def jvp(primals, tangents, *, axis, reverse=False):
+        from frechet._src.prims.indexing import take_along_axis
+        (x,), (t,) = primals, tangents
+        ans = p.bind(x, axis=axis, reverse=reverse)
+        xc, ac = concrete(x), concrete(ans)
+        if xc is None:
+            raise NotImplementedError(f"{name} can be differentiated only on concrete values")
+        n = xc.shape[axis]
+        pos = np.arange(n).reshape([-1 if d == axis else 1 for d in range(xc.ndim)])
+        if reverse:
+            idx = _cum(np.minimum.accumulate, True,
+                       np.where(xc == ac, pos, n - 1) + np.zeros(xc.shape, np.intp), axis)
+        else:
+            idx = np.maximum.accumulate(np.where(xc == ac, pos, 0) + np.zeros(xc.shape, np.intp),
+                                        axis=axis)
+        return ans, take_along_axis(t, idx, axis)
+    p.jvp = jvp
+    p.batch = _axis_batch(p)
+    return p
+
+
+cummax_p = _cumext("cummax", np.maximum)
+cummin_p = _cumext("cummin", np.minimum)
+
+# prod ------------------------------------------------------------------------------------------
+
+reduce_prod_p = primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
+                          lambda x, *, axes: _reduced(x, axes))
+reduce_prod_p.batch = _axes_batch(reduce_prod_p)
+
+
+def _prod_jvp(primals, tangents, *, axes):
+    (x,), (t,) = primals, tangents
+    ans = reduce_prod_p.bind(x, axes=axes)
+    cx = concrete(x)
+    if cx is not None and np.all(cx != 0):
+        return ans, reduce_sum(ew.mul(t, ew.div(expand(ans, x, axes), x)), axes)
+    # products of the other elements: exclusive cumulative products from both sides.
+    kept = [i for i in range(x.ndim) if i not in axes]
+    perm = kept + list(axes)
+    flat_shape = tuple(x.shape[i] for i in kept) + (-1,)
+    xf = reshape(transpose(x, perm), _fix(flat_shape, x))
+    tf = reshape(transpose(t, perm), _fix(flat_shape, x))
+    last = xf.ndim - 1
+    n = xf.shape[-1]
+    from frechet._src.prims.indexing import getitem
+    ones = const(xf, 1)[..., :1]
+    if n == 1:
+        return ans, reshape(tf, ans.shape)
+    left = concatenate_p.bind(ones, getitem(cumprod_p.bind(xf, axis=last),
+                                            (Ellipsis, slice(None, n - 1))), axis=last)
+    right = concatenate_p.bind(getitem(cumprod_p.bind(xf, axis=last, reverse=True),
+                                       (Ellipsis, slice(1, None))), ones, axis=last)
+    return ans, reshape(reduce_sum(ew.mul(tf, ew.mul(left, right)), (last,)), ans.shape)
+
+
+def _fix(shape, x):
+    n = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    return tuple(x.size // max(n, 1) if d == -1 else d for d in shape)
+
+
+reduce_prod_p.jvp = _prod_jvp

@@ -1,0 +1,106 @@
+"""Helpers that make the common rule one line.
+
+`defjvp`/`defjvp_output` give a JVP from one derivative function per argument; `deflinear`
+and `defbilinear` give the JVP and transpose of linear and bilinear primitives; `defzero`
+marks a primitive whose outputs have zero derivative (comparisons, floor, argmax);
+`defvectorized` gives the batching rule of an elementwise primitive.
+"""
+
+from __future__ import annotations
+
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.transforms.ad import add_tangents, instantiate, is_undefined
+from frechet._src.transforms.batching import broadcast_batched
+
+
+def _nondiff(prim, i):
+    raise NonDifferentiableError(
+        f"primitive '{prim.name}' is not differentiable in its argument {i}")
+
+
+def defjvp(prim, *fns):
+    """fns[i](t, *args, **params) is the tangent contribution of argument i (None: not
+    differentiable in it)."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for i, (f, t) in enumerate(zip(fns, tangents)):
+            if t is not None:
+                if f is None:
+                    _nondiff(prim, i)
+                out = add_tangents(out, f(t, *primals, **params))
+        return ans, out
+    prim.jvp = rule
+
+
+def defjvp_output(prim, *fns):
+    """Like defjvp, but fns[i](t, ans, *args, **params) also sees the primal output."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        out = None
+        for i, (f, t) in enumerate(zip(fns, tangents)):
+            if t is not None:
+                if f is None:
+                    _nondiff(prim, i)
+                out = add_tangents(out, f(t, ans, *primals, **params))
+        return ans, out
+    prim.jvp = rule
+
+
+def deflinear(prim, transpose, nlinear: int | None = None):
+    """The primitive is linear in its first `nlinear` arguments (all by default), jointly;
+    any others are constants such as index arrays. Its JVP is itself."""
+    def rule(primals, tangents, **params):
+        n = len(primals) if nlinear is None else nlinear
+        for i in range(n, len(primals)):
+            if tangents[i] is not None:
+                _nondiff(prim, i)
+        ans = prim.bind(*primals, **params)
+        if all(t is None for t in tangents[:n]):
+            return ans, None
+        ts = [instantiate(t, p) for t, p in zip(tangents[:n], primals[:n])]
+        return ans, prim.bind(*ts, *primals[n:], **params)
+    prim.jvp = rule
+    prim.transpose = transpose
+    prim.linear = True
+
+
+def defbilinear(prim, lhs_transpose, rhs_transpose):
+    """A product-like primitive f(x, y), linear in each argument.
+
+    lhs_transpose(ct, y, **params) is the cotangent of x; rhs_transpose(ct, x, **params) of y.
+    """
+    def rule(primals, tangents, **params):
+        x, y = primals
+        tx, ty = tangents
+        ans = prim.bind(x, y, **params)
+        out = None
+        if tx is not None:
+            out = prim.bind(tx, y, **params)
+        if ty is not None:
+            out = add_tangents(out, prim.bind(x, ty, **params))
+        return ans, out
+
+    def transpose(ct, x, y, **params):
+        if is_undefined(x) and is_undefined(y):
+            raise NonDifferentiableError(f"'{prim.name}' is not linear in both arguments at once")
+        if is_undefined(x):
+            return lhs_transpose(ct, y, **params), None
+        return None, rhs_transpose(ct, x, **params)
+    prim.jvp = rule
+    prim.transpose = transpose
+    prim.linear = True
+
+
+def defzero(prim):
+    """Every output has zero derivative."""
+    def rule(primals, tangents, **params):
+        ans = prim.bind(*primals, **params)
+        return ans, ([None] * len(ans) if prim.multiple_results else None)
+    prim.jvp = rule
+
+
+def defvectorized(prim):
+    """Batching for elementwise primitives: broadcast the unbatched arguments, then apply."""
+    prim.batch = lambda args, batched, **params: prim.bind(
+        *broadcast_batched(args, batched), **params)

@@ -1,0 +1,244 @@
+"""Structural primitives: dtype conversion, broadcasting, reshaping, permuting, summing,
+joining, selecting. All but `select`'s predicate are linear; their transposes pair up
+(broadcast_in_dim <-> reduce_sum, reshape <-> reshape, transpose(p) <-> transpose(p^-1))."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
+from frechet._src.prims.rules import deflinear, defvectorized
+from frechet._src.transforms.ad import is_undefined
+from frechet._src.transforms.batching import broadcast_batched
+
+
+def _spec(shape, dtype):
+    return ArraySpec(tuple(shape), np.dtype(dtype))
+
+
+# convert_element_type ---------------------------------------------------------------------
+
+def _convert_impl(x, *, dtype):
+    if is_complex(x.dtype) and not is_complex(dtype):
+        x = np.real(x)   # Note: drops the imaginary part, as NumPy does (without its warning)
+    return np.asarray(x).astype(dtype, copy=False) if x.dtype != dtype else x
+
+
+convert_element_type_p = primitive(
+    "convert_element_type", _convert_impl, lambda x, *, dtype: _spec(x.shape, dtype))
+
+
+def _convert_jvp(primals, tangents, *, dtype):
+    (x,), (t,) = primals, tangents
+    ans = convert_element_type_p.bind(x, dtype=dtype)
+    if t is None or not (is_inexact(x.dtype) and is_inexact(dtype)):
+        return ans, None
+    return ans, convert_element_type_p.bind(t, dtype=dtype)
+
+
+def _convert_transpose(ct, x, *, dtype):
+    return (convert_element_type_p.bind(ct, dtype=x.dtype),)
+
+
+convert_element_type_p.jvp = _convert_jvp
+convert_element_type_p.transpose = _convert_transpose
+convert_element_type_p.linear = True
+defvectorized(convert_element_type_p)
+
+
+def convert(x, dtype):
+    dtype = np.dtype(dtype)
+    return x if x.dtype == dtype else convert_element_type_p.bind(x, dtype=dtype)
+
+
+# broadcast_in_dim / reduce_sum ---------------------------------------------------------------
+
+def _bid_impl(x, *, shape, broadcast_dimensions):
+    expanded = [1] * len(shape)
+    for d, n in zip(broadcast_dimensions, np.shape(x)):
+        expanded[d] = n
+    return np.broadcast_to(np.reshape(x, expanded), shape)
+
+
+def _bid_abstract(x, *, shape, broadcast_dimensions):
+    if len(broadcast_dimensions) != x.ndim:
+        raise TypeError(f"broadcast_in_dim: {x} needs {x.ndim} dimensions")
+    for d, n in zip(broadcast_dimensions, x.shape):
+        if n != 1 and shape[d] != n:
+            raise TypeError(f"broadcast_in_dim: cannot broadcast {x} to {shape}")
+    return _spec(shape, x.dtype)
+
+
+broadcast_in_dim_p = primitive("broadcast_in_dim", _bid_impl, _bid_abstract)
+
+
+def _bid_transpose(ct, x, *, shape, broadcast_dimensions):
+    new_dims = tuple(d for d in range(len(shape)) if d not in broadcast_dimensions)
+    ones = tuple(d for d, n in zip(broadcast_dimensions, x.shape) if n == 1 and shape[d] != 1)
+    out = reduce_sum_p.bind(ct, axes=tuple(sorted(new_dims + ones)))
+    return (reshape_p.bind(out, shape=x.shape) if out.shape != x.shape else out,)
+
+
+def _bid_batch(args, batched, *, shape, broadcast_dimensions):
+    (x,) = args
+    return broadcast_in_dim_p.bind(x, shape=(x.shape[0], *shape),
+                                   broadcast_dimensions=(0, *[d + 1 for d in broadcast_dimensions]))
+
+
+deflinear(broadcast_in_dim_p, _bid_transpose)
+broadcast_in_dim_p.batch = _bid_batch
+
+
+def _sum_impl(x, *, axes):
+    return np.sum(x, axis=axes)
+
+
+def _sum_abstract(x, *, axes):
+    return _spec([n for i, n in enumerate(x.shape) if i not in axes], x.dtype)
+
+
+reduce_sum_p = primitive("reduce_sum", _sum_impl, _sum_abstract)
+
+
+def _sum_transpose(ct, x, *, axes):
+    kept = tuple(i for i in range(len(x.shape)) if i not in axes)
+    return (broadcast_in_dim_p.bind(ct, shape=x.shape, broadcast_dimensions=kept),)
+
+
+deflinear(reduce_sum_p, _sum_transpose)
+reduce_sum_p.batch = lambda args, batched, *, axes: reduce_sum_p.bind(
+    args[0], axes=tuple(a + 1 for a in axes))
+
+
+def broadcast_to(x, shape):
+    """Broadcast with NumPy's rules, as an explicit broadcast_in_dim."""
+    shape = tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    lead = len(shape) - x.ndim
+    if lead < 0:
+        raise ValueError(f"cannot broadcast shape {x.shape} to {shape}")
+    return broadcast_in_dim_p.bind(x, shape=shape, broadcast_dimensions=tuple(range(lead, len(shape))))
+
+
+def reduce_sum(x, axes):
+    axes = tuple(sorted(axes))
+    return reduce_sum_p.bind(x, axes=axes) if axes else x
+
+
+# reshape / transpose --------------------------------------------------------------------------
+
+reshape_p = primitive("reshape", lambda x, *, shape: np.reshape(x, shape),
+                      lambda x, *, shape: _reshape_abstract(x, shape))
+
+
+def _reshape_abstract(x, shape):
+    if int(np.prod(shape, dtype=np.int64)) != x.size:
+        raise TypeError(f"cannot reshape array of size {x.size} into shape {shape}")
+    return _spec(shape, x.dtype)
+
+
+deflinear(reshape_p, lambda ct, x, *, shape: (reshape_p.bind(ct, shape=x.shape),))
+reshape_p.batch = lambda args, batched, *, shape: reshape_p.bind(
+    args[0], shape=(args[0].shape[0], *shape))
+
+
+def reshape(x, shape):
+    shape = tuple(shape)
+    return x if tuple(x.shape) == shape else reshape_p.bind(x, shape=shape)
+
+
+transpose_p = primitive("transpose", lambda x, *, permutation: np.transpose(x, permutation),
+                        lambda x, *, permutation: _spec([x.shape[p] for p in permutation], x.dtype))
+
+
+def _transpose_transpose(ct, x, *, permutation):
+    return (transpose_p.bind(ct, permutation=tuple(np.argsort(permutation).tolist())),)
+
+
+deflinear(transpose_p, _transpose_transpose)
+transpose_p.batch = lambda args, batched, *, permutation: transpose_p.bind(
+    args[0], permutation=(0, *[p + 1 for p in permutation]))
+
+
+def transpose(x, permutation):
+    permutation = tuple(int(p) for p in permutation)
+    if permutation == tuple(range(len(permutation))):
+        return x
+    return transpose_p.bind(x, permutation=permutation)
+
+
+# concatenate -----------------------------------------------------------------------------------
+
+def _concat_abstract(*xs, axis):
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    for x in xs:
+        if x.dtype != xs[0].dtype or len(x.shape) != len(shape) or any(
+                a != b for i, (a, b) in enumerate(zip(x.shape, shape)) if i != axis):
+            raise TypeError(f"concatenate: mismatched {x} and {xs[0]}")
+    return _spec(shape, xs[0].dtype)
+
+
+concatenate_p = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
+                          _concat_abstract)
+
+
+def _concat_transpose(ct, *xs, axis):
+    from frechet._src.prims.indexing import getitem
+    out, start = [], 0
+    for x in xs:
+        n = x.shape[axis]
+        if is_undefined(x):
+            idx = (slice(None),) * axis + (slice(start, start + n),)
+            out.append(getitem(ct, idx))
+        else:
+            out.append(None)
+        start += n
+    return out
+
+
+deflinear(concatenate_p, _concat_transpose)
+concatenate_p.batch = lambda args, batched, *, axis: concatenate_p.bind(
+    *broadcast_batched(args, batched), axis=axis + 1)
+
+
+# select ----------------------------------------------------------------------------------------
+
+def _select_abstract(pred, a, b):
+    if not (pred.shape == a.shape == b.shape) or a.dtype != b.dtype or pred.dtype != np.bool_:
+        raise TypeError(f"select: {pred}, {a}, {b}")
+    return a
+
+
+select_p = primitive("select", lambda pred, a, b: np.where(pred, a, b), _select_abstract)
+
+
+def _select_jvp(primals, tangents):
+    pred, a, b = primals
+    _, ta, tb = tangents
+    ans = select_p.bind(pred, a, b)
+    if ta is None and tb is None:
+        return ans, None
+    za = np.zeros(a.shape, a.dtype)
+    return ans, select_p.bind(pred, za if ta is None else ta, za if tb is None else tb)
+
+
+def _select_transpose(ct, pred, a, b):
+    z = np.zeros(ct.shape, ct.dtype)
+    return (None, select_p.bind(pred, ct, z) if is_undefined(a) else None,
+            select_p.bind(pred, z, ct) if is_undefined(b) else None)
+
+
+select_p.jvp = _select_jvp
+select_p.transpose = _select_transpose
+select_p.linear = True
+defvectorized(select_p)
+
+
+# stop_gradient -----------------------------------------------------------------------------------
+
+stop_gradient_p = primitive("stop_gradient", lambda x: x, lambda x: x)
+stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient_p.bind(*primals), None)
+defvectorized(stop_gradient_p)

@@ -1,0 +1,27 @@
+"""sort (its tangent is the input tangent permuted the same way) and argsort (no derivative)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec
+from frechet._src.prims.indexing import take_along_axis
+from frechet._src.prims.rules import defzero
+
+sort_p = primitive("sort", lambda x, *, axis: np.sort(x, axis=axis, kind="stable"),
+                   lambda x, *, axis: x)
+argsort_p = primitive("argsort", lambda x, *, axis: np.argsort(x, axis=axis, kind="stable"),
+                      lambda x, *, axis: ArraySpec(x.shape, np.dtype(np.intp)))
+defzero(argsort_p)
+
+
+def _sort_jvp(primals, tangents, *, axis):
+    (x,), (t,) = primals, tangents
+    idx = argsort_p.bind(x, axis=axis)
+    return take_along_axis(x, idx, axis), take_along_axis(t, idx, axis)
+
+
+sort_p.jvp = _sort_jvp
+for _p in (sort_p, argsort_p):
+    _p.batch = lambda args, batched, *, axis, _p=_p: _p.bind(args[0], axis=axis + 1)

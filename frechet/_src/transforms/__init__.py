@@ -1,0 +1,1 @@
+"""Transformations: interpreters over primitives that compose."""

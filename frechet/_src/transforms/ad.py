@@ -1,0 +1,270 @@
+"""Forward mode, linearization and transposition.
+
+One JVP rule per primitive serves three purposes. Under `jvp` the rule runs with the parent
+trace current, so tangents are concrete arrays and the tangent is computed at once. Under
+`linearize` the rule runs with a partial-evaluating staging trace current: primal work (which
+touches no tangent) is handed to the parent and runs now, and tangent work is recorded into a
+linear program, with primal results captured as residuals. That linear program *is* the
+derivative at the point. Reverse mode is its transpose: `backward_pass` walks it backwards and
+calls each linear primitive's transpose rule, with `UndefinedPrimal` marking the linear inputs.
+Fan-out becomes accumulation (`add_any`), composition reverses.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core import trace as _trace
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.core.trace import Trace, Tracer
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.ir.program import Program, zeros
+from frechet._src.ir.staging import StagedTracer, StagingTrace
+
+
+class UndefinedPrimal:
+    """Marks a linear input of an equation being transposed; carries its spec."""
+
+    __slots__ = ("spec",)
+
+    def __init__(self, spec: ArraySpec):
+        self.spec = spec
+
+    @property
+    def shape(self):
+        return self.spec.shape
+
+    @property
+    def dtype(self):
+        return self.spec.dtype
+
+
+def is_undefined(x) -> bool:
+    return type(x) is UndefinedPrimal
+
+
+# add_any: the engine's own accumulation primitive (same shapes and dtypes; linear).
+def _same_spec(x, y):
+    if x != y:
+        raise TypeError(f"add_any of {x} and {y}")
+    return x
+
+
+add_any_p = primitive("add_any", np.add, _same_spec)
+add_any_p.linear = True
+
+
+def add_tangents(x, y):
+    """Sum of two tangents or cotangents, either of which may be None (a symbolic zero)."""
+    if x is None:
+        return y
+    if y is None:
+        return x
+    return add_any_p.bind(x, y)
+
+
+def _add_any_jvp(primals, tangents):
+    x, y = primals
+    tx, ty = tangents
+    return add_any_p.bind(x, y), add_tangents(tx, ty)
+
+
+add_any_p.jvp = _add_any_jvp
+add_any_p.transpose = lambda ct, x, y: (ct, ct)
+add_any_p.batch = lambda args, batched: add_any_p.bind(*_instantiate_batch(args, batched))
+
+
+def _instantiate_batch(args, batched):
+    from frechet._src.transforms.batching import broadcast_batched
+    return broadcast_batched(args, batched)
+
+
+class JVPTracer(Tracer):
+    __slots__ = ("primal", "tangent")
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+    @property
+    def shape(self):
+        return self.primal.shape
+
+    @property
+    def dtype(self):
+        return self.primal.dtype
+
+    def concrete(self):
+        p = self.primal
+        return p.concrete() if isinstance(p, Tracer) else p
+
+
+class JVPTrace(Trace):
+    """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for
+    forward mode, a partial-evaluating staging trace for linearization."""
+
+    __slots__ = ("rule_trace",)
+
+    def __init__(self, parent, rule_trace=None):
+        self.parent = parent
+        self.rule_trace = parent if rule_trace is None else rule_trace
+
+    def _unpack(self, args):
+        primals = list(args)
+        tangents = [None] * len(args)
+        found = False
+        for i, a in enumerate(args):
+            if type(a) is JVPTracer and a._trace is self:
+                primals[i] = a.primal
+                tangents[i] = a.tangent
+                found = True
+        return primals, tangents, found
+
+    def process(self, prim, args, params):
+        primals, tangents, found = self._unpack(args)
+        if not found:
+            return self.parent.process(prim, primals, params)
+        rule = prim.jvp
+        if rule is None:
+            raise NonDifferentiableError(
+                f"primitive '{prim.name}' has no differentiation rule; wrap the function that "
+                "uses it in frechet.custom_jvp or frechet.custom_vjp to give one")
+        token = _trace.set_current(self.rule_trace)
+        try:
+            out, tout = rule(primals, tangents, **params)
+        finally:
+            _trace.reset_current(token)
+        if prim.multiple_results:
+            return [o if t is None else JVPTracer(self, o, t) for o, t in zip(out, tout)]
+        return out if tout is None else JVPTracer(self, out, tout)
+
+    def process_custom_jvp(self, fun, jvp, args):
+        primals, tangents, found = self._unpack(args)
+        if not found:
+            return self.parent.process_custom_jvp(fun, jvp, primals)
+        tangents = [instantiate(t, p) for t, p in zip(tangents, primals)]
+        with _trace.use(self.rule_trace):
+            out, tout = jvp(primals, tangents)
+        return [JVPTracer(self, o, t) for o, t in zip(out, tout)]
+
+    def process_custom_vjp(self, fun, fwd, bwd, args):
+        from frechet._src.transforms.custom import custom_vjp_lin_p
+        primals, tangents, found = self._unpack(args)
+        if not found:
+            return self.parent.process_custom_vjp(fun, fwd, bwd, primals)
+        with _trace.use(self.parent):
+            outs, res = fwd(*primals)
+        tangents = [instantiate(t, p) for t, p in zip(tangents, primals)]
+        out_specs = tuple(spec_of(o) for o in outs)
+        in_specs = tuple(spec_of(p) for p in primals)
+        with _trace.use(self.rule_trace):
+            touts = custom_vjp_lin_p.bind(*tangents, bwd=bwd, res=_Residuals(res),
+                                          in_specs=in_specs, out_specs=out_specs)
+        return [JVPTracer(self, o, t) for o, t in zip(outs, touts)]
+
+
+class _Residuals:
+    """Holds custom_vjp residuals in a param; compared by identity."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return "<residuals>"
+
+
+def instantiate(t, primal):
+    """A symbolic zero made concrete (zeros of the primal's shape and dtype)."""
+    return zeros(spec_of(primal)) if t is None else t
+
+
+def _trace_default_custom(self, fun, jvp, args):
+    with _trace.use(self):
+        return fun(*args)
+
+
+def _trace_default_custom_vjp(self, fun, fwd, bwd, args):
+    with _trace.use(self):
+        return fun(*args)
+
+
+# Traces other than JVP run the function itself (the custom rule matters only to JVP).
+Trace.process_custom_jvp = _trace_default_custom
+Trace.process_custom_vjp = _trace_default_custom_vjp
+
+
+def jvp_flat(fun, primals, tangents):
+    """Forward mode on flat lists. Returns (outputs, output tangents; None = zero)."""
+    jt = JVPTrace(_trace.current())
+    ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
+    with _trace.use(jt):
+        outs = fun(*ins)
+    return _split_outputs(jt, outs)
+
+
+def _split_outputs(jt, outs):
+    primals, tangents = [], []
+    for o in outs:
+        if type(o) is JVPTracer and o._trace is jt:
+            primals.append(o.primal)
+            tangents.append(o.tangent)
+        else:
+            primals.append(o)
+            tangents.append(None)
+    return primals, tangents
+
+
+def linearize_flat(fun, primals):
+    """Run `fun` once on `primals`; return its outputs and its derivative as a linear Program
+    from input tangents to output tangents."""
+    parent = _trace.current()
+    pe = StagingTrace(parent, forward_known=True)
+    jt = JVPTrace(parent, rule_trace=pe)
+    tin = [pe.new_arg(spec_of(p)) for p in primals]
+    ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tin)]
+    with _trace.use(jt):
+        outs = fun(*ins)
+    out_primals, out_tangents = _split_outputs(jt, outs)
+    touts = []
+    for p, t in zip(out_primals, out_tangents):
+        if t is None:
+            touts.append((None, spec_of(p)))
+        elif type(t) is StagedTracer and t._trace is pe:
+            touts.append(t)
+        else:   # a tangent that no input tangent reached: a rule produced a constant
+            raise AssertionError("linearization produced a tangent independent of the inputs")
+    return out_primals, pe.build(tin, touts)
+
+
+def backward_pass(program: Program, cts_out):
+    """Transpose a linear program: map output cotangents (None = zero) to input cotangents
+    (None = zero). Every primitive is bound, so an outer trace sees the backward pass."""
+    ct_env: dict = {}
+    for v, ct in zip(program.outvars, cts_out):
+        if v is not None and ct is not None:
+            ct_env[v] = add_tangents(ct_env.get(v), ct)
+    known = dict(zip(program.constvars, program.consts))
+    for eqn in reversed(program.eqns):
+        prim = eqn.primitive
+        if prim.multiple_results:
+            cts = [ct_env.pop(v, None) for v in eqn.outputs]
+            if all(c is None for c in cts):
+                continue
+        else:
+            cts = ct_env.pop(eqn.outputs[0], None)
+            if cts is None:
+                continue
+        rule = prim.transpose
+        if rule is None:
+            raise NonDifferentiableError(
+                f"primitive '{prim.name}' appeared in a linear program but has no transpose rule")
+        args = [known[v] if v in known else UndefinedPrimal(v.spec) for v in eqn.inputs]
+        cts_in = rule(cts, *args, **eqn.params)
+        for v, a, c in zip(eqn.inputs, args, cts_in):
+            if c is not None and type(a) is UndefinedPrimal:
+                ct_env[v] = add_tangents(ct_env.get(v), c)
+    return [ct_env.get(v) for v in program.invars]

@@ -1,0 +1,352 @@
+"""The public transformations over pytrees: jvp, linearize, vjp, grad, value_and_grad,
+jacfwd, jacrev, jacobian, hessian, hvp, linear_transpose, make_program, stop_gradient."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from frechet._src import tree
+from frechet._src.core.spec import is_complex, is_inexact, spec_of
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.ir.program import zeros
+from frechet._src.ir.staging import StagedTracer, stage
+from frechet._src.transforms.ad import backward_pass, jvp_flat, linearize_flat
+from frechet._src.transforms.batching import batch_flat
+from frechet._src.transforms.linear_map import LinearMap, apply_basis, basis
+
+
+def _leaf(x):
+    if isinstance(x, Tracer) or isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    return np.asarray(x)
+
+
+def _flatten_args(args, what):
+    leaves, treedef = tree.flatten(args)
+    return [_leaf(x) for x in leaves], treedef
+
+
+def _flat_fun(fun, in_tree, out_store):
+    def f(*leaves):
+        out = fun(*tree.unflatten(in_tree, list(leaves)))
+        ol, ot = tree.flatten(out)
+        out_store.append(ot)
+        return [_leaf(o) for o in ol]
+    return f
+
+
+def _check_inexact(leaves, what):
+    for x in leaves:
+        if not is_inexact(x.dtype):
+            raise NonDifferentiableError(
+                f"{what} requires real or complex floating-point inputs, got {x.dtype}; convert "
+                "the argument with .astype(float), or exclude it with argnums")
+
+
+def jvp(fun, primals, tangents):
+    """Forward mode: (fun(*primals), J @ tangents).
+
+    Example:
+      >>> jvp(np.sin, (0.0,), (1.0,))
+      (0.0, 1.0)
+    """
+    p, pt = _flatten_args(tuple(primals), "jvp")
+    t, tt = _flatten_args(tuple(tangents), "jvp")
+    if pt != tt:
+        raise ValueError(f"primals and tangents must have the same structure: {pt} vs {tt}")
+    _check_inexact(p, "jvp")
+    t = [np.asarray(ti, dtype=pi.dtype) if not isinstance(ti, Tracer) else ti
+         for pi, ti in zip(p, t)]
+    for pi, ti in zip(p, t):
+        if tuple(pi.shape) != tuple(ti.shape):
+            raise ValueError(f"primal of shape {tuple(pi.shape)} has a tangent of shape "
+                             f"{tuple(ti.shape)}")
+    store = []
+    outs, touts = jvp_flat(_flat_fun(fun, pt, store), p, t)
+    touts = [zeros(spec_of(o)) if tt_ is None else tt_ for o, tt_ in zip(outs, touts)]
+    return tree.unflatten(store[0], outs), tree.unflatten(store[0], touts)
+
+
+def linearize(fun, *primals):
+    """(fun(*primals), L) where L is the derivative at primals, a LinearMap.
+
+    Example:
+      >>> y, L = linearize(np.sin, 0.0)
+      >>> L(1.0)
+      1.0
+    """
+    p, pt = _flatten_args(primals, "linearize")
+    _check_inexact(p, "linearize")
+    store = []
+    outs, program = linearize_flat(_flat_fun(fun, pt, store), p)
+    in_tree = pt if len(primals) != 1 else tree.flatten(primals[0])[1]
+    return tree.unflatten(store[0], outs), LinearMap(program, in_tree, store[0])
+
+
+def _split_aux(fun, has_aux, aux_store):
+    if not has_aux:
+        return fun
+
+    def f(*args):
+        out = fun(*args)
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError("a function with has_aux=True must return a pair (output, aux)")
+        aux_store.append(out[1])
+        return out[0]
+    return f
+
+
+def vjp(fun, *primals, has_aux=False):
+    """(fun(*primals), vjp_fn[, aux]) with vjp_fn(ct) the cotangents of the primals."""
+    aux = []
+    p, pt = _flatten_args(primals, "vjp")
+    _check_inexact(p, "vjp")
+    store = []
+    outs, program = linearize_flat(_flat_fun(_split_aux(fun, has_aux, aux), pt, store), p)
+    out_tree = store[0]
+
+    def vjp_fn(ct):
+        cts, ctt = _flatten_args(ct, "vjp")
+        if ctt != out_tree:
+            raise ValueError(f"cotangent structure {ctt} does not match the output {out_tree}")
+        res = backward_pass(program, cts)
+        return tuple(tree.unflatten(pt, [zeros(s) if r is None else r
+                                         for r, s in zip(res, program.in_specs)]))
+    out = tree.unflatten(out_tree, outs)
+    return (out, vjp_fn, _strip(aux[0])) if has_aux else (out, vjp_fn)
+
+
+def _strip(aux):
+    """Aux outputs leave the transformation as their primal values."""
+    from frechet._src.transforms.ad import JVPTracer
+
+    def f(x):
+        while isinstance(x, JVPTracer):
+            x = x.primal
+        return x
+    return tree.tree_map(f, aux)
+
+
+def _argnums_fun(fun, argnums, args):
+    multiple = not isinstance(argnums, int)
+    nums = tuple(argnums) if multiple else (argnums,)
+    for n in nums:
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"argnums {argnums} out of range for {len(args)} arguments")
+    nums = tuple(n % len(args) for n in nums)
+
+    def f(*diff):
+        full = list(args)
+        for n, d in zip(nums, diff):
+            full[n] = d
+        return fun(*full)
+    return f, tuple(args[n] for n in nums), multiple
+
+
+def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """A function returning (fun(*args), gradient of fun w.r.t. args[argnums]).
+
+    Example:
+      >>> value_and_grad(lambda x: (x ** 2).sum())(np.array([1.0, 2.0]))
+      (5.0, array([2., 4.]))
+    """
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        f, diff, multiple = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
+        leaves, _ = tree.flatten(diff)
+        leaves = [_leaf(x) for x in leaves]
+        if holomorphic:
+            for x in leaves:
+                if not is_complex(x.dtype):
+                    raise NonDifferentiableError(
+                        f"grad(holomorphic=True) requires complex inputs, got {x.dtype}")
+        res = vjp(f, *diff, has_aux=has_aux)
+        out = res[0]
+        if not (hasattr(out, "shape") and tuple(out.shape) == ()) and not np.isscalar(out):
+            raise TypeError(
+                f"grad requires a scalar output, got shape {tuple(np.shape(out))}; use "
+                "frechet.jacrev (or jacobian) for non-scalar outputs, or frechet.vjp to pull back "
+                "a given cotangent")
+        odt = np.asarray(out).dtype if not isinstance(out, Tracer) else out.dtype
+        if is_complex(odt) and not holomorphic:
+            raise TypeError("grad requires a real-valued output (got a complex one); pass "
+                            "holomorphic=True for holomorphic functions")
+        if not is_inexact(odt):
+            raise TypeError(f"grad requires a floating-point output, got {odt}")
+        g = res[1](np.ones((), odt))
+        g = g if multiple else g[0]
+        return ((out, res[2]), g) if has_aux else (out, g)
+    return wrapped
+
+
+def grad(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The gradient of a scalar function w.r.t. args[argnums] (JAX's complex convention: for
+    real outputs of complex inputs, the conjugate of the steepest-ascent direction).
+
+    Example:
+      >>> grad(lambda x: np.sin(x).sum())(np.zeros(3))
+      array([1., 1., 1.])
+    """
+    vg = value_and_grad(fun, argnums, has_aux, holomorphic)
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        (out, g) = vg(*args, **kwargs)
+        return (g, out[1]) if has_aux else g
+    return wrapped
+
+
+def _jac_reshape(flat, out_specs, in_specs, out_tree, in_tree, rev):
+    """flat: per output (batch over inputs) or per input (batch over outputs) -> a nested pytree
+    of arrays of shape out_shape + in_shape."""
+    from frechet._src.numpy.manipulation import moveaxis, reshape
+    blocks = []
+    if rev:   # flat[i]: (m, *in_shape_i); rows index outputs
+        m_off = 0
+        for so in out_specs:
+            row = []
+            for si, f in zip(in_specs, flat):
+                part = f[m_off:m_off + so.size]
+                row.append(reshape(part, so.shape + si.shape))
+            m_off += so.size
+            blocks.append(row)
+    else:     # flat[o]: (n, *out_shape_o); batch indexes inputs
+        per_out = []
+        for so, f in zip(out_specs, flat):
+            row, n_off = [], 0
+            for si in in_specs:
+                part = f[n_off:n_off + si.size]
+                part = reshape(part, si.shape + so.shape)
+                row.append(moveaxis(part, tuple(range(len(si.shape))),
+                                    tuple(range(len(so.shape), len(so.shape) + len(si.shape))))
+                           if si.shape and so.shape else part)
+                n_off += si.size
+            per_out.append(row)
+        blocks = per_out
+    return tree.unflatten(out_tree, [tree.unflatten(in_tree, row) for row in blocks])
+
+
+def _jacobian(fun, argnums, has_aux, holomorphic, rev):
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        f, diff, multiple = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
+        aux = []
+        p, pt = _flatten_args(diff, "jacobian")
+        _check_inexact(p, "jacobian")
+        store = []
+        outs, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
+        in_specs, out_specs = program.in_specs, program.out_specs
+        if not holomorphic:
+            bad = in_specs if not rev else out_specs
+            if any(is_complex(s.dtype) for s in bad):
+                raise TypeError(f"{'jacrev' if rev else 'jacfwd'} of a function with complex "
+                                f"{'outputs' if rev else 'inputs'} requires holomorphic=True")
+        if rev:
+            def back(*cts):
+                res = backward_pass(program, list(cts))
+                return [zeros(s) if r is None else r for r, s in zip(res, in_specs)]
+            n = sum(s.size for s in out_specs)
+            flat = batch_flat(back, basis(out_specs), [True] * len(out_specs)) if n else \
+                [np.zeros((0,) + s.shape, s.dtype) for s in in_specs]
+        else:
+            flat = apply_basis(program, in_specs)
+        in_tree = pt if multiple else tree.flatten(diff[0])[1]
+        jac = _jac_reshape(flat, out_specs, in_specs, store[0], in_tree, rev)
+        return (jac, _strip(aux[0])) if has_aux else jac
+    return wrapped
+
+
+def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian by forward mode: linearize once, push the input basis through in one pass.
+    Output arrays have shape out_shape + in_shape."""
+    return _jacobian(fun, argnums, has_aux, holomorphic, rev=False)
+
+
+def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Jacobian by reverse mode: linearize once, pull the output basis back in one pass."""
+    return _jacobian(fun, argnums, has_aux, holomorphic, rev=True)
+
+
+def jacobian(fun, argnums=0, has_aux=False, holomorphic=False, mode="auto"):
+    """The Jacobian; mode "fwd", "rev" or "auto" (forward when inputs are fewer than outputs,
+    decided at the first call from the sizes)."""
+    if mode == "fwd":
+        return jacfwd(fun, argnums, has_aux, holomorphic)
+    if mode == "rev":
+        return jacrev(fun, argnums, has_aux, holomorphic)
+    if mode != "auto":
+        raise ValueError(f"jacobian mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
+
+    @functools.wraps(fun)
+    def wrapped(*args, **kwargs):
+        f, diff, _ = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
+        n = sum(int(np.prod(np.shape(x))) for x in tree.flatten(diff)[0])
+        out_struct = eval_shape(f, *diff)
+        out_leaves = tree.flatten(out_struct)[0]
+        if has_aux:
+            out_leaves = tree.flatten(out_struct[0])[0]
+        m = sum(s.size for s in out_leaves)
+        j = jacfwd if n <= m else jacrev
+        return j(fun, argnums, has_aux, holomorphic)(*args, **kwargs)
+    return wrapped
+
+
+def eval_shape(fun, *args):
+    """The ArraySpecs of fun's outputs, found by staging (nothing is computed)."""
+    leaves, t = _flatten_args(args, "eval_shape")
+    store = []
+    st, ins, outs = stage(_flat_fun(fun, t, store), [spec_of(x) for x in leaves])
+    return tree.unflatten(store[0], [spec_of(o) for o in outs])
+
+
+def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
+    """The Hessian, jacfwd(jacrev(fun)): forward over reverse."""
+    return jacfwd(jacrev(fun, argnums, has_aux, holomorphic), argnums, has_aux, holomorphic)
+
+
+def hvp(fun, primals, tangents):
+    """(grad of fun at primals, Hessian-vector product), by forward over reverse."""
+    return jvp(grad(fun, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))
+
+
+def linear_transpose(fun, *primals):
+    """The transpose of a linear function `fun`, given example inputs (for shapes and dtypes)."""
+    leaves, t = _flatten_args(primals, "linear_transpose")
+    specs = [spec_of(x) for x in leaves]
+    store = []
+    st, ins, outs = stage(_flat_fun(fun, t, store), specs, forward_known=True)
+    fixed = [o if (type(o) is StagedTracer and o._trace is st) else (None, spec_of(o))
+             for o in outs]
+    program = st.build(ins, fixed)
+    L = LinearMap(program, t, store[0])
+
+    def transposed(ct):
+        return L.apply_transpose(ct)
+    return transposed
+
+
+def make_program(fun, static_argnums=()):
+    """A function returning the Program that `fun` runs on arguments of these shapes and dtypes
+    (derivatives included: make_program(grad(f))(x)).
+
+    Example:
+      >>> print(make_program(lambda x: np.sin(x) * 2)(np.ones(3)))
+    """
+    @functools.wraps(fun)
+    def wrapped(*args):
+        leaves, t = _flatten_args(args, "make_program")
+        store = []
+        st, ins, outs = stage(_flat_fun(fun, t, store), [spec_of(x) for x in leaves])
+        return st.build(ins, outs)
+    return wrapped
+
+
+def stop_gradient(x):
+    """x, with zero derivative (applied to every leaf of a pytree)."""
+    from frechet._src.prims.shape import stop_gradient_p
+    return tree.tree_map(lambda v: stop_gradient_p.bind(v) if isinstance(v, Tracer) else v, x)

@@ -1,0 +1,89 @@
+"""Batching: run a computation on a stack of inputs at once, the batch axis first.
+
+Jacobians use it to push a whole basis through a linear program in one pass. A batch rule
+receives the arguments and which of them carry the batch axis (always axis 0) and returns the
+output with the batch axis first.
+"""
+
+from __future__ import annotations
+
+from frechet._src.core import trace as _trace
+from frechet._src.core.trace import Trace, Tracer
+from frechet._src.errors import FrechetError
+
+
+class BatchTracer(Tracer):
+    __slots__ = ("val",)
+
+    def __init__(self, trace, val):
+        self._trace = trace
+        self.val = val
+
+    @property
+    def shape(self):
+        return self.val.shape[1:]
+
+    @property
+    def dtype(self):
+        return self.val.dtype
+
+
+class BatchTrace(Trace):
+    __slots__ = ()
+
+    def __init__(self, parent):
+        self.parent = parent
+
+    def process(self, prim, args, params):
+        vals = list(args)
+        batched = [False] * len(args)
+        found = False
+        for i, a in enumerate(args):
+            if type(a) is BatchTracer and a._trace is self:
+                vals[i] = a.val
+                batched[i] = True
+                found = True
+        if not found:
+            return self.parent.process(prim, vals, params)
+        rule = prim.batch
+        if rule is None:
+            raise FrechetError(f"primitive '{prim.name}' has no batching rule")
+        token = _trace.set_current(self.parent)
+        try:
+            out = rule(vals, tuple(batched), **params)
+        finally:
+            _trace.reset_current(token)
+        if prim.multiple_results:
+            return [BatchTracer(self, o) for o in out]
+        return BatchTracer(self, out)
+
+
+def broadcast_batched(args, batched):
+    """Give every unbatched argument the batch axis (a broadcast, so a view in NumPy)."""
+    from frechet._src.prims.shape import broadcast_in_dim_p
+    size = next(a.shape[0] for a, b in zip(args, batched) if b)
+    return [a if b else broadcast_in_dim_p.bind(
+                a, shape=(size, *a.shape), broadcast_dimensions=tuple(range(1, a.ndim + 1)))
+            for a, b in zip(args, batched)]
+
+
+def batch_flat(fun, args, batched):
+    """Run `fun` on flat `args`, those flagged in `batched` carrying the batch axis first.
+    Returns outputs, each with the batch axis first (unbatched outputs are broadcast)."""
+    bt = BatchTrace(_trace.current())
+    ins = [BatchTracer(bt, a) if b else a for a, b in zip(args, batched)]
+    with _trace.use(bt):
+        outs = fun(*ins)
+    size = next(a.shape[0] for a, b in zip(args, batched) if b)
+    res = []
+    for o in outs:
+        if type(o) is BatchTracer and o._trace is bt:
+            res.append(o.val)
+        else:
+            res.append(broadcast_batched([_dummy(size), o], [True, False])[1])
+    return res
+
+
+class _dummy:
+    def __init__(self, n):
+        self.shape = (n,)

@@ -1,0 +1,146 @@
+"""custom_jvp and custom_vjp: user-given derivative rules.
+
+A custom JVP rule is used by forward mode and, since it is linear in the tangents, by
+linearization, so reverse mode comes from transposing it. A custom VJP rule gives reverse mode
+only: under linearization the function's tangent becomes one `custom_vjp_lin` equation whose
+transpose calls the user's `bwd`.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from frechet._src import tree
+from frechet._src.core import trace as _trace
+from frechet._src.core.primitive import primitive
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.numpy.base import asarray
+
+
+def _impl(*tangents, bwd, res, in_specs, out_specs):
+    raise NonDifferentiableError(
+        "a custom_vjp function was differentiated in forward mode (jvp, jacfwd or a linear map "
+        "applied forwards); custom_vjp defines reverse mode only. Use custom_jvp to give a "
+        "forward rule, or jacrev/grad/vjp")
+
+
+custom_vjp_lin_p = primitive("custom_vjp_lin", _impl,
+                             lambda *t, bwd, res, in_specs, out_specs: list(out_specs),
+                             multiple_results=True)
+
+
+def _lin_transpose(cts, *tangents, bwd, res, in_specs, out_specs):
+    cts = [c if c is not None else _zeros(s) for c, s in zip(cts, out_specs)]
+    out = bwd(res.value, cts[0] if len(cts) == 1 else tuple(cts))
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    if len(out) != len(in_specs):
+        raise TypeError(f"custom_vjp bwd returned {len(out)} cotangents for {len(in_specs)} inputs")
+    return [None if o is None else asarray(o) for o in out]
+
+
+def _zeros(spec):
+    import numpy as np
+    return np.zeros(spec.shape, spec.dtype)
+
+
+custom_vjp_lin_p.transpose = _lin_transpose
+custom_vjp_lin_p.linear = True
+
+
+def _flat_args(args):
+    leaves, treedef = tree.flatten(args)
+    return [asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
+
+
+class custom_jvp:
+    """A function with a user-given JVP rule.
+
+    Example:
+      >>> @custom_jvp
+      ... def f(x):
+      ...     return np.sin(x)
+      >>> @f.defjvp
+      ... def f_jvp(primals, tangents):
+      ...     (x,), (t,) = primals, tangents
+      ...     return f(x), np.cos(x) * t
+    """
+
+    def __init__(self, fun):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.jvp = None
+
+    def defjvp(self, jvp):
+        self.jvp = jvp
+        return jvp
+
+    def __call__(self, *args):
+        if self.jvp is None:
+            raise AttributeError(f"custom_jvp {self.fun.__name__} has no rule; use .defjvp")
+        leaves, treedef = _flat_args(args)
+        out_tree = []
+
+        def flat_fun(*xs):
+            out = self.fun(*tree.unflatten(treedef, xs))
+            ol, ot = tree.flatten(out)
+            out_tree.append(ot)
+            return ol
+
+        def flat_jvp(primals, tangents):
+            p = tree.unflatten(treedef, primals)
+            t = tree.unflatten(treedef, tangents)
+            out, tout = self.jvp(tuple(p), tuple(t))
+            ol, ot = tree.flatten(out)
+            tl, _ = tree.flatten(tout)
+            out_tree.append(ot)
+            return ol, tl
+
+        outs = _trace.current().process_custom_jvp(flat_fun, flat_jvp, leaves)
+        return tree.unflatten(out_tree[-1], list(outs))
+
+
+class custom_vjp:
+    """A function with a user-given reverse-mode rule (`fwd` returns (output, residuals),
+    `bwd(residuals, cotangent)` returns one cotangent per argument).
+
+    Example:
+      >>> @custom_vjp
+      ... def f(x):
+      ...     return np.sin(x)
+      >>> f.defvjp(lambda x: (np.sin(x), np.cos(x)), lambda c, g: (c * g,))
+    """
+
+    def __init__(self, fun):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.fwd = self.bwd = None
+
+    def defvjp(self, fwd, bwd):
+        self.fwd, self.bwd = fwd, bwd
+
+    def __call__(self, *args):
+        if self.fwd is None:
+            raise AttributeError(f"custom_vjp {self.fun.__name__} has no rule; use .defvjp")
+        leaves, treedef = _flat_args(args)
+        out_tree = []
+
+        def flat_fun(*xs):
+            out = self.fun(*tree.unflatten(treedef, xs))
+            ol, ot = tree.flatten(out)
+            out_tree.append(ot)
+            return ol
+
+        def flat_fwd(*xs):
+            out, res = self.fwd(*tree.unflatten(treedef, xs))
+            ol, ot = tree.flatten(out)
+            out_tree.append(ot)
+            return ol, res
+
+        def flat_bwd(res, ct):
+            cts = self.bwd(res, tree.unflatten(out_tree[-1], list(ct) if isinstance(ct, tuple)
+                                               else [ct]))
+            cl = tree.flatten(tuple(cts))[0] if isinstance(cts, (tuple, list)) else [cts]
+            return cl
+
+        outs = _trace.current().process_custom_vjp(flat_fun, flat_fwd, flat_bwd, leaves)
+        return tree.unflatten(out_tree[-1], list(outs))
