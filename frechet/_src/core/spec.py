@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 
-class ArraySpec(NamedTuple):
-    """The abstract value of an array: its shape and dtype."""
+class ArraySpec:
+    """The abstract value of an array: its shape and dtype. (A leaf in pytrees.)"""
 
-    shape: tuple[int, ...]
-    dtype: np.dtype
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape: tuple[int, ...], dtype):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    def __eq__(self, other) -> bool:
+        return (isinstance(other, ArraySpec) and self.shape == other.shape
+                and self.dtype == other.dtype)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype))
 
     @property
     def ndim(self) -> int:

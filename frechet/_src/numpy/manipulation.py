@@ -287,10 +287,11 @@ def normalize_index(idx, shape):
             raise IndexError("boolean scalar indices are not supported on traced values")
         out.append(e)
     n_real = sum(1 for e in out if e is not None and e is not Ellipsis)
-    if out.count(Ellipsis) > 1:
+    ell = [k for k, e in enumerate(out) if e is Ellipsis]
+    if len(ell) > 1:
         raise IndexError("an index can only have a single ellipsis ('...')")
-    if Ellipsis in out:
-        k = out.index(Ellipsis)
+    if ell:
+        k = ell[0]
         out[k:k + 1] = [slice(None)] * (len(shape) - n_real)
     elif n_real < len(shape):
         out.extend([slice(None)] * (len(shape) - n_real))
@@ -579,9 +580,8 @@ def insert(arr, obj, values, axis=None):
     scalar = pos.ndim == 0
     pos = np.atleast_1d(pos) % (n + 1)
     vals = asarray(values)
-    if scalar:
-        vals = moveaxis(expand_dims(vals, 0) if _nd(vals) < _nd(arr) else vals, 0, axis) \
-            if _nd(vals) < _nd(arr) else vals
+    if scalar and _nd(vals) == _nd(arr) - 1:
+        vals = expand_dims(vals, axis)
     shape = list(shape_of(arr))
     shape[axis] = len(pos)
     vals = broadcast_to(fit(vals, arr.dtype, shape_of(vals)), tuple(shape)) if shape_of(vals) != tuple(shape) \

@@ -74,7 +74,7 @@ def _extreme(prim, name):
                 raise ValueError(f"reduction operation '{name}' does not have an identity, so to "
                                  "use a where mask one has to specify 'initial'")
             a = _masked(a, where, initial)
-        if any(shape_of(a)[i] == 0 for i in axes) and initial is np._NoValue:
+        if builtins.any(shape_of(a)[i] == 0 for i in axes) and initial is np._NoValue:
             raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
         r = prim.bind(a, axes=axes) if axes else a
         if initial is not np._NoValue:
@@ -145,8 +145,8 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
         correction=None):
-    from frechet._src.numpy.ufuncs import absolute, divide, multiply, subtract
-    from frechet._src.numpy.ufuncs import conjugate, real
+    from frechet._src.numpy.misc import real
+    from frechet._src.numpy.ufuncs import conjugate, divide, multiply, subtract
     if correction is not None:
         ddof = correction
     a = asarray(a)
@@ -157,7 +157,6 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
     sq = real(multiply(d, conjugate(d))) if dt.kind == "c" else multiply(d, d)
     n = (_count(a, axes) if where is True
          else np.sum(np.broadcast_to(np.asarray(where, bool), shape_of(a)), axis=axes, keepdims=keepdims))
-    _ = absolute
     return divide(sum(sq, axes, keepdims=keepdims, where=where), np.maximum(np.asarray(n) - ddof, 0))
 
 
@@ -233,7 +232,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
     elif method != "linear":
         raise NotImplementedError(f"quantile method {method!r} is not supported on traced values")
     from frechet._src.prims.indexing import getitem
-    vlo = moveaxis(getitem(xs, (Ellipsis,) * 0 + (slice(None),) * (len(shape_of(xs)) - 1) + (lo,)), -1, 0) \
+    vlo = moveaxis(getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (lo,)), -1, 0) \
         if lo.ndim else getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (int(lo),))
     vhi = moveaxis(getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (hi,)), -1, 0) \
         if hi.ndim else getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (int(hi),))
@@ -401,4 +400,4 @@ def cumulative_extreme(a, axis, is_max):
     return (R.cummax_p if is_max else R.cummin_p).bind(a, axis=ax)
 
 
-_ = builtins
+

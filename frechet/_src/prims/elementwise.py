@@ -74,8 +74,6 @@ P = {}
 for _u in ALL_UFUNCS:
     if _u.__name__ not in _CONTRACTIONS and _u not in UFUNC_PRIMS:
         P[_u.__name__] = ufunc_primitive(_u)
-P["degrees"] = P["rad2deg"]
-P["radians"] = P["deg2rad"]
 
 
 def bind(name, *args):
@@ -143,6 +141,8 @@ deflinear(P["positive"], lambda ct, x: (ct,))
 deflinear(P["conjugate"], lambda ct, x: (bind("conjugate", ct),))
 deflinear(P["deg2rad"], lambda ct, x: (bind("deg2rad", ct),))
 deflinear(P["rad2deg"], lambda ct, x: (bind("rad2deg", ct),))
+deflinear(P["degrees"], lambda ct, x: (bind("degrees", ct),))
+deflinear(P["radians"], lambda ct, x: (bind("radians", ct),))
 
 
 def _add_jvp(primals, tangents):

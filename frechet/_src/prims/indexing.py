@@ -31,6 +31,8 @@ def encode(idx) -> tuple:
             param.append(("s", e.start, e.stop, e.step))
         elif isinstance(e, (int, np.integer)):
             param.append(("i", int(e)))
+        elif e is Ellipsis or isinstance(e, (bool, np.bool_)):
+            raise TypeError("getitem takes a normalised index (no Ellipsis or booleans)")
         else:
             param.append(("a",))
             arrays.append(e)
@@ -115,7 +117,7 @@ def _index_add_transpose(ct, x, v, *arrays, index):
 
 
 def _index_set_transpose(ct, x, v, *arrays, index):
-    cx = index_set_p.bind(ct, _zeros(v.spec), *arrays, index=index) if is_undefined(x) else None
+    cx = index_set_p.bind(ct, np.zeros(v.shape, v.dtype), *arrays, index=index) if is_undefined(x) else None
     cv = getitem_p.bind(ct, *arrays, index=index) if is_undefined(v) else None
     return (cx, cv, *([None] * len(arrays)))
 

@@ -103,6 +103,11 @@ cumprod_p = primitive("cumprod",
 cumprod_p.batch = _axis_batch(cumprod_p)
 
 
+def _last(x, s):
+    """An index applying slice s to the last axis of x."""
+    return (slice(None),) * (x.ndim - 1) + (s,)
+
+
 def _to_last(x, axis):
     perm = [i for i in range(x.ndim) if i != axis] + [axis]
     return transpose(x, perm), perm
@@ -134,7 +139,7 @@ def _cumprod_jvp_exact(x, t, axis, reverse):
     ones = const(xl, 1)[..., :1]
     cp = cumprod_p.bind(xl, axis=xl.ndim - 1)
     from frechet._src.prims.indexing import getitem
-    left = concatenate_p.bind(ones, getitem(cp, (Ellipsis, slice(None, n - 1))), axis=xl.ndim - 1) \
+    left = concatenate_p.bind(ones, getitem(cp, _last(xl, slice(None, n - 1))), axis=xl.ndim - 1) \
         if n > 1 else ones
     big = broadcast_in_dim_p.bind(xl, shape=(*xl.shape, n),
                                   broadcast_dimensions=tuple(range(xl.ndim - 1)) + (xl.ndim,))
@@ -204,9 +209,9 @@ def _prod_jvp(primals, tangents, *, axes):
     if n == 1:
         return ans, reshape(tf, ans.shape)
     left = concatenate_p.bind(ones, getitem(cumprod_p.bind(xf, axis=last),
-                                            (Ellipsis, slice(None, n - 1))), axis=last)
+                                            _last(xf, slice(None, n - 1))), axis=last)
     right = concatenate_p.bind(getitem(cumprod_p.bind(xf, axis=last, reverse=True),
-                                       (Ellipsis, slice(1, None))), ones, axis=last)
+                                       _last(xf, slice(1, None))), ones, axis=last)
     return ans, reshape(reduce_sum(ew.mul(tf, ew.mul(left, right)), (last,)), ans.shape)
 
 

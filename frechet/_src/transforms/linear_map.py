@@ -51,19 +51,10 @@ class LinearMap:
                 sum(s.size for s in self.program.in_specs))
 
     def _flat_in(self, v):
-        leaves, t = tree.flatten(v)
-        if t != self.in_tree:
-            raise ShapeError(f"linear map takes inputs structured as {self.in_tree}, got {t}")
-        out = []
-        for x, s in zip(leaves, self.program.in_specs):
-            x = x if hasattr(x, "shape") else np.asarray(x)
-            if tuple(x.shape) != s.shape:
-                raise ShapeError(f"linear map takes an input of shape {s.shape}, got {tuple(x.shape)}")
-            if x.dtype != s.dtype:
-                from frechet._src.numpy.base import fit
-                x = fit(x, s.dtype, s.shape)
-            out.append(x)
-        return out
+        return _check_flat(v, self.in_tree, self.program.in_specs)
+
+    def _flat_out(self, w):
+        return _check_flat(w, self.out_tree, self.program.out_specs)
 
     # application ------------------------------------------------------------------------------
     def __call__(self, v):
@@ -71,8 +62,7 @@ class LinearMap:
 
     def apply_transpose(self, w):
         """L^T w, by a backward pass over the program (no staging)."""
-        cts = LinearMap(self.program, self.out_tree, self.in_tree)._flat_in(w)
-        res = backward_pass(self.program, cts)
+        res = backward_pass(self.program, self._flat_out(w))
         return tree.unflatten(self.in_tree, [zeros(s) if r is None else r
                                              for r, s in zip(res, self.program.in_specs)])
 
@@ -208,3 +198,19 @@ def apply_basis(program: Program, specs):
         return [np.zeros((n,) + s.shape, s.dtype) for s in program.out_specs]
     return batch_flat(lambda *v: evaluate(program, *v), basis(specs), [True] * len(specs))
 
+
+def _check_flat(v, treedef, specs):
+    """The leaves of v, checked against the expected structure and specs."""
+    leaves, t = tree.flatten(v)
+    if t != treedef:
+        raise ShapeError(f"linear map takes values structured as {treedef}, got {t}")
+    out = []
+    for x, s in zip(leaves, specs):
+        x = x if hasattr(x, "shape") else np.asarray(x)
+        if tuple(x.shape) != s.shape:
+            raise ShapeError(f"linear map takes an array of shape {s.shape}, got {tuple(x.shape)}")
+        if x.dtype != s.dtype:
+            from frechet._src.numpy.base import fit
+            x = fit(x, s.dtype, s.shape)
+        out.append(x)
+    return out

@@ -1,0 +1,3 @@
+"""frechet.scipy: differentiable SciPy functions."""
+
+from frechet.scipy import special  # noqa: F401

@@ -1,0 +1,321 @@
+"""The op-record table: every differentiable NumPy operation with arguments in its domain.
+
+Each record is checked by finite differences (forward), the VJP/JVP inner product (reverse), to
+second order, against NumPy's own value, and (through its linearization) by the dot-product test
+of every linear primitive it uses.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import scipy.special as sps
+
+
+class Rec(NamedTuple):
+    name: str
+    fn: Callable
+    args: Callable          # rng -> tuple of arrays
+    order: int = 2
+    tol: float = 1e-5
+
+
+def U(lo, hi, *shape, dtype=float):
+    def make(rng):
+        x = rng.uniform(lo, hi, shape)
+        if np.dtype(dtype).kind == "c":
+            x = x + 1j * rng.uniform(lo, hi, shape)
+        return x.astype(dtype)
+    return make
+
+
+def args(*makers):
+    return lambda rng: tuple(m(rng) for m in makers)
+
+
+R = []
+
+
+def rec(name, fn, *makers, **kw):
+    R.append(Rec(name, fn, args(*makers), **kw))
+
+
+# unary ufuncs: (name, domain) -------------------------------------------------------------
+UNARY = {
+    "sin": (-2, 2), "cos": (-2, 2), "tan": (-1, 1), "arcsin": (-.9, .9), "arccos": (-.9, .9),
+    "arctan": (-2, 2), "sinh": (-2, 2), "cosh": (-2, 2), "tanh": (-2, 2), "arcsinh": (-2, 2),
+    "arccosh": (1.2, 3), "arctanh": (-.9, .9), "exp": (-2, 2), "exp2": (-2, 2), "expm1": (-2, 2),
+    "log": (.5, 2), "log2": (.5, 2), "log10": (.5, 2), "log1p": (-.5, 2), "sqrt": (.5, 2),
+    "cbrt": (.5, 2), "square": (-2, 2), "reciprocal": (.5, 2), "absolute": (.5, 2),
+    "fabs": (.5, 2), "negative": (-2, 2), "positive": (-2, 2), "conjugate": (-2, 2),
+    "deg2rad": (-2, 2), "rad2deg": (-2, 2), "degrees": (-2, 2), "radians": (-2, 2),
+}
+for _n, (_lo, _hi) in UNARY.items():
+    _f = getattr(np, _n)
+    rec(_n, _f, U(_lo, _hi, 3, 4))
+    rec(_n + "_scalar", _f, U(_lo, _hi))
+
+COMPLEX_UNARY = {"sin": (-1, 1), "cos": (-1, 1), "tan": (-.5, .5), "sinh": (-1, 1),
+                 "cosh": (-1, 1), "tanh": (-.5, .5), "exp": (-1, 1), "log": (.5, 2),
+                 "sqrt": (.5, 2), "square": (-1, 1), "reciprocal": (.5, 2), "negative": (-1, 1),
+                 "conjugate": (-1, 1), "absolute": (.5, 2), "arctan": (-.5, .5),
+                 "arcsinh": (-.5, .5), "expm1": (-1, 1), "log1p": (-.3, .5), "log10": (.5, 2)}
+for _n, (_lo, _hi) in COMPLEX_UNARY.items():
+    rec(_n + "_c128", getattr(np, _n), U(_lo, _hi, 5, dtype=complex))
+rec("real_c128", np.real, U(-1, 1, 4, dtype=complex))
+rec("imag_c128", np.imag, U(-1, 1, 4, dtype=complex))
+rec("abs2_c128", lambda z: np.abs(z) ** 2, U(-1, 1, 4, dtype=complex))
+rec("angle_c128", np.angle, U(.5, 1, 4, dtype=complex))
+
+# binary ufuncs ------------------------------------------------------------------------------
+BINARY = {
+    "add": ((-2, 2), (-2, 2)), "subtract": ((-2, 2), (-2, 2)), "multiply": ((-2, 2), (-2, 2)),
+    "divide": ((-2, 2), (.5, 2)), "power": ((.5, 2), (-2, 2)), "float_power": ((.5, 2), (-2, 2)),
+    "arctan2": ((-2, 2), (.5, 2)), "hypot": ((.5, 2), (.5, 2)), "logaddexp": ((-2, 2), (-2, 2)),
+    "logaddexp2": ((-2, 2), (-2, 2)), "maximum": ((-2, 2), (-2, 2)), "minimum": ((-2, 2), (-2, 2)),
+    "fmax": ((-2, 2), (-2, 2)), "fmin": ((-2, 2), (-2, 2)), "copysign": ((.5, 2), (-2, 2)),
+    "fmod": ((2.1, 2.9), (.7, .9)), "remainder": ((2.1, 2.9), (.7, .9)),
+}
+for _n, ((_a, _b), (_c, _d)) in BINARY.items():
+    _f = getattr(np, _n)
+    rec(_n, _f, U(_a, _b, 3, 4), U(_c, _d, 3, 4))
+    rec(_n + "_bcast", _f, U(_a, _b, 3, 1), U(_c, _d, 4))
+    rec(_n + "_scalar", _f, U(_a, _b, 3), U(_c, _d))
+for _n in ("add", "subtract", "multiply", "divide", "power"):
+    rec(_n + "_c128", getattr(np, _n), U(.5, 1, 4, dtype=complex), U(.5, 1, 4, dtype=complex))
+rec("ldexp", lambda x: np.ldexp(x, np.array([1, -2, 3])), U(-2, 2, 3))
+rec("heaviside", lambda h: np.heaviside(np.array([-1.0, 0.0, 2.0]), h), U(.2, .8, 3))
+rec("frexp", lambda x: np.frexp(x)[0], U(.5, 9, 4))
+rec("modf", lambda x: np.modf(x)[0], U(.1, .9, 4))
+rec("divmod", lambda x, y: np.divmod(x, y)[1], U(2.1, 2.9, 4), U(.7, .9, 4))
+rec("nextafter", lambda x: np.nextafter(x, 10.0), U(-2, 2, 3))
+rec("pow_const", lambda x: x ** 3 + x ** 2 + x ** 0.5 + x ** -1, U(.5, 2, 4))
+rec("matmul", np.matmul, U(-1, 1, 3, 4), U(-1, 1, 4, 2))
+rec("matmul_batch", np.matmul, U(-1, 1, 2, 3, 4), U(-1, 1, 4, 2))
+rec("matmul_vec", np.matmul, U(-1, 1, 3, 4), U(-1, 1, 4))
+rec("matmul_c128", np.matmul, U(-1, 1, 3, 4, dtype=complex), U(-1, 1, 4, 2, dtype=complex))
+rec("vecdot", np.vecdot, U(-1, 1, 3, 4), U(-1, 1, 4))
+rec("matvec", np.matvec, U(-1, 1, 3, 4), U(-1, 1, 4))
+rec("vecmat", np.vecmat, U(-1, 1, 4), U(-1, 1, 4, 3))
+rec("operators", lambda x, y: (x + y) * (x - y) / (y ** 2) - (-x) @ y.T + abs(x),
+    U(.5, 2, 3, 3), U(.5, 2, 3, 3))
+
+# reductions ---------------------------------------------------------------------------------
+M34 = U(-2, 2, 3, 4)
+P34 = U(.5, 2, 3, 4)
+for _n in ("sum", "prod", "mean", "var", "std", "max", "min", "amax", "amin", "ptp", "nansum",
+           "nanprod", "nanmean", "nanvar", "nanstd", "nanmax", "nanmin", "median", "average"):
+    _f = getattr(np, _n)
+    rec(_n, _f, P34 if _n in ("prod", "nanprod") else M34)
+    rec(_n + "_axis0", lambda x, _f=_f: _f(x, axis=0), P34 if "prod" in _n else M34)
+    if _n not in ("median", "average", "ptp"):
+        rec(_n + "_keepdims", lambda x, _f=_f: _f(x, axis=1, keepdims=True), M34)
+rec("prod_zeros", lambda x: np.prod(x * np.array([1.0, 0.0, 1.0, 1.0]), axis=1), M34)
+rec("prod_two_zeros", lambda x: np.prod(x * np.array([1.0, 0.0, 0.0, 1.0]), axis=1), M34)
+rec("var_ddof", lambda x: np.var(x, ddof=1, axis=0), M34)
+rec("std_c128", np.std, U(-1, 1, 5, dtype=complex))
+rec("average_w", lambda x, w: np.average(x, axis=1, weights=w), M34, U(.5, 1, 4))
+rec("percentile", lambda x: np.percentile(x, [10, 50, 90], axis=1), M34)
+rec("quantile", lambda x: np.quantile(x, 0.3), M34)
+rec("nanquantile", lambda x: np.nanquantile(x, 0.7), M34)
+rec("nanmedian", np.nanmedian, M34)
+rec("nanpercentile", lambda x: np.nanpercentile(x, 25), M34)
+rec("cumsum", lambda x: np.cumsum(x, axis=1), M34)
+rec("cumprod", lambda x: np.cumprod(x, axis=0), M34)
+rec("cumprod_zero", lambda x: np.cumprod(x * np.array([1.0, 0.0, 1.0, 1.0])), U(-2, 2, 4))
+rec("cumulative_sum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True), M34)
+rec("cumulative_prod", lambda x: np.cumulative_prod(x, axis=1), M34)
+rec("nancumsum", np.nancumsum, M34)
+rec("nancumprod", np.nancumprod, P34)
+rec("maximum_accumulate", lambda x: np.maximum.accumulate(x), U(-2, 2, 6))
+rec("add_reduce", lambda x: np.add.reduce(x, axis=1), M34)
+rec("subtract_reduce", lambda x: np.subtract.reduce(x, axis=1), M34)
+rec("multiply_outer", np.multiply.outer, U(-1, 1, 3), U(-1, 1, 2))
+rec("logsumexp_like", lambda x: np.log(np.sum(np.exp(x - np.max(x)))) + np.max(x), M34)
+
+# shape manipulation ---------------------------------------------------------------------------
+rec("reshape", lambda x: np.reshape(x, (2, 6)), M34)
+rec("ravel", np.ravel, M34)
+rec("transpose", np.transpose, U(-1, 1, 2, 3, 4))
+rec("permute_dims", lambda x: np.permute_dims(x, (1, 2, 0)), U(-1, 1, 2, 3, 4))
+rec("matrix_transpose", np.matrix_transpose, U(-1, 1, 2, 3, 4))
+rec("moveaxis", lambda x: np.moveaxis(x, 0, -1), U(-1, 1, 2, 3, 4))
+rec("rollaxis", lambda x: np.rollaxis(x, 2), U(-1, 1, 2, 3, 4))
+rec("swapaxes", lambda x: np.swapaxes(x, 0, 2), U(-1, 1, 2, 3, 4))
+rec("squeeze", np.squeeze, U(-1, 1, 3, 1, 4))
+rec("expand_dims", lambda x: np.expand_dims(x, (0, 2)), M34)
+rec("atleast_1d", np.atleast_1d, U(-1, 1))
+rec("atleast_2d", np.atleast_2d, U(-1, 1, 3))
+rec("atleast_3d", np.atleast_3d, U(-1, 1, 3))
+rec("broadcast_to", lambda x: np.broadcast_to(x, (2, 3, 4)), U(-1, 1, 3, 1))
+rec("broadcast_arrays", lambda x, y: np.broadcast_arrays(x, y)[0] * np.broadcast_arrays(x, y)[1],
+    U(-1, 1, 3, 1), U(-1, 1, 4))
+rec("concatenate", lambda x, y: np.concatenate([x, y, x], axis=1), M34, U(-1, 1, 3, 2))
+rec("concat", lambda x, y: np.concat([x, y]), U(-1, 1, 2), U(-1, 1, 3))
+rec("stack", lambda x, y: np.stack([x, y], axis=-1), M34, M34)
+rec("vstack", lambda x, y: np.vstack([x, y]), U(-1, 1, 4), M34)
+rec("hstack", lambda x, y: np.hstack([x, y]), U(-1, 1, 4), U(-1, 1, 2))
+rec("dstack", lambda x, y: np.dstack([x, y]), M34, M34)
+rec("column_stack", lambda x, y: np.column_stack([x, y]), U(-1, 1, 3), U(-1, 1, 3, 2))
+rec("block", lambda x, y: np.block([[x, y], [y, x]]), U(-1, 1, 2, 2), U(-1, 1, 2, 2))
+rec("split", lambda x: np.split(x, 2, axis=1)[1] * 2, M34)
+rec("array_split", lambda x: np.array_split(x, 3, axis=1)[0], M34)
+rec("hsplit", lambda x: np.hsplit(x, [1])[1], M34)
+rec("vsplit", lambda x: np.vsplit(x, [1])[1], M34)
+rec("dsplit", lambda x: np.dsplit(x, 2)[0], U(-1, 1, 2, 2, 4))
+rec("unstack", lambda x: np.unstack(x)[1], M34)
+rec("flip", np.flip, M34)
+rec("fliplr", np.fliplr, M34)
+rec("flipud", np.flipud, M34)
+rec("rot90", lambda x: np.rot90(x, 1), M34)
+rec("rot90_3", lambda x: np.rot90(x, 3), M34)
+rec("roll", lambda x: np.roll(x, 2, axis=1), M34)
+rec("roll_flat", lambda x: np.roll(x, -3), M34)
+rec("tile", lambda x: np.tile(x, (2, 1, 2)), U(-1, 1, 2, 3))
+rec("repeat", lambda x: np.repeat(x, [1, 2, 0], axis=0), M34)
+rec("resize", lambda x: np.resize(x, (5, 3)), M34)
+rec("append", lambda x, y: np.append(x, y), M34, U(-1, 1, 2))
+rec("insert", lambda x: np.insert(x, 1, 5.0, axis=1), M34)
+rec("insert_tracer", lambda x, y: np.insert(x, [0, 2], y), U(-1, 1, 4), U(-1, 1, 2))
+rec("delete", lambda x: np.delete(x, [0, 2], axis=1), M34)
+rec("pad_constant", lambda x: np.pad(x, ((1, 2), (0, 1)), constant_values=3.0), M34)
+rec("pad_reflect", lambda x: np.pad(x, 2, mode="reflect"), U(-1, 1, 4))
+rec("pad_symmetric", lambda x: np.pad(x, 2, mode="symmetric"), U(-1, 1, 4))
+rec("pad_edge_wrap", lambda x: np.pad(x, 1, mode="edge") + np.pad(x, 1, mode="wrap"), M34)
+rec("tril", np.tril, U(-1, 1, 4, 4))
+rec("triu", lambda x: np.triu(x, 1), U(-1, 1, 2, 4, 4))
+rec("diag", np.diag, U(-1, 1, 4))
+rec("diag_k", lambda x: np.diag(x, -1), U(-1, 1, 3))
+rec("diag_2d", np.diag, M34)
+rec("diagflat", np.diagflat, U(-1, 1, 2, 2))
+rec("diagonal", lambda x: np.diagonal(x, 1), M34)
+rec("trace", np.trace, M34)
+rec("astype", lambda x: np.astype(x, np.complex128) * 1j, M34)
+rec("copy", np.copy, M34)
+
+# indexing -----------------------------------------------------------------------------------
+rec("getitem_basic", lambda x: x[1, 1:3] + x[..., -1].sum() + x[None, ::2, 1].sum(), M34)
+rec("getitem_advanced", lambda x: x[[0, 2, 2], [1, 1, 3]], M34)
+rec("getitem_mixed", lambda x: x[[0, 2], :, [1, 0]], U(-1, 1, 3, 2, 4))
+rec("getitem_mask", lambda x: x[x > 0], M34)
+rec("setitem", lambda x, y: _setitem(x, y), M34, U(-1, 1, 4))
+rec("iadd", lambda x: _iadd(x), M34)
+rec("take", lambda x: np.take(x, [3, 0, 3], axis=1), M34)
+rec("take_flat", lambda x: np.take(x, [5, 1]), M34)
+rec("take_along_axis", lambda x: np.take_along_axis(x, np.argsort(x, axis=1), axis=1), M34)
+rec("put_along_axis", lambda x, v: _put_along(x, v), M34, U(-1, 1, 3, 1))
+rec("choose", lambda a, b: np.choose(np.array([0, 1, 1, 0]), [a, b]), U(-1, 1, 4), U(-1, 1, 4))
+rec("compress", lambda x: np.compress([True, False, True], x, axis=0), M34)
+rec("extract", lambda x: np.extract(np.arange(12).reshape(3, 4) % 3 == 0, x), M34)
+rec("where", lambda x, y: np.where(x > y, x, y * 2), M34, M34)
+rec("select", lambda x: np.select([x < -1, x > 1], [x ** 2, -x], x), M34)
+rec("clip", lambda x: np.clip(x, -1, 1), M34)
+rec("piecewise", lambda x: np.piecewise(x, [x < 0, x >= 0], [lambda v: v ** 2, lambda v: 3 * v]),
+    M34)
+rec("nan_to_num", np.nan_to_num, M34)
+
+# contractions --------------------------------------------------------------------------------
+rec("dot", np.dot, M34, U(-1, 1, 4, 2))
+rec("dot_vec", np.dot, U(-1, 1, 4), U(-1, 1, 4))
+rec("dot_nd", np.dot, U(-1, 1, 2, 3, 4), U(-1, 1, 5, 4, 2))
+rec("vdot", np.vdot, U(-1, 1, 4, dtype=complex), U(-1, 1, 4, dtype=complex))
+rec("inner", np.inner, M34, U(-1, 1, 2, 4))
+rec("outer", np.outer, U(-1, 1, 3), U(-1, 1, 4))
+rec("tensordot", lambda x, y: np.tensordot(x, y, axes=([1, 2], [0, 1])), U(-1, 1, 2, 3, 4),
+    U(-1, 1, 3, 4, 2))
+rec("kron", np.kron, U(-1, 1, 2, 2), U(-1, 1, 3, 2))
+rec("einsum", lambda x, y: np.einsum("ij,jk->ik", x, y), M34, U(-1, 1, 4, 2))
+rec("einsum_trace", lambda x: np.einsum("ii", x), U(-1, 1, 3, 3))
+rec("einsum_diag", lambda x: np.einsum("ii->i", x), U(-1, 1, 3, 3))
+rec("einsum_three", lambda x, y, z: np.einsum("ij,jk,kl->il", x, y, z), U(-1, 1, 2, 3),
+    U(-1, 1, 3, 4), U(-1, 1, 4, 2))
+rec("einsum_ellipsis", lambda x, y: np.einsum("...ij,...jk", x, y), U(-1, 1, 2, 2, 3),
+    U(-1, 1, 2, 3, 2))
+rec("einsum_sum_only", lambda x, y: np.einsum("ij,k->i", x, y), M34, U(-1, 1, 2))
+rec("cross", np.cross, U(-1, 1, 2, 3), U(-1, 1, 2, 3))
+
+# differences, integrals, signals, polynomials, statistics --------------------------------------
+rec("diff", lambda x: np.diff(x, n=2, axis=1), M34)
+rec("diff_prepend", lambda x: np.diff(x, prepend=0.0), U(-1, 1, 4))
+rec("ediff1d", lambda x: np.ediff1d(x, to_begin=[1.0]), M34)
+rec("gradient", lambda x: np.gradient(x, 0.5), U(-1, 1, 5))
+rec("gradient_2d", lambda x: np.gradient(x)[1], M34)
+rec("trapezoid", np.trapezoid, M34)
+rec("trapezoid_x", lambda y: np.trapezoid(y, x=np.array([0.0, 0.5, 1.5, 3.0])), M34)
+rec("convolve", np.convolve, U(-1, 1, 5), U(-1, 1, 3))
+rec("convolve_same", lambda a, v: np.convolve(a, v, "same"), U(-1, 1, 5), U(-1, 1, 3))
+rec("correlate", np.correlate, U(-1, 1, 5), U(-1, 1, 3))
+rec("correlate_full", lambda a, v: np.correlate(a, v, "full"), U(-1, 1, 5), U(-1, 1, 2))
+rec("interp", lambda x, fp: np.interp(x, np.array([0.0, 1.0, 2.5]), fp), U(.1, 2.4, 4),
+    U(-1, 1, 3))
+rec("polyval", np.polyval, U(-1, 1, 4), U(-1, 1, 3))
+rec("polyfit", lambda y: np.polyfit(np.linspace(0, 1, 6), y, 2), U(-1, 1, 6))
+rec("vander", lambda x: np.vander(x, 3), U(-1, 1, 4))
+rec("polyadd", np.polyadd, U(-1, 1, 3), U(-1, 1, 2))
+rec("polysub", np.polysub, U(-1, 1, 3), U(-1, 1, 2))
+rec("polymul", np.polymul, U(-1, 1, 3), U(-1, 1, 2))
+rec("polyder", lambda p: np.polyder(p, 2), U(-1, 1, 4))
+rec("polyint", np.polyint, U(-1, 1, 3))
+rec("polydiv", lambda u, v: np.polydiv(u, v)[0], U(-1, 1, 4), U(.5, 1, 2))
+rec("poly", np.poly, U(-1, 1, 3))
+rec("cov", np.cov, M34)
+rec("corrcoef", np.corrcoef, M34)
+rec("sort", lambda x: np.sort(x, axis=0), M34)
+rec("sort_flat", lambda x: np.sort(x, axis=None), M34)
+rec("partition", lambda x: np.partition(x, 2)[..., 2], M34)
+rec("unique", lambda x: np.unique(np.concatenate([x, x[:2]])), U(-1, 1, 5))
+rec("linspace", lambda a, b: np.linspace(a, b, 5), U(-1, 1), U(2, 3))
+rec("linspace_arr", lambda a, b: np.linspace(a, b, 4, axis=1), U(-1, 1, 2), U(2, 3, 2))
+rec("logspace", lambda a, b: np.logspace(a, b, 4), U(-1, 0), U(1, 2))
+rec("geomspace", lambda a, b: np.geomspace(a, b, 4), U(.5, 1), U(2, 3))
+rec("meshgrid", lambda x, y: np.meshgrid(x, y)[0] * np.meshgrid(x, y)[1], U(-1, 1, 3),
+    U(-1, 1, 2))
+rec("sinc", np.sinc, U(-2, 2, 5))
+rec("i0", np.i0, U(-2, 2, 5))
+rec("round", lambda x: np.round(x, 2) * x, M34)
+rec("real_if_close", np.real_if_close, U(-1, 1, 4))
+rec("full_like", lambda x: np.full_like(x, 2.0) * x, M34)
+rec("unwrap", lambda x: np.unwrap(x * 4), U(-1, 1, 6))
+rec("bincount_w", lambda w: np.bincount(np.array([0, 1, 1, 3]), weights=w), U(-1, 1, 4))
+rec("sort_complex", lambda x: np.sort_complex(x), U(-1, 1, 4, dtype=complex))
+rec("union1d", lambda x, y: np.union1d(x, y), U(-1, 1, 3), U(-1, 1, 2))
+rec("intersect1d", lambda x: np.intersect1d(x, x[1:]), U(-1, 1, 3))
+rec("setdiff1d", lambda x: np.setdiff1d(x, x[1:]), U(-1, 1, 3))
+rec("setxor1d", lambda x: np.setxor1d(x, x[1:]), U(-1, 1, 3))
+rec("trim_zeros", lambda x: np.trim_zeros(np.concatenate([np.zeros(2), x, np.zeros(1)])),
+    U(.5, 1, 3))
+
+# scipy.special --------------------------------------------------------------------------------
+rec("erf", sps.erf, U(-2, 2, 5))
+rec("erfc", sps.erfc, U(-2, 2, 5))
+rec("erfinv", sps.erfinv, U(-.9, .9, 5))
+rec("gammaln", sps.gammaln, U(.5, 4, 5))
+rec("digamma", sps.digamma, U(.5, 4, 5))
+rec("expit", sps.expit, U(-3, 3, 5))
+rec("logit", sps.logit, U(.1, .9, 5))
+rec("i1", sps.i1, U(-2, 2, 5))
+
+
+def _setitem(x, y):
+    x = x * 1.0
+    x[1] = y
+    x[0, :2] = y[:2] * 3
+    return x
+
+
+def _iadd(x):
+    y = x * 1.0
+    y += x ** 2
+    y[1:] *= 2.0
+    return y
+
+
+def _put_along(x, v):
+    x = x * 1.0
+    np.put_along_axis(x, np.array([[0], [3], [1]]), v, axis=1)
+    return x
+
+
+RECORDS = {r.name: r for r in R}
+assert len(RECORDS) == len(R), "duplicate record names"
