@@ -129,6 +129,9 @@ rec("cumulative_prod", lambda x: np.cumulative_prod(x, axis=1), M34)
 rec("nancumsum", np.nancumsum, M34)
 rec("nancumprod", np.nancumprod, P34)
 rec("maximum_accumulate", lambda x: np.maximum.accumulate(x), U(-2, 2, 6))
+rec("minimum_accumulate", lambda x: np.minimum.accumulate(x, axis=1), M34)
+rec("around", lambda x: np.around(x, 1) * x, M34)
+rec("fix", lambda x: np.fix(x) * x, M34)
 rec("add_reduce", lambda x: np.add.reduce(x, axis=1), M34)
 rec("subtract_reduce", lambda x: np.subtract.reduce(x, axis=1), M34)
 rec("multiply_outer", np.multiply.outer, U(-1, 1, 3), U(-1, 1, 2))
@@ -285,6 +288,20 @@ rec("setdiff1d", lambda x: np.setdiff1d(x, x[1:]), U(-1, 1, 3))
 rec("setxor1d", lambda x: np.setxor1d(x, x[1:]), U(-1, 1, 3))
 rec("trim_zeros", lambda x: np.trim_zeros(np.concatenate([np.zeros(2), x, np.zeros(1)])),
     U(.5, 1, 3))
+
+rec("apply_along_axis", lambda x: np.apply_along_axis(lambda r: r[:2] * r.sum(), 1, x), M34)
+rec("put", lambda x, v: _inplace(np.put, x, [0, 5], v), M34, U(-1, 1, 2))
+rec("putmask", lambda x, v: _inplace(np.putmask, x, x > 0, v), M34, U(-1, 1, 3))
+rec("place", lambda x, v: _inplace(np.place, x, x < 0, v), M34, U(-1, 1, 2))
+rec("fill_diagonal", lambda x, v: _inplace(np.fill_diagonal, x, v), U(-1, 1, 3, 3), U(-1, 1, 3))
+rec("copyto", lambda x, v: _inplace(np.copyto, x, v), M34, U(-1, 1, 4))
+
+
+def _inplace(fn, x, *a):
+    x = x * 1.0
+    fn(x, *a)
+    return x
+
 
 # scipy.special --------------------------------------------------------------------------------
 rec("erf", sps.erf, U(-2, 2, 5))

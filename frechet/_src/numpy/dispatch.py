@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.numpy import (contract, creation, manipulation, misc, poly, reductions,
-                                sorting)
+from frechet._src.numpy import (contract, creation, inplace, manipulation, misc, poly,
+                                reductions, sorting)
 
-_MODULES = (reductions, manipulation, contract, misc, sorting, poly, creation)
+_MODULES = (reductions, manipulation, contract, misc, sorting, poly, creation, inplace)
 
 # NumPy names whose implementation lives under another name.
 _RENAMED = {"amax": "max", "amin": "min", "around": "round", "row_stack": "vstack"}

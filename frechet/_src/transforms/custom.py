@@ -15,6 +15,7 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.numpy.base import asarray
+from frechet._src.transforms.ad import instantiate
 
 
 def _impl(*tangents, bwd, res, in_specs, out_specs):
@@ -43,7 +44,15 @@ def _zeros(spec):
     return np.zeros(spec.shape, spec.dtype)
 
 
+def _lin_jvp(primals, tangents, **params):
+    # Linear in its inputs: its derivative is itself (which, in turn, runs only in reverse).
+    ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
+    return custom_vjp_lin_p.bind(*primals, **params), custom_vjp_lin_p.bind(*ts, **params)
+
+
 custom_vjp_lin_p.transpose = _lin_transpose
+custom_vjp_lin_p.jvp = _lin_jvp
+custom_vjp_lin_p.batch = lambda args, batched, **params: _impl(*args, **params)
 custom_vjp_lin_p.linear = True
 
 

@@ -1,0 +1,130 @@
+"""NumPy's in-place functions (put, putmask, place, fill_diagonal, copyto) on traced arrays:
+the traced array is rebound to its updated value. Plus apply_along_axis/apply_over_axes and the
+index helpers that depend only on shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import TracerConversionError
+from frechet._src.numpy.base import asarray, concrete, fit, shape_of
+from frechet._src.numpy.manipulation import moveaxis, ravel, reshape, setitem, stack
+
+
+def _rebind(a, new):
+    from frechet._src.numpy.ufuncs import rebind
+    if not isinstance(a, Tracer):
+        raise TracerConversionError(
+            "a traced value cannot be written into a NumPy array in place; build the result "
+            "with frechet operations on a traced array instead")
+    rebind(a, new)
+
+
+def put(a, ind, v, mode="raise"):
+    flat = ravel(a)
+    idx = np.ravel(np.asarray(concrete(ind, "np.put indices")))
+    vals = ravel(asarray(v))
+    n = idx.size
+    if shape_of(vals)[0] != n:
+        from frechet._src.prims.indexing import getitem
+        vals = getitem(vals, (np.arange(n) % shape_of(vals)[0],))
+    _rebind(a, reshape(setitem(flat, (idx,), vals), shape_of(a)))
+
+
+def putmask(a, mask, values):
+    m = np.asarray(concrete(mask, "np.putmask mask"), bool)
+    vals = ravel(asarray(values))
+    k = int(m.sum())
+    pos = np.nonzero(np.ravel(m))[0]
+    from frechet._src.prims.indexing import getitem
+    picked = getitem(vals, (pos % shape_of(vals)[0],))
+    _rebind(a, reshape(setitem(ravel(a), (pos,), picked), shape_of(a)) if k else asarray(a))
+
+
+def place(arr, mask, vals):
+    m = np.asarray(concrete(mask, "np.place mask"), bool)
+    pos = np.nonzero(np.ravel(m))[0]
+    v = ravel(asarray(vals))
+    from frechet._src.prims.indexing import getitem
+    picked = getitem(v, (np.arange(pos.size) % shape_of(v)[0],))
+    _rebind(arr, reshape(setitem(ravel(arr), (pos,), picked), shape_of(arr)))
+
+
+def fill_diagonal(a, val, wrap=False):
+    shape = shape_of(a)
+    n = min(shape) if len(shape) > 2 else shape[0] if not wrap else shape[0]
+    if len(shape) == 2:
+        rows = np.arange(shape[0] if wrap else min(shape))
+        rows = rows[rows * shape[1] // shape[1] < shape[0]]
+        idx = np.ravel_multi_index((rows, rows % shape[1]), shape) if not wrap else \
+            np.arange(0, shape[0] * shape[1], shape[1] + 1)
+    else:
+        idx = np.ravel_multi_index((np.arange(n),) * len(shape), shape)
+    vals = ravel(asarray(val))
+    from frechet._src.prims.indexing import getitem
+    vals = getitem(vals, (np.arange(idx.size) % shape_of(vals)[0],))
+    _rebind(a, reshape(setitem(ravel(a), (idx,), vals), shape))
+
+
+def copyto(dst, src, casting="same_kind", where=True):
+    from frechet._src.numpy.misc import where as _where
+    new = fit(asarray(src), asarray(dst).dtype, shape_of(dst))
+    if where is not True:
+        new = _where(np.broadcast_to(np.asarray(where, bool), shape_of(dst)), new, dst)
+    _rebind(dst, new)
+
+
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    arr = moveaxis(asarray(arr), axis, -1)
+    outer = shape_of(arr)[:-1]
+    flat = reshape(arr, (-1, shape_of(arr)[-1]))
+    res = stack([asarray(func1d(flat[i], *args, **kwargs)) for i in range(shape_of(flat)[0])])
+    res = reshape(res, outer + shape_of(res)[1:])
+    nres = len(shape_of(res)) - len(outer)
+    if nres == 0:
+        return res
+    ax = axis % (len(outer) + 1)
+    return moveaxis(res, tuple(range(len(outer), len(outer) + nres)),
+                    tuple(range(ax, ax + nres)))
+
+
+def apply_over_axes(func, a, axes):
+    val = asarray(a)
+    for ax in np.atleast_1d(axes):
+        res = func(val, int(ax))
+        if len(shape_of(res)) == len(shape_of(val)) - 1:
+            from frechet._src.numpy.manipulation import expand_dims
+            res = expand_dims(res, int(ax))
+        val = res
+    return val
+
+
+def diag_indices_from(arr):
+    return np.diag_indices(shape_of(arr)[0], len(shape_of(arr)))
+
+
+def tril_indices_from(arr, k=0):
+    return np.tril_indices(shape_of(arr)[-2], k, shape_of(arr)[-1])
+
+
+def triu_indices_from(arr, k=0):
+    return np.triu_indices(shape_of(arr)[-2], k, shape_of(arr)[-1])
+
+
+def ravel_multi_index(multi_index, dims, mode="raise", order="C"):
+    return np.ravel_multi_index(tuple(concrete(i, "np.ravel_multi_index") for i in multi_index),
+                                dims, mode, order)
+
+
+def unravel_index(indices, shape, order="C"):
+    return np.unravel_index(concrete(indices, "np.unravel_index"), shape, order)
+
+
+def may_share_memory(a, b, max_work=None):
+    # Note: traced values are immutable; two of them never share memory.
+    return False
+
+
+def shares_memory(a, b, max_work=None):
+    return False

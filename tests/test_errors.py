@@ -1,0 +1,97 @@
+"""Errors are typed and say what went wrong and what to do."""
+
+import numpy as np
+import pytest
+
+import frechet as fr
+
+
+def test_asarray_of_tracer():
+    with pytest.raises(fr.TracerConversionError, match="np.asarray.*np.stack"):
+        fr.grad(lambda x: np.asarray(x).sum())(np.ones(2))
+
+
+def test_float_of_tracer():
+    with pytest.raises(fr.TracerConversionError, match=r"float\(\)"):
+        fr.grad(lambda x: float(x))(1.0)
+
+
+def test_np_array_of_list_of_tracers():
+    with pytest.raises(fr.TracerConversionError, match="drop its derivative"):
+        fr.grad(lambda x: np.array([x[0], x[1]]).sum())(np.ones(2))
+
+
+def test_writing_tracer_into_ndarray():
+    def f(x):
+        out = np.zeros(2)
+        out += x
+        return out.sum()
+    with pytest.raises(fr.TracerConversionError, match="cannot be written into a NumPy array"):
+        fr.grad(f)(np.ones(2))
+
+
+def test_grad_of_non_scalar():
+    with pytest.raises(TypeError, match="scalar output.*jacrev.*vjp"):
+        fr.grad(np.sin)(np.ones(3))
+
+
+def test_grad_of_integer_input():
+    with pytest.raises(fr.NonDifferentiableError, match="floating-point inputs, got int64"):
+        fr.grad(lambda x: x * 2.0)(np.arange(3).sum())
+    with pytest.raises(fr.NonDifferentiableError, match="got bool"):
+        fr.grad(lambda x: 1.0)(np.array(True))
+
+
+def test_grad_of_complex_output():
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        fr.grad(lambda z: z * z)(1.0 + 1j)
+
+
+def test_unsupported_function_names_it():
+    with pytest.raises(fr.UnsupportedFunctionError, match="np.unpackbits.*custom_vjp"):
+        fr.grad(lambda x: np.unpackbits(x).sum())(np.ones((2, 2)))
+
+
+def test_unsupported_ufunc_method():
+    with pytest.raises(fr.TracerConversionError, match="np.add.at"):
+        fr.grad(lambda x: np.add.at(x, [0], 1.0))(np.ones(2))
+
+
+def test_shape_errors_read_like_numpy():
+    with pytest.raises(fr.ShapeError, match=r"could not be broadcast together with shapes \(3,\) \(4,\)"):
+        fr.grad(lambda x: np.sum(x + np.ones(4)))(np.ones(3))
+    with pytest.raises(fr.ShapeError, match="cannot reshape array of size 6 into shape"):
+        fr.grad(lambda x: np.sum(x.reshape(4, 2)))(np.ones(6))
+
+
+def test_index_errors():
+    with pytest.raises(IndexError, match="out of bounds"):
+        fr.grad(lambda x: x[5])(np.ones(3))
+    with pytest.raises(IndexError, match="too many indices"):
+        fr.grad(lambda x: x[0, 0])(np.ones(3))
+
+
+def test_escaped_tracer():
+    leaked = []
+    fr.grad(lambda x: leaked.append(x) or x * 2.0)(1.0)
+    with pytest.raises(fr.EscapedTracerError, match="escaped"):
+        np.sin(leaked[0])
+
+
+def test_staged_branch_is_a_concretization_error():
+    def f(x):
+        return x if x > 0 else -x
+    with pytest.raises(fr.ConcretizationError, match="truth value"):
+        fr.make_program(f)(1.0)
+
+
+def test_missing_rule_raises_naming_the_primitive():
+    from frechet._src.core.primitive import primitive
+    p = primitive("test_no_rule", lambda x: x * 2, lambda x: x)
+    with pytest.raises(fr.NonDifferentiableError, match="'test_no_rule' has no differentiation"):
+        fr.grad(lambda x: p.bind(x))(1.0)
+
+
+def test_primal_tangent_shape_mismatch():
+    with pytest.raises(ValueError, match="tangent of shape"):
+        fr.jvp(np.sin, (np.ones(3),), (np.ones(2),))
