@@ -11,8 +11,10 @@ class ArraySpec:
     __slots__ = ("shape", "dtype")
 
     def __init__(self, shape: tuple[int, ...], dtype):
-        self.shape = tuple(shape)
-        self.dtype = np.dtype(dtype)
+        self.shape = shape if type(shape) is tuple else tuple(shape)
+        self.dtype = dtype if type(dtype) is not type else np.dtype(dtype)
+        if not isinstance(self.dtype, np.dtype):
+            self.dtype = np.dtype(dtype)
 
     def __eq__(self, other) -> bool:
         return (isinstance(other, ArraySpec) and self.shape == other.shape

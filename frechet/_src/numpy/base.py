@@ -3,6 +3,7 @@ promotion (NEP 50) and broadcasting made explicit, axis normalisation."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -83,7 +84,11 @@ def fit(x, dtype, shape):
     x = np.asarray(x)
     if x.dtype != dtype:
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)
-    return np.broadcast_to(x, shape) if x.shape != shape else x
+    if x.shape == shape:
+        return x
+    if x.ndim == 0 and math.prod(shape) <= 4096:
+        return np.full(shape, x, dtype)        # cheaper than a broadcast view when small
+    return np.broadcast_to(x, shape)
 
 
 def apply_ufunc(ufunc, *args):

@@ -27,6 +27,7 @@ def out_dtypes(ufunc, in_dtypes: tuple) -> tuple:
 
 
 def _abstract(ufunc):
+    @functools.lru_cache(maxsize=4096)
     def rule(*xs):
         shape = xs[0].shape
         for x in xs[1:]:
@@ -56,9 +57,19 @@ def ufunc_primitive(ufunc, name=None):
     return p
 
 
+_SMALL = 4096
+
+
 def const(x, value):
-    """A constant array of x's shape and dtype (a broadcast view: no memory)."""
-    return np.broadcast_to(np.asarray(value, dtype=x.dtype), x.shape)
+    """A constant array of x's shape and dtype: filled when small (np.broadcast_to costs a few
+    microseconds), a zero-copy broadcast view when large."""
+    shape = x.shape
+    n = 1
+    for d in shape:
+        n *= d
+    if n <= _SMALL:
+        return np.full(shape, value, dtype=x.dtype)
+    return np.broadcast_to(np.asarray(value, dtype=x.dtype), shape)
 
 
 # Every ufunc NumPy has (except matmul and its kin, which are contractions) is a primitive.
