@@ -5,23 +5,29 @@ from __future__ import annotations
 import numpy as np
 
 
-class ArraySpec:
-    """The abstract value of an array: its shape and dtype. (A leaf in pytrees.)"""
+class ArraySpec(tuple):
+    """The abstract value of an array: its shape and dtype.
 
-    __slots__ = ("shape", "dtype")
+    A tuple subclass (so hashing and equality run in C), but not a namedtuple, so pytrees
+    treat it as a leaf.
+    """
 
-    def __init__(self, shape: tuple[int, ...], dtype):
-        self.shape = shape if type(shape) is tuple else tuple(shape)
-        self.dtype = dtype if type(dtype) is not type else np.dtype(dtype)
-        if not isinstance(self.dtype, np.dtype):
-            self.dtype = np.dtype(dtype)
+    __slots__ = ()
 
-    def __eq__(self, other) -> bool:
-        return (isinstance(other, ArraySpec) and self.shape == other.shape
-                and self.dtype == other.dtype)
+    def __new__(cls, shape, dtype):
+        return tuple.__new__(cls, (shape if type(shape) is tuple else tuple(shape),
+                                   dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)))
 
-    def __hash__(self) -> int:
-        return hash((self.shape, self.dtype))
+    @property
+    def shape(self) -> tuple:
+        return self[0]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self[1]
+
+    def __getnewargs__(self):
+        return tuple(self)
 
     @property
     def ndim(self) -> int:
@@ -37,7 +43,8 @@ class ArraySpec:
 
 def spec_of(x) -> ArraySpec:
     """The ArraySpec of a concrete array, a NumPy scalar or a tracer."""
-    return ArraySpec(tuple(x.shape), np.dtype(x.dtype))
+    dt = x.dtype
+    return tuple.__new__(ArraySpec, (tuple(x.shape), dt if type(dt) is not type else np.dtype(dt)))
 
 
 def is_inexact(dtype) -> bool:

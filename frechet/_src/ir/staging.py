@@ -16,7 +16,7 @@ import numpy as np
 
 from frechet._src.core import trace as _trace
 from frechet._src.core.spec import ArraySpec, spec_of
-from frechet._src.core.trace import Trace, Tracer
+from frechet._src.core.trace import EVAL, Trace, Tracer
 from frechet._src.ir.program import Eqn, Program, Var
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,19 +82,26 @@ class StagingTrace(Trace):
 
     def process(self, prim, args, params):
         if self.forward_known:
+            traced = False
             for a in args:
-                if type(a) is StagedTracer and a._trace is self:
-                    break
-            else:
+                if isinstance(a, Tracer):
+                    if type(a) is StagedTracer and a._trace is self:
+                        break
+                    traced = True
+            else:   # known: run it now (directly when nothing is traced at all)
+                if not traced and self.parent is EVAL:
+                    return prim.impl(*args, **params)
                 return self.parent.process(prim, args, params)
-        ins = tuple(self._atom(a) for a in args)
+        ins = []
+        for a in args:
+            ins.append(a.var if type(a) is StagedTracer and a._trace is self else self._atom(a))
         specs = prim.abstract_eval(*[v.spec for v in ins], **params)
         if prim.multiple_results:
             outs = tuple(Var(s) for s in specs)
         else:
             outs = (Var(specs),)
         src = _user_source() if self.record_source else None
-        self.eqns.append(Eqn(prim, ins, outs, params, src))
+        self.eqns.append(Eqn(prim, tuple(ins), outs, params, src))
         tracers = [StagedTracer(self, v) for v in outs]
         return tracers if prim.multiple_results else tracers[0]
 

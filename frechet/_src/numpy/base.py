@@ -67,6 +67,25 @@ def shape_of(x) -> tuple:
 
 
 def broadcast_shapes(*shapes, what="operands"):
+    if len(shapes) == 2:               # the common case, without NumPy's Python-level helper
+        a, b = shapes
+        if a == b or not b:
+            return tuple(a)
+        if not a:
+            return tuple(b)
+        n = max(len(a), len(b))
+        a = (1,) * (n - len(a)) + tuple(a)
+        b = (1,) * (n - len(b)) + tuple(b)
+        out = []
+        for x, y in zip(a, b):
+            if x == y or y == 1:
+                out.append(x)
+            elif x == 1:
+                out.append(y)
+            else:
+                break
+        else:
+            return tuple(out)
     try:
         return np.broadcast_shapes(*shapes)
     except ValueError:
@@ -94,6 +113,10 @@ def fit(x, dtype, shape):
 def apply_ufunc(ufunc, *args):
     """ufunc(*args) with NumPy's loop selection and broadcasting, as one strict primitive."""
     prim = ew.UFUNC_PRIMS[ufunc]
+    if len(args) == 1:
+        x = args[0]
+        if isinstance(x, Tracer) and ew.out_dtypes(ufunc, (x.dtype,))[0] == x.dtype:
+            return prim.bind(x)      # the common case: nothing to convert
     dts = ew.out_dtypes(ufunc, tuple(weak(a) for a in args))
     shapes = [shape_of(a) for a in args]
     shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shapes(

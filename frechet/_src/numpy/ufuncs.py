@@ -19,6 +19,7 @@ from frechet._src.prims.shape import select_p
 _GUFUNCS = {np.matmul: contract.matmul, np.vecdot: contract.vecdot, np.matvec: contract.matvec,
             np.vecmat: contract.vecmat}
 _IGNORED = ("casting", "order", "subok", "signature")
+_PLAIN = {np.ndarray, int, float, complex, bool, type(None)}
 
 
 def rebind(target, value):
@@ -131,8 +132,8 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """Tracer.__array_ufunc__ (NEP 13)."""
     for x in inputs:
         t = type(x)
-        if not (isinstance(x, (Tracer, np.ndarray, np.generic, int, float, complex, bool, list,
-                                tuple)) or x is None) and hasattr(t, "__array_ufunc__"):
+        if t not in _PLAIN and not isinstance(x, (Tracer, np.ndarray, np.generic, list, tuple)) \
+                and hasattr(t, "__array_ufunc__"):
             return NotImplemented   # let another array type (xarray, dask) handle it first
     if ufunc not in ew.UFUNC_PRIMS and ufunc not in _GUFUNCS:
         raise UnsupportedFunctionError(

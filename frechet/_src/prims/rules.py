@@ -35,6 +35,15 @@ def defjvp(prim, *fns):
 
 def defjvp_output(prim, *fns):
     """Like defjvp, but fns[i](t, ans, *args, **params) also sees the primal output."""
+    if len(fns) == 1:        # unary: the hot path of eager code, kept short
+        (f,) = fns
+
+        def unary_rule(primals, tangents, **params):
+            ans = prim.bind(*primals, **params)
+            return ans, f(tangents[0], ans, *primals, **params)
+        prim.jvp = unary_rule
+        return
+
     def rule(primals, tangents, **params):
         ans = prim.bind(*primals, **params)
         out = None
