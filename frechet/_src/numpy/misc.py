@@ -9,7 +9,7 @@ from frechet._src.core.trace import Tracer
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import (asarray, broadcast_shapes, concrete, fit, float_dtype,
                                      normalize_one_axis, result_dtype, shape_of)
-from frechet._src.numpy.manipulation import concatenate, moveaxis, ravel, reshape, stack
+from frechet._src.numpy.manipulation import concatenate, moveaxis, ravel, reshape
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims import indexing as ix
 from frechet._src.prims.shape import select_p

@@ -12,7 +12,7 @@ import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
-from frechet._src.numpy.base import apply_ufunc, asarray, fit, normalize_axis, shape_of
+from frechet._src.numpy.base import apply_ufunc, asarray, fit, shape_of
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import select_p
 

@@ -21,16 +21,9 @@ def _nondiff(prim, i):
 def defjvp(prim, *fns):
     """fns[i](t, *args, **params) is the tangent contribution of argument i (None: not
     differentiable in it)."""
-    def rule(primals, tangents, **params):
-        ans = prim.bind(*primals, **params)
-        out = None
-        for i, (f, t) in enumerate(zip(fns, tangents)):
-            if t is not None:
-                if f is None:
-                    _nondiff(prim, i)
-                out = add_tangents(out, f(t, *primals, **params))
-        return ans, out
-    prim.jvp = rule
+    defjvp_output(prim, *[None if f is None else
+                          (lambda t, ans, *args, _f=f, **params: _f(t, *args, **params))
+                          for f in fns])
 
 
 def defjvp_output(prim, *fns):

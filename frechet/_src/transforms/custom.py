@@ -61,6 +61,15 @@ def _flat_args(args):
     return [asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
 
 
+def _flat_fun(fun, treedef, out_tree):
+    """fun on flat leaves, returning flat leaves and recording the output structure."""
+    def flat(*xs):
+        ol, ot = tree.flatten(fun(*tree.unflatten(treedef, xs)))
+        out_tree.append(ot)
+        return ol
+    return flat
+
+
 class custom_jvp:
     """A function with a user-given JVP rule.
 
@@ -89,11 +98,7 @@ class custom_jvp:
         leaves, treedef = _flat_args(args)
         out_tree = []
 
-        def flat_fun(*xs):
-            out = self.fun(*tree.unflatten(treedef, xs))
-            ol, ot = tree.flatten(out)
-            out_tree.append(ot)
-            return ol
+        flat_fun = _flat_fun(self.fun, treedef, out_tree)
 
         def flat_jvp(primals, tangents):
             p = tree.unflatten(treedef, primals)
@@ -133,11 +138,7 @@ class custom_vjp:
         leaves, treedef = _flat_args(args)
         out_tree = []
 
-        def flat_fun(*xs):
-            out = self.fun(*tree.unflatten(treedef, xs))
-            ol, ot = tree.flatten(out)
-            out_tree.append(ot)
-            return ol
+        flat_fun = _flat_fun(self.fun, treedef, out_tree)
 
         def flat_fwd(*xs):
             out, res = self.fwd(*tree.unflatten(treedef, xs))
