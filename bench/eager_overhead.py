@@ -25,31 +25,37 @@ def chain(np_, x):
     return np_.sum(x)
 
 
-def median_time(fn, repeat=50, number=20):
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times)
+def median_times(fns: dict, rounds=60, number=10) -> dict:
+    """Median seconds per call of each function, timed round-robin (one block of `number`
+    calls of each per round) so that drifting load on a noisy machine hits all alike."""
+    for fn in fns.values():
+        fn()
+    times = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[k].append((time.perf_counter() - t0) / number)
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def run():
     x = np.random.default_rng(0).standard_normal(10)
-    results = {}
-    results["numpy (forward only)"] = median_time(lambda: chain(np, x))
+    fns = {"numpy (forward only)": lambda: chain(np, x)}
 
     import frechet as fr
+    import frechet.numpy as fnp
     g = fr.grad(lambda v: chain(np, v))
-    results["frechet grad"] = median_time(lambda: g(x))
+    fns["frechet grad"] = lambda: g(x)
+    g2 = fr.grad(lambda v: chain(fnp, v))
+    fns["frechet grad (fr.numpy)"] = lambda: g2(x)
     try:
         import autograd
         import autograd.numpy as anp
         ga = autograd.grad(lambda v: chain(anp, v))
         np.testing.assert_allclose(ga(x), g(x), rtol=1e-10)
-        results["autograd grad"] = median_time(lambda: ga(x))
+        fns["autograd grad"] = lambda: ga(x)
     except ImportError:
         pass
     try:
@@ -62,10 +68,12 @@ def run():
             chain(torch, v).backward()
             return v.grad
         np.testing.assert_allclose(tgrad().numpy(), g(x), rtol=1e-10)
-        results["torch eager grad"] = median_time(tgrad)
+        fns["torch eager grad"] = tgrad
     except ImportError:
         pass
-    print(f"grad of a chain of {N_OPS} elementwise ops on 10 elements (median, us per op)")
+    results = median_times(fns)
+    print(f"grad of a chain of {N_OPS} elementwise ops on 10 elements (median, us per op;"
+          " `np` is plain NumPy code dispatched through NEP 13, fr.numpy calls frechet directly)")
     for k, v in results.items():
         print(f"  {k:24s} {v / N_OPS * 1e6:8.2f} us/op   ({v * 1e3:.3f} ms per call)")
     base = results["frechet grad"]

@@ -8,7 +8,7 @@ stage it or batch it.
 
 from __future__ import annotations
 
-from frechet._src.core import trace as _trace
+from frechet._src.core.trace import current as _current
 
 
 class Primitive:
@@ -35,7 +35,7 @@ class Primitive:
         self.linear = False
 
     def bind(self, *args, **params):
-        return _trace.current().process(self, args, params)
+        return _current().process(self, args, params)
 
     def __repr__(self) -> str:
         return self.name

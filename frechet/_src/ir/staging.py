@@ -96,14 +96,14 @@ class StagingTrace(Trace):
         for a in args:
             ins.append(a.var if type(a) is StagedTracer and a._trace is self else self._atom(a))
         specs = prim.abstract_eval(*[v.spec for v in ins], **params)
-        if prim.multiple_results:
-            outs = tuple(Var(s) for s in specs)
-        else:
-            outs = (Var(specs),)
         src = _user_source() if self.record_source else None
+        if not prim.multiple_results:
+            out = Var(specs)
+            self.eqns.append(Eqn(prim, tuple(ins), (out,), params, src))
+            return StagedTracer(self, out)
+        outs = tuple(Var(s) for s in specs)
         self.eqns.append(Eqn(prim, tuple(ins), outs, params, src))
-        tracers = [StagedTracer(self, v) for v in outs]
-        return tracers if prim.multiple_results else tracers[0]
+        return [StagedTracer(self, v) for v in outs]
 
     def build(self, in_tracers, outs) -> Program:
         """The Program from `in_tracers` to `outs` (tracers, or None for a symbolic zero with the

@@ -117,12 +117,35 @@ def apply_ufunc(ufunc, *args):
         x = args[0]
         if isinstance(x, Tracer) and ew.out_dtypes(ufunc, (x.dtype,))[0] == x.dtype:
             return prim.bind(x)      # the common case: nothing to convert
+    elif len(args) == 2:
+        x, y = args
+        tx, ty = type(x), type(y)
+        if isinstance(x, Tracer) and (ty is float or ty is int):    # tracer with a Python scalar
+            return _with_scalar(ufunc, prim, x, y, False)
+        if isinstance(y, Tracer) and (tx is float or tx is int):
+            return _with_scalar(ufunc, prim, y, x, True)
     dts = ew.out_dtypes(ufunc, tuple(weak(a) for a in args))
     shapes = [shape_of(a) for a in args]
     shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shapes(
         *shapes, what=f"operands of {ufunc.__name__}")
     ins = [fit(a, d, shape) for a, d in zip(args, dts)]
     return prim.bind(*ins)
+
+
+def _with_scalar(ufunc, prim, x, c, reflected):
+    """ufunc(x, c) (or ufunc(c, x)) for a traced x and a Python scalar c (weak, NEP 50)."""
+    key = (type(c), x.dtype) if reflected else (x.dtype, type(c))
+    dts = ew.out_dtypes(ufunc, key)
+    dx = dts[1] if reflected else dts[0]
+    dc = dts[0] if reflected else dts[1]
+    if x.dtype != dx:
+        x = convert(x, dx)
+    shape = x.shape
+    size = 1
+    for d in shape:
+        size *= d
+    k = np.full(shape, c, dc) if size <= 4096 else np.broadcast_to(np.asarray(c, dc), shape)
+    return prim.bind(k, x) if reflected else prim.bind(x, k)
 
 
 def normalize_axis(axis, ndim, what="axis"):

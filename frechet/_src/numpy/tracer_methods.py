@@ -10,13 +10,18 @@ from frechet._src.errors import ConcretizationError, TracerConversionError, Unsu
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import misc, reductions as R, sorting
 from frechet._src.numpy import ufuncs as U
+from frechet._src.numpy.base import apply_ufunc
 from frechet._src.numpy.contract import dot, matmul, trace as _trace
 
 
 def _binop(ufunc, reflected=False):
+    if ufunc.nout > 1:
+        if reflected:
+            return lambda self, other: U.call(ufunc, other, self)
+        return lambda self, other: U.call(ufunc, self, other)
     if reflected:
-        return lambda self, other: U.call(ufunc, other, self)
-    return lambda self, other: U.call(ufunc, self, other)
+        return lambda self, other: apply_ufunc(ufunc, other, self)
+    return lambda self, other: apply_ufunc(ufunc, self, other)
 
 
 _OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.divide,

@@ -135,6 +135,8 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         if t not in _PLAIN and not isinstance(x, (Tracer, np.ndarray, np.generic, list, tuple)) \
                 and hasattr(t, "__array_ufunc__"):
             return NotImplemented   # let another array type (xarray, dask) handle it first
+    if method == "__call__" and not kwargs and ufunc in ew.UFUNC_PRIMS:
+        return apply_ufunc(ufunc, *inputs)
     if ufunc not in ew.UFUNC_PRIMS and ufunc not in _GUFUNCS:
         raise UnsupportedFunctionError(
             f"the ufunc np.{ufunc.__name__} is not supported on traced values; define its "

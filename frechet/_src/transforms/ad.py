@@ -123,9 +123,15 @@ class JVPTrace(Trace):
         return primals, tangents, found
 
     def process(self, prim, args, params):
-        primals, tangents, found = self._unpack(args)
-        if not found:
-            return self.parent.process(prim, primals, params)
+        if len(args) == 1:       # unary fast path
+            (a,) = args
+            if type(a) is not JVPTracer or a._trace is not self:
+                return self.parent.process(prim, args, params)
+            primals, tangents = [a.primal], [a.tangent]
+        else:
+            primals, tangents, found = self._unpack(args)
+            if not found:
+                return self.parent.process(prim, primals, params)
         rule = prim.jvp
         if rule is None:
             raise NonDifferentiableError(
