@@ -105,8 +105,8 @@ def fit(x, dtype, shape):
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)
     if x.shape == shape:
         return x
-    if x.ndim == 0 and math.prod(shape) <= 4096:
-        return np.full(shape, x, dtype)        # cheaper than a broadcast view when small
+    if x.ndim == 0:
+        return ew.full(shape, x.item(), dtype)
     return np.broadcast_to(x, shape)
 
 
@@ -140,11 +140,7 @@ def _with_scalar(ufunc, prim, x, c, reflected):
     dc = dts[0] if reflected else dts[1]
     if x.dtype != dx:
         x = convert(x, dx)
-    shape = x.shape
-    size = 1
-    for d in shape:
-        size *= d
-    k = np.full(shape, c, dc) if size <= 4096 else np.broadcast_to(np.asarray(c, dc), shape)
+    k = ew.full(x.shape, c, dc)
     return prim.bind(k, x) if reflected else prim.bind(x, k)
 
 

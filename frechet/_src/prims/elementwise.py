@@ -58,18 +58,36 @@ def ufunc_primitive(ufunc, name=None):
 
 
 _SMALL = 4096
+_CONSTS: dict = {}
 
 
-def const(x, value):
-    """A constant array of x's shape and dtype: filled when small (np.broadcast_to costs a few
-    microseconds), a zero-copy broadcast view when large."""
-    shape = x.shape
+def full(shape, value, dtype):
+    """A read-only constant array. Small ones are cached (eager code rebuilds the same constants
+    every operation); large ones are zero-copy broadcast views."""
+    if isinstance(value, np.ndarray) and value.ndim:     # an array broadcast to the shape
+        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+    key = (shape, value, dtype)
+    try:
+        return _CONSTS[key]
+    except KeyError:
+        pass
     n = 1
     for d in shape:
         n *= d
-    if n <= _SMALL:
-        return np.full(shape, value, dtype=x.dtype)
-    return np.broadcast_to(np.asarray(value, dtype=x.dtype), shape)
+    if n > _SMALL:
+        return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
+    a = np.empty(shape, dtype)
+    a.fill(value)
+    a.flags.writeable = False
+    if len(_CONSTS) > 1024:
+        _CONSTS.clear()
+    _CONSTS[key] = a
+    return a
+
+
+def const(x, value):
+    """A constant array of x's shape and dtype."""
+    return full(x.shape, value, x.dtype)
 
 
 # Every ufunc NumPy has (except matmul and its kin, which are contractions) is a primitive.
