@@ -60,10 +60,28 @@ COMPLEX_UNARY = {"sin": (-1, 1), "cos": (-1, 1), "tan": (-.5, .5), "sinh": (-1, 
                  "cosh": (-1, 1), "tanh": (-.5, .5), "exp": (-1, 1), "log": (.5, 2),
                  "sqrt": (.5, 2), "square": (-1, 1), "reciprocal": (.5, 2), "negative": (-1, 1),
                  "conjugate": (-1, 1), "absolute": (.5, 2), "arctan": (-.5, .5),
-                 "arcsinh": (-.5, .5), "expm1": (-1, 1), "log1p": (-.3, .5), "log10": (.5, 2)}
+                 "arcsinh": (-.5, .5), "expm1": (-1, 1), "log1p": (-.3, .5), "log10": (.5, 2),
+                 "log2": (.5, 2), "exp2": (-1, 1), "arcsin": (-.5, .5), "arccos": (-.5, .5),
+                 "arctanh": (-.5, .5), "arccosh": (1.5, 2), "positive": (-1, 1)}
 for _n, (_lo, _hi) in COMPLEX_UNARY.items():
     rec(_n + "_c128", getattr(np, _n), U(_lo, _hi, 5, dtype=complex))
 rec("real_c128", np.real, U(-1, 1, 4, dtype=complex))
+for _n in ("sum", "prod", "mean", "cumsum", "cumprod", "trace", "diagonal", "ravel", "flip",
+           "transpose", "var"):
+    rec(_n + "_c128", getattr(np, _n), U(.5, 1, 3, 3, dtype=complex))
+rec("einsum_c128", lambda x, y: np.einsum("ij,jk->ik", x, y), U(-1, 1, 2, 3, dtype=complex),
+    U(-1, 1, 3, 2, dtype=complex))
+rec("tensordot_c128", lambda x, y: np.tensordot(x, y, 1), U(-1, 1, 2, 3, dtype=complex),
+    U(-1, 1, 3, 2, dtype=complex))
+rec("outer_c128", np.outer, U(-1, 1, 3, dtype=complex), U(-1, 1, 2, dtype=complex))
+rec("kron_c128", np.kron, U(-1, 1, 2, dtype=complex), U(-1, 1, 2, dtype=complex))
+rec("inner_c128", np.inner, U(-1, 1, 3, dtype=complex), U(-1, 1, 3, dtype=complex))
+rec("convolve_c128", np.convolve, U(-1, 1, 4, dtype=complex), U(-1, 1, 2, dtype=complex))
+rec("where_c128", lambda x, y: np.where(np.array([True, False, True]), x, y),
+    U(-1, 1, 3, dtype=complex), U(-1, 1, 3, dtype=complex))
+rec("getitem_c128", lambda x: x[[2, 0]] * x[1], U(-1, 1, 3, dtype=complex))
+rec("mixed_real_complex", lambda x, z: x * z + np.exp(1j * x), U(-1, 1, 3),
+    U(-1, 1, 3, dtype=complex))
 rec("imag_c128", np.imag, U(-1, 1, 4, dtype=complex))
 rec("abs2_c128", lambda z: np.abs(z) ** 2, U(-1, 1, 4, dtype=complex))
 rec("angle_c128", np.angle, U(.5, 1, 4, dtype=complex))
@@ -250,6 +268,9 @@ rec("convolve", np.convolve, U(-1, 1, 5), U(-1, 1, 3))
 rec("convolve_same", lambda a, v: np.convolve(a, v, "same"), U(-1, 1, 5), U(-1, 1, 3))
 rec("correlate", np.correlate, U(-1, 1, 5), U(-1, 1, 3))
 rec("correlate_full", lambda a, v: np.correlate(a, v, "full"), U(-1, 1, 5), U(-1, 1, 2))
+rec("correlate_short_first", lambda a, v: np.correlate(a, v, "full"), U(-1, 1, 2), U(-1, 1, 5))
+rec("correlate_c128", lambda a, v: np.correlate(a, v, "same"), U(-1, 1, 3, dtype=complex),
+    U(-1, 1, 5, dtype=complex))
 rec("interp", lambda x, fp: np.interp(x, np.array([0.0, 1.0, 2.5]), fp), U(.1, 2.4, 4),
     U(-1, 1, 3))
 rec("polyval", np.polyval, U(-1, 1, 4), U(-1, 1, 3))

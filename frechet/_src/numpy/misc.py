@@ -315,8 +315,9 @@ def correlate(a, v, mode="valid"):
     a, v = ravel(asarray(a)), ravel(asarray(v))
     from frechet._src.numpy.ufuncs import conjugate
     if shape_of(a)[0] < shape_of(v)[0]:
+        # NumPy: correlate(a, v) = conj(correlate(v, a)) reversed
         r = _correlate_full(v, conjugate(a), mode)
-        return ix.getitem(r, (slice(None, None, -1),))
+        return ix.getitem(conjugate(r), (slice(None, None, -1),))
     return _correlate_full(a, conjugate(v), mode)
 
 
