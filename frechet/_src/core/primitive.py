@@ -8,7 +8,7 @@ stage it or batch it.
 
 from __future__ import annotations
 
-from frechet._src.core.trace import current as _current
+from frechet._src.core.trace import Tracer, current as _current
 
 
 class Primitive:
@@ -35,7 +35,13 @@ class Primitive:
         self.linear = False
 
     def bind(self, *args, **params):
-        return _current().process(self, args, params)
+        # An operation on constants only (no tracer among its arguments) has the same value
+        # under every transformation: compute it now. This is constant folding, and it makes
+        # the primal-side work of rules cost what NumPy costs.
+        for a in args:
+            if isinstance(a, Tracer):
+                return _current().process(self, args, params)
+        return self.impl(*args, **params)
 
     def __repr__(self) -> str:
         return self.name

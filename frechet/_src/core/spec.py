@@ -43,6 +43,8 @@ class ArraySpec(tuple):
 
 def spec_of(x) -> ArraySpec:
     """The ArraySpec of a concrete array, a NumPy scalar or a tracer."""
+    if type(x) is np.ndarray:
+        return tuple.__new__(ArraySpec, (x.shape, x.dtype))
     dt = x.dtype
     return tuple.__new__(ArraySpec, (tuple(x.shape), dt if type(dt) is not type else np.dtype(dt)))
 

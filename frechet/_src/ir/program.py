@@ -7,8 +7,6 @@ made), equations and outputs. An output may be `None`, meaning a symbolic zero o
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
 from frechet._src.core.spec import ArraySpec
@@ -26,14 +24,21 @@ class Var:
         return f"Var({self.spec!r})"
 
 
-class Eqn(NamedTuple):
+class Eqn:
     """`outputs = primitive(*inputs, **params)`; `source` is the user's line, where known."""
 
-    primitive: object
-    inputs: tuple
-    outputs: tuple
-    params: dict
-    source: str | None = None
+    __slots__ = ("primitive", "inputs", "outputs", "params", "source")
+
+    def __init__(self, primitive, inputs: tuple, outputs: tuple, params: dict,
+                 source: str | None = None):
+        self.primitive = primitive
+        self.inputs = inputs
+        self.outputs = outputs
+        self.params = params
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"Eqn({self.primitive.name}, {len(self.inputs)} inputs)"
 
 
 class Program:

@@ -95,7 +95,10 @@ class StagingTrace(Trace):
         ins = []
         for a in args:
             ins.append(a.var if type(a) is StagedTracer and a._trace is self else self._atom(a))
-        specs = prim.abstract_eval(*[v.spec for v in ins], **params)
+        if len(ins) == 2 and not params:
+            specs = prim.abstract_eval(ins[0].spec, ins[1].spec)
+        else:
+            specs = prim.abstract_eval(*[v.spec for v in ins], **params)
         src = _user_source() if self.record_source else None
         if not prim.multiple_results:
             out = Var(specs)
