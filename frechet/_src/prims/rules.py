@@ -53,6 +53,10 @@ def deflinear(prim, transpose, nlinear: int | None = None):
     """The primitive is linear in its first `nlinear` arguments (all by default), jointly;
     any others are constants such as index arrays. Its JVP is itself."""
     def rule(primals, tangents, **params):
+        if len(primals) == 1:          # the common case: one linear argument
+            ans = prim.bind(primals[0], **params)
+            t = tangents[0]
+            return ans, (None if t is None else prim.bind(t, **params))
         n = len(primals) if nlinear is None else nlinear
         for i in range(n, len(primals)):
             if tangents[i] is not None:

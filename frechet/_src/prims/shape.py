@@ -58,7 +58,15 @@ def _bid_impl(x, *, shape, broadcast_dimensions):
     expanded = [1] * len(shape)
     for d, n in zip(broadcast_dimensions, np.shape(x)):
         expanded[d] = n
-    return np.broadcast_to(np.reshape(x, expanded), shape)
+    x = np.reshape(x, expanded)
+    size = 1
+    for n in shape:
+        size *= n
+    if size <= 4096:       # a small copy is cheaper than NumPy's Python-level broadcast_to
+        out = np.empty(shape, x.dtype)
+        out[...] = x
+        return out
+    return np.broadcast_to(x, shape)
 
 
 def _bid_abstract(x, *, shape, broadcast_dimensions):

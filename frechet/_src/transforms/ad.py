@@ -207,8 +207,11 @@ def jvp_flat(fun, primals, tangents):
     """Forward mode on flat lists. Returns (outputs, output tangents; None = zero)."""
     jt = JVPTrace(_trace.current())
     ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
-    with _trace.use(jt):
+    token = _trace.set_current(jt)
+    try:
         outs = fun(*ins)
+    finally:
+        _trace.reset_current(token)
     return _split_outputs(jt, outs)
 
 
@@ -232,8 +235,11 @@ def linearize_flat(fun, primals):
     jt = JVPTrace(parent, rule_trace=pe)
     tin = [pe.new_arg(spec_of(p)) for p in primals]
     ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tin)]
-    with _trace.use(jt):
+    token = _trace.set_current(jt)
+    try:
         outs = fun(*ins)
+    finally:
+        _trace.reset_current(token)
     out_primals, out_tangents = _split_outputs(jt, outs)
     touts = []
     for p, t in zip(out_primals, out_tangents):
