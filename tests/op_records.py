@@ -333,6 +333,16 @@ rec("digamma", sps.digamma, U(.5, 4, 5))
 rec("expit", sps.expit, U(-3, 3, 5))
 rec("logit", sps.logit, U(.1, .9, 5))
 rec("i1", sps.i1, U(-2, 2, 5))
+rec("polygamma", lambda x: sps.polygamma(1, x), U(.5, 3, 4))
+rec("logsumexp", lambda x: sps.logsumexp(x, axis=1), M34)
+rec("logsumexp_all", sps.logsumexp, U(-50, 50, 6))
+rec("logsumexp_b", lambda x: sps.logsumexp(x, b=np.array([1.0, 2.0, 0.5, 1.0])), M34)
+rec("softmax", lambda x: sps.softmax(x, axis=0), M34)
+rec("log_softmax", lambda x: sps.log_softmax(x, axis=-1), M34)
+rec("xlogy", sps.xlogy, U(-1, 1, 4), U(.5, 2, 4))
+rec("xlogy_zero", lambda y: sps.xlogy(np.array([0.0, 1.0, 0.0]), y), U(.5, 2, 3))
+rec("xlog1py", sps.xlog1py, U(-1, 1, 4), U(-.5, 2, 4))
+rec("entr", sps.entr, U(.1, 2, 5))
 
 
 def _setitem(x, y):

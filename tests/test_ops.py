@@ -10,12 +10,18 @@ from frechet._src.testing import check_grads, check_transpose
 from op_records import RECORDS
 
 # Records whose NumPy call goes through scipy.special dispatch by replacing the function.
-_SCIPY = {sps.erf: fsp.erf, sps.erfc: fsp.erfc, sps.erfinv: fsp.erfinv, sps.gammaln: fsp.gammaln,
-          sps.digamma: fsp.digamma, sps.expit: fsp.expit, sps.logit: fsp.logit, sps.i1: fsp.i1}
-
-
 def _fn(r):
-    return _SCIPY.get(r.fn, r.fn)
+    """The record's function with scipy.special swapped for frechet.scipy.special (SciPy's
+    special functions do not dispatch to traced values)."""
+    fn = r.fn
+    names = {n: getattr(fsp, n) for n in dir(fsp) if not n.startswith("_")}
+    if getattr(fn, "__name__", "") in names and getattr(sps, fn.__name__, None) is fn:
+        return names[fn.__name__]
+    if fn.__name__ == "<lambda>" and "sps" in fn.__code__.co_names:
+        g = dict(fn.__globals__)
+        g["sps"] = fsp
+        return type(fn)(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    return fn
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
