@@ -6,6 +6,7 @@ import scipy.special as sps
 
 import frechet as fr
 import frechet.scipy.special as fsp
+from frechet._src.ir.program import typecheck
 from frechet._src.testing import check_grads, check_transpose
 from op_records import RECORDS
 
@@ -46,4 +47,23 @@ def test_transpose(name):
     r = RECORDS[name]
     args = r.args(np.random.default_rng(2))
     _, L = fr.linearize(_fn(r), *args)
+    typecheck(L.program)
+    typecheck(L.T.program)
     check_transpose(L)
+
+
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_staged_program(name):
+    """make_program stages the function into a program that typechecks and evaluates to the
+    same value (records that need concrete values raise ConcretizationError instead)."""
+    r = RECORDS[name]
+    args = r.args(np.random.default_rng(3))
+    try:
+        prog = fr.make_program(_fn(r))(*args)
+    except fr.ConcretizationError:
+        return
+    typecheck(prog)
+    got = prog(*args)
+    expected = fr.jvp(_fn(r), args, tuple(np.zeros_like(a) for a in args))[0]
+    for g, e in zip(got, [expected] if not isinstance(expected, (tuple, list)) else expected):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(e), rtol=1e-12, atol=1e-12)
