@@ -4,19 +4,38 @@ The derivative of a program at a point is a linear map, kept as a small program 
 primitives; reverse mode is its transpose.
 """
 
+from frechet import numpy
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
-from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
-from frechet._src.errors import (ConcretizationError, EscapedTracerError, FrechetError,
-                                 NonDifferentiableError, ShapeError, TracerConversionError,
-                                 UnsupportedFunctionError)
+from frechet._src.errors import (
+                                 ConcretizationError,
+                                 EscapedTracerError,
+                                 FrechetError,
+                                 NonDifferentiableError,
+                                 ShapeError,
+                                 TracerConversionError,
+                                 UnsupportedFunctionError,
+)
 from frechet._src.ir.program import Program
-from frechet._src.transforms.api import (eval_shape, grad, hessian, hvp, jacfwd, jacobian, jacrev,
-                                         jvp, linear_transpose, linearize, make_program,
-                                         stop_gradient, value_and_grad, vjp)
+from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
+from frechet._src.transforms.api import (
+                                 eval_shape,
+                                 grad,
+                                 hessian,
+                                 hvp,
+                                 jacfwd,
+                                 jacobian,
+                                 jacrev,
+                                 jvp,
+                                 linear_transpose,
+                                 linearize,
+                                 make_program,
+                                 stop_gradient,
+                                 value_and_grad,
+                                 vjp,
+)
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
 from frechet._src.transforms.linear_map import LinearMap
 from frechet._src.tree import register_dataclass
-from frechet import numpy  # noqa: F401
 
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",

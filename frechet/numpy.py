@@ -5,19 +5,53 @@ this module is the same API as a namespace (it is also what `__array_namespace__
 """
 
 from numpy import (  # noqa: F401  constants, dtypes and constructors of constants
-    bool_, complex64, complex128, dtype, e, euler_gamma, float16, float32, float64, finfo, iinfo,
-    inf, int8, int16, int32, int64, intp, nan, newaxis, pi, uint8, uint16, uint32, uint64,
-    arange, empty, eye, full, identity, ones, tri, zeros, indices, diag_indices, tril_indices,
-    triu_indices, mask_indices)
+    arange,
+    bool_,
+    complex64,
+    complex128,
+    diag_indices,
+    dtype,
+    e,
+    empty,
+    euler_gamma,
+    eye,
+    finfo,
+    float16,
+    float32,
+    float64,
+    full,
+    identity,
+    iinfo,
+    indices,
+    inf,
+    int8,
+    int16,
+    int32,
+    int64,
+    intp,
+    mask_indices,
+    nan,
+    newaxis,
+    ones,
+    pi,
+    tri,
+    tril_indices,
+    triu_indices,
+    uint8,
+    uint16,
+    uint32,
+    uint64,
+    zeros,
+)
 
-from frechet._src.numpy.base import asarray  # noqa: F401
-from frechet._src.numpy.contract import *  # noqa: F401,F403
-from frechet._src.numpy.creation import *  # noqa: F401,F403
-from frechet._src.numpy.manipulation import *  # noqa: F401,F403
-from frechet._src.numpy.misc import *  # noqa: F401,F403
-from frechet._src.numpy.poly import *  # noqa: F401,F403
-from frechet._src.numpy.reductions import *  # noqa: F401,F403
-from frechet._src.numpy.sorting import *  # noqa: F401,F403
+from frechet._src.numpy.base import asarray
+from frechet._src.numpy.contract import *
+from frechet._src.numpy.creation import *
+from frechet._src.numpy.manipulation import *
+from frechet._src.numpy.misc import *
+from frechet._src.numpy.poly import *
+from frechet._src.numpy.reductions import *
+from frechet._src.numpy.sorting import *
 from frechet._src.numpy.ufuncs import UFUNCS as _UFUNCS
 
 globals().update(_UFUNCS)

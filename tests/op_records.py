@@ -7,7 +7,8 @@ of every linear primitive it uses.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import scipy.special as sps
@@ -315,6 +316,10 @@ rec("put", lambda x, v: _inplace(np.put, x, [0, 5], v), M34, U(-1, 1, 2))
 rec("putmask", lambda x, v: _inplace(np.putmask, x, x > 0, v), M34, U(-1, 1, 3))
 rec("place", lambda x, v: _inplace(np.place, x, x < 0, v), M34, U(-1, 1, 2))
 rec("fill_diagonal", lambda x, v: _inplace(np.fill_diagonal, x, v), U(-1, 1, 3, 3), U(-1, 1, 3))
+rec("fill_diagonal_tall", lambda x, v: _inplace(np.fill_diagonal, x, v), U(-1, 1, 7, 3),
+    U(-1, 1, 2))
+rec("fill_diagonal_wrap", lambda x: _inplace(lambda a, v: np.fill_diagonal(a, v, wrap=True), x,
+                                             5.0), U(-1, 1, 7, 3))
 rec("copyto", lambda x, v: _inplace(np.copyto, x, v), M34, U(-1, 1, 4))
 
 
@@ -335,7 +340,7 @@ rec("logit", sps.logit, U(.1, .9, 5))
 rec("i1", sps.i1, U(-2, 2, 5))
 rec("polygamma", lambda x: sps.polygamma(1, x), U(.5, 3, 4))
 rec("logsumexp", lambda x: sps.logsumexp(x, axis=1), M34)
-rec("logsumexp_all", sps.logsumexp, U(-50, 50, 6))
+rec("logsumexp_all", lambda x: sps.logsumexp(x), U(-50, 50, 6))
 rec("logsumexp_b", lambda x: sps.logsumexp(x, b=np.array([1.0, 2.0, 0.5, 1.0])), M34)
 rec("softmax", lambda x: sps.softmax(x, axis=0), M34)
 rec("log_softmax", lambda x: sps.log_softmax(x, axis=-1), M34)
@@ -366,4 +371,17 @@ def _put_along(x, v):
 
 
 RECORDS = {r.name: r for r in R}
+
+
+def traced_fn(r):
+    """The record's function with scipy.special's Python-level functions swapped for
+    frechet.scipy.special (SciPy's ufuncs dispatch to traced values by themselves; functions
+    such as logsumexp convert their input to an ndarray first)."""
+    import frechet.scipy.special as fsp
+    fn = r.fn
+    if getattr(fn, "__name__", "") == "<lambda>" and "sps" in fn.__code__.co_names:
+        g = dict(fn.__globals__)
+        g["sps"] = fsp
+        return type(fn)(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    return fn
 assert len(RECORDS) == len(R), "duplicate record names"

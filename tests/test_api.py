@@ -28,8 +28,8 @@ def test_nested_to_order_4():
 
 
 def test_nested_forward_reverse_mix_order_4():
-    f = lambda x: np.exp(2 * x)          # noqa: E731
-    g = lambda x: fr.jvp(fr.grad(lambda y: fr.jvp(f, (y,), (1.0,))[1]), (x,), (1.0,))[1]  # noqa
+    f = lambda x: np.exp(2 * x)
+    g = lambda x: fr.jvp(fr.grad(lambda y: fr.jvp(f, (y,), (1.0,))[1]), (x,), (1.0,))[1]
     assert np.isclose(fr.grad(g)(0.3), 16 * np.exp(0.6))
 
 
@@ -197,7 +197,7 @@ def test_stop_gradient():
 
 
 def test_make_program_includes_derivatives():
-    f = lambda x: np.sum(np.sin(x) ** 2)       # noqa: E731
+    f = lambda x: np.sum(np.sin(x) ** 2)
     prog = fr.make_program(fr.grad(f))(np.ones(3))
     typecheck(prog)
     text = str(prog)

@@ -2,29 +2,14 @@
 
 import numpy as np
 import pytest
-import scipy.special as sps
+from op_records import RECORDS, traced_fn as _fn
 
 import frechet as fr
-import frechet.scipy.special as fsp
 from frechet._src.ir.program import typecheck
 from frechet._src.testing import check_grads, check_transpose
-from op_records import RECORDS
+
 
 # Records whose NumPy call goes through scipy.special dispatch by replacing the function.
-def _fn(r):
-    """The record's function with scipy.special swapped for frechet.scipy.special (SciPy's
-    special functions do not dispatch to traced values)."""
-    fn = r.fn
-    names = {n: getattr(fsp, n) for n in dir(fsp) if not n.startswith("_")}
-    if getattr(fn, "__name__", "") in names and getattr(sps, fn.__name__, None) is fn:
-        return names[fn.__name__]
-    if fn.__name__ == "<lambda>" and "sps" in fn.__code__.co_names:
-        g = dict(fn.__globals__)
-        g["sps"] = fsp
-        return type(fn)(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
-    return fn
-
-
 @pytest.mark.parametrize("name", sorted(RECORDS))
 def test_grads(name):
     r = RECORDS[name]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.numpy.dispatch import FUNCTIONS, dispatched_functions
-from frechet._src.prims import elementwise as ew
 from frechet._src.numpy.ufuncs import _GUFUNCS
+from frechet._src.prims import elementwise as ew
 
 # Functions whose outputs are integers, booleans, shapes or dtypes: they work on traced values
 # and have no derivative.

@@ -8,7 +8,8 @@ stage it or batch it.
 
 from __future__ import annotations
 
-from frechet._src.core.trace import Tracer, current as _current
+from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import current as _current
 
 
 class Primitive:
@@ -21,8 +22,17 @@ class Primitive:
       multiple_results: whether impl returns a list of arrays.
     """
 
-    __slots__ = ("name", "impl", "abstract_eval", "jvp", "transpose", "batch",
-                 "multiple_results", "linear", "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "abstract_eval",
+        "batch",
+        "impl",
+        "jvp",
+        "linear",
+        "multiple_results",
+        "name",
+        "transpose",
+    )
 
     def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
         self.name = name

@@ -88,4 +88,4 @@ class Tracer:
 
     def concrete(self):
         """The concrete value behind this tracer, or None where there is none (staging)."""
-        return None
+        return

@@ -27,7 +27,7 @@ class Var:
 class Eqn:
     """`outputs = primitive(*inputs, **params)`; `source` is the user's line, where known."""
 
-    __slots__ = ("primitive", "inputs", "outputs", "params", "source")
+    __slots__ = ("inputs", "outputs", "params", "primitive", "source")
 
     def __init__(self, primitive, inputs: tuple, outputs: tuple, params: dict,
                  source: str | None = None):
@@ -52,7 +52,7 @@ class Program:
       out_specs: the spec of each output.
     """
 
-    __slots__ = ("invars", "constvars", "consts", "eqns", "outvars", "out_specs")
+    __slots__ = ("consts", "constvars", "eqns", "invars", "out_specs", "outvars")
 
     def __init__(self, invars, constvars, consts, eqns, outvars, out_specs):
         self.invars = tuple(invars)

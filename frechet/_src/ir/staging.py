@@ -53,7 +53,7 @@ def _user_source() -> str | None:
 
 
 class StagingTrace(Trace):
-    __slots__ = ("forward_known", "eqns", "constvars", "consts", "_const_ids", "record_source")
+    __slots__ = ("_const_ids", "consts", "constvars", "eqns", "forward_known", "record_source")
 
     def __init__(self, parent, forward_known: bool):
         self.parent = parent

@@ -3,11 +3,9 @@ promotion (NEP 50) and broadcasting made explicit, axis normalisation."""
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, ShapeError
 from frechet._src.prims import elementwise as ew

@@ -4,7 +4,6 @@ tensordot, vdot, kron, trace, vecdot, matvec, vecmat, cross)."""
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.numpy.base import asarray, broadcast_shapes, fit, result_dtype, shape_of
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.shape import reshape

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import asarray, fit, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_arrays, moveaxis, reshape

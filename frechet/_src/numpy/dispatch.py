@@ -4,9 +4,16 @@ frechet implementation, by name, from the front-end modules."""
 from __future__ import annotations
 
 import numpy as np
-
-from frechet._src.numpy import (contract, creation, inplace, manipulation, misc, poly,
-                                reductions, sorting)
+from frechet._src.numpy import (
+    contract,
+    creation,
+    inplace,
+    manipulation,
+    misc,
+    poly,
+    reductions,
+    sorting,
+)
 
 _MODULES = (reductions, manipulation, contract, misc, sorting, poly, creation, inplace)
 

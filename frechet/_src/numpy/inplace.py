@@ -5,7 +5,6 @@ index helpers that depend only on shapes."""
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
 from frechet._src.numpy.base import asarray, concrete, fit, shape_of
@@ -53,14 +52,15 @@ def place(arr, mask, vals):
 
 def fill_diagonal(a, val, wrap=False):
     shape = shape_of(a)
-    n = min(shape) if len(shape) > 2 else shape[0] if not wrap else shape[0]
-    if len(shape) == 2:
-        rows = np.arange(shape[0] if wrap else min(shape))
-        rows = rows[rows * shape[1] // shape[1] < shape[0]]
-        idx = np.ravel_multi_index((rows, rows % shape[1]), shape) if not wrap else \
-            np.arange(0, shape[0] * shape[1], shape[1] + 1)
+    if len(shape) == 2:          # NumPy's definition: every (m+1)-th element of the flat array
+        step = shape[1] + 1
+        end = None if wrap else shape[1] * shape[1]
     else:
-        idx = np.ravel_multi_index((np.arange(n),) * len(shape), shape)
+        if len(set(shape)) != 1:
+            raise ValueError("All dimensions of input must be of equal length")
+        step = 1 + int(np.cumprod(shape[:-1]).sum())
+        end = None
+    idx = np.arange(int(np.prod(shape)))[:end:step]
     vals = ravel(asarray(val))
     from frechet._src.prims.indexing import getitem
     vals = getitem(vals, (np.arange(idx.size) % shape_of(vals)[0],))

@@ -5,11 +5,18 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ShapeError
-from frechet._src.numpy.base import (asarray, broadcast_shapes, concrete, fit, normalize_axis,
-                                     normalize_one_axis, result_dtype, shape_of)
+from frechet._src.numpy.base import (
+    asarray,
+    broadcast_shapes,
+    concrete,
+    fit,
+    normalize_axis,
+    normalize_one_axis,
+    result_dtype,
+    shape_of,
+)
 from frechet._src.prims import indexing as ix
 from frechet._src.prims import shape as S
 
@@ -228,12 +235,11 @@ def array_split(ary, indices_or_sections, axis=0):
     else:
         bounds = [0, *[int(i) for i in indices_or_sections], n]
     pre = (slice(None),) * axis
-    return [take_slice(ary, pre + (slice(builtins.min(int(a), n), builtins.min(builtins.max(int(b), int(a)), n)),))
-            for a, b in zip(bounds[:-1], bounds[1:])]
-
-
-def take_slice(x, idx):
-    return ix.getitem(x, idx)
+    out = []
+    for a, b in zip(bounds[:-1], bounds[1:]):
+        lo = builtins.min(int(a), n)
+        out.append(ix.getitem(ary, pre + (slice(lo, builtins.min(builtins.max(int(b), lo), n)),)))
+    return out
 
 
 def split(ary, indices_or_sections, axis=0):

@@ -4,11 +4,18 @@ convolution, interpolation, and the *_like constructors."""
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import (asarray, broadcast_shapes, concrete, fit, float_dtype,
-                                     normalize_one_axis, result_dtype, shape_of)
+from frechet._src.numpy.base import (
+    asarray,
+    broadcast_shapes,
+    concrete,
+    fit,
+    float_dtype,
+    normalize_one_axis,
+    result_dtype,
+    shape_of,
+)
 from frechet._src.numpy.manipulation import concatenate, moveaxis, ravel, reshape
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims import indexing as ix
@@ -138,7 +145,7 @@ def real_if_close(a, tol=100):
     a = asarray(a)
     if a.dtype.kind != "c":
         return a
-    eps = np.finfo(a.dtype).eps * (tol if tol > 1 else 1)
+    eps = np.finfo(a.dtype).eps * (max(1, tol))
     return real(a) if np.all(np.abs(np.imag(concrete(a, "real_if_close"))) < eps) else a
 
 

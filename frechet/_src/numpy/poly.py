@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import asarray, concrete, fit, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.contract import einsum
-from frechet._src.numpy.manipulation import concatenate, ravel, reshape, stack, atleast_1d
+from frechet._src.numpy.manipulation import atleast_1d, concatenate, ravel, reshape, stack
 
 
 def polyval(p, x):
@@ -124,7 +123,6 @@ def roots(p):
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):
-    from frechet._src.numpy.misc import real
     from frechet._src.numpy.reductions import mean
     if fweights is not None or aweights is not None:
         raise NotImplementedError("cov with fweights/aweights is not supported on traced values")
@@ -143,8 +141,6 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     n = shape_of(X)[1]
     Xc = U.subtract(X, mean(X, axis=1, keepdims=True))
     c = U.divide(einsum("ik,jk->ij", Xc, U.conjugate(Xc)), max(n - ddof, 0))
-    c = c if dt.kind == "c" else c
-    _ = real
     return reshape(c, ()) if shape_of(c) == (1, 1) else c
 
 

@@ -6,10 +6,16 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
-from frechet._src.numpy.base import (asarray, concrete, fit, float_dtype, normalize_axis,
-                                     normalize_one_axis, shape_of)
+from frechet._src.numpy.base import (
+    asarray,
+    concrete,
+    fit,
+    float_dtype,
+    normalize_axis,
+    normalize_one_axis,
+    shape_of,
+)
 from frechet._src.numpy.manipulation import expand_dims, moveaxis, ravel, reshape
 from frechet._src.prims import reductions as R
 from frechet._src.prims import shape as S

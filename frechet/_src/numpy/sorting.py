@@ -8,7 +8,6 @@ values. Unique values are gathered from the input, so they carry its derivative.
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.numpy.base import asarray, concrete, normalize_one_axis, shape_of
 from frechet._src.numpy.manipulation import ravel
 from frechet._src.prims import indexing as ix
@@ -75,7 +74,7 @@ def unique(ar, return_index=False, return_inverse=False, return_counts=False, ax
     c = concrete(ar, "np.unique")
     if axis is not None:
         raise NotImplementedError("np.unique(axis=...) is not supported on traced values")
-    vals, index, inverse, counts = np.unique(c, True, True, True, equal_nan=equal_nan)
+    _, index, inverse, counts = np.unique(c, True, True, True, equal_nan=equal_nan)
     out = [ix.getitem(ravel(ar), (index,))]
     if return_index:
         out.append(index)
@@ -122,8 +121,8 @@ def _set_op(name):
         vals = getattr(np, name)(a, b, *args, **kwargs)
         both = np.concatenate([a, b])
         # gather each result value from the first input holding it, so values carry derivatives
+        from frechet._src.numpy.base import fit, result_dtype
         from frechet._src.numpy.manipulation import concatenate
-        from frechet._src.numpy.base import result_dtype, fit
         dt = result_dtype(ar1, ar2)
         src = concatenate([fit(ravel(asarray(ar1)), dt, (a.size,)), fit(ravel(asarray(ar2)), dt, (b.size,))])
         pos = np.array([np.flatnonzero(both == v)[0] for v in np.ravel(vals)], dtype=np.intp)

@@ -4,14 +4,15 @@ namespace hook. Attached to `Tracer` so the core stays independent of the front 
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import manipulation as M
-from frechet._src.numpy import misc, reductions as R, sorting
+from frechet._src.numpy import misc, sorting
+from frechet._src.numpy import reductions as R
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import apply_ufunc
-from frechet._src.numpy.contract import dot, matmul, trace as _trace
+from frechet._src.numpy.contract import dot, matmul
+from frechet._src.numpy.contract import trace as _trace
 
 
 def _binop(ufunc, reflected=False):

@@ -8,7 +8,6 @@ broadcasting. `out=` naming a traced value rebinds it (the traced value takes th
 from __future__ import annotations
 
 import numpy as np
-
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
@@ -128,6 +127,14 @@ def outer(ufunc, a, b, **kwargs):
     return call(ufunc, reshape(a, sa + (1,) * len(sb)), b, **kwargs)
 
 
+def _composites():
+    """SciPy ufuncs that frechet computes as compositions (with safe derivatives at 0)."""
+    import scipy.special as sps
+
+    from frechet._src.numpy import scipy_special as fsp
+    return {sps.xlogy: fsp.xlogy, sps.xlog1py: fsp.xlog1py, sps.entr: fsp.entr}
+
+
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """Tracer.__array_ufunc__ (NEP 13)."""
     for x in inputs:
@@ -137,6 +144,9 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
             return NotImplemented   # let another array type (xarray, dask) handle it first
     if method == "__call__" and not kwargs and ufunc in ew.UFUNC_PRIMS:
         return apply_ufunc(ufunc, *inputs)
+    composite = _composites().get(ufunc)
+    if composite is not None and method == "__call__":
+        return composite(*inputs, **kwargs)
     if ufunc not in ew.UFUNC_PRIMS and ufunc not in _GUFUNCS:
         raise UnsupportedFunctionError(
             f"the ufunc np.{ufunc.__name__} is not supported on traced values; define its "

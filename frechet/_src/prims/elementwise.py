@@ -15,12 +15,18 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex
-from frechet._src.prims.rules import (defbilinear, defjvp, defjvp_output, deflinear, defvectorized,
-                                      defzero)
+from frechet._src.prims.rules import (
+    defbilinear,
+    defjvp,
+    defjvp_output,
+    deflinear,
+    defvectorized,
+    defzero,
+)
 from frechet._src.transforms.ad import is_undefined
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def out_dtypes(ufunc, in_dtypes: tuple) -> tuple:
     """The input and output dtypes NumPy's loop selection gives for `in_dtypes`."""
     return ufunc.resolve_dtypes(in_dtypes + (None,) * ufunc.nout)

@@ -14,8 +14,14 @@ from frechet._src.core.trace import Tracer
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.elementwise import const
 from frechet._src.prims.rules import deflinear, defzero
-from frechet._src.prims.shape import (broadcast_in_dim_p, concatenate_p, convert, reduce_sum,
-                                      reshape, transpose)
+from frechet._src.prims.shape import (
+    broadcast_in_dim_p,
+    concatenate_p,
+    convert,
+    reduce_sum,
+    reshape,
+    transpose,
+)
 
 
 def _reduced(x, axes, dtype=None):

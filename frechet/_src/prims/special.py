@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 
-
 import scipy.special as sp
 
 from frechet._src.core.primitive import primitive

@@ -19,11 +19,8 @@ from frechet._src.transforms.linear_map import LinearMap, apply_basis, basis
 
 
 def _leaf(x):
-    if isinstance(x, Tracer) or isinstance(x, np.ndarray):
-        return x
-    if isinstance(x, np.generic):
-        return np.asarray(x)
-    return np.asarray(x)
+    """A pytree leaf as an array: tracers and ndarrays as they are, anything else converted."""
+    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
 
 
 def _flatten_args(args, what):
@@ -239,7 +236,7 @@ def _jacobian(fun, argnums, has_aux, holomorphic, rev):
         p, pt = _flatten_args(diff, "jacobian")
         _check_inexact(p, "jacobian")
         store = []
-        outs, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
+        _, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
         in_specs, out_specs = program.in_specs, program.out_specs
         if not holomorphic:
             bad = in_specs if not rev else out_specs
@@ -300,7 +297,7 @@ def eval_shape(fun, *args):
     """The ArraySpecs of fun's outputs, found by staging (nothing is computed)."""
     leaves, t = _flatten_args(args, "eval_shape")
     store = []
-    st, ins, outs = stage(_flat_fun(fun, t, store), [spec_of(x) for x in leaves])
+    _, _, outs = stage(_flat_fun(fun, t, store), [spec_of(x) for x in leaves])
     return tree.unflatten(store[0], [spec_of(o) for o in outs])
 
 

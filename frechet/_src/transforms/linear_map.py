@@ -27,7 +27,7 @@ class LinearMap:
       in_tree, out_tree: pytree structures of inputs and outputs.
     """
 
-    __slots__ = ("program", "in_tree", "out_tree", "_T")
+    __slots__ = ("_T", "in_tree", "out_tree", "program")
 
     def __init__(self, program: Program, in_tree, out_tree):
         self.program = program
