@@ -274,6 +274,12 @@ rec("correlate_c128", lambda a, v: np.correlate(a, v, "same"), U(-1, 1, 3, dtype
     U(-1, 1, 5, dtype=complex))
 rec("interp", lambda x, fp: np.interp(x, np.array([0.0, 1.0, 2.5]), fp), U(.1, 2.4, 4),
     U(-1, 1, 3))
+rec("interp_xp", lambda xp: np.interp(np.array([0.2, 1.3, 2.0]), xp, np.array([1.0, 3.0, -2.0])),
+    lambda rng: np.array([0.0, 1.0, 2.5]) + rng.uniform(-0.05, 0.05, 3))
+rec("histogram_edges", lambda x: np.histogram(x, bins=3)[1], U(-1, 1, 6))
+rec("histogram_weights", lambda w: np.histogram(np.array([0.1, 0.5, 0.52, 0.9]), bins=2,
+                                                  weights=w)[0], U(-1, 1, 4))
+rec("histogram_bin_edges", lambda x: np.histogram_bin_edges(x, bins=4), U(-1, 1, 6))
 rec("polyval", np.polyval, U(-1, 1, 4), U(-1, 1, 3))
 rec("polyfit", lambda y: np.polyfit(np.linspace(0, 1, 6), y, 2), U(-1, 1, 6))
 rec("vander", lambda x: np.vander(x, 3), U(-1, 1, 4))

@@ -191,6 +191,18 @@ def test_custom_vjp():
         fr.jvp(clip_grad, (np.ones(3),), (np.ones(3),))
 
 
+def test_custom_vjp_none_cotangent_and_pytrees():
+    @fr.custom_vjp
+    def f(x, scale):
+        return x * scale["a"]
+
+    f.defvjp(lambda x, scale: (x * scale["a"], scale["a"]),
+             lambda a, g: (g * a, None))           # no cotangent for the dict argument
+    gx, gs = fr.grad(lambda x, s: np.sum(f(x, s)), argnums=(0, 1))(np.ones(2), {"a": 3.0})
+    np.testing.assert_allclose(gx, [3.0, 3.0])
+    assert gs["a"] == 0.0
+
+
 def test_stop_gradient():
     g = fr.grad(lambda x: np.sum(x * fr.stop_gradient(x)))(np.array([1.0, 2.0]))
     np.testing.assert_allclose(g, [1.0, 2.0])

@@ -95,3 +95,8 @@ def test_missing_rule_raises_naming_the_primitive():
 def test_primal_tangent_shape_mismatch():
     with pytest.raises(ValueError, match="tangent of shape"):
         fr.jvp(np.sin, (np.ones(3),), (np.ones(2),))
+
+
+def test_polyfit_in_x_is_refused_not_zero():
+    with pytest.raises(fr.UnsupportedFunctionError, match="differentiable in y only"):
+        fr.grad(lambda x: np.polyfit(x, np.array([1.0, 2.0, 0.5]), 1).sum())(np.arange(3.0))

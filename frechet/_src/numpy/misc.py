@@ -350,18 +350,17 @@ def _correlate_full(a, v, mode):
 
 
 def interp(x, xp, fp, left=None, right=None, period=None):
-    """Piecewise-linear interpolation, differentiable in x (inside the range) and in fp; xp
-    supplies the breakpoints (concrete)."""
+    """Piecewise-linear interpolation, differentiable in x, xp and fp (the interval each x
+    falls in is found from concrete values)."""
     if period is not None:
         raise NotImplementedError("interp(period=...) is not supported on traced values")
     xpc = np.asarray(concrete(xp, "np.interp breakpoints"), float)
-    x = asarray(x)
-    fp = asarray(fp)
-    xc = concrete(x, "np.interp positions") if isinstance(x, Tracer) else np.asarray(x, float)
+    x, xp, fp = asarray(x), asarray(xp), asarray(fp)
+    xc = concrete(x, "np.interp positions")
     j = np.clip(np.searchsorted(xpc, xc, side="right") - 1, 0, len(xpc) - 2)
-    x0, x1 = xpc[j], xpc[j + 1]
+    x0, x1 = ix.getitem(xp, (j,)), ix.getitem(xp, (j + 1,))
     f0, f1 = ix.getitem(fp, (j,)), ix.getitem(fp, (j + 1,))
-    t = U.divide(U.subtract(x, x0), x1 - x0)
+    t = U.divide(U.subtract(x, x0), U.subtract(x1, x0))
     r = U.add(f0, U.multiply(t, U.subtract(f1, f0)))
     lo = ix.getitem(fp, (0,)) if left is None else left
     hi = ix.getitem(fp, (len(xpc) - 1,)) if right is None else right

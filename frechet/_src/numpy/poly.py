@@ -31,6 +31,12 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     (constant) Vandermonde matrix: differentiable in y; x supplies the design (concrete)."""
     if full or cov:
         raise NotImplementedError("polyfit(full=True or cov=True) is not supported on traced values")
+    from frechet._src.core.trace import Tracer
+    from frechet._src.errors import UnsupportedFunctionError
+    if isinstance(x, Tracer) or isinstance(w, Tracer):
+        raise UnsupportedFunctionError(
+            "np.polyfit is differentiable in y only; its x and w must be constants here (the "
+            "derivative in x needs frechet.numpy.linalg, which is not built yet)")
     xc = np.asarray(concrete(x, "np.polyfit x"), float)
     A = np.vander(xc, deg + 1)
     y = asarray(y)

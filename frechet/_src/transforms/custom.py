@@ -149,8 +149,15 @@ class custom_vjp:
         def flat_bwd(res, ct):
             cts = self.bwd(res, tree.unflatten(out_tree[-1], list(ct) if isinstance(ct, tuple)
                                                else [ct]))
-            cl = tree.flatten(tuple(cts))[0] if isinstance(cts, (tuple, list)) else [cts]
-            return cl
+            cts = tuple(cts) if isinstance(cts, (tuple, list)) else (cts,)
+            if len(cts) != len(args):
+                raise TypeError(f"custom_vjp bwd of {self.fun.__name__} returned {len(cts)} "
+                                f"cotangents for {len(args)} arguments")
+            flat = []
+            for a, c in zip(args, cts):    # None stands for a zero cotangent of a whole argument
+                n = len(tree.flatten(a)[0])
+                flat.extend([None] * n if c is None else tree.flatten(c)[0])
+            return flat
 
         outs = _trace.current().process_custom_vjp(flat_fun, flat_fwd, flat_bwd, leaves)
         return tree.unflatten(out_tree[-1], list(outs))
