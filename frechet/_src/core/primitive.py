@@ -28,6 +28,7 @@ class Primitive:
         "batch",
         "impl",
         "jvp",
+        "jvp_scale",
         "linear",
         "multiple_results",
         "name",
@@ -40,6 +41,7 @@ class Primitive:
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
         self.jvp = None         # (primals, tangents, **params) -> (out, tangent_out); None tangent = zero
+        self.jvp_scale = None   # for unary rules of the form t * d(x, ans): that d (see defjvp_scale)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False

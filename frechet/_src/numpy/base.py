@@ -6,7 +6,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ConcretizationError, ShapeError
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import broadcast_to, convert
@@ -114,7 +114,7 @@ def apply_ufunc(ufunc, *args):
     if len(args) == 1:
         x = args[0]
         if isinstance(x, Tracer) and ew.out_dtypes(ufunc, (x.dtype,))[0] == x.dtype:
-            return prim.bind(x)      # the common case: nothing to convert
+            return current().process(prim, args, {})     # the common case: nothing to convert
     elif len(args) == 2:
         x, y = args
         tx, ty = type(x), type(y)
@@ -139,7 +139,7 @@ def _with_scalar(ufunc, prim, x, c, reflected):
     if x.dtype != dx:
         x = convert(x, dx)
     k = ew.full(x.shape, c, dc)
-    return prim.bind(k, x) if reflected else prim.bind(x, k)
+    return current().process(prim, (k, x) if reflected else (x, k), {})
 
 
 def normalize_axis(axis, ndim, what="axis"):

@@ -19,6 +19,7 @@ from frechet._src.prims.rules import (
     defbilinear,
     defjvp,
     defjvp_output,
+    defjvp_scale,
     deflinear,
     defvectorized,
     defzero,
@@ -204,7 +205,7 @@ P["subtract"].jvp = _sub_jvp
 P["subtract"].transpose = lambda ct, x, y: (ct, neg(ct))
 P["add"].linear = P["subtract"].linear = True
 
-defbilinear(P["multiply"], lambda ct, y: mul(ct, y), lambda ct, x: mul(x, ct))
+defbilinear(P["multiply"], P["multiply"].bind, P["multiply"].bind)
 
 
 def _div_jvp(primals, tangents):
@@ -264,7 +265,7 @@ SMOOTH_UNARY = {
     "fabs": lambda x, ans: bind("sign", x),
 }
 for _name, _d in SMOOTH_UNARY.items():
-    defjvp_output(P[_name], lambda t, ans, x, _d=_d: mul(t, _d(x, ans)))
+    defjvp_scale(P[_name], _d)
 
 
 def _abs_jvp(t, ans, x):

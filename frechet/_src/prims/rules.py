@@ -9,7 +9,7 @@ marks a primitive whose outputs have zero derivative (comparisons, floor, argmax
 from __future__ import annotations
 
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.transforms.ad import add_tangents, instantiate, is_undefined
+from frechet._src.transforms.ad import UndefinedPrimal, add_tangents, instantiate
 from frechet._src.transforms.batching import broadcast_batched
 
 
@@ -47,6 +47,16 @@ def defjvp_output(prim, *fns):
                 out = add_tangents(out, f(t, ans, *primals, **params))
         return ans, out
     prim.jvp = rule
+
+
+def defjvp_scale(prim, d):
+    """A unary primitive whose tangent is t * d(x, ans) (the derivative, elementwise). The JVP
+    interpreter applies rules of this shape directly, without the generic rule call."""
+    def scale(t, ans, x):
+        from frechet._src.core.primitive import REGISTRY
+        return REGISTRY["multiply"].bind(t, d(x, ans))
+    defjvp_output(prim, scale)
+    prim.jvp_scale = d
 
 
 def deflinear(prim, transpose, nlinear: int | None = None):
@@ -88,9 +98,10 @@ def defbilinear(prim, lhs_transpose, rhs_transpose):
         return ans, out
 
     def transpose(ct, x, y, **params):
-        if is_undefined(x) and is_undefined(y):
+        ux, uy = type(x) is UndefinedPrimal, type(y) is UndefinedPrimal
+        if ux and uy:
             raise NonDifferentiableError(f"'{prim.name}' is not linear in both arguments at once")
-        if is_undefined(x):
+        if ux:
             return lhs_transpose(ct, y, **params), None
         return None, rhs_transpose(ct, x, **params)
     prim.jvp = rule

@@ -8,7 +8,7 @@ import scipy.special as sp
 
 from frechet._src.core.primitive import primitive
 from frechet._src.prims.elementwise import bind, const, div, mul, neg, square, sub, ufunc_primitive
-from frechet._src.prims.rules import defjvp_output, defvectorized
+from frechet._src.prims.rules import defjvp_output, defjvp_scale, defvectorized
 
 erf_p = ufunc_primitive(sp.erf, "erf")
 erfc_p = ufunc_primitive(sp.erfc, "erfc")
@@ -27,14 +27,14 @@ def _gauss(x):
     return mul(const(x, _TWO_OVER_SQRT_PI), bind("exp", neg(square(x))))
 
 
-defjvp_output(erf_p, lambda t, ans, x: mul(t, _gauss(x)))
-defjvp_output(erfc_p, lambda t, ans, x: mul(t, neg(_gauss(x))))
+defjvp_scale(erf_p, lambda x, ans: _gauss(x))
+defjvp_scale(erfc_p, lambda x, ans: neg(_gauss(x)))
 defjvp_output(erfinv_p, lambda t, ans, x: mul(t, mul(const(x, 1 / _TWO_OVER_SQRT_PI),
                                                      bind("exp", square(ans)))))
-defjvp_output(gammaln_p, lambda t, ans, x: mul(t, digamma_p.bind(x)))
-defjvp_output(digamma_p, lambda t, ans, x: mul(t, polygamma_p.bind(x, n=1)))
+defjvp_scale(gammaln_p, lambda x, ans: digamma_p.bind(x))
+defjvp_scale(digamma_p, lambda x, ans: polygamma_p.bind(x, n=1))
 defjvp_output(polygamma_p, lambda t, ans, x, *, n: mul(t, polygamma_p.bind(x, n=n + 1)))
-defjvp_output(expit_p, lambda t, ans, x: mul(t, mul(ans, sub(const(ans, 1), ans))))
+defjvp_scale(expit_p, lambda x, ans: mul(ans, sub(const(ans, 1), ans)))
 defjvp_output(logit_p, lambda t, ans, x: div(t, mul(x, sub(const(x, 1), x))))
 
 SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammaln: gammaln_p,
@@ -43,7 +43,7 @@ SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammal
 
 i0_p = ufunc_primitive(sp.i0, "i0")
 i1_p = ufunc_primitive(sp.i1, "i1")
-defjvp_output(i0_p, lambda t, ans, x: mul(t, i1_p.bind(x)))
+defjvp_scale(i0_p, lambda x, ans: i1_p.bind(x))
 
 
 def _i1_deriv(x, ans):
@@ -54,5 +54,5 @@ def _i1_deriv(x, ans):
     return select(zero, const(x, 0.5), sub(i0_p.bind(x), div(ans, safe)))
 
 
-defjvp_output(i1_p, lambda t, ans, x: mul(t, _i1_deriv(x, ans)))
+defjvp_scale(i1_p, _i1_deriv)
 SPECIAL_UFUNCS.update({sp.i0: i0_p, sp.i1: i1_p})

@@ -81,20 +81,14 @@ def _instantiate_batch(args, batched):
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent")
+    __slots__ = ("primal", "tangent", "shape", "dtype")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self.tangent = tangent
-
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
+        self.shape = primal.shape     # read often by the front end: kept, not recomputed
+        self.dtype = primal.dtype
 
     def concrete(self):
         p = self.primal
@@ -127,6 +121,12 @@ class JVPTrace(Trace):
             (a,) = args
             if type(a) is not JVPTracer or a._trace is not self:
                 return self.parent.process(prim, args, params)
+            d = prim.jvp_scale
+            if d is not None:    # the rule is t * d(x, ans): apply it directly
+                x = a.primal
+                ans = prim.bind(x, **params)    # x is not ours: folds, or goes to the parent
+                tout = self.rule_trace.process(_multiply(), (a.tangent, d(x, ans)), {})
+                return JVPTracer(self, ans, tout)
             primals, tangents = [a.primal], [a.tangent]
         else:
             primals, tangents, found = self._unpack(args)
@@ -169,6 +169,16 @@ class JVPTrace(Trace):
             touts = custom_vjp_lin_p.bind(*tangents, bwd=bwd, res=_Residuals(res),
                                           in_specs=in_specs, out_specs=out_specs)
         return [JVPTracer(self, o, t) for o, t in zip(outs, touts)]
+
+
+_MULTIPLY = []
+
+
+def _multiply():
+    if not _MULTIPLY:
+        from frechet._src.core.primitive import REGISTRY
+        _MULTIPLY.append(REGISTRY["multiply"])
+    return _MULTIPLY[0]
 
 
 class _Residuals:
@@ -278,5 +288,6 @@ def backward_pass(program: Program, cts_out):
         cts_in = rule(cts, *args, **eqn.params)
         for v, a, c in zip(eqn.inputs, args, cts_in):
             if c is not None and type(a) is UndefinedPrimal:
-                ct_env[v] = add_tangents(ct_env.get(v), c)
+                prev = ct_env.get(v)
+                ct_env[v] = c if prev is None else add_any_p.bind(prev, c)
     return [ct_env.get(v) for v in program.invars]
