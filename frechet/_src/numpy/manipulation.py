@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 
 import numpy as np
 from frechet._src.core.trace import Tracer
@@ -236,7 +237,7 @@ def array_split(ary, indices_or_sections, axis=0):
         bounds = [0, *[int(i) for i in indices_or_sections], n]
     pre = (slice(None),) * axis
     out = []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in itertools.pairwise(bounds):
         lo = builtins.min(int(a), n)
         out.append(ix.getitem(ary, pre + (slice(lo, builtins.min(builtins.max(int(b), lo), n)),)))
     return out

@@ -153,7 +153,8 @@ def _edges(a, bins, range, edges):
     linspace(min(a), max(a)) and carry that derivative; otherwise they are constants."""
     if isinstance(bins, (int, np.integer)) and range is None and np.ptp(edges) > 0:
         from frechet._src.numpy.creation import linspace
-        from frechet._src.numpy.reductions import max as _max, min as _min
+        from frechet._src.numpy.reductions import max as _max
+        from frechet._src.numpy.reductions import min as _min
         a = asarray(a)
         return linspace(_min(a), _max(a), int(bins) + 1)
     return edges

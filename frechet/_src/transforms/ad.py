@@ -81,7 +81,7 @@ def _instantiate_batch(args, batched):
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("primal", "tangent", "shape", "dtype")
+    __slots__ = ("dtype", "primal", "shape", "tangent")
 
     def __init__(self, trace, primal, tangent):
         self._trace = trace
