@@ -68,7 +68,7 @@ def test_pytrees_in_and_out():
     params = Params(np.ones((2, 2)), np.zeros(2))
     gp = fr.grad(lambda q: np.sum(np.tanh(q.w @ np.ones(2) + q.b)))(params)
     assert isinstance(gp, Params) and gp.w.shape == (2, 2)
-    out, tan = fr.jvp(lambda q: [q.w.sum(), {"b": q.b * 2}], (params,), (params,))
+    _out, tan = fr.jvp(lambda q: [q.w.sum(), {"b": q.b * 2}], (params,), (params,))
     assert tan[0] == 4.0 and np.allclose(tan[1]["b"], 0)
 
 
@@ -117,13 +117,13 @@ def test_hessian_and_hvp():
         Hc[i + 1, i] += -400 * x[i]
     np.testing.assert_allclose(H, Hc, rtol=1e-12)
     v = np.array([1.0, 2.0, -1.0, 0.5])
-    g, hv = fr.hvp(rosen, (x,), (v,))
+    _g, hv = fr.hvp(rosen, (x,), (v,))
     np.testing.assert_allclose(hv[0], Hc @ v, rtol=1e-12)
 
 
 def test_linear_map_operations():
     A = np.random.default_rng(1).standard_normal((3, 4))
-    y, L = fr.linearize(lambda x: A @ np.sin(x), np.zeros(4))
+    _y, L = fr.linearize(lambda x: A @ np.sin(x), np.zeros(4))
     np.testing.assert_allclose(L.to_dense(), A)          # cos(0) = 1
     np.testing.assert_allclose(L.T.to_dense(), A.T)
     assert L.shape == (3, 4)

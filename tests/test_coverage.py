@@ -54,14 +54,14 @@ def test_zero_derivative_primitives_run():
     for name in ("ceil", "floor", "rint", "trunc", "sign", "signbit", "isfinite", "isinf",
                  "isnan", "spacing", "logical_not"):
         f = getattr(np, name)
-        out, t = fr.jvp(lambda x: f(x) * 1.0, (x,), (np.ones(3),))
+        out, t = fr.jvp(lambda x, f=f: f(x) * 1.0, (x,), (np.ones(3),))
         np.testing.assert_array_equal(out, f(x) * 1.0)
         np.testing.assert_array_equal(t, 0.0)
     for name in ("invert", "bitwise_count", "gcd", "lcm", "left_shift", "right_shift",
                  "bitwise_and", "bitwise_or", "bitwise_xor", "floor_divide"):
         f = getattr(np, name)
         args = (i,) if f.nin == 1 else (i, np.array([1, 2, 3]))
-        g = fr.grad(lambda x: np.sum(x * f(*args)))(x)
+        g = fr.grad(lambda x, f=f, args=args: np.sum(x * f(*args)))(x)
         np.testing.assert_array_equal(g, f(*args))
 
 

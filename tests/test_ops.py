@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from op_records import RECORDS, traced_fn as _fn
+from op_records import RECORDS
+from op_records import traced_fn as _fn
 
 import frechet as fr
 from frechet._src.ir.program import typecheck
