@@ -108,6 +108,20 @@ class StagingTrace(Trace):
         self.eqns.append(Eqn(prim, tuple(ins), outs, params, src))
         return [StagedTracer(self, v) for v in outs]
 
+    def record_scale(self, multiply, t: StagedTracer, d: np.ndarray) -> StagedTracer:
+        """Record multiply(t, d) for this trace's tracer t and a fresh constant d: the tangent
+        equation of every unary scale rule, without the generic staging steps."""
+        spec = t.var.spec
+        if d.shape != spec[0] or d.dtype != spec[1]:
+            return self.process(multiply, (t, d), {})
+        cv = Var(spec)
+        self.constvars.append(cv)
+        self.consts.append(d)
+        self._const_ids[id(d)] = cv
+        out = Var(spec)
+        self.eqns.append(Eqn(multiply, (t.var, cv), (out,), {}, None))
+        return StagedTracer(self, out)
+
     def build(self, in_tracers, outs) -> Program:
         """The Program from `in_tracers` to `outs` (tracers, or None for a symbolic zero with the
         spec given in its place as `(None, spec)` pairs)."""

@@ -40,6 +40,19 @@ class UndefinedPrimal:
         return self.spec.dtype
 
 
+_UNDEFINED: dict = {}
+
+
+def _undefined(spec) -> UndefinedPrimal:
+    """The UndefinedPrimal of a spec (immutable, so shared)."""
+    u = _UNDEFINED.get(spec)
+    if u is None:
+        if len(_UNDEFINED) > 4096:
+            _UNDEFINED.clear()
+        u = _UNDEFINED[spec] = UndefinedPrimal(spec)
+    return u
+
+
 def is_undefined(x) -> bool:
     return type(x) is UndefinedPrimal
 
@@ -125,7 +138,13 @@ class JVPTrace(Trace):
             if d is not None:    # the rule is t * d(x, ans): apply it directly
                 x = a.primal
                 ans = prim.bind(x, **params)    # x is not ours: folds, or goes to the parent
-                tout = self.rule_trace.process(_multiply(), (a.tangent, d(x, ans)), {})
+                dx = d(x, ans)
+                t = a.tangent
+                rt = self.rule_trace
+                if type(t) is StagedTracer and t._trace is rt and type(dx) is np.ndarray:
+                    tout = rt.record_scale(_multiply(), t, dx)
+                else:
+                    tout = rt.process(_multiply(), (t, dx), {})
                 return JVPTracer(self, ans, tout)
             primals, tangents = [a.primal], [a.tangent]
         else:
@@ -284,8 +303,9 @@ def backward_pass(program: Program, cts_out):
         if rule is None:
             raise NonDifferentiableError(
                 f"primitive '{prim.name}' appeared in a linear program but has no transpose rule")
-        args = [known[v] if v in known else UndefinedPrimal(v.spec) for v in eqn.inputs]
-        cts_in = rule(cts, *args, **eqn.params)
+        args = [known[v] if v in known else _undefined(v.spec) for v in eqn.inputs]
+        params = eqn.params
+        cts_in = rule(cts, *args, **params) if params else rule(cts, *args)
         for v, a, c in zip(eqn.inputs, args, cts_in):
             if c is not None and type(a) is UndefinedPrimal:
                 prev = ct_env.get(v)
