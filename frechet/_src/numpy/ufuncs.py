@@ -8,7 +8,7 @@ broadcasting. `out=` naming a traced value rebinds it (the traced value takes th
 from __future__ import annotations
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
 from frechet._src.numpy.base import apply_ufunc, asarray, fit, shape_of
@@ -137,6 +137,10 @@ def _composites():
 
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """Tracer.__array_ufunc__ (NEP 13)."""
+    if len(inputs) == 1 and method == "__call__" and not kwargs:    # the common unary call
+        prim = ew.UFUNC_PRIMS.get(ufunc)
+        if prim is not None and ew.out_dtypes(ufunc, (self.dtype,))[0] == self.dtype:
+            return current().process(prim, inputs, {})
     for x in inputs:
         t = type(x)
         if t not in _PLAIN and not isinstance(x, (Tracer, np.ndarray, np.generic, list, tuple)) \

@@ -116,24 +116,12 @@ def bind(name, *args):
     return P[name].bind(*args)
 
 
-def add(x, y):
-    return P["add"].bind(x, y)
-
-
-def sub(x, y):
-    return P["subtract"].bind(x, y)
-
-
-def mul(x, y):
-    return P["multiply"].bind(x, y)
-
-
-def div(x, y):
-    return P["divide"].bind(x, y)
-
-
-def neg(x):
-    return P["negative"].bind(x)
+# The rules' arithmetic: the primitives' own bind methods (no wrapper frame on the hot path).
+add = P["add"].bind
+sub = P["subtract"].bind
+mul = P["multiply"].bind
+div = P["divide"].bind
+neg = P["negative"].bind
 
 
 def square(x):
@@ -238,14 +226,14 @@ def _sqrt(x):
 
 
 SMOOTH_UNARY = {
-    "sin": lambda x, ans: bind("cos", x),
-    "cos": lambda x, ans: neg(bind("sin", x)),
+    "sin": lambda x, ans: P["cos"].bind(x),
+    "cos": lambda x, ans: neg(P["sin"].bind(x)),
     "tan": lambda x, ans: add(const(ans, 1), square(ans)),
     "arcsin": lambda x, ans: div(const(x, 1), _sqrt(sub(const(x, 1), square(x)))),
     "arccos": lambda x, ans: div(const(x, -1), _sqrt(sub(const(x, 1), square(x)))),
     "arctan": lambda x, ans: div(const(x, 1), add(const(x, 1), square(x))),
-    "sinh": lambda x, ans: bind("cosh", x),
-    "cosh": lambda x, ans: bind("sinh", x),
+    "sinh": lambda x, ans: P["cosh"].bind(x),
+    "cosh": lambda x, ans: P["sinh"].bind(x),
     "tanh": lambda x, ans: sub(const(ans, 1), square(ans)),
     "arcsinh": lambda x, ans: div(const(x, 1), _sqrt(add(square(x), const(x, 1)))),
     "arccosh": lambda x, ans: div(const(x, 1), mul(_sqrt(sub(x, const(x, 1))),
@@ -262,7 +250,7 @@ SMOOTH_UNARY = {
     "cbrt": lambda x, ans: div(const(ans, 1 / 3), square(ans)),
     "square": lambda x, ans: mul(x, const(x, 2)),
     "reciprocal": lambda x, ans: neg(square(ans)),
-    "fabs": lambda x, ans: bind("sign", x),
+    "fabs": lambda x, ans: P["sign"].bind(x),
 }
 for _name, _d in SMOOTH_UNARY.items():
     defjvp_scale(P[_name], _d)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core import trace as _trace
-from frechet._src.core.primitive import primitive
+from frechet._src.core.primitive import REGISTRY, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
@@ -142,9 +142,9 @@ class JVPTrace(Trace):
                 t = a.tangent
                 rt = self.rule_trace
                 if type(t) is StagedTracer and t._trace is rt and type(dx) is np.ndarray:
-                    tout = rt.record_scale(_multiply(), t, dx)
+                    tout = rt.record_scale(REGISTRY["multiply"], t, dx)
                 else:
-                    tout = rt.process(_multiply(), (t, dx), {})
+                    tout = rt.process(REGISTRY["multiply"], (t, dx), {})
                 return JVPTracer(self, ans, tout)
             primals, tangents = [a.primal], [a.tangent]
         else:
@@ -188,16 +188,6 @@ class JVPTrace(Trace):
             touts = custom_vjp_lin_p.bind(*tangents, bwd=bwd, res=_Residuals(res),
                                           in_specs=in_specs, out_specs=out_specs)
         return [JVPTracer(self, o, t) for o, t in zip(outs, touts)]
-
-
-_MULTIPLY = []
-
-
-def _multiply():
-    if not _MULTIPLY:
-        from frechet._src.core.primitive import REGISTRY
-        _MULTIPLY.append(REGISTRY["multiply"])
-    return _MULTIPLY[0]
 
 
 class _Residuals:
