@@ -258,3 +258,27 @@ def test_typecheck_after_linearize_and_transpose():
         typecheck(L.program)
         typecheck(L.T.program)
         typecheck(fr.make_program(r.fn)(*a))
+
+
+def test_printing_traced_values():
+    seen = []
+
+    def f(x):
+        seen.append((repr(x), str(x), np.array2string(x), np.array_repr(x)))
+        return np.sum(x * 2.0)
+    fr.grad(f)(np.array([1.0, 2.5]))
+    r, s, a2s, arepr = seen[0]
+    assert r == "JVPTracer([1. , 2.5])" and s == "[1.  2.5]"
+    assert a2s == "[1.  2.5]" and arepr == "array([1. , 2.5])"
+    staged = []
+    fr.make_program(lambda x: staged.append(repr(x)) or x * 2.0)(np.ones(2))
+    assert staged == ["StagedTracer<float64[2]>"]
+    with pytest.raises(fr.ConcretizationError, match="np.array2string needs the concrete"):
+        fr.make_program(f)(np.ones(2))
+
+
+def test_packbits_on_traced_comparisons():
+    def f(x):
+        bits = np.packbits(np.greater(x, 0.0).astype(np.uint8))
+        return np.sum(x) * float(bits[0])
+    np.testing.assert_allclose(fr.grad(f)(np.array([1.0, -1.0, 2.0])), [160.0] * 3)

@@ -48,8 +48,8 @@ def test_grad_of_complex_output():
 
 
 def test_unsupported_function_names_it():
-    with pytest.raises(fr.UnsupportedFunctionError, match="np.unpackbits.*custom_vjp"):
-        fr.grad(lambda x: np.unpackbits(x).sum())(np.ones((2, 2)))
+    with pytest.raises(fr.UnsupportedFunctionError, match="np.savez.*custom_vjp"):
+        fr.grad(lambda x: np.savez("/dev/null", x) or x.sum())(np.ones((2, 2)))
 
 
 def test_unsupported_ufunc_method():

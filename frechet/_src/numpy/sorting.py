@@ -197,3 +197,25 @@ def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
 def histogramdd(sample, bins=10, range=None, density=None, weights=None):
     return np.histogramdd(concrete(sample, "np.histogramdd"), bins, range, density,
                           None if weights is None else concrete(weights, "np.histogramdd"))
+
+
+# Printing and bit packing work on concrete values (no derivative is involved).
+
+def array2string(a, *args, **kwargs):
+    return np.array2string(concrete(a, "np.array2string"), *args, **kwargs)
+
+
+def array_repr(arr, *args, **kwargs):
+    return np.array_repr(concrete(arr, "np.array_repr"), *args, **kwargs)
+
+
+def array_str(a, *args, **kwargs):
+    return np.array_str(concrete(a, "np.array_str"), *args, **kwargs)
+
+
+def packbits(a, *args, **kwargs):
+    return np.packbits(concrete(a, "np.packbits"), *args, **kwargs)
+
+
+def unpackbits(a, *args, **kwargs):
+    return np.unpackbits(concrete(a, "np.unpackbits"), *args, **kwargs)

@@ -99,6 +99,22 @@ def _index(self):
     return int(c)
 
 
+def _repr(self):
+    c = self.concrete()
+    kind = type(self).__name__
+    if c is None:
+        return f"{kind}<{self.dtype.name}[{','.join(map(str, self.shape))}]>"
+    body = np.array2string(np.asarray(c), separator=", ", prefix=kind + "(")
+    return f"{kind}({body})"
+
+
+def _str(self):
+    c = self.concrete()
+    return repr(self) if c is None else str(np.asarray(c))
+
+
+Tracer.__repr__ = _repr
+Tracer.__str__ = _str
 Tracer.__bool__ = _bool
 Tracer.__index__ = _index
 Tracer.__int__ = _index
