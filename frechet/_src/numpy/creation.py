@@ -15,12 +15,15 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     start, stop = (fit(x, dt, shape_of(x)) for x in (start, stop))
     start, stop = broadcast_arrays(start, stop)
     div = (num - 1) if endpoint else num
-    t = np.arange(num, dtype=dt.type if dt.kind == "f" else np.float64)
-    shp = (num,) + (1,) * len(shape_of(start))
+    t = np.arange(num, dtype=dt).reshape((num,) + (1,) * len(shape_of(start)))
     delta = U.subtract(stop, start)
-    step = U.divide(delta, div) if div > 0 else delta * np.nan
-    y = U.add(reshape(start, (1,) + shape_of(start)),
-              U.multiply(t.reshape(shp) / div if div > 0 else t.reshape(shp) * 0, reshape(delta, (1,) + shape_of(delta))))
+    lead = (1,) + shape_of(start)
+    if div > 0:               # NumPy's arithmetic: start + arange * (delta / div)
+        step = U.divide(delta, div)
+        y = U.add(U.multiply(t, reshape(step, lead)), reshape(start, lead))
+    else:
+        step = U.multiply(delta, np.nan)
+        y = U.add(U.multiply(t, reshape(delta, lead)), reshape(start, lead))
     if endpoint and num > 1:
         from frechet._src.numpy.manipulation import setitem
         y = setitem(y, (-1,), stop)
@@ -59,8 +62,7 @@ def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
         shp[i] = -1
         outs.append(reshape(x, tuple(shp)))
     if indexing == "xy" and n > 1:
-        outs = [reshape(o, (shape_of(o)[1], shape_of(o)[0]) + shape_of(o)[2:]) if False else
-                moveaxis(o, (0, 1), (1, 0)) for o in outs]
+        outs = [moveaxis(o, (0, 1), (1, 0)) for o in outs]
     if not sparse:
         outs = list(broadcast_arrays(*outs))
     return tuple(outs)

@@ -51,10 +51,6 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     return einsum("ij,j...->i...", pinv, y)
 
 
-def _trim(c):
-    return c
-
-
 def polyadd(a1, a2):
     a1, a2 = atleast_1d(asarray(a1)), atleast_1d(asarray(a2))
     n1, n2 = shape_of(a1)[0], shape_of(a2)[0]
@@ -96,7 +92,7 @@ def polyint(p, m=1, k=None):
 
 def polydiv(u, v):
     u, v = atleast_1d(asarray(u)), atleast_1d(asarray(v))
-    dt = float_dtype(result_dtype(u, v) if False else np.zeros((), result_dtype(u, v)))
+    dt = float_dtype(np.zeros((), result_dtype(u, v)))
     u, v = fit(u, dt, shape_of(u)), fit(v, dt, shape_of(v))
     m, n = shape_of(u)[0] - 1, shape_of(v)[0] - 1
     scale = U.divide(1.0, v[0])
