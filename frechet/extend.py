@@ -1,0 +1,33 @@
+"""frechet.extend: what rule authors need to add primitives.
+
+Example:
+  >>> import numpy as np
+  >>> from frechet import extend as fx
+  >>> softplus_p = fx.primitive("my_softplus", lambda x: np.logaddexp(0.0, x), lambda x: x)
+  >>> fx.defjvp_scale(softplus_p, lambda x, ans: fx.ops.expit(x))
+  >>> fx.defvectorized(softplus_p)
+"""
+
+from frechet._src.core.primitive import Primitive, primitive
+from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.core.trace import Trace, Tracer
+from frechet._src.ir.program import Eqn, Program, Var, evaluate, pretty, typecheck
+from frechet._src.prims import ops
+from frechet._src.prims.rules import (
+    defbilinear,
+    defjvp,
+    defjvp_output,
+    defjvp_scale,
+    deflinear,
+    defvectorized,
+    defzero,
+)
+from frechet._src.testing import check_grads, check_transpose
+from frechet._src.transforms.ad import UndefinedPrimal, is_undefined
+
+__all__ = [
+    "ArraySpec", "Eqn", "Primitive", "Program", "Trace", "Tracer", "UndefinedPrimal", "Var",
+    "check_grads", "check_transpose", "defbilinear", "defjvp", "defjvp_output", "defjvp_scale",
+    "deflinear", "defvectorized", "defzero", "evaluate", "is_undefined", "ops", "pretty",
+    "primitive", "spec_of", "typecheck",
+]
