@@ -63,14 +63,14 @@ def _minmax(name, fn):
     return p
 
 
-reduce_max_p = _minmax("reduce_max", np.max)
-reduce_min_p = _minmax("reduce_min", np.min)
+reduce_max_p = _minmax("reduce_max", np.maximum.reduce)
+reduce_min_p = _minmax("reduce_min", np.minimum.reduce)
 
 # any / all / argmax / argmin: no derivative ------------------------------------------------------
 
-reduce_or_p = primitive("reduce_or", lambda x, *, axes: np.any(x, axis=axes),
+reduce_or_p = primitive("reduce_or", lambda x, *, axes: np.logical_or.reduce(x, axis=axes),
                         lambda x, *, axes: _reduced(x, axes, np.bool_))
-reduce_and_p = primitive("reduce_and", lambda x, *, axes: np.all(x, axis=axes),
+reduce_and_p = primitive("reduce_and", lambda x, *, axes: np.logical_and.reduce(x, axis=axes),
                          lambda x, *, axes: _reduced(x, axes, np.bool_))
 for _p in (reduce_or_p, reduce_and_p):
     defzero(_p)
@@ -191,7 +191,7 @@ cummin_p = _cumext("cummin", np.minimum)
 
 # prod ------------------------------------------------------------------------------------------
 
-reduce_prod_p = primitive("reduce_prod", lambda x, *, axes: np.prod(x, axis=axes),
+reduce_prod_p = primitive("reduce_prod", lambda x, *, axes: np.multiply.reduce(x, axis=axes),
                           lambda x, *, axes: _reduced(x, axes))
 reduce_prod_p.batch = _axes_batch(reduce_prod_p)
 

@@ -154,30 +154,34 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
     """
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
-        f, diff, multiple = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
-        leaves, _ = tree.flatten(diff)
-        leaves = [_leaf(x) for x in leaves]
+        f, diff, multiple = _argnums_fun(functools.partial(fun, **kwargs) if kwargs else fun,
+                                         argnums, args)
+        p, pt = _flatten_args(diff, "grad")
+        _check_inexact(p, "grad")
         if holomorphic:
-            for x in leaves:
+            for x in p:
                 if not is_complex(x.dtype):
                     raise NonDifferentiableError(
                         f"grad(holomorphic=True) requires complex inputs, got {x.dtype}")
-        res = vjp(f, *diff, has_aux=has_aux)
-        out = res[0]
-        if not (hasattr(out, "shape") and tuple(out.shape) == ()) and not np.isscalar(out):
+        aux, store = [], []
+        outs, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
+        out = tree.unflatten(store[0], outs)
+        if not hasattr(out, "shape") or tuple(out.shape) != ():
             raise TypeError(
                 f"grad requires a scalar output, got shape {tuple(np.shape(out))}; use "
                 "frechet.jacrev (or jacobian) for non-scalar outputs, or frechet.vjp to pull back "
                 "a given cotangent")
-        odt = np.asarray(out).dtype if not isinstance(out, Tracer) else out.dtype
+        odt = out.dtype
         if is_complex(odt) and not holomorphic:
             raise TypeError("grad requires a real-valued output (got a complex one); pass "
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
-        g = res[1](np.ones((), odt))
+        res = backward_pass(program, [np.ones((), odt)])
+        g = tree.unflatten(pt, [zeros(s) if r is None else r
+                                for r, s in zip(res, program.in_specs)])
         g = g if multiple else g[0]
-        return ((out, res[2]), g) if has_aux else (out, g)
+        return ((out, _strip(aux[0])), g) if has_aux else (out, g)
     return wrapped
 
 
