@@ -14,13 +14,13 @@ import optree
 from frechet._src.core.trace import Tracer
 
 NAMESPACE = "frechet"
-_LEAF_TYPES = (np.ndarray, np.generic, float, int, complex, bool)
+_LEAF_TYPES = (np.ndarray, np.generic, float, int, complex, bool, Tracer)
 _LEAF_DEF = optree.tree_structure(0, none_is_leaf=False, namespace=NAMESPACE)
 _TUPLE_DEFS: dict = {}
 
 
 def _is_leaf(x) -> bool:
-    return isinstance(x, _LEAF_TYPES) or isinstance(x, Tracer)
+    return isinstance(x, _LEAF_TYPES)
 
 
 def _tuple_def(n):
