@@ -36,6 +36,18 @@ for _name, _uf in {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": n
                    "eq": np.equal, "ne": np.not_equal}.items():
     setattr(Tracer, f"__{_name}__", _binop(_uf))
 Tracer.__hash__ = None   # like ndarray: __eq__ is elementwise
+_FAST_POWERS = {2: np.square, 0.5: np.sqrt, -1: np.reciprocal, 1: np.positive}
+
+
+def _pow(self, other):
+    """x ** c: like ndarray.__pow__, Python-scalar exponents 2, 0.5, -1 and 1 use square, sqrt,
+    reciprocal and positive (the same values as NumPy, and much cheaper derivatives)."""
+    if type(other) in (int, float) and other in _FAST_POWERS and self.dtype.kind in "fc":
+        return apply_ufunc(_FAST_POWERS[other], self)
+    return apply_ufunc(np.power, self, other)
+
+
+Tracer.__pow__ = _pow
 Tracer.__matmul__ = lambda self, other: matmul(self, other)
 Tracer.__rmatmul__ = lambda self, other: matmul(other, self)
 Tracer.__neg__ = lambda self: U.call(np.negative, self)
