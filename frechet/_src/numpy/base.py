@@ -122,6 +122,11 @@ def apply_ufunc(ufunc, *args):
             return _with_scalar(ufunc, prim, x, y, False)
         if isinstance(y, Tracer) and (tx is float or tx is int):
             return _with_scalar(ufunc, prim, y, x, True)
+        if (tx is np.ndarray or isinstance(x, Tracer)) and (ty is np.ndarray or isinstance(y, Tracer)) \
+                and x.dtype == y.dtype and x.shape == y.shape:
+            dts = ew.out_dtypes(ufunc, (x.dtype, y.dtype))
+            if dts[0] == x.dtype and dts[1] == x.dtype:     # nothing to convert or broadcast
+                return current().process(prim, args, {})
     dts = ew.out_dtypes(ufunc, tuple(weak(a) for a in args))
     shapes = [shape_of(a) for a in args]
     shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shapes(
