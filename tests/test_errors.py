@@ -100,3 +100,10 @@ def test_primal_tangent_shape_mismatch():
 def test_polyfit_in_x_is_refused_not_zero():
     with pytest.raises(fr.UnsupportedFunctionError, match="differentiable in y only"):
         fr.grad(lambda x: np.polyfit(x, np.array([1.0, 2.0, 0.5]), 1).sum())(np.arange(3.0))
+
+
+def test_unsupported_submodule_function_is_named_in_full():
+    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.linalg\.solve is not supported"):
+        fr.grad(lambda a: np.linalg.solve(a, np.ones(2)).sum())(np.eye(2))
+    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.fft\.fft is not supported"):
+        fr.grad(lambda a: np.fft.fft(a).real.sum())(np.ones(4))

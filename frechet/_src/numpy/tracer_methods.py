@@ -140,8 +140,11 @@ def _array_function(self, func, types, args, kwargs):
             return NotImplemented
     impl = FUNCTIONS.get(func)
     if impl is None:
+        module = getattr(func, "__module__", "numpy") or "numpy"
+        sub = module.split(".")[1] if module.startswith("numpy.") and "._" not in module else ""
+        name = f"np.{sub}.{func.__name__}" if sub else f"np.{func.__name__}"
         raise UnsupportedFunctionError(
-            f"np.{func.__name__} is not supported on traced values (frechet cannot "
+            f"{name} is not supported on traced values (frechet cannot "
             f"differentiate through it). Wrap the code that calls it in frechet.custom_vjp "
             f"(or custom_jvp) and give its derivative; `python -m frechet coverage` lists what "
             "is supported")
