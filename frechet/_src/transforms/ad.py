@@ -222,9 +222,8 @@ Trace.process_custom_jvp = _trace_default_custom
 Trace.process_custom_vjp = _trace_default_custom_vjp
 
 
-def jvp_flat(fun, primals, tangents):
-    """Forward mode on flat lists. Returns (outputs, output tangents; None = zero)."""
-    jt = JVPTrace(_trace.current())
+def _run_jvp(jt, fun, primals, tangents):
+    """fun on (primal, tangent) pairs of the JVP trace jt, with jt current."""
     ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
     token = _trace.set_current(jt)
     try:
@@ -232,6 +231,11 @@ def jvp_flat(fun, primals, tangents):
     finally:
         _trace.reset_current(token)
     return _split_outputs(jt, outs)
+
+
+def jvp_flat(fun, primals, tangents):
+    """Forward mode on flat lists. Returns (outputs, output tangents; None = zero)."""
+    return _run_jvp(JVPTrace(_trace.current()), fun, primals, tangents)
 
 
 def _split_outputs(jt, outs):
@@ -253,13 +257,7 @@ def linearize_flat(fun, primals):
     pe = StagingTrace(parent, forward_known=True)
     jt = JVPTrace(parent, rule_trace=pe)
     tin = [pe.new_arg(spec_of(p)) for p in primals]
-    ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tin)]
-    token = _trace.set_current(jt)
-    try:
-        outs = fun(*ins)
-    finally:
-        _trace.reset_current(token)
-    out_primals, out_tangents = _split_outputs(jt, outs)
+    out_primals, out_tangents = _run_jvp(jt, fun, primals, tin)
     touts = []
     for p, t in zip(out_primals, out_tangents):
         if t is None:
