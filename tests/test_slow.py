@@ -1,0 +1,15 @@
+"""Long checks, run by `make test-slow`: third-order derivatives of every op record."""
+
+import numpy as np
+import pytest
+
+from frechet._src.testing import check_grads
+from op_records import RECORDS, traced_fn
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(RECORDS))
+def test_third_order(name):
+    r = RECORDS[name]
+    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    args = r.args(rng)
+    check_grads(traced_fn(r), args, order=3, rng=rng, rtol=1e-4, atol=1e-4)
