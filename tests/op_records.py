@@ -256,6 +256,9 @@ rec("einsum_ellipsis", lambda x, y: np.einsum("...ij,...jk", x, y), U(-1, 1, 2, 
     U(-1, 1, 2, 3, 2))
 rec("einsum_sum_only", lambda x, y: np.einsum("ij,k->i", x, y), M34, U(-1, 1, 2))
 rec("cross", np.cross, U(-1, 1, 2, 3), U(-1, 1, 2, 3))
+rec("cross_2d", lambda a, b: _quiet(np.cross, a, b), U(-1, 1, 4, 2), U(-1, 1, 4, 2))
+rec("cross_mixed", lambda a, b: _quiet(np.cross, a, b), U(-1, 1, 2), U(-1, 1, 3, 3))
+rec("cross_axis", lambda a, b: np.cross(a, b, axis=0), U(-1, 1, 3, 2), U(-1, 1, 3, 2))
 
 # differences, integrals, signals, polynomials, statistics --------------------------------------
 rec("diff", lambda x: np.diff(x, n=2, axis=1), M34)
@@ -354,6 +357,14 @@ rec("xlogy", sps.xlogy, U(-1, 1, 4), U(.5, 2, 4))
 rec("xlogy_zero", lambda y: sps.xlogy(np.array([0.0, 1.0, 0.0]), y), U(.5, 2, 3))
 rec("xlog1py", sps.xlog1py, U(-1, 1, 4), U(-.5, 2, 4))
 rec("entr", sps.entr, U(.1, 2, 5))
+
+
+def _quiet(fn, *args):
+    """fn(*args) without NumPy 2's deprecation warning for 2-vector cross products."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Arrays of 2-dimensional vectors", DeprecationWarning)
+        return fn(*args)
 
 
 def _setitem(x, y):

@@ -107,3 +107,8 @@ def test_unsupported_submodule_function_is_named_in_full():
         fr.grad(lambda a: np.linalg.solve(a, np.ones(2)).sum())(np.eye(2))
     with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.fft\.fft is not supported"):
         fr.grad(lambda a: np.fft.fft(a).real.sum())(np.ones(4))
+
+
+def test_cross_of_2_vectors_warns_like_numpy():
+    with pytest.warns(DeprecationWarning, match="2-dimensional vectors"):
+        fr.grad(lambda a: np.cross(a, np.array([1.0, 2.0])))(np.array([3.0, 4.0]))

@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
+from op_records import RECORDS, traced_fn
 
 from frechet._src.testing import check_grads
-from op_records import RECORDS, traced_fn
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(RECORDS))

@@ -210,16 +210,29 @@ def vecmat(x1, x2):
 
 
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    from frechet._src.numpy.manipulation import moveaxis, stack
+    """np.cross for 2- and 3-vectors (a 2-vector has a zero third component; two 2-vectors give
+    the scalar z-component, as in NumPy)."""
+    from frechet._src.numpy.manipulation import broadcast_arrays, moveaxis, stack
     from frechet._src.numpy.ufuncs import multiply, subtract
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = moveaxis(asarray(a), axisa, -1), moveaxis(asarray(b), axisb, -1)
-    if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
-        raise ValueError("cross: only 3-vectors are supported by frechet")
-    a0, a1, a2 = a[..., 0], a[..., 1], a[..., 2]
-    b0, b1, b2 = b[..., 0], b[..., 1], b[..., 2]
-    c = stack([subtract(multiply(a1, b2), multiply(a2, b1)),
-               subtract(multiply(a2, b0), multiply(a0, b2)),
-               subtract(multiply(a0, b1), multiply(a1, b0))], axis=-1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    if na == 2 or nb == 2:    # as NumPy 2 does
+        import warnings
+        warnings.warn("Arrays of 2-dimensional vectors are deprecated. Use arrays of "
+                      "3-dimensional vectors instead. (deprecated in NumPy 2.0)",
+                      DeprecationWarning, stacklevel=3)
+    a0, a1 = a[..., 0], a[..., 1]
+    b0, b1 = b[..., 0], b[..., 1]
+    z = subtract(multiply(a0, b1), multiply(a1, b0))
+    if na == 2 and nb == 2:
+        return z
+    zero = np.zeros((), result_dtype(a, b))
+    a2 = a[..., 2] if na == 3 else zero
+    b2 = b[..., 2] if nb == 3 else zero
+    c = stack(broadcast_arrays(subtract(multiply(a1, b2), multiply(a2, b1)),
+                               subtract(multiply(a2, b0), multiply(a0, b2)), z), axis=-1)
     return moveaxis(c, -1, axisc)
