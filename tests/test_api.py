@@ -282,3 +282,24 @@ def test_packbits_on_traced_comparisons():
         bits = np.packbits(np.greater(x, 0.0).astype(np.uint8))
         return np.sum(x) * float(bits[0])
     np.testing.assert_allclose(fr.grad(f)(np.array([1.0, -1.0, 2.0])), [160.0] * 3)
+
+
+def test_out_argument_with_constants_rebinds_to_a_constant():
+    def f(x):
+        y = x * 1.0
+        np.multiply(2.0, 3.0, out=y)     # y is now the constant 6: no derivative through it
+        assert y.shape == (2,)           # written into out, whose shape stays
+        return np.sum(y * x)
+    np.testing.assert_allclose(fr.grad(f)(np.ones(2)), [6.0, 6.0])
+    np.testing.assert_allclose(fr.jvp(f, (np.ones(2),), (np.ones(2),))[1], 12.0)
+    prog = fr.make_program(f)(np.ones(2))
+    np.testing.assert_allclose(prog(np.ones(2))[0], 12.0)
+
+
+def test_out_argument_shape_errors_like_numpy():
+    def f(x):
+        y = x * 1.0
+        np.add(x[:, None], x[None, :], out=y)
+        return np.sum(y)
+    with pytest.raises(fr.ShapeError, match="non-broadcastable output operand"):
+        fr.grad(f)(np.ones(2))

@@ -24,6 +24,12 @@ class Trace:
     def process(self, prim, args, params):
         raise NotImplementedError
 
+    def lift(self, value):
+        """A constant as a value of this trace (for in-place updates of traced arrays)."""
+        from frechet._src.errors import TracerConversionError
+        raise TracerConversionError(
+            f"a constant cannot be written into a value traced by {type(self).__name__}")
+
 
 class EvalTrace(Trace):
     """The bottom trace: runs primitives on concrete arrays."""

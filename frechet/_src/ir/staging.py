@@ -64,6 +64,9 @@ class StagingTrace(Trace):
         self.consts: list = []
         self._const_ids: dict[int, Var] = {}
 
+    def lift(self, value) -> StagedTracer:
+        return StagedTracer(self, self._atom(value))
+
     def new_arg(self, spec: ArraySpec) -> StagedTracer:
         return StagedTracer(self, Var(spec))
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 from frechet._src.core.trace import Tracer, current
-from frechet._src.errors import TracerConversionError, UnsupportedFunctionError
+from frechet._src.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
-from frechet._src.numpy.base import apply_ufunc, asarray, fit, shape_of
+from frechet._src.numpy.base import apply_ufunc, asarray, broadcast_shapes, fit, shape_of
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import select_p
 
@@ -24,14 +24,12 @@ _PLAIN = {np.ndarray, int, float, complex, bool, type(None)}
 def rebind(target, value):
     """Make the traced value `target` stand for `value` (NumPy's in-place updates, `x[i] = v`
     and `out=`): its trace's slots are replaced by those of `value`."""
-    if type(value) is not type(target) or value._trace is not target._trace:
-        if isinstance(value, Tracer) or type(target).__name__ != "JVPTracer":
-            raise TracerConversionError(
-                "an in-place update would mix values of different transformations; write "
-                "`x = ...` with the new value instead of updating x in place")
-        value = type(target)(target._trace, value, None)   # a constant becomes a zero-tangent pair
-        from frechet._src.transforms.ad import instantiate
-        value.tangent = instantiate(None, value.primal)
+    if not isinstance(value, Tracer):
+        value = target._trace.lift(value)          # a constant, as a value of target's trace
+    elif type(value) is not type(target) or value._trace is not target._trace:
+        raise TracerConversionError(
+            "an in-place update would mix values of different transformations; write "
+            "`x = ...` with the new value instead of updating x in place")
     for slot in type(target).__slots__:
         setattr(target, slot, getattr(value, slot))
     return target
@@ -51,7 +49,12 @@ def _store(result, out, where=True):
                 "a traced value cannot be written into a NumPy array (out=, +=, or x[i] = ...): "
                 "the derivative would be lost. Write `x = x + y` (or collect the values and use "
                 "np.stack) instead of updating an ndarray in place")
-        rebind(o, r)
+        # NumPy writes into out: the result is broadcast to out's shape and cast to its dtype
+        target = tuple(o.shape)
+        if broadcast_shapes(shape_of(r), target, what="result and out") != target:
+            raise ShapeError(f"non-broadcastable output operand with shape {target} doesn't "
+                             f"match the broadcast shape {shape_of(r)}")
+        rebind(o, fit(r, o.dtype, target))
     return out if isinstance(out, tuple) and len(out) > 1 else outs[0]
 
 

@@ -118,6 +118,9 @@ class JVPTrace(Trace):
         self.parent = parent
         self.rule_trace = parent if rule_trace is None else rule_trace
 
+    def lift(self, value):
+        return JVPTracer(self, value, None)     # a constant: symbolic-zero tangent
+
     def _unpack(self, args):
         primals = list(args)
         tangents = [None] * len(args)
@@ -135,7 +138,7 @@ class JVPTrace(Trace):
             if type(a) is not JVPTracer or a._trace is not self:
                 return self.parent.process(prim, args, params)
             d = prim.jvp_scale
-            if d is not None:    # the rule is t * d(x, ans): apply it directly
+            if d is not None and a.tangent is not None:    # the rule is t * d(x, ans)
                 x = a.primal
                 ans = prim.bind(x, **params)    # x is not ours: folds, or goes to the parent
                 dx = d(x, ans)
