@@ -583,16 +583,22 @@ def insert(arr, obj, values, axis=None):
         arr, axis = ravel(arr), 0
     axis = normalize_one_axis(axis, _nd(arr))
     n = shape_of(arr)[axis]
-    pos = np.arange(n + 1)[obj] if isinstance(obj, slice) else np.asarray(obj)
-    scalar = pos.ndim == 0
-    pos = np.atleast_1d(pos) % (n + 1)
-    vals = asarray(values)
-    if scalar and _nd(vals) == _nd(arr) - 1:
-        vals = expand_dims(vals, axis)
+    pos = np.arange(n)[obj] if isinstance(obj, slice) else np.asarray(obj)
+    if pos.dtype.kind not in "iu":
+        raise IndexError("index array argument obj to insert must be one dimensional or scalar")
+    if np.any((pos < -n) | (pos > n)):
+        raise IndexError(f"index {obj} is out of bounds for axis {axis} with size {n}")
+    pos = np.where(pos < 0, pos + n, pos)            # negative positions count from n, as NumPy
+    vals = fit(asarray(values), arr.dtype, shape_of(values))
     shape = list(shape_of(arr))
-    shape[axis] = len(pos)
-    vals = broadcast_to(fit(vals, arr.dtype, shape_of(vals)), tuple(shape)) if shape_of(vals) != tuple(shape) \
-        else vals
+    if pos.ndim == 0:      # every value goes in at one position, along `axis`
+        vals = reshape(vals, (1,) * (_nd(arr) - _nd(vals)) + shape_of(vals))
+        vals = moveaxis(vals, 0, axis)
+        shape[axis] = shape_of(vals)[axis]
+        pos = np.full(shape[axis], int(pos))
+    else:
+        shape[axis] = pos.size
+    vals = broadcast_to(vals, tuple(shape))
     order = np.argsort(np.concatenate([np.arange(n), pos - 0.5]), kind="stable")
     joined = concatenate([arr, vals], axis=axis)
     return ix.getitem(joined, (slice(None),) * axis + (order,))
