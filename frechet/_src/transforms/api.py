@@ -217,7 +217,6 @@ def _jac_reshape(flat, out_specs, in_specs, out_tree, in_tree, rev):
             m_off += so.size
             blocks.append(row)
     else:     # flat[o]: (n, *out_shape_o); batch indexes inputs
-        per_out = []
         for so, f in zip(out_specs, flat):
             row, n_off = [], 0
             for si in in_specs:
@@ -227,8 +226,7 @@ def _jac_reshape(flat, out_specs, in_specs, out_tree, in_tree, rev):
                                     tuple(range(len(so.shape), len(so.shape) + len(si.shape))))
                            if si.shape and so.shape else part)
                 n_off += si.size
-            per_out.append(row)
-        blocks = per_out
+            blocks.append(row)
     return tree.unflatten(out_tree, [tree.unflatten(in_tree, row) for row in blocks])
 
 
