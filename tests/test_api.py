@@ -91,6 +91,19 @@ def test_jacobians_agree():
         fr.jacobian(f, mode="sideways")
 
 
+def test_jacobian_auto_runs_the_function_once_and_picks_the_smaller_basis():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return np.concatenate([np.sin(x), np.cos(x), x ** 2])     # 3n outputs: forward mode
+    J = fr.jacobian(f)(np.linspace(0, 1, 4))
+    assert len(calls) == 1 and J.shape == (12, 4)
+    np.testing.assert_allclose(J, fr.jacrev(f)(np.linspace(0, 1, 4)))
+    g = fr.jacobian(lambda x: np.sum(x ** 2, keepdims=True))(np.arange(5.0))   # 1 output
+    np.testing.assert_allclose(g, [2 * np.arange(5.0)])
+
+
 def test_jacobian_shapes_of_pytrees():
     def f(x, y):
         return {"a": x * y.sum(), "b": np.sum(x)}

@@ -230,7 +230,10 @@ def _jac_reshape(flat, out_specs, in_specs, out_tree, in_tree, rev):
     return tree.unflatten(out_tree, [tree.unflatten(in_tree, row) for row in blocks])
 
 
-def _jacobian(fun, argnums, has_aux, holomorphic, rev):
+def _jacobian(fun, argnums, has_aux, holomorphic, mode):
+    """The Jacobian by linearizing once; mode "fwd" pushes the input basis through the linear
+    program, "rev" pulls the output basis back through its transpose, "auto" picks the smaller
+    basis (known once linearized, so the function runs once)."""
     @functools.wraps(fun)
     def wrapped(*args, **kwargs):
         f, diff, multiple = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
@@ -240,6 +243,8 @@ def _jacobian(fun, argnums, has_aux, holomorphic, rev):
         store = []
         _, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
         in_specs, out_specs = program.in_specs, program.out_specs
+        rev = mode == "rev" or (mode == "auto" and sum(s.size for s in in_specs)
+                                > sum(s.size for s in out_specs))
         if not holomorphic:
             bad = in_specs if not rev else out_specs
             if any(is_complex(s.dtype) for s in bad):
@@ -263,36 +268,20 @@ def _jacobian(fun, argnums, has_aux, holomorphic, rev):
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by forward mode: linearize once, push the input basis through in one pass.
     Output arrays have shape out_shape + in_shape."""
-    return _jacobian(fun, argnums, has_aux, holomorphic, rev=False)
+    return _jacobian(fun, argnums, has_aux, holomorphic, "fwd")
 
 
 def jacrev(fun, argnums=0, has_aux=False, holomorphic=False):
     """The Jacobian by reverse mode: linearize once, pull the output basis back in one pass."""
-    return _jacobian(fun, argnums, has_aux, holomorphic, rev=True)
+    return _jacobian(fun, argnums, has_aux, holomorphic, "rev")
 
 
 def jacobian(fun, argnums=0, has_aux=False, holomorphic=False, mode="auto"):
-    """The Jacobian; mode "fwd", "rev" or "auto" (forward when inputs are fewer than outputs,
-    decided at the first call from the sizes)."""
-    if mode == "fwd":
-        return jacfwd(fun, argnums, has_aux, holomorphic)
-    if mode == "rev":
-        return jacrev(fun, argnums, has_aux, holomorphic)
-    if mode != "auto":
+    """The Jacobian; mode "fwd", "rev" or "auto" (forward mode when the inputs are no larger
+    than the outputs, reverse mode otherwise; the function is linearized once either way)."""
+    if mode not in ("auto", "fwd", "rev"):
         raise ValueError(f"jacobian mode must be 'auto', 'fwd' or 'rev', not {mode!r}")
-
-    @functools.wraps(fun)
-    def wrapped(*args, **kwargs):
-        f, diff, _ = _argnums_fun(functools.partial(fun, **kwargs), argnums, args)
-        n = sum(int(np.prod(np.shape(x))) for x in tree.flatten(diff)[0])
-        out_struct = eval_shape(f, *diff)
-        out_leaves = tree.flatten(out_struct)[0]
-        if has_aux:
-            out_leaves = tree.flatten(out_struct[0])[0]
-        m = sum(s.size for s in out_leaves)
-        j = jacfwd if n <= m else jacrev
-        return j(fun, argnums, has_aux, holomorphic)(*args, **kwargs)
-    return wrapped
+    return _jacobian(fun, argnums, has_aux, holomorphic, mode)
 
 
 def eval_shape(fun, *args):
