@@ -35,6 +35,7 @@ from frechet._src.transforms.api import (
 )
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
 from frechet._src.transforms.linear_map import LinearMap
+from frechet._src.transforms.vmap import vmap
 from frechet._src.tree import register_dataclass
 
 __all__ = [
@@ -43,5 +44,6 @@ __all__ = [
     "UnsupportedFunctionError", "custom_jvp", "custom_vjp", "eval_shape", "grad", "hessian",
     "hvp", "jacfwd", "jacobian", "jacrev", "jvp", "linear_transpose", "linearize",
     "make_program", "numpy", "register_dataclass", "stop_gradient", "value_and_grad", "vjp",
+    "vmap",
 ]
 __version__ = "0.1.0"

@@ -112,3 +112,15 @@ def test_unsupported_submodule_function_is_named_in_full():
 def test_cross_of_2_vectors_warns_like_numpy():
     with pytest.warns(DeprecationWarning, match="2-dimensional vectors"):
         fr.grad(lambda a: np.cross(a, np.array([1.0, 2.0])))(np.array([3.0, 4.0]))
+
+
+def test_indexing_an_ndarray_with_a_traced_index_says_what_to_do():
+    table = np.arange(5.0)
+    with pytest.raises(fr.TracerConversionError, match="frechet.numpy.take"):
+        fr.vmap(lambda i: table[i])(np.array([0, 2]))
+    got = fr.vmap(lambda i: fr.numpy.take(table, i))(np.array([[0, 4], [2, -1]]))
+    np.testing.assert_array_equal(got, [[0, 4], [2, 4]])
+    got = fr.vmap(lambda i: fr.numpy.take(table, i, mode="clip"))(np.array([[0, 9], [2, -3]]))
+    np.testing.assert_array_equal(got, [[0, 4], [2, 0]])
+    got = fr.vmap(lambda i: fr.numpy.take(table, i, mode="wrap"))(np.array([[0, 9], [2, -3]]))
+    np.testing.assert_array_equal(got, [[0, 4], [2, 2]])

@@ -345,8 +345,16 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if axis is None:
         a, axis = ravel(a), 0
     axis = normalize_one_axis(axis, _nd(a))
-    ind = np.asarray(concrete(indices, "np.take indices"))
     n = shape_of(a)[axis]
+    if isinstance(indices, Tracer):     # traced indices (under vmap, say): NumPy's own checks
+        if indices.dtype.kind not in "iu":
+            raise IndexError("arrays used as indices must be of integer type")
+        if mode in ("wrap", "clip"):
+            from frechet._src.numpy.misc import clip
+            from frechet._src.numpy.ufuncs import remainder
+            indices = remainder(indices, n) if mode == "wrap" else clip(indices, 0, n - 1)
+        return ix.getitem(a, (slice(None),) * axis + (indices,))
+    ind = np.asarray(indices)
     if mode == "wrap":
         ind = ind % n
     elif mode == "clip":
@@ -361,10 +369,12 @@ def take_along_axis(arr, indices, axis=-1):
     if axis is None:
         arr, axis = ravel(arr), 0
     axis = normalize_one_axis(axis, _nd(arr))
-    ind = np.asarray(concrete(indices, "np.take_along_axis indices"))
+    ind = asarray(indices)            # may be traced (an argsort of traced values, say)
+    if ind.dtype.kind not in "iu":
+        raise IndexError("`indices` must be an integer array")
     shape = list(broadcast_shapes(tuple(1 if i == axis else n for i, n in enumerate(shape_of(arr))),
-                                  tuple(1 if i == axis else n for i, n in enumerate(ind.shape))))
-    ind = np.broadcast_to(ind, tuple(ind.shape[axis] if i == axis else n for i, n in enumerate(shape)))
+                                  tuple(1 if i == axis else n for i, n in enumerate(shape_of(ind)))))
+    ind = broadcast_to(ind, tuple(shape_of(ind)[axis] if i == axis else n for i, n in enumerate(shape)))
     arr = broadcast_to(arr, tuple(shape_of(arr)[axis] if i == axis else n for i, n in enumerate(shape)))
     return ix.take_along_axis(arr, ind, axis)
 

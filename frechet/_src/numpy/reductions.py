@@ -6,7 +6,6 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
-from frechet._src.core.trace import Tracer
 from frechet._src.numpy.base import (
     asarray,
     concrete,
@@ -260,11 +259,11 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     return quantile(a, 0.5, axis, keepdims=keepdims)
 
 
-# nan-variants: replace NaNs by the operation's identity (NaN positions need concrete values) --
+# nan-variants: NaNs replaced by the operation's identity, with traced masks ------------------
 
 def _nanmask(a):
     from frechet._src.numpy.ufuncs import isnan
-    return isnan(a) if not isinstance(a, Tracer) else np.isnan(concrete(a, "nan-reductions"))
+    return isnan(a)
 
 
 def _fill_nan(a, value):
@@ -283,12 +282,23 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoVa
     return prod(_fill_nan(a, 1), axis, dtype, None, keepdims, initial, where)
 
 
+def _all_nan_to_nan(r, a, axis, keepdims):
+    """Slices that are all NaN give NaN (as NumPy's nanmax/nanmin do), not the fill value."""
+    from frechet._src.numpy.misc import where
+    a = asarray(a)
+    if a.dtype.kind not in "fc":
+        return r
+    return where(all(_nanmask(a), axis=axis, keepdims=keepdims), np.asarray(np.nan, r.dtype), r)
+
+
 def nanmax(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-    return max(_fill_nan(a, -np.inf), axis, None, keepdims, initial, where)
+    r = max(_fill_nan(a, -np.inf), axis, None, keepdims, initial, where)
+    return _all_nan_to_nan(r, a, axis, keepdims)
 
 
 def nanmin(a, axis=None, out=None, keepdims=False, initial=np._NoValue, where=True):
-    return min(_fill_nan(a, np.inf), axis, None, keepdims, initial, where)
+    r = min(_fill_nan(a, np.inf), axis, None, keepdims, initial, where)
+    return _all_nan_to_nan(r, a, axis, keepdims)
 
 
 def nanargmax(a, axis=None, out=None, *, keepdims=False):
@@ -299,20 +309,39 @@ def nanargmin(a, axis=None, out=None, *, keepdims=False):
     return argmin(_fill_nan(a, np.inf), axis, keepdims=keepdims)
 
 
-def _notnan(a):
-    return ~np.broadcast_to(np.asarray(_nanmask(asarray(a))), shape_of(a))
+def _notnan(a, where):
+    """The entries that count: not NaN, and selected by `where`."""
+    from frechet._src.numpy.ufuncs import logical_and, logical_not
+    keep = logical_not(_nanmask(a))
+    return keep if where is True else logical_and(keep, where)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
-    w = _notnan(a) & np.asarray(where, bool)
-    return mean(_fill_nan(a, 0), axis, dtype, None, keepdims, where=w)
+    from frechet._src.numpy.misc import where as _where
+    from frechet._src.numpy.ufuncs import divide
+    a = asarray(a)
+    dt = np.dtype(dtype) if dtype is not None else float_dtype(a)
+    keep = _notnan(a, where)
+    total = sum(_where(keep, fit(a, dt, shape_of(a)), np.zeros((), dt)), axis, keepdims=keepdims)
+    return divide(total, sum(keep, axis, dtype=dt, keepdims=keepdims))
 
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
            correction=None):
-    w = _notnan(a) & np.asarray(where, bool)
-    return var(_fill_nan(a, 0), axis, dtype, None, ddof, keepdims, where=w, mean=mean,
-               correction=correction)
+    from frechet._src.numpy.misc import real
+    from frechet._src.numpy.misc import where as _where
+    from frechet._src.numpy.ufuncs import conjugate, divide, maximum, multiply, subtract
+    if correction is not None:
+        ddof = correction
+    a = asarray(a)
+    dt = np.dtype(dtype) if dtype is not None else float_dtype(a)
+    a = fit(a, dt, shape_of(a))
+    keep = _notnan(a, where)
+    m = nanmean(a, axis, keepdims=True, where=where) if mean is None else mean
+    d = _where(keep, subtract(a, m), np.zeros((), dt))
+    sq = real(multiply(d, conjugate(d))) if dt.kind == "c" else multiply(d, d)
+    n = sum(keep, axis, dtype=sq.dtype, keepdims=keepdims)
+    return divide(sum(sq, axis, keepdims=keepdims), maximum(subtract(n, ddof), 0))
 
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,

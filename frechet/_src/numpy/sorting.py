@@ -29,11 +29,10 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 def sort_complex(a):
-    c = concrete(a, "np.sort_complex")
-    idx = np.argsort(c, kind="stable")
     from frechet._src.numpy.base import fit
-    a = asarray(a)
-    return ix.getitem(fit(a, np.result_type(a.dtype, np.complex64), shape_of(a)), (idx,))
+    a = ravel(asarray(a)) if len(shape_of(a)) != 1 else asarray(a)
+    a = fit(a, np.result_type(a.dtype, np.complex64), shape_of(a))
+    return ix.getitem(a, (S.argsort_p.bind(a, axis=0),))    # lexicographic: real, then imag
 
 
 def partition(a, kth, axis=-1, kind="introselect", order=None):

@@ -86,7 +86,9 @@ def _conversion_error(kind):
     return f
 
 
-Tracer.__array__ = _conversion_error("np.asarray/np.array (__array__)")
+Tracer.__array__ = _conversion_error(
+    "np.asarray/np.array (__array__; indexing a NumPy array with a traced index also lands here: "
+    "use frechet.numpy.take(x, i) or np.take_along_axis, or index a traced array)")
 Tracer.__float__ = _conversion_error("float()")
 Tracer.__complex__ = _conversion_error("complex()")
 Tracer.tolist = _conversion_error(".tolist()")

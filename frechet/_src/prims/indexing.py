@@ -14,9 +14,8 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
-from frechet._src.errors import FrechetError
 from frechet._src.prims.rules import deflinear
-from frechet._src.prims.shape import transpose
+from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
 from frechet._src.transforms.ad import is_undefined
 from frechet._src.transforms.batching import broadcast_batched
 
@@ -138,14 +137,42 @@ def _advanced_axis(index, arrays):
     return len(np.broadcast_shapes(*[a.shape for a in arrays]))
 
 
-def _check_unbatched(prim, batched, first):
-    if any(batched[first:]):
-        raise FrechetError(f"batching '{prim}' over its index arrays is not supported yet")
+def _batched_index(index, arrays, batched_arrays, n):
+    """The index and arrays that gather example b from x[b] for every b at once, when some
+    index arrays carry the batch axis: a batch index array goes first, every other array gets
+    the batch axis (broadcast when unbatched). Also returns the permutation that restores the
+    unbatched layout, or None: with the batch index first, NumPy puts the advanced dimensions
+    first, which differs when the original advanced block did not start the index."""
+    core = [a.shape[1:] if b else a.shape for a, b in zip(arrays, batched_arrays)]
+    S = np.broadcast_shapes(*core)
+    padded = []
+    for a, b, c in zip(arrays, batched_arrays, core):
+        if not b:
+            a = broadcast_in_dim_p.bind(a, shape=(n, *c), broadcast_dimensions=tuple(
+                range(1, len(c) + 1)))
+        padded.append(reshape(a, (n,) + (1,) * (len(S) - len(c)) + tuple(c)))
+    bidx = np.arange(n).reshape((n,) + (1,) * len(S))
+    pos = [k for k, e in enumerate(index) if e is not None and e[0] in "ai"]
+    perm = None
+    if pos == list(range(pos[0], pos[-1] + 1)) and pos[0] > 0:
+        before, k = pos[0], len(S)     # dims: (batch, S, before, after) -> (batch, before, S, after)
+        perm = [0, *range(1 + k, 1 + k + before), *range(1, 1 + k)]
+    return (("a",),) + index, [bidx, *padded], perm
+
+
+def _complete(perm, ndim):
+    return perm + list(range(len(perm), ndim))
 
 
 def _getitem_batch(args, batched, *, index):
-    _check_unbatched("getitem", batched, 1)
     x, *arrays = args
+    if any(batched[1:]):
+        n = next(a.shape[0] for a, b in zip(args, batched) if b)
+        if not batched[0]:
+            x = broadcast_batched([np.empty((n,)), x], [True, False])[1]
+        new_index, new_arrays, perm = _batched_index(index, arrays, batched[1:], n)
+        out = getitem_p.bind(x, *new_arrays, index=new_index)
+        return transpose(out, _complete(perm, out.ndim)) if perm else out
     out = getitem_p.bind(x, *arrays, index=(("s", None, None, None),) + index)
     k = _advanced_axis(index, arrays)
     if k:
@@ -156,9 +183,14 @@ def _getitem_batch(args, batched, *, index):
 
 def _update_batch(prim):
     def rule(args, batched, *, index):
-        _check_unbatched(prim.name, batched, 2)
         x, v = broadcast_batched(args[:2], batched[:2])
         arrays = args[2:]
+        if any(batched[2:]):
+            n = x.shape[0]
+            new_index, new_arrays, perm = _batched_index(index, arrays, batched[2:], n)
+            if perm:       # v is laid out as the unbatched result: bring it to NumPy's layout
+                v = transpose(v, np.argsort(_complete(perm, v.ndim)).tolist())
+            return prim.bind(x, v, *new_arrays, index=new_index)
         k = _advanced_axis(index, arrays)
         if k:
             perm = list(range(1, k + 1)) + [0] + list(range(k + 1, v.ndim))

@@ -29,10 +29,15 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-    __slots__ = ()
+    __slots__ = ("size",)
 
-    def __init__(self, parent):
+    def __init__(self, parent, size):
         self.parent = parent
+        self.size = size
+
+    def lift(self, value):
+        """A constant, the same for every example."""
+        return BatchTracer(self, broadcast_batched([_Sized(self.size), value], [True, False])[1])
 
     def process(self, prim, args, params):
         vals = list(args)
@@ -67,23 +72,32 @@ def broadcast_batched(args, batched):
             for a, b in zip(args, batched)]
 
 
-def batch_flat(fun, args, batched):
+def batch_flat(fun, args, batched, size=None):
     """Run `fun` on flat `args`, those flagged in `batched` carrying the batch axis first.
     Returns outputs, each with the batch axis first (unbatched outputs are broadcast)."""
-    bt = BatchTrace(_trace.current())
+    outs, out_batched = batch_flat_raw(fun, args, batched, size)
+    n = size if size is not None else next(a.shape[0] for a, b in zip(args, batched) if b)
+    return [o if b else broadcast_batched([_Sized(n), o], [True, False])[1]
+            for o, b in zip(outs, out_batched)]
+
+
+def batch_flat_raw(fun, args, batched, size=None):
+    """Like batch_flat, but returns (outputs, which outputs carry the batch axis)."""
+    n = size if size is not None else next(a.shape[0] for a, b in zip(args, batched) if b)
+    bt = BatchTrace(_trace.current(), n)
     ins = [BatchTracer(bt, a) if b else a for a, b in zip(args, batched)]
     with _trace.use(bt):
         outs = fun(*ins)
-    size = next(a.shape[0] for a, b in zip(args, batched) if b)
-    res = []
+    vals, out_batched = [], []
     for o in outs:
-        if type(o) is BatchTracer and o._trace is bt:
-            res.append(o.val)
-        else:
-            res.append(broadcast_batched([_dummy(size), o], [True, False])[1])
-    return res
+        mine = type(o) is BatchTracer and o._trace is bt
+        vals.append(o.val if mine else o)
+        out_batched.append(mine)
+    return vals, out_batched
 
 
-class _dummy:
+class _Sized:
+    """Stands in for a batched argument of size n (only its leading dimension is read)."""
+
     def __init__(self, n):
         self.shape = (n,)
