@@ -48,6 +48,13 @@ def tour():
             return np.sum(y ** 2)
         print(fr.grad(f)({"w": np.ones(3), "b": 2.0}))
     """, env)
+    _section("vmap: one example's code, a whole batch at once; per-example gradients", """
+        w = np.array([0.5, -1.0, 2.0])
+        xs = np.arange(12.0).reshape(4, 3) / 10
+        loss = lambda w, x: np.tanh(x @ w) ** 2
+        print(fr.vmap(loss, in_axes=(None, 0))(w, xs))
+        print(fr.vmap(fr.grad(loss), in_axes=(None, 0))(w, xs))
+    """, env)
     _section("Complex numbers (JAX's convention)", """
         print(fr.grad(lambda z: np.abs(z) ** 2)(3 + 4j))         # 6-8j
         print(fr.grad(np.sin, holomorphic=True)(0.5j), np.cos(0.5j))
