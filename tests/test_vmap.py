@@ -5,6 +5,7 @@ import pytest
 from op_records import RECORDS, traced_fn
 
 import frechet as fr
+from frechet import extend as fx
 from frechet._src import tree
 
 N = 3
@@ -123,3 +124,44 @@ def test_vmap_nests_and_composes():
     np.testing.assert_allclose(total, per_ex.sum(0))
     J = fr.jacfwd(fr.vmap(np.sin))(np.arange(3.0))
     np.testing.assert_allclose(J, np.diag(np.cos(np.arange(3.0))))
+
+
+def test_collectives_values():
+    x = np.array([1.0, 3.0, 4.0])
+    np.testing.assert_allclose(fr.vmap(lambda v: v / fr.psum(v, "i"), axis_name="i")(x), x / 8)
+    np.testing.assert_allclose(fr.vmap(lambda v: v - fr.pmean(v, "i"), axis_name="i")(x),
+                               x - x.mean())
+    np.testing.assert_allclose(fr.vmap(lambda v: fr.pmax(v, "i"), axis_name="i")(x), [4.0] * 3)
+    np.testing.assert_allclose(fr.vmap(lambda v: fr.all_gather(v, "i"), axis_name="i")(x),
+                               np.tile(x, (3, 1)))
+    np.testing.assert_array_equal(fr.vmap(lambda v: fr.axis_index("i") + 0 * v,
+                                          axis_name="i")(x), [0, 1, 2])
+
+
+def test_collectives_differentiate():
+    x = np.array([1.0, 3.0, 4.0, 2.0])
+    w = np.array([0.5, -1.0, 2.0, 1.5])
+    for f in (lambda v: v / fr.psum(v, "i"),
+              lambda v: (v - fr.pmean(v, "i")) ** 2,
+              lambda v: fr.pmax(v ** 2, "i") * v,
+              lambda v: np.sum(fr.all_gather(np.sin(v), "i") * w)):
+        fx.check_grads(lambda x, f=f: fr.vmap(f, axis_name="i")(x), (x,), order=2)
+
+
+def test_collectives_nested_named_axes():
+    x = np.arange(6.0).reshape(2, 3)
+    over_i = fr.vmap(fr.vmap(lambda v: fr.psum(v, "i"), axis_name="j"), axis_name="i")(x)
+    np.testing.assert_allclose(over_i, np.broadcast_to(x.sum(0), (2, 3)))
+    over_j = fr.vmap(fr.vmap(lambda v: fr.psum(v, "j"), axis_name="j"), axis_name="i")(x)
+    np.testing.assert_allclose(over_j, np.broadcast_to(x.sum(1, keepdims=True), (2, 3)))
+    gathered = fr.vmap(fr.vmap(lambda v: fr.all_gather(v, "i"), axis_name="j"),
+                       axis_name="i")(x)
+    assert gathered.shape == (2, 3, 2)
+    np.testing.assert_allclose(gathered[1, 2], x[:, 2])
+
+
+def test_unbound_axis_name():
+    with pytest.raises(fr.FrechetError, match="unbound axis name 'k'"):
+        fr.vmap(lambda v: fr.psum(v, "k"), axis_name="i")(np.ones(3))
+    with pytest.raises(fr.FrechetError, match="unbound axis name 'k'"):
+        fr.psum(np.ones(3), "k")

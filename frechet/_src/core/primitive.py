@@ -26,6 +26,7 @@ class Primitive:
         "__weakref__",
         "abstract_eval",
         "batch",
+        "collective",
         "impl",
         "jvp",
         "jvp_scale",
@@ -45,6 +46,7 @@ class Primitive:
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False
+        self.collective = False  # named collectives (psum, ...): batched by the named vmap
 
     def bind(self, *args, **params):
         # An operation on constants only (no tracer among its arguments) has the same value
@@ -53,6 +55,8 @@ class Primitive:
         for a in args:
             if isinstance(a, Tracer):
                 return _current().process(self, args, params)
+        if self.collective:      # its value depends on the enclosing vmap, not on the arguments
+            return _current().process(self, args, params)
         return self.impl(*args, **params)
 
     def __repr__(self) -> str:

@@ -29,17 +29,20 @@ class BatchTracer(Tracer):
 
 
 class BatchTrace(Trace):
-    __slots__ = ("size",)
+    __slots__ = ("axis_name", "size")
 
-    def __init__(self, parent, size):
+    def __init__(self, parent, size, axis_name=None):
         self.parent = parent
         self.size = size
+        self.axis_name = axis_name
 
     def lift(self, value):
         """A constant, the same for every example."""
         return BatchTracer(self, broadcast_batched([_Sized(self.size), value], [True, False])[1])
 
     def process(self, prim, args, params):
+        if prim.collective:
+            return self._collective(prim, args, params)
         vals = list(args)
         batched = [False] * len(args)
         found = False
@@ -63,6 +66,31 @@ class BatchTrace(Trace):
         return BatchTracer(self, out)
 
 
+    def _collective(self, prim, args, params):
+        from frechet._src.transforms.collectives import batch_collective
+        vals = [a.val if type(a) is BatchTracer and a._trace is self else a for a in args]
+        batched = [type(a) is BatchTracer and a._trace is self for a in args]
+        if params["axis_name"] != self.axis_name and not any(batched):
+            return self.parent.process(prim, vals, params)
+        token = _trace.set_current(self.parent)
+        try:
+            out, b = batch_collective(self, prim, vals, batched, params)
+        finally:
+            _trace.reset_current(token)
+        return BatchTracer(self, out) if b else out
+
+
+def axis_size(axis_name) -> int:
+    """The size of the enclosing vmap axis called `axis_name`."""
+    t = _trace.current()
+    while t is not None:
+        if type(t) is BatchTrace and t.axis_name == axis_name:
+            return t.size
+        t = t.parent
+    raise FrechetError(f"unbound axis name {axis_name!r}: collectives need an enclosing "
+                       f"frechet.vmap(..., axis_name={axis_name!r})")
+
+
 def broadcast_batched(args, batched):
     """Give every unbatched argument the batch axis (a broadcast, so a view in NumPy)."""
     from frechet._src.prims.shape import broadcast_in_dim_p
@@ -81,10 +109,10 @@ def batch_flat(fun, args, batched, size=None):
             for o, b in zip(outs, out_batched)]
 
 
-def batch_flat_raw(fun, args, batched, size=None):
+def batch_flat_raw(fun, args, batched, size=None, axis_name=None):
     """Like batch_flat, but returns (outputs, which outputs carry the batch axis)."""
     n = size if size is not None else next(a.shape[0] for a, b in zip(args, batched) if b)
-    bt = BatchTrace(_trace.current(), n)
+    bt = BatchTrace(_trace.current(), n, axis_name)
     ins = [BatchTracer(bt, a) if b else a for a, b in zip(args, batched)]
     with _trace.use(bt):
         outs = fun(*ins)

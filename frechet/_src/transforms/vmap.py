@@ -44,14 +44,13 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
         of the arguments).
       out_axes: where the mapped axis goes in each output (likewise).
       axis_size: the batch size, needed when no argument is mapped.
+      axis_name: a name for the mapped axis, for collectives (psum, pmean, pmax, all_gather,
+        axis_index) inside `fun`.
 
     Example:
       >>> vmap(lambda x, w: x @ w, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape
       (5,)
     """
-    if axis_name is not None:
-        raise NotImplementedError("vmap(axis_name=...) and named collectives are not built yet")
-
     @functools.wraps(fun)
     def wrapped(*args):
         if isinstance(in_axes, (tuple, list)) and len(in_axes) != len(args):
@@ -84,7 +83,7 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
             store.append(ot)
             return ol
 
-        outs, out_batched = batch_flat_raw(flat, moved, batched, n)
+        outs, out_batched = batch_flat_raw(flat, moved, batched, n, axis_name)
         out = tree.unflatten(store[0], outs)
         oaxes = _axes_for(out_axes, out, "out_axes")
         final = []
