@@ -24,7 +24,7 @@ def _stack_outputs(outs):
     return [np.stack([np.asarray(lv[k]) for lv in leaves]) for k in range(len(leaves[0]))]
 
 
-@pytest.mark.parametrize("placement", ["first", "last", "first_arg_only"])
+@pytest.mark.parametrize("placement", ["first", "middle", "last", "first_arg_only"])
 @pytest.mark.parametrize("name", sorted(RECORDS))
 def test_vmap_matches_loop(name, placement):
     r = RECORDS[name]
@@ -36,6 +36,9 @@ def test_vmap_matches_loop(name, placement):
         examples = [(e[0], *shared) for e in examples]
         in_axes = (0,) + (None,) * len(shared)
         args = (np.stack([e[0] for e in examples]), *shared)
+    elif placement == "middle":     # axis 1 where the example has a dimension to put it after
+        in_axes = tuple(1 if np.ndim(a) >= 1 else 0 for a in examples[0])
+        args = tuple(np.stack([e[k] for e in examples], axis=ax) for k, ax in enumerate(in_axes))
     else:
         axis = 0 if placement == "first" else -1
         in_axes = axis
