@@ -168,3 +168,39 @@ def test_unbound_axis_name():
         fr.vmap(lambda v: fr.psum(v, "k"), axis_name="i")(np.ones(3))
     with pytest.raises(fr.FrechetError, match="unbound axis name 'k'"):
         fr.psum(np.ones(3), "k")
+
+
+def test_custom_rules_survive_vmap():
+    @fr.custom_jvp
+    def straight_through_round(x):
+        return np.round(x)
+
+    @straight_through_round.defjvp
+    def _(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return straight_through_round(x), t          # pretend the derivative is 1
+
+    x = np.array([0.2, 1.7, -0.6])
+    g = fr.grad(lambda x: np.sum(fr.vmap(straight_through_round)(x) * 3.0))(x)
+    np.testing.assert_allclose(g, [3.0, 3.0, 3.0])
+    np.testing.assert_allclose(fr.vmap(fr.grad(lambda v: straight_through_round(v) * 3.0))(x),
+                               [3.0, 3.0, 3.0])
+
+    @fr.custom_vjp
+    def clip_gradient(x):
+        return x
+
+    clip_gradient.defvjp(lambda x: (x, None), lambda res, g: (np.clip(g, -1.0, 1.0),))
+    g = fr.grad(lambda x: np.sum(fr.vmap(clip_gradient)(x) * 5.0))(x)
+    np.testing.assert_allclose(g, [1.0, 1.0, 1.0])
+
+    @fr.custom_vjp
+    def scale(x, s):
+        return x * s
+
+    scale.defvjp(lambda x, s: (x * s, (x, s)), lambda r, g: (g * r[1], np.sum(g * r[0])))
+    xs = np.arange(4.0)
+    gs = fr.grad(lambda s: np.sum(fr.vmap(scale, in_axes=(0, None))(xs, s)))(2.0)
+    np.testing.assert_allclose(gs, xs.sum())      # the shared argument's cotangents are summed
+    gx = fr.grad(lambda x: np.sum(fr.vmap(scale, in_axes=(0, None))(x, 2.0)))(xs)
+    np.testing.assert_allclose(gx, [2.0] * 4)

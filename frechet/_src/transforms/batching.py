@@ -7,6 +7,8 @@ output with the batch axis first.
 
 from __future__ import annotations
 
+import numpy as np
+
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
@@ -66,6 +68,81 @@ class BatchTrace(Trace):
         return BatchTracer(self, out)
 
 
+    def _split(self, args):
+        vals = [a.val if type(a) is BatchTracer and a._trace is self else a for a in args]
+        return vals, [type(a) is BatchTracer and a._trace is self for a in args]
+
+    def _in_parent(self, method, *rest):
+        token = _trace.set_current(self.parent)
+        try:
+            outs = method(*rest)
+        finally:
+            _trace.reset_current(token)
+        return [BatchTracer(self, o) for o in outs]
+
+    def process_custom_jvp(self, fun, jvp, args):
+        """A custom-JVP function of batched values: the function and its rule, both batched,
+        make a custom-JVP function of the parent's values (the rule is kept)."""
+        vals, batched = self._split(args)
+        if not any(batched):
+            return self.parent.process_custom_jvp(fun, jvp, vals)
+        n = self.size
+
+        def bfun(*xs):
+            return batch_flat(fun, list(xs), batched, n)
+
+        def bjvp(primals, tangents):
+            k = len(primals)
+
+            def both(*pt):
+                out, tout = jvp(list(pt[:k]), list(pt[k:]))
+                return list(out) + list(tout)
+            res = batch_flat(both, list(primals) + list(tangents), batched + batched, n)
+            return res[:len(res) // 2], res[len(res) // 2:]
+        return self._in_parent(self.parent.process_custom_jvp, bfun, bjvp, vals)
+
+    def process_custom_vjp(self, fun, fwd, bwd, args):
+        """Likewise for custom-VJP functions: fwd and bwd run batched; the cotangent of an
+        argument shared by all examples is the sum of the examples' cotangents."""
+        vals, batched = self._split(args)
+        if not any(batched):
+            return self.parent.process_custom_vjp(fun, fwd, bwd, vals)
+        n = self.size
+        example_shapes = [v.shape[1:] if b else v.shape for v, b in zip(vals, batched)]
+
+        def bfun(*xs):
+            return batch_flat(fun, list(xs), batched, n)
+
+        def bfwd(*xs):
+            store = []
+
+            def flat_fwd(*ys):
+                outs, res = fwd(*ys)
+                leaves, res_tree = flatten_tree(res)
+                store.append((len(outs), res_tree))
+                return list(outs) + leaves
+            vals_out, flags = batch_flat_raw(flat_fwd, list(xs), batched, n)
+            k, res_tree = store[0]
+            outs = [o if b else broadcast_batched([_Sized(n), o], [True, False])[1]
+                    for o, b in zip(vals_out[:k], flags[:k])]
+            return outs, (res_tree, vals_out[k:], flags[k:])
+
+        def bbwd(res, ct):
+            res_tree, res_leaves, res_flags = res
+            cts = list(ct) if isinstance(ct, tuple) else [ct]
+            m = len(res_leaves)
+
+            def flat_bwd(*zs):
+                out = bwd(unflatten_tree(res_tree, list(zs[:m])),
+                          tuple(zs[m:]) if len(zs) - m > 1 else zs[m])
+                return [np.zeros(s, v.dtype) if o is None else o
+                        for o, s, v in zip(out, example_shapes, vals)]
+            per_example = batch_flat(flat_bwd, res_leaves + cts, list(res_flags) + [True] * len(cts),
+                                     n)
+            from frechet._src.prims.shape import reduce_sum
+            return [c if b else reduce_sum(c, (0,)) for c, b in zip(per_example, batched)]
+        return self._in_parent(self.parent.process_custom_vjp, bfun, bfwd, bbwd, vals)
+
     def _collective(self, prim, args, params):
         from frechet._src.transforms.collectives import batch_collective
         vals = [a.val if type(a) is BatchTracer and a._trace is self else a for a in args]
@@ -78,6 +155,16 @@ class BatchTrace(Trace):
         finally:
             _trace.reset_current(token)
         return BatchTracer(self, out) if b else out
+
+
+def flatten_tree(x):
+    from frechet._src.tree import flatten
+    return flatten(x)
+
+
+def unflatten_tree(treedef, leaves):
+    from frechet._src.tree import unflatten
+    return unflatten(treedef, leaves)
 
 
 def axis_size(axis_name) -> int:
