@@ -140,7 +140,7 @@ class JVPTrace(Trace):
             d = prim.jvp_scale
             if d is not None and a.tangent is not None:    # the rule is t * d(x, ans)
                 x = a.primal
-                ans = prim.bind(x, **params)    # x is not ours: folds, or goes to the parent
+                ans = prim.bind(x, **params) if isinstance(x, Tracer) else prim.impl(x, **params)
                 dx = d(x, ans)
                 t = a.tangent
                 rt = self.rule_trace
