@@ -34,44 +34,19 @@ from frechet._src.transforms.api import (
                                  vjp,
 )
 from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
+from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
 from frechet._src.transforms.linear_map import LinearMap
 from frechet._src.transforms.vmap import vmap
 from frechet._src.tree import register_dataclass
 
 __all__ = [
-                                 "ConcretizationError",
-                                 "EscapedTracerError",
-                                 "FrechetError",
-                                 "LinearMap",
-                                 "NonDifferentiableError",
-                                 "Program",
-                                 "ShapeError",
-                                 "TracerConversionError",
-                                 "UnsupportedFunctionError",
-                                 "all_gather",
-                                 "axis_index",
-                                 "custom_jvp",
-                                 "custom_vjp",
-                                 "eval_shape",
-                                 "grad",
-                                 "hessian",
-                                 "hvp",
-                                 "jacfwd",
-                                 "jacobian",
-                                 "jacrev",
-                                 "jvp",
-                                 "linear_transpose",
-                                 "linearize",
-                                 "make_program",
-                                 "numpy",
-                                 "pmax",
-                                 "pmean",
-                                 "psum",
-                                 "register_dataclass",
-                                 "stop_gradient",
-                                 "value_and_grad",
-                                 "vjp",
-                                 "vmap",
+    "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
+    "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
+    "UnsupportedFunctionError", "all_gather", "axis_index", "cond", "custom_jvp", "custom_vjp",
+    "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "linear_transpose", "linearize", "make_program", "numpy", "pmax", "pmean", "psum",
+    "register_dataclass", "scan", "stop_gradient", "switch", "value_and_grad", "vjp", "vmap",
+    "while_loop",
 ]
 __version__ = "0.1.0"

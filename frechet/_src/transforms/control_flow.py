@@ -1,0 +1,145 @@
+"""Structured control flow: cond, switch, while_loop, fori_loop, scan.
+
+In eager mode tracing is execution, so these run as Python over traced values: they are
+differentiable in forward and reverse mode (reverse mode through a while_loop records the
+iterations that actually ran, so trip counts known only at run time are fine). Under vmap a
+batched predicate or index selects per example: cond and switch compute every branch and
+select; while_loop runs until no example continues, updating only those that do. Staged
+contexts (make_program) have no concrete predicate: there they raise until jit gives them
+primitives with sub-programs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src import tree
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import ConcretizationError
+
+
+def _decide(pred, what):
+    """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
+    from frechet._src.transforms.batching import BatchTracer
+    if isinstance(pred, BatchTracer):
+        return None
+    if isinstance(pred, Tracer):
+        c = pred.concrete()
+        if c is None:
+            raise ConcretizationError(
+                f"{what} needs a concrete predicate here (staging has none); jit support for "
+                "control-flow primitives is not built yet")
+        return c
+    return np.asarray(pred)
+
+
+def _select(pred, on_true, on_false):
+    from frechet._src.numpy.misc import where
+    return tree.tree_map(lambda a, b: where(pred, a, b), on_true, on_false)
+
+
+def cond(pred, true_fun, false_fun, *operands):
+    """true_fun(*operands) if pred else false_fun(*operands) (both branches, selected per
+    example, when pred is batched under vmap).
+
+    Example:
+      >>> cond(x > 0, np.sin, np.cos, x)
+    """
+    c = _decide(pred, "cond")
+    if c is not None:
+        if np.ndim(c) != 0:
+            raise TypeError(f"cond predicate must be a scalar, got shape {np.shape(c)}")
+        return true_fun(*operands) if bool(c) else false_fun(*operands)
+    return _select(pred, true_fun(*operands), false_fun(*operands))
+
+
+def switch(index, branches, *operands):
+    """branches[index](*operands), with index clamped to the valid range as in JAX."""
+    branches = list(branches)
+    if not branches:
+        raise ValueError("switch needs at least one branch")
+    c = _decide(index, "switch")
+    if c is not None:
+        i = int(np.clip(c, 0, len(branches) - 1))
+        return branches[i](*operands)
+    from frechet._src.numpy.misc import clip
+    from frechet._src.numpy.ufuncs import equal
+    idx = clip(index, 0, len(branches) - 1)
+    outs = [b(*operands) for b in branches]
+    result = outs[-1]
+    for k in range(len(outs) - 2, -1, -1):
+        result = _select(equal(idx, k), outs[k], result)
+    return result
+
+
+def while_loop(cond_fun, body_fun, init_val):
+    """Repeat val = body_fun(val) while cond_fun(val); differentiable in both modes."""
+    val = init_val
+    while True:
+        pred = cond_fun(val)
+        c = _decide(pred, "while_loop")
+        if c is not None:
+            if not bool(c):
+                return val
+            val = body_fun(val)
+            continue
+        if not _any_batched(pred):            # no example continues
+            return val
+        val = _select(pred, body_fun(val), val)
+
+
+def _any_batched(pred) -> bool:
+    """Whether any example of a batched predicate is true (through nested vmaps)."""
+    from frechet._src.transforms.batching import BatchTracer
+    v = pred
+    while isinstance(v, BatchTracer):
+        v = v.val
+    if isinstance(v, Tracer):
+        c = v.concrete()
+        if c is None:
+            raise ConcretizationError("while_loop under vmap inside a staged context needs jit "
+                                      "support for control flow, which is not built yet")
+        v = c
+    return bool(np.any(v))
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    """val = body_fun(i, val) for i in range(lower, upper)."""
+    lo = _decide(lower, "fori_loop")
+    hi = _decide(upper, "fori_loop")
+    if lo is None or hi is None:
+        from frechet._src.numpy.ufuncs import add, less
+        _, val = while_loop(lambda s: less(s[0], upper), lambda s: (add(s[0], 1), body_fun(*s)),
+                            (lower, init_val))
+        return val
+    val = init_val
+    for i in range(int(lo), int(hi)):
+        val = body_fun(i, val)
+    return val
+
+
+def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
+    """carry, y = f(carry, x) over the leading axis of xs; returns (carry, stacked ys)."""
+    from frechet._src.numpy.manipulation import stack
+    leaves = tree.flatten(xs)[0] if xs is not None else []
+    n = length if length is not None else (leaves[0].shape[0] if leaves else None)
+    if n is None:
+        raise ValueError("scan needs xs or length")
+    for x in leaves:
+        if x.shape[0] != n:
+            raise ValueError(f"scan got leading axes of sizes {[x.shape[0] for x in leaves]} "
+                             f"and length {length}")
+    carry, ys = init, []
+    order = range(n - 1, -1, -1) if reverse else range(n)
+    for i in order:
+        x = tree.tree_map(lambda a, i=i: a[i], xs) if xs is not None else None
+        carry, y = f(carry, x)
+        ys.append(y)
+    if reverse:
+        ys = ys[::-1]
+    if not ys or all(y is None for y in ys):
+        return carry, None
+    y_leaves = [tree.flatten(y)[0] for y in ys]
+    y_tree = tree.flatten(ys[0])[1]
+    stacked = [stack([yl[k] for yl in y_leaves]) for k in range(len(y_leaves[0]))]
+    return carry, tree.unflatten(y_tree, stacked)
