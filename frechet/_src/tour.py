@@ -55,6 +55,14 @@ def tour():
         print(fr.vmap(loss, in_axes=(None, 0))(w, xs))
         print(fr.vmap(fr.grad(loss), in_axes=(None, 0))(w, xs))
     """, env)
+    _section("Control flow: reverse mode through a loop whose trip count is known at run time",
+             """
+        def newton_sqrt(a):
+            step = lambda s: ((s[0] + a / s[0]) / 2, s[1] + 1)
+            return fr.while_loop(lambda s: np.abs(s[0] ** 2 - a) > 1e-12, step, (a, 0))
+        print(newton_sqrt(2.0), fr.grad(lambda a: newton_sqrt(a)[0])(2.0), 0.5 / np.sqrt(2.0))
+        print(fr.vmap(lambda a: newton_sqrt(a)[1])(np.array([2.0, 1e4])))   # iterations each
+    """, env)
     _section("Complex numbers (JAX's convention)", """
         print(fr.grad(lambda z: np.abs(z) ** 2)(3 + 4j))         # 6-8j
         print(fr.grad(np.sin, holomorphic=True)(0.5j), np.cos(0.5j))
