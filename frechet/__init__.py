@@ -36,6 +36,7 @@ from frechet._src.transforms.api import (
 from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
 from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
+from frechet._src.transforms.jit import jit
 from frechet._src.transforms.linear_map import LinearMap
 from frechet._src.transforms.vmap import vmap
 from frechet._src.tree import register_dataclass
@@ -44,7 +45,7 @@ __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "cond", "custom_jvp", "custom_vjp",
-    "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jvp",
+    "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "linear_transpose", "linearize", "make_program", "numpy", "pmax", "pmean", "psum",
     "register_dataclass", "scan", "stop_gradient", "switch", "value_and_grad", "vjp", "vmap",
     "while_loop",

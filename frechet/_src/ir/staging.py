@@ -23,11 +23,12 @@ _PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__fil
 
 
 class StagedTracer(Tracer):
-    __slots__ = ("var",)
+    __slots__ = ("value", "var")
 
-    def __init__(self, trace, var):
+    def __init__(self, trace, var, value=None):
         self._trace = trace
         self.var = var
+        self.value = value          # the concrete value, when the trace computes one (jit)
 
     @property
     def shape(self):
@@ -40,6 +41,9 @@ class StagedTracer(Tracer):
     @property
     def aval(self):
         return self.var.spec
+
+    def concrete(self):
+        return self._trace.concretize(self)
 
 
 def _user_source() -> str | None:
@@ -63,6 +67,10 @@ class StagingTrace(Trace):
         self.constvars: list[Var] = []
         self.consts: list = []
         self._const_ids: dict[int, Var] = {}
+
+    def concretize(self, tracer):
+        """A staged value has no concrete value (the tracing trace of jit overrides this)."""
+        return
 
     def lift(self, value) -> StagedTracer:
         return StagedTracer(self, self._atom(value))

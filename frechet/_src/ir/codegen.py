@@ -1,0 +1,77 @@
+"""Emit a Program as straight-line Python that calls each primitive's impl (NumPy) directly.
+
+The generated function takes the program's inputs, checks recorded guards right after the
+value each one tests is computed (raising GuardFailed when a Python branch taken while tracing
+would now go the other way), and returns the outputs. No tracing machinery runs on replay.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from frechet._src.ir.program import Program
+
+
+class GuardFailed(Exception):
+    """A value the traced Python code branched on differs: the program must be traced again."""
+
+
+def _guard_ok(value, expected) -> bool:
+    value = np.asarray(value)
+    return value.shape == expected.shape and bool(np.array_equal(value, expected))
+
+
+def emit(program: Program, guards=()):
+    """Compile `program` (guards: (var, expected value) pairs) into a Python function of the
+    program's inputs. Returns (function, source)."""
+    names: dict = {}
+
+    def name(v, prefix="v"):
+        if v not in names:
+            names[v] = f"{prefix}{len(names)}"
+        return names[v]
+
+    env = {"_GuardFailed": GuardFailed, "_guard_ok": _guard_ok}
+    for k, c in enumerate(program.consts):
+        names[program.constvars[k]] = f"c{k}"
+        env[f"c{k}"] = c
+    args = [name(v, "a") for v in program.invars]
+    checks: dict = {}
+    for k, (v, value) in enumerate(guards):
+        env[f"g{k}"] = np.asarray(value)
+        checks.setdefault(v, []).append(f"g{k}")
+    lines = [f"def run({', '.join(args)}):"]
+
+    def emit_checks(v):
+        for g in checks.pop(v, ()):
+            lines.append(f"    if not _guard_ok({names[v]}, {g}): raise _GuardFailed()")
+
+    for v in program.invars:
+        emit_checks(v)
+    for k, eqn in enumerate(program.eqns):
+        fn = eqn.primitive.impl if not eqn.params else functools.partial(eqn.primitive.impl,
+                                                                          **eqn.params)
+        env[f"f{k}"] = fn
+        ins = ", ".join(names[v] for v in eqn.inputs)
+        outs = [name(v) for v in eqn.outputs]
+        lhs = outs[0] if not eqn.primitive.multiple_results else "[" + ", ".join(outs) + "]"
+        comment = f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")
+        lines.append(f"    {lhs} = f{k}({ins}){comment}")
+        for v in eqn.outputs:
+            emit_checks(v)
+    for v in list(checks):          # guards on constants: checked once, at the start
+        lines.insert(1, f"    if not _guard_ok({names[v]}, {checks.pop(v)[0]}): "
+                        "raise _GuardFailed()")
+    outs = []
+    for k, (v, s) in enumerate(zip(program.outvars, program.out_specs)):
+        if v is None:
+            env[f"z{k}"] = np.zeros(s.shape, s.dtype)
+            outs.append(f"z{k}")
+        else:
+            outs.append(names[v])
+    lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
+    source = "\n".join(lines)
+    exec(compile(source, "<frechet.jit>", "exec"), env)  # noqa: S102  (generated from the IR)
+    return env["run"], source

@@ -1,0 +1,184 @@
+"""jit: trace once per (structure, shapes, dtypes, static arguments), replay compiled code.
+
+Tracing runs on the first call's concrete values, so the first call is real and Python code may
+branch on traced values: each concrete value Python reads (`if x.sum() > 0`, a boolean mask, an
+integer bound) becomes a guard, checked on replay right after the value is computed; a failed
+guard traces again (several traces per key are kept, up to a cap, after which the function runs
+eagerly with a warning). The traced program is simplified (common subexpressions, dead code) and
+emitted as straight-line Python calling NumPy.
+
+Called with traced values (inside grad, vmap, ...), a jitted function runs its Python as usual,
+so it composes with every transformation; under staging (make_program, an enclosing jit's
+abstract staging) it contributes its simplified program. jit(grad(f)) compiles the whole
+derivative.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import numpy as np
+
+from frechet._src import tree
+from frechet._src.core import trace as _trace
+from frechet._src.core.spec import spec_of
+from frechet._src.core.trace import Tracer
+from frechet._src.ir.codegen import GuardFailed, emit
+from frechet._src.ir.passes import cse, dce
+from frechet._src.ir.program import Program, Var, evaluate
+from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
+
+
+class TracingTrace(StagingTrace):
+    """Stages every operation and also computes it, so staged values are concrete; reading a
+    concrete value records a guard."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self, parent):
+        super().__init__(parent, forward_known=False)
+        self.guards: list = []
+
+    def process(self, prim, args, params):
+        vals = [a.value if type(a) is StagedTracer and a._trace is self else a for a in args]
+        value = prim.impl(*vals, **params)
+        out = super().process(prim, args, params)
+        if prim.multiple_results:
+            for t, v in zip(out, value):
+                t.value = v
+        else:
+            out.value = value
+        return out
+
+    def concretize(self, tracer):
+        if tracer.value is None:
+            return None
+        self.guards.append((tracer.var, tracer.value))
+        return tracer.value
+
+
+class Compiled:
+    """One trace of a jitted function: its simplified program, guards and generated code."""
+
+    __slots__ = ("guards", "out_tree", "program", "run", "source")
+
+    def __init__(self, run, source, program, guards, out_tree):
+        self.run = run
+        self.source = source
+        self.program = program
+        self.guards = guards
+        self.out_tree = out_tree
+
+
+def simplify(program: Program, guards=()) -> tuple[Program, list]:
+    program, rename = cse(program)
+    guards = [(rename.get(v, v), val) for v, val in guards]
+    return dce(program, keep=[v for v, _ in guards]), guards
+
+
+class jit:
+    """Compile `fun` for the shapes and dtypes it is called with.
+
+    Args:
+      fun: a function of arrays (pytrees allowed).
+      static_argnums, static_argnames: arguments passed as Python values (part of the cache key).
+      max_traces: traces kept per key (different branches taken) before running eagerly.
+
+    Example:
+      >>> f = jit(lambda x: np.sum(np.sin(x) ** 2))
+      >>> f(np.ones(3)); f(np.zeros(3))     # traced once, replayed
+      >>> print(f.lower(np.ones(3)).source)
+    """
+
+    def __init__(self, fun, static_argnums=(), static_argnames=(), max_traces: int = 8):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
+                               else tuple(static_argnums))
+        self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
+                                else tuple(static_argnames))
+        self.max_traces = max_traces
+        self.cache: dict = {}
+        self.trace_count = 0
+        self._warned = False
+
+    def _split(self, args, kwargs):
+        nums = {n % len(args) for n in self.static_argnums if -len(args) <= n < len(args)}
+        static = tuple((i, args[i]) for i in sorted(nums)) + tuple(
+            sorted((k, v) for k, v in kwargs.items() if k in self.static_argnames))
+        dyn = ([a for i, a in enumerate(args) if i not in nums],
+               {k: v for k, v in kwargs.items() if k not in self.static_argnames})
+        try:
+            hash(static)
+        except TypeError:
+            raise TypeError("jit static arguments must be hashable") from None
+        return static, nums, dyn
+
+    def _call_fun(self, args, kwargs, nums, dyn_leaves, treedef):
+        dyn_args, dyn_kwargs = tree.unflatten(treedef, list(dyn_leaves))
+        it = iter(dyn_args)
+        full = [args[i] if i in nums else next(it) for i in range(len(args))]
+        static_kw = {k: v for k, v in kwargs.items() if k in self.static_argnames}
+        return self.fun(*full, **dyn_kwargs, **static_kw)
+
+    def __call__(self, *args, **kwargs):
+        static, nums, dyn = self._split(args, kwargs)
+        leaves, treedef = tree.flatten(dyn)
+        if any(isinstance(x, Tracer) for x in leaves):
+            return self._traced_call(args, kwargs, nums, leaves, treedef)
+        leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
+        key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static)
+        entries = self.cache.setdefault(key, [])
+        for entry in entries:
+            try:
+                return tree.unflatten(entry.out_tree, list(entry.run(*leaves)))
+            except GuardFailed:
+                continue
+        if len(entries) >= self.max_traces:
+            if not self._warned:
+                warnings.warn(f"jit({getattr(self.fun, '__name__', 'fun')}): more than "
+                              f"{self.max_traces} traces for one set of shapes (its Python "
+                              "branches on traced values keep changing); running eagerly",
+                              RuntimeWarning, stacklevel=2)
+                self._warned = True
+            return self.fun(*args, **kwargs)
+        entry, values = self._trace(args, kwargs, nums, leaves, treedef)
+        entries.append(entry)
+        return tree.unflatten(entry.out_tree, values)
+
+    def _trace(self, args, kwargs, nums, leaves, treedef):
+        self.trace_count += 1
+        tt = TracingTrace(_trace.current())
+        ins = [StagedTracer(tt, Var(spec_of(x)), x) for x in leaves]
+        with _trace.use(tt):
+            out = self._call_fun(args, kwargs, nums, ins, treedef)
+        out_leaves, out_tree = tree.flatten(out)
+        values = [o.value if type(o) is StagedTracer and o._trace is tt else np.asarray(o)
+                  for o in out_leaves]
+        program, guards = simplify(tt.build(ins, out_leaves), tt.guards)
+        run, source = emit(program, guards)
+        return Compiled(run, source, program, guards, out_tree), values
+
+    def _traced_call(self, args, kwargs, nums, leaves, treedef):
+        current = _trace.current()
+        if type(current) is StagingTrace and not current.forward_known:
+            # under staging (make_program): contribute the simplified program
+            store = []
+
+            def flat(*xs):
+                ol, ot = tree.flatten(self._call_fun(args, kwargs, nums, xs, treedef))
+                store.append(ot)
+                return ol
+            st, ins, outs = stage(flat, [spec_of(x) for x in leaves])
+            program, _ = simplify(st.build(ins, outs))
+            return tree.unflatten(store[0], evaluate(program, *leaves))
+        return self._call_fun(args, kwargs, nums, leaves, treedef)
+
+    def lower(self, *args, **kwargs) -> Compiled:
+        """Trace for these arguments and return the compiled form (`.source`, `.program`)."""
+        _static, nums, dyn = self._split(args, kwargs)
+        leaves, treedef = tree.flatten(dyn)
+        leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
+        entry, _ = self._trace(args, kwargs, nums, leaves, treedef)
+        return entry
