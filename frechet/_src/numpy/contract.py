@@ -3,6 +3,8 @@ tensordot, vdot, kron, trace, vecdot, matvec, vecmat, cross)."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from frechet._src.numpy.base import asarray, broadcast_shapes, fit, result_dtype, shape_of
 from frechet._src.prims.contractions import einsum_p
@@ -128,7 +130,7 @@ def vdot(a, b):
 
 
 def _size(x):
-    return int(np.prod(shape_of(x), dtype=np.int64))
+    return math.prod(shape_of(x))
 
 
 def inner(a, b):

@@ -4,6 +4,8 @@ index helpers that depend only on shapes."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
@@ -60,7 +62,7 @@ def fill_diagonal(a, val, wrap=False):
             raise ValueError("All dimensions of input must be of equal length")
         step = 1 + int(np.cumprod(shape[:-1]).sum())
         end = None
-    idx = np.arange(int(np.prod(shape)))[:end:step]
+    idx = np.arange(math.prod(shape))[:end:step]
     vals = ravel(asarray(val))
     from frechet._src.prims.indexing import getitem
     vals = getitem(vals, (np.arange(idx.size) % shape_of(vals)[0],))

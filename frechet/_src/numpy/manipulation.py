@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import math
 
 import numpy as np
 from frechet._src.core.trace import Tracer
@@ -32,13 +33,13 @@ def reshape(a, shape=None, order="C", *, newshape=None, copy=None):
     shape = newshape if shape is None else shape
     a = asarray(a)
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    size = int(np.prod(shape_of(a), dtype=np.int64))
+    size = math.prod(shape_of(a))
     if -1 in shape:
-        known = int(np.prod([s for s in shape if s != -1], dtype=np.int64))
+        known = math.prod([s for s in shape if s != -1])
         if shape.count(-1) > 1 or known == 0 or size % known:
             raise ShapeError(f"cannot reshape array of size {size} into shape {shape}")
         shape = tuple(size // known if s == -1 else s for s in shape)
-    if int(np.prod(shape, dtype=np.int64)) != size:
+    if math.prod(shape) != size:
         raise ShapeError(f"cannot reshape array of size {size} into shape {shape}")
     return S.reshape(a, shape)
 
@@ -563,7 +564,7 @@ def repeat(a, repeats, axis=None):
 def resize(a, new_shape):
     a = ravel(a)
     new_shape = (new_shape,) if isinstance(new_shape, (int, np.integer)) else tuple(new_shape)
-    n = int(np.prod(new_shape, dtype=np.int64))
+    n = math.prod(new_shape)
     size = shape_of(a)[0]
     if size == 0 or n == 0:
         return np.zeros(new_shape, a.dtype)
@@ -672,5 +673,5 @@ def ndim(a):
 
 def size(a, axis=None):
     s = shape_of(a)
-    return int(np.prod(s, dtype=np.int64)) if axis is None else s[axis]
+    return math.prod(s) if axis is None else s[axis]
 

@@ -4,6 +4,7 @@ median/percentile/quantile, ptp, cumulative sums and products."""
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 from frechet._src.numpy.base import (
@@ -133,7 +134,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
 
 
 def _count(a, axes):
-    return int(np.prod([shape_of(a)[i] for i in axes], dtype=np.int64))
+    return math.prod([shape_of(a)[i] for i in axes])
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):

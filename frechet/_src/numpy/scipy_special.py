@@ -41,7 +41,8 @@ i1 = _unary(P.i1_p)
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     a = asarray(a)
     a = fit(a, float_dtype(a), shape_of(a))
-    m = stop_gradient_p.bind(_max(a, axis=axis, keepdims=True))
+    # the shift is a constant: stop the gradient before the max, so max is not differentiated
+    m = _max(stop_gradient_p.bind(a), axis=axis, keepdims=True)
     m = where(U.isfinite(m), m, np.zeros((), a.dtype))
     e = U.exp(U.subtract(a, m))
     if b is not None:

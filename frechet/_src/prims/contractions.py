@@ -9,6 +9,7 @@ the cotangent with the other operand.
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -41,7 +42,7 @@ def _plan(spec, shapes):
     pb = [b2.index(c) for c in batch + contract + fb]
 
     def n(cs):
-        return int(np.prod([size[c] for c in cs], dtype=np.int64))
+        return math.prod([size[c] for c in cs])
     ra = (n(batch), n(fa), n(contract))
     rb = (n(batch), n(contract), n(fb))
     mid = [size[c] for c in batch + fa + fb]

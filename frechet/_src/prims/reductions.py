@@ -6,6 +6,8 @@ products of the other elements (exclusive products), so zeros in the input are e
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from frechet._src.core.primitive import primitive
@@ -222,7 +224,7 @@ def _prod_jvp(primals, tangents, *, axes):
 
 
 def _fix(shape, x):
-    n = int(np.prod([d for d in shape if d != -1], dtype=np.int64))
+    n = math.prod([d for d in shape if d != -1])
     return tuple(x.size // max(n, 1) if d == -1 else d for d in shape)
 
 

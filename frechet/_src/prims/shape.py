@@ -4,6 +4,8 @@ joining, selecting. All but `select`'s predicate are linear; their transposes pa
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from frechet._src.core.primitive import primitive
@@ -142,7 +144,7 @@ reshape_p = primitive("reshape", lambda x, *, shape: x.reshape(shape),
 
 
 def _reshape_abstract(x, shape):
-    if int(np.prod(shape, dtype=np.int64)) != x.size:
+    if math.prod(shape) != x.size:
         raise TypeError(f"cannot reshape array of size {x.size} into shape {shape}")
     return _spec(shape, x.dtype)
 
