@@ -116,3 +116,13 @@ def test_pytrees_through_jit():
     out = f({"a": np.ones(2), "b": (np.arange(2.0), np.ones(3))})
     np.testing.assert_allclose(out["s"], [1.0, 2.0])
     assert out["n"] == 3.0
+
+
+def test_jit_unrolls_control_flow_and_guards_the_trip_count():
+    def newton_sqrt(a):
+        return fr.while_loop(lambda s: np.abs(s[0] ** 2 - a) > 1e-12,
+                             lambda s: ((s[0] + a / s[0]) / 2,), (a,))[0]
+    jf = fr.jit(fr.grad(newton_sqrt))
+    for a in (2.0, 2.1, 2.0, 9.0):
+        np.testing.assert_allclose(jf(np.array(a)), 0.5 / np.sqrt(a), rtol=1e-10)
+    assert 1 <= jf.trace_count <= 3        # one trace per distinct trip count

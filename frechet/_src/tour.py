@@ -63,6 +63,15 @@ def tour():
         print(newton_sqrt(2.0), fr.grad(lambda a: newton_sqrt(a)[0])(2.0), 0.5 / np.sqrt(2.0))
         print(fr.vmap(lambda a: newton_sqrt(a)[1])(np.array([2.0, 1e4])))   # iterations each
     """, env)
+    _section("jit: trace once, replay straight-line NumPy; Python branches become guards", """
+        def f(x):
+            if np.sum(x) > 0:                 # a guard, not an error
+                return np.sum(np.sin(x) ** 2)
+            return np.sum(x ** 2)
+        g = fr.jit(fr.grad(f))
+        print(g(np.ones(3)), g(-np.ones(3)), g(2 * np.ones(3)), "traces:", g.trace_count)
+        print(fr.jit(fr.grad(lambda x: np.sum(np.tanh(x) ** 2))).lower(np.ones(3)).source)
+    """, env)
     _section("Complex numbers (JAX's convention)", """
         print(fr.grad(lambda z: np.abs(z) ** 2)(3 + 4j))         # 6-8j
         print(fr.grad(np.sin, holomorphic=True)(0.5j), np.cos(0.5j))
