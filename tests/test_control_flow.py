@@ -82,5 +82,5 @@ def test_scan_values_and_gradients():
 
 
 def test_staged_control_flow_says_what_is_missing():
-    with pytest.raises(fr.ConcretizationError, match="jit support for control-flow"):
+    with pytest.raises(fr.ConcretizationError, match="control-flow primitives, which are not built yet"):
         fr.make_program(lambda x: fr.cond(x > 0, np.sin, np.cos, x))(1.0)

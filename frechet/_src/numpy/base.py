@@ -48,14 +48,16 @@ def weak(x):
     return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
-def concrete(x, what: str):
-    """The concrete value of x, for operations whose output shape or type depends on values."""
+def concrete(x, what: str, fix: str = "call it outside make_program, or use jit, which "
+                                        "traces on concrete values"):
+    """The concrete value of x, for operations whose output depends on values. Under vmap the
+    values differ by example; under abstract staging (make_program) there are none."""
     if isinstance(x, Tracer):
         c = x.concrete()
         if c is None:
             raise ConcretizationError(
                 f"{what} needs the concrete values of its input (its output depends on them), "
-                "but the input is being staged; call it outside jit/make_program")
+                f"but the input has none here (it is batched by vmap or staged); {fix}")
         return np.asarray(c)
     return np.asarray(x)
 

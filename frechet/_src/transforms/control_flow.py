@@ -20,17 +20,13 @@ from frechet._src.errors import ConcretizationError
 
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
+    from frechet._src.numpy.base import concrete
     from frechet._src.transforms.batching import BatchTracer
     if isinstance(pred, BatchTracer):
         return None
-    if isinstance(pred, Tracer):
-        c = pred.concrete()
-        if c is None:
-            raise ConcretizationError(
-                f"{what} needs a concrete predicate here (staging has none); jit support for "
-                "control-flow primitives is not built yet")
-        return c
-    return np.asarray(pred)
+    return concrete(pred, what, "jit traces on concrete values (branches become guards); "
+                                "staging control flow abstractly needs control-flow primitives, "
+                                "which are not built yet")
 
 
 def _select(pred, on_true, on_false):
