@@ -50,10 +50,28 @@ def _plan(spec, shapes):
     return suma, sumb, pa, pb, ra, rb, mid, perm
 
 
+@functools.lru_cache(maxsize=4096)
+def _direct(spec):
+    """A direct NumPy call for the common two-operand contractions, or None."""
+    (a, b), o = parse(spec)
+    if (a == "" and b == o) or (b == "" and a == o):
+        return np.multiply                               # a scalar times an array
+    if a == b == o:
+        return np.multiply                               # elementwise product
+    if len(a) == len(b) == 1 and a == b and o == "":
+        return np.dot                                    # inner product of vectors
+    if len(a) == len(b) == 2 and a[1] == b[0] and o == a[0] + b[1] and len(set(a + b)) == 3:
+        return np.matmul                                 # matrix product
+    return None
+
+
 def _impl(*ops, spec):
     if len(ops) == 1:
         return np.einsum(spec, ops[0])
     x, y = ops
+    direct = _direct(spec)
+    if direct is not None:
+        return direct(x, y)
     suma, sumb, pa, pb, ra, rb, mid, perm = _plan(spec, (np.shape(x), np.shape(y)))
     if suma:
         x = np.sum(x, axis=suma)
