@@ -92,8 +92,27 @@ def einsum_path(subscripts, *operands, optimize="greedy"):
                           optimize=optimize)
 
 
+_DIRECT_SPECS = {(1, 1): "i,i->", (2, 1): "ij,j->i", (1, 2): "j,jk->k", (2, 2): "ij,jk->ik"}
+
+
+def _direct(a, b, what):
+    """a @ b for vectors and matrices of one dtype: one einsum primitive, no subscript parsing."""
+    sa, sb = shape_of(a), shape_of(b)
+    key = (len(sa), len(sb))
+    spec = _DIRECT_SPECS.get(key)
+    if spec is None or a.dtype != b.dtype or a.dtype.kind not in "fc":
+        return None
+    if sa[-1] != sb[0]:
+        raise ValueError(f"{what}: shapes {sa} and {sb} not aligned: {sa[-1]} (dim "
+                         f"{len(sa) - 1}) != {sb[0]} (dim 0)")
+    return einsum_p.bind(a, b, spec=spec)
+
+
 def matmul(a, b):
     a, b = asarray(a), asarray(b)
+    direct = _direct(a, b, "matmul")
+    if direct is not None:
+        return direct
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
@@ -112,6 +131,9 @@ def matmul(a, b):
 
 def dot(a, b, out=None):
     a, b = asarray(a), asarray(b)
+    direct = _direct(a, b, "dot")
+    if direct is not None:
+        return direct
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         from frechet._src.numpy.ufuncs import multiply

@@ -57,9 +57,10 @@ def _minmax(name, fn):
     def jvp(primals, tangents, *, axes):
         (x,), (t,) = primals, tangents
         ans = p.bind(x, axes=axes)
+        # weights: 1/k on the k elements attaining the extreme (ties share), 0 elsewhere
         mask = convert(ew.bind("equal", x, expand(ans, x, axes)), x.dtype)
-        count = reduce_sum(mask, axes)
-        return ans, ew.div(reduce_sum(ew.mul(t, mask), axes), count)
+        weights = ew.div(mask, expand(reduce_sum(mask, axes), x, axes))
+        return ans, reduce_sum(ew.mul(t, weights), axes)
     p.jvp = jvp
     p.batch = _axes_batch(p)
     return p
