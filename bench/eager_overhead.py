@@ -50,6 +50,9 @@ def run():
     fns["frechet grad"] = lambda: g(x)
     g2 = fr.grad(lambda v: chain(fnp, v))
     fns["frechet grad (fr.numpy)"] = lambda: g2(x)
+    gj = fr.jit(fr.grad(lambda v: chain(np, v)))
+    np.testing.assert_allclose(gj(x), g(x), rtol=1e-12)
+    fns["frechet jit(grad) replay"] = lambda: gj(x)
     try:
         import autograd
         import autograd.numpy as anp
