@@ -17,7 +17,7 @@ from frechet._src.core.spec import ArraySpec
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
 from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.batching import broadcast_batched
+from frechet._src.transforms.batching import broadcast_batched, with_batch_axis
 
 
 def encode(idx) -> tuple:
@@ -169,7 +169,7 @@ def _getitem_batch(args, batched, *, index):
     if any(batched[1:]):
         n = next(a.shape[0] for a, b in zip(args, batched) if b)
         if not batched[0]:
-            x = broadcast_batched([np.empty((n,)), x], [True, False])[1]
+            x = with_batch_axis(x, n)
         new_index, new_arrays, perm = _batched_index(index, arrays, batched[1:], n)
         out = getitem_p.bind(x, *new_arrays, index=new_index)
         return transpose(out, _complete(perm, out.ndim)) if perm else out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
@@ -40,7 +41,7 @@ class BatchTrace(Trace):
 
     def lift(self, value):
         """A constant, the same for every example."""
-        return BatchTracer(self, broadcast_batched([_Sized(self.size), value], [True, False])[1])
+        return BatchTracer(self, with_batch_axis(value, self.size))
 
     def process(self, prim, args, params):
         if prim.collective:
@@ -66,7 +67,6 @@ class BatchTrace(Trace):
         if prim.multiple_results:
             return [BatchTracer(self, o) for o in out]
         return BatchTracer(self, out)
-
 
     def _split(self, args):
         vals = [a.val if type(a) is BatchTracer and a._trace is self else a for a in args]
@@ -118,13 +118,12 @@ class BatchTrace(Trace):
 
             def flat_fwd(*ys):
                 outs, res = fwd(*ys)
-                leaves, res_tree = flatten_tree(res)
+                leaves, res_tree = tree.flatten(res)
                 store.append((len(outs), res_tree))
                 return list(outs) + leaves
             vals_out, flags = batch_flat_raw(flat_fwd, list(xs), batched, n)
             k, res_tree = store[0]
-            outs = [o if b else broadcast_batched([_Sized(n), o], [True, False])[1]
-                    for o, b in zip(vals_out[:k], flags[:k])]
+            outs = [o if b else with_batch_axis(o, n) for o, b in zip(vals_out[:k], flags[:k])]
             return outs, (res_tree, vals_out[k:], flags[k:])
 
         def bbwd(res, ct):
@@ -133,7 +132,7 @@ class BatchTrace(Trace):
             m = len(res_leaves)
 
             def flat_bwd(*zs):
-                out = bwd(unflatten_tree(res_tree, list(zs[:m])),
+                out = bwd(tree.unflatten(res_tree, list(zs[:m])),
                           tuple(zs[m:]) if len(zs) - m > 1 else zs[m])
                 return [np.zeros(s, v.dtype) if o is None else o
                         for o, s, v in zip(out, example_shapes, vals)]
@@ -145,8 +144,7 @@ class BatchTrace(Trace):
 
     def _collective(self, prim, args, params):
         from frechet._src.transforms.collectives import batch_collective
-        vals = [a.val if type(a) is BatchTracer and a._trace is self else a for a in args]
-        batched = [type(a) is BatchTracer and a._trace is self for a in args]
+        vals, batched = self._split(args)
         if params["axis_name"] != self.axis_name and not any(batched):
             return self.parent.process(prim, vals, params)
         token = _trace.set_current(self.parent)
@@ -155,16 +153,6 @@ class BatchTrace(Trace):
         finally:
             _trace.reset_current(token)
         return BatchTracer(self, out) if b else out
-
-
-def flatten_tree(x):
-    from frechet._src.tree import flatten
-    return flatten(x)
-
-
-def unflatten_tree(treedef, leaves):
-    from frechet._src.tree import unflatten
-    return unflatten(treedef, leaves)
 
 
 def axis_size(axis_name) -> int:
@@ -178,13 +166,17 @@ def axis_size(axis_name) -> int:
                        f"frechet.vmap(..., axis_name={axis_name!r})")
 
 
-def broadcast_batched(args, batched):
-    """Give every unbatched argument the batch axis (a broadcast, so a view in NumPy)."""
+def with_batch_axis(x, n):
+    """x broadcast along a new leading batch axis of size n (a view in NumPy)."""
     from frechet._src.prims.shape import broadcast_in_dim_p
-    size = next(a.shape[0] for a, b in zip(args, batched) if b)
-    return [a if b else broadcast_in_dim_p.bind(
-                a, shape=(size, *a.shape), broadcast_dimensions=tuple(range(1, a.ndim + 1)))
-            for a, b in zip(args, batched)]
+    return broadcast_in_dim_p.bind(x, shape=(n, *x.shape),
+                                   broadcast_dimensions=tuple(range(1, len(x.shape) + 1)))
+
+
+def broadcast_batched(args, batched):
+    """Give every unbatched argument the batch axis."""
+    n = next(a.shape[0] for a, b in zip(args, batched) if b)
+    return [a if b else with_batch_axis(a, n) for a, b in zip(args, batched)]
 
 
 def batch_flat(fun, args, batched, size=None):
@@ -192,8 +184,7 @@ def batch_flat(fun, args, batched, size=None):
     Returns outputs, each with the batch axis first (unbatched outputs are broadcast)."""
     outs, out_batched = batch_flat_raw(fun, args, batched, size)
     n = size if size is not None else next(a.shape[0] for a, b in zip(args, batched) if b)
-    return [o if b else broadcast_batched([_Sized(n), o], [True, False])[1]
-            for o, b in zip(outs, out_batched)]
+    return [o if b else with_batch_axis(o, n) for o, b in zip(outs, out_batched)]
 
 
 def batch_flat_raw(fun, args, batched, size=None, axis_name=None):
@@ -209,10 +200,3 @@ def batch_flat_raw(fun, args, batched, size=None, axis_name=None):
         vals.append(o.val if mine else o)
         out_batched.append(mine)
     return vals, out_batched
-
-
-class _Sized:
-    """Stands in for a batched argument of size n (only its leading dimension is read)."""
-
-    def __init__(self, n):
-        self.shape = (n,)

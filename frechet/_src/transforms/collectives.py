@@ -76,7 +76,7 @@ def batch_collective(trace, prim, vals, batched, params):
     """How a batching trace applies a collective (see the module docstring)."""
     from frechet._src.prims.reductions import reduce_max_p
     from frechet._src.prims.shape import broadcast_in_dim_p, reduce_sum, transpose
-    from frechet._src.transforms.batching import broadcast_batched
+    from frechet._src.transforms.batching import with_batch_axis
     n = trace.size
     if params["axis_name"] != trace.axis_name:      # another vmap's axis: for each example
         (x,) = vals                                 # (only reached with x batched here)
@@ -88,10 +88,9 @@ def batch_collective(trace, prim, vals, batched, params):
         return np.arange(n), True
     (x,) = vals
     if not batched[0]:
-        x = broadcast_batched([np.empty((n,)), x], [True, False])[1]
+        x = with_batch_axis(x, n)
     if prim is all_gather_p:
-        return broadcast_in_dim_p.bind(x, shape=(n, *x.shape),
-                                       broadcast_dimensions=tuple(range(1, x.ndim + 1))), True
+        return with_batch_axis(x, n), True
     red = reduce_sum(x, (0,)) if prim is psum_p else reduce_max_p.bind(x, axes=(0,))
     return broadcast_in_dim_p.bind(red, shape=x.shape,
                                    broadcast_dimensions=tuple(range(1, x.ndim))), True

@@ -9,7 +9,7 @@ import optree
 
 from frechet._src import tree
 from frechet._src.errors import ShapeError
-from frechet._src.transforms.batching import batch_flat_raw, broadcast_batched
+from frechet._src.transforms.batching import batch_flat_raw, with_batch_axis
 
 
 def _axes_for(prefix, full, what):
@@ -95,13 +95,8 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
                 final.append(o)
                 continue
             if not b:
-                o = broadcast_batched([_Size(n), o], [True, False])[1]
+                o = with_batch_axis(o, n)
             ax = _normalize(ax, len(o.shape), "out_axes")
             final.append(moveaxis(o, 0, ax) if ax else o)
         return tree.unflatten(store[0], final)
     return wrapped
-
-
-class _Size:
-    def __init__(self, n):
-        self.shape = (n,)
