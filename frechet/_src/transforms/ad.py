@@ -299,6 +299,5 @@ def backward_pass(program: Program, cts_out):
         cts_in = rule(cts, *args, **params) if params else rule(cts, *args)
         for v, a, c in zip(eqn.inputs, args, cts_in):
             if c is not None and type(a) is UndefinedPrimal:
-                prev = ct_env.get(v)
-                ct_env[v] = c if prev is None else add_any_p.bind(prev, c)
+                ct_env[v] = add_tangents(ct_env.get(v), c)
     return [ct_env.get(v) for v in program.invars]
