@@ -123,25 +123,17 @@ class jit:
         return self.fun(*full, **dyn_kwargs, **static_kw)
 
     def __call__(self, *args, **kwargs):
-        if not kwargs and not self.static_argnums:       # the common case: arrays in
-            for x in args:
-                if type(x) is not np.ndarray:
-                    break
-            else:
-                key = tuple((x.shape, x.dtype) for x in args)
-                for entry in self.cache.get(key, ()):
-                    try:
-                        return tree.unflatten(entry.out_tree, list(entry.run(*args)))
-                    except GuardFailed:
-                        continue
-        static, nums, dyn = self._split(args, kwargs)
-        leaves, treedef = tree.flatten(dyn)
-        if any(isinstance(x, Tracer) for x in leaves):
-            return self._traced_call(args, kwargs, nums, leaves, treedef)
-        leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
-        flat_arrays = not kwargs and not nums and all(type(x) is np.ndarray for x in args)
-        key = (tuple((x.shape, x.dtype) for x in leaves) if flat_arrays
-               else (treedef, tuple((x.shape, x.dtype) for x in leaves), static))
+        if not kwargs and not self.static_argnums and all(type(x) is np.ndarray for x in args):
+            # the common case, arrays in: the key needs no pytree flattening
+            nums, leaves, treedef = set(), list(args), None
+            key = tuple((x.shape, x.dtype) for x in args)
+        else:
+            static, nums, dyn = self._split(args, kwargs)
+            leaves, treedef = tree.flatten(dyn)
+            if any(isinstance(x, Tracer) for x in leaves):
+                return self._traced_call(args, kwargs, nums, leaves, treedef)
+            leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
+            key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static)
         entries = self.cache.setdefault(key, [])
         for entry in entries:
             try:
@@ -156,6 +148,8 @@ class jit:
                               RuntimeWarning, stacklevel=2)
                 self._warned = True
             return self.fun(*args, **kwargs)
+        if treedef is None:
+            treedef = tree.flatten(([*args], {}))[1]
         entry, values = self._trace(args, kwargs, nums, leaves, treedef)
         entries.append(entry)
         return tree.unflatten(entry.out_tree, values)
