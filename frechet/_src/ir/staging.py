@@ -16,7 +16,7 @@ import numpy as np
 
 from frechet._src.core import trace as _trace
 from frechet._src.core.spec import ArraySpec, spec_of
-from frechet._src.core.trace import EVAL, Trace, Tracer
+from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import Eqn, Program, Var
 
 _PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -93,15 +93,10 @@ class StagingTrace(Trace):
 
     def process(self, prim, args, params):
         if self.forward_known:
-            traced = False
             for a in args:
-                if isinstance(a, Tracer):
-                    if type(a) is StagedTracer and a._trace is self:
-                        break
-                    traced = True
-            else:   # known: run it now (directly when nothing is traced at all)
-                if not traced and self.parent is EVAL:
-                    return prim.impl(*args, **params)
+                if type(a) is StagedTracer and a._trace is self:
+                    break
+            else:   # known: the parent runs it now
                 return self.parent.process(prim, args, params)
         ins = []
         for a in args:
