@@ -301,3 +301,9 @@ def backward_pass(program: Program, cts_out):
             if c is not None and type(a) is UndefinedPrimal:
                 ct_env[v] = add_tangents(ct_env.get(v), c)
     return [ct_env.get(v) for v in program.invars]
+
+
+def pullback(program: Program, cts_out):
+    """backward_pass, with the symbolic-zero input cotangents made concrete zeros."""
+    return [zeros(s) if r is None else r
+            for r, s in zip(backward_pass(program, cts_out), program.in_specs)]

@@ -13,7 +13,7 @@ from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.ir.program import zeros
 from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import backward_pass, jvp_flat, linearize_flat
+from frechet._src.transforms.ad import jvp_flat, linearize_flat, pullback
 from frechet._src.transforms.batching import batch_flat
 from frechet._src.transforms.linear_map import LinearMap, apply_basis, basis
 
@@ -111,9 +111,7 @@ def vjp(fun, *primals, has_aux=False):
         cts, ctt = _flatten_args(ct, "vjp")
         if ctt != out_tree:
             raise ValueError(f"cotangent structure {ctt} does not match the output {out_tree}")
-        res = backward_pass(program, cts)
-        return tuple(tree.unflatten(pt, [zeros(s) if r is None else r
-                                         for r, s in zip(res, program.in_specs)]))
+        return tuple(tree.unflatten(pt, pullback(program, cts)))
     out = tree.unflatten(out_tree, outs)
     return (out, vjp_fn, _strip(aux[0])) if has_aux else (out, vjp_fn)
 
@@ -177,9 +175,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
-        res = backward_pass(program, [np.ones((), odt)])
-        g = tree.unflatten(pt, [zeros(s) if r is None else r
-                                for r, s in zip(res, program.in_specs)])
+        g = tree.unflatten(pt, pullback(program, [np.ones((), odt)]))
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)
     return wrapped
@@ -251,11 +247,9 @@ def _jacobian(fun, argnums, has_aux, holomorphic, mode):
                 raise TypeError(f"{'jacrev' if rev else 'jacfwd'} of a function with complex "
                                 f"{'outputs' if rev else 'inputs'} requires holomorphic=True")
         if rev:
-            def back(*cts):
-                res = backward_pass(program, list(cts))
-                return [zeros(s) if r is None else r for r, s in zip(res, in_specs)]
             n = sum(s.size for s in out_specs)
-            flat = batch_flat(back, basis(out_specs), [True] * len(out_specs)) if n else \
+            flat = batch_flat(lambda *cts: pullback(program, list(cts)), basis(out_specs),
+                              [True] * len(out_specs)) if n else \
                 [np.zeros((0,) + s.shape, s.dtype) for s in in_specs]
         else:
             flat = apply_basis(program, in_specs)

@@ -13,9 +13,9 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
-from frechet._src.ir.program import Program, evaluate, pretty, zeros
+from frechet._src.ir.program import Program, evaluate, pretty
 from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import backward_pass
+from frechet._src.transforms.ad import backward_pass, pullback
 from frechet._src.transforms.batching import batch_flat
 
 
@@ -62,9 +62,7 @@ class LinearMap:
 
     def apply_transpose(self, w):
         """L^T w, by a backward pass over the program (no staging)."""
-        res = backward_pass(self.program, self._flat_out(w))
-        return tree.unflatten(self.in_tree, [zeros(s) if r is None else r
-                                             for r, s in zip(res, self.program.in_specs)])
+        return tree.unflatten(self.in_tree, pullback(self.program, self._flat_out(w)))
 
     @property
     def T(self) -> LinearMap:
