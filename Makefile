@@ -28,8 +28,13 @@ test-slow: $(VENV)/.installed-test
 coverage: $(VENV)/.installed
 	$(BIN)/python -m frechet coverage
 
-bench: $(VENV)/.installed
-	$(BIN)/python bench/eager_overhead.py
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	touch $@
+
+# The whole suite against the installed peers; writes bench/results.md and bench/results.png.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m frechet bench
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,4 +1,4 @@
-"""python -m frechet {tour,coverage}"""
+"""python -m frechet {tour,coverage,bench}"""
 
 import sys
 
@@ -12,8 +12,11 @@ def main(argv=None) -> int:
     elif cmd == "coverage":
         from frechet._src.coverage import format_report
         print(format_report())
+    elif cmd == "bench":
+        from frechet._src.bench.report import main as bench
+        return bench(argv[1:])
     else:
-        print(f"usage: python -m frechet {{tour,coverage}} (got {cmd!r})", file=sys.stderr)
+        print(f"usage: python -m frechet {{tour,coverage,bench}} (got {cmd!r})", file=sys.stderr)
         return 2
     return 0
 

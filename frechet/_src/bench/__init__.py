@@ -1,0 +1,1 @@
+"""`python -m frechet bench`: the workloads of bench/WORKLOADS.md in frechet and its peers."""

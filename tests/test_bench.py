@@ -1,0 +1,113 @@
+"""The benchmark runner: results are checked before they are timed, failures are reported,
+and frechet's jit agrees with frechet eager on every workload (peers too, when installed)."""
+
+import numpy as np
+import pytest
+
+from frechet._src.bench import report, runner
+from frechet._src.bench.workload import Workload
+
+
+def _missing(d):
+    raise ImportError("no such library")
+
+
+def _broken(d):
+    def run():
+        raise RuntimeError("kaboom\nsecond line")
+    return run
+
+
+SYNTHETIC = Workload(
+    "synthetic", "2x, done several ways", lambda: {"x": np.arange(4.0)},
+    {"numpy": lambda d: lambda: d["x"] * 2,
+     "frechet": lambda d: lambda: [d["x"] * 2],
+     "frechet jit": lambda d: lambda: [d["x"] + d["x"]],
+     "jax": _missing,
+     "torch": lambda d: lambda: [d["x"] * 2.001],
+     "torch.func": lambda d: lambda: [d["x"][:2]],
+     "autograd": _broken})
+
+
+def test_runner_times_correct_candidates_and_reports_the_rest():
+    out = runner.run_workload(SYNTHETIC, budget=0.01, min_rounds=2)
+    assert out["numpy"].seconds > 0 and out["frechet"].seconds > 0
+    assert out["frechet jit"].status == "ok" and out["frechet jit"].seconds > 0
+    assert out["jax"].status == "not installed" and out["jax"].seconds is None
+    assert out["torch"].status.startswith("wrong (vs frechet): array 0: relative error 5.00e-04 > 1e-09")
+    assert out["torch.func"].status.startswith("wrong (vs frechet): shapes [(2,)] != [(4,)]")
+    assert out["autograd"].status == "failed: RuntimeError: kaboom"
+    assert out["autograd"].seconds is None
+    rows = {r[0]: r for r in runner.table_rows(SYNTHETIC, out)}
+    assert rows["jax"][1:4] == ("-", "-", "-")   # no peer was timed: no ratio to one
+    assert rows["frechet"][3] != "-"              # but a ratio to the NumPy primal
+
+
+def test_ratios_are_to_the_fastest_peer():
+    out = {"numpy": runner.Outcome(1.0), "frechet": runner.Outcome(3.0),
+           "jax": runner.Outcome(2.0), "torch": runner.Outcome(6.0)}
+    assert runner.fastest_peer(out) == ("jax", 2.0)
+    rows = {r[0]: r for r in runner.table_rows(SYNTHETIC, out)}
+    assert rows["frechet"][2:4] == ("1.50", "3.0")
+    assert rows["torch"][2:4] == ("3.00", "6.0")
+
+
+def test_mismatch_reads_nested_results_of_any_library():
+    assert runner.mismatch({"a": (np.ones(2), [np.zeros(1)])}, [np.ones(2), np.zeros(1)],
+                           1e-12) is None
+    assert "relative error" in runner.mismatch([np.array([1.0, 1.0])], [np.ones(2) * 1.1], 1e-3)
+    assert runner.mismatch([np.array([np.nan])], [np.ones(1)], 1.0) is not None
+
+
+def test_bars_and_markdown(tmp_path):
+    out = runner.run_workload(SYNTHETIC, budget=0.01, min_rounds=2)
+    path = tmp_path / "results.md"
+    bars = [("synthetic", "a bar", "met", "1.0x")]
+    report.write_markdown(path, {"synthetic": out}, bars, quick=True, workloads=[SYNTHETIC])
+    text = path.read_text()
+    assert "## synthetic" in text and "| autograd | - | - | - | failed: RuntimeError: kaboom |" \
+        in text and "| synthetic | a bar | met | 1.0x |" in text
+    slow_jit = {"frechet jit": runner.Outcome(3.0), "jax": runner.Outcome(1.0)}
+    assert report._jit_within(1.5)(slow_jit) == (False, "jit 3.00x fastest peer")
+    assert report._beats("torch", "autograd")(slow_jit) is None   # neither peer measured
+
+
+def test_cli_rejects_unknown_workloads(capsys):
+    assert report.main(["--only", "no_such_workload", "--out", ""]) == 2
+    assert "workloads: mlp_grad" in capsys.readouterr().err
+
+
+CHEAP = ["mlp_grad", "mlp_hvp", "rosenbrock_hessian", "small_grad_latency", "jacobian (fwd)",
+         "jacobian (rev)", "eager_overhead", "logdet_grad"]
+WORKLOADS = {w.name: w for w in report.WORKLOADS}
+UNSUPPORTED = {"logdet_grad": "np.linalg.slogdet is not supported"}   # issue 4
+
+
+def _check_prepared(name, candidates):
+    _, out = runner.prepare(WORKLOADS[name], candidates)
+    for k, o in out.items():
+        if name in UNSUPPORTED and k.startswith("frechet"):
+            assert UNSUPPORTED[name] in o.status
+        else:
+            assert o.status in ("ok", "not installed"), (k, o.status)
+
+
+@pytest.mark.parametrize("name", CHEAP)
+def test_frechet_jit_agrees_with_eager_on_workload(name):
+    _check_prepared(name, ("frechet", "frechet jit"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(set(WORKLOADS) - set(CHEAP)))
+def test_frechet_jit_agrees_with_eager_on_slow_workload(name):
+    _check_prepared(name, ("frechet", "frechet jit"))
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")   # the peers' own, e.g. torch.jit
+@pytest.mark.filterwarnings("ignore::UserWarning")
+@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_peers_agree_with_frechet(name):
+    pytest.importorskip("jax")
+    pytest.importorskip("torch")
+    _check_prepared(name, ())
