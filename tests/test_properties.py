@@ -46,6 +46,22 @@ def test_dtype_promotion_matches_numpy(pair, dtype, scalar):
     np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
 
 
+NON_UFUNC = [lambda x, s: np.where(x > 1, x, s), lambda x, s: np.where(x > 1, s, x),
+             lambda x, s: np.stack([x, np.full_like(x, s)]), lambda x, s: np.clip(x, s, 5),
+             lambda x, s: np.append(x.ravel(), s), lambda x, s: x * s + np.float32(1),
+             lambda x, s: np.select([x > 1], [x], s)]
+
+
+@pytest.mark.parametrize("fn", NON_UFUNC)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
+@pytest.mark.parametrize("scalar", [2, 0.5])
+def test_python_scalars_are_weak_outside_ufuncs_too(fn, dtype, scalar):
+    x = np.linspace(0.5, 2.0, 6).astype(dtype).reshape(2, 3)
+    expected = fn(x, scalar)
+    got, _ = fr.jvp(lambda v: fn(v, scalar), (x,), (np.ones_like(x),))
+    assert got.dtype == expected.dtype and fr.jit(fn)(x, scalar).dtype == expected.dtype
+
+
 @given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, max_side=4),
                   elements=st.floats(-2, 2)),
        st.data())

@@ -75,6 +75,9 @@ class Tracer:
 
     __slots__ = ("_trace",)
     __array_priority__ = 1000
+    # A Python scalar passed to jit stays weakly typed (NEP 50) inside the trace: the tracer
+    # standing for it says which Python type it was (jit's WeakTracer); None for all others.
+    weak_type = None
 
     @property
     def ndim(self) -> int:

@@ -79,7 +79,7 @@ class StagingTrace(Trace):
         return StagedTracer(self, Var(spec))
 
     def _atom(self, x) -> Var:
-        if type(x) is StagedTracer and x._trace is self:
+        if isinstance(x, StagedTracer) and x._trace is self:
             return x.var
         v = self._const_ids.get(id(x))
         if v is None:
@@ -94,13 +94,13 @@ class StagingTrace(Trace):
     def process(self, prim, args, params):
         if self.forward_known:
             for a in args:
-                if type(a) is StagedTracer and a._trace is self:
+                if isinstance(a, StagedTracer) and a._trace is self:
                     break
             else:   # known: the parent runs it now
                 return self.parent.process(prim, args, params)
         ins = []
         for a in args:
-            ins.append(a.var if type(a) is StagedTracer and a._trace is self else self._atom(a))
+            ins.append(a.var if isinstance(a, StagedTracer) and a._trace is self else self._atom(a))
         if len(ins) == 2 and not params:
             specs = prim.abstract_eval(ins[0].spec, ins[1].spec)
         else:

@@ -45,6 +45,8 @@ def weak(x):
         return type(x)
     if isinstance(x, numbers.Number) and not isinstance(x, np.generic):
         return type(x)
+    if isinstance(x, Tracer) and x.weak_type is not None:
+        return x.weak_type
     return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
@@ -171,7 +173,12 @@ def normalize_one_axis(axis, ndim) -> int:
 
 
 def result_dtype(*xs):
-    return np.result_type(*[weak(x) for x in xs])
+    """np.result_type of the values, Python scalars weak (NEP 50): np.result_type sees a Python
+    float value as weak but the type `float` as float64, so scalars are passed as values."""
+    return np.result_type(*[_WEAK_VALUE.get(w, w) for w in map(weak, xs)])
+
+
+_WEAK_VALUE = {bool: False, int: 0, float: 0.0, complex: 0j}
 
 
 def float_dtype(x):
