@@ -9,7 +9,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,fast]'
 	touch $@
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
@@ -29,7 +29,7 @@ coverage: $(VENV)/.installed
 	$(BIN)/python -m frechet coverage
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python -m pip install --quiet -e '.[bench,fast]'
 	touch $@
 
 # The whole suite against the installed peers; writes bench/results.md and bench/results.png.

@@ -8,9 +8,11 @@ would now go the other way), and returns the outputs. No tracing machinery runs 
 from __future__ import annotations
 
 import functools
+import threading
 
 import numpy as np
 
+from frechet._src.ir import buffers, fusion
 from frechet._src.ir.program import Program
 
 
@@ -23,9 +25,10 @@ def _guard_ok(value, expected) -> bool:
     return value.shape == expected.shape and bool(np.array_equal(value, expected))
 
 
-def emit(program: Program, guards=()):
+def emit(program: Program, guards=(), fuse=False):
     """Compile `program` (guards: (var, expected value) pairs) into a Python function of the
-    program's inputs. Returns (function, source)."""
+    program's inputs; with `fuse`, runs of elementwise equations on large arrays become
+    compiled loops (fusion.py) when numba is installed. Returns (function, source)."""
     names: dict = {}
 
     def name(v, prefix="v"):
@@ -50,11 +53,36 @@ def emit(program: Program, guards=()):
 
     for v in program.invars:
         emit_checks(v)
-    for k, eqn in enumerate(program.eqns):
-        fn = eqn.primitive.impl if not eqn.params else functools.partial(eqn.primitive.impl,
-                                                                          **eqn.params)
+    items = program.eqns
+    if fuse and fusion.available():
+        items = fusion.plan(program, keep=[v for v, _ in guards])
+    slots, slot_specs = buffers.plan(program, items)
+    if slot_specs:
+        # each thread has its own buffers, made on its first call
+        local = threading.local()
+        env["_tl"] = local
+        env["_alloc"] = lambda: [np.empty(shape, dtype) for shape, dtype in slot_specs]
+        lines += ["    try:", "        _b = _tl.b", "    except AttributeError:",
+                  "        _b = _tl.b = _alloc()",
+                  f"    {', '.join(f'b{j}' for j in range(len(slot_specs)))}, = _b"]
+    for k, eqn in enumerate(items):
+        if isinstance(eqn, fusion.Fused):
+            env[f"f{k}"] = eqn.call
+            ins = ", ".join(names[v] for v in eqn.inputs)
+            outs = ", ".join(name(v) for v in eqn.outputs)
+            ops = " ".join(e.primitive.name for e in eqn.eqns)
+            lines.append(f"    [{outs}] = f{k}({ins})  # fused: {ops}")
+            for v in eqn.outputs:
+                emit_checks(v)
+            continue
+        if k in slots:
+            fn = buffers.out_ufunc(eqn)
+            ins = ", ".join([names[v] for v in eqn.inputs] + [f"out=b{slots[k]}"])
+        else:
+            fn = eqn.primitive.impl if not eqn.params else functools.partial(
+                eqn.primitive.impl, **eqn.params)
+            ins = ", ".join(names[v] for v in eqn.inputs)
         env[f"f{k}"] = fn
-        ins = ", ".join(names[v] for v in eqn.inputs)
         outs = [name(v) for v in eqn.outputs]
         lhs = outs[0] if not eqn.primitive.multiple_results else "[" + ", ".join(outs) + "]"
         comment = f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")

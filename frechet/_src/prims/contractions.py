@@ -52,7 +52,8 @@ def _plan(spec, shapes):
 
 @functools.lru_cache(maxsize=4096)
 def _direct(spec):
-    """A direct NumPy call for the common two-operand contractions, or None."""
+    """A direct NumPy call for the common two-operand contractions, or None. Each accepts
+    out= (compiled programs write into their own buffers)."""
     (a, b), o = parse(spec)
     if (a == "" and b == o) or (b == "" and a == o):
         return np.multiply                               # a scalar times an array
@@ -60,9 +61,26 @@ def _direct(spec):
         return np.multiply                               # elementwise product
     if len(a) == len(b) == 1 and a == b and o == "":
         return np.dot                                    # inner product of vectors
-    if len(a) == len(b) == 2 and a[1] == b[0] and o == a[0] + b[1] and len(set(a + b)) == 3:
-        return np.matmul                                 # matrix product
+    shared = set(a) & set(b)
+    if len(a) <= 2 and len(b) <= 2 and len(shared) == 1 and len(set(a)) == len(a) \
+            and len(set(b)) == len(b):
+        # one index contracted, at most one free index each: a matrix/vector product whose
+        # operands and result may need transposing (BLAS takes transposed views as they are)
+        c = next(iter(shared))
+        fi, fj = a.replace(c, ""), b.replace(c, "")
+        if c not in o and len(o) == len(fi) + len(fj) and set(o) == set(fi + fj):
+            return functools.partial(_matmul, ta=len(a) == 2 and a[0] == c,
+                                     tb=len(b) == 2 and b[1] == c,
+                                     swap=len(o) == 2 and o != fi + fj)
     return None
+
+
+def _matmul(x, y, out=None, *, ta, tb, swap):
+    x = x.T if ta else x
+    y = y.T if tb else y
+    if swap:                                             # the result transposed: (XY)^T
+        return np.matmul(y.T, x.T, out=out)
+    return np.matmul(x, y, out=out)
 
 
 def _impl(*ops, spec):

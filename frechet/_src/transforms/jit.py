@@ -41,7 +41,7 @@ class TracingTrace(StagingTrace):
         self.guards: list = []
 
     def process(self, prim, args, params):
-        vals = [a.value if type(a) is StagedTracer and a._trace is self else a for a in args]
+        vals = [a.value if isinstance(a, StagedTracer) and a._trace is self else a for a in args]
         value = prim.impl(*vals, **params)
         out = super().process(prim, args, params)
         if prim.multiple_results:
@@ -56,6 +56,23 @@ class TracingTrace(StagingTrace):
             return None
         self.guards.append((tracer.var, tracer.value))
         return tracer.value
+
+
+class WeakTracer(StagedTracer):
+    """A traced Python scalar argument: weakly typed in promotion, as the scalar itself is."""
+
+    __slots__ = ("weak_type",)
+
+    def __init__(self, trace, var, value, weak_type):
+        super().__init__(trace, var, value)
+        self.weak_type = weak_type
+
+
+_PY_SCALARS = (bool, int, float, complex)
+
+
+def _weak_type(x):
+    return type(x) if type(x) in _PY_SCALARS else None
 
 
 class Compiled:
@@ -84,6 +101,12 @@ class jit:
       fun: a function of arrays (pytrees allowed).
       static_argnums, static_argnames: arguments passed as Python values (part of the cache key).
       max_traces: traces kept per key (different branches taken) before running eagerly.
+      fuse: compile runs of elementwise operations on large arrays into single loops with numba
+        (installed by `pip install frechet[fast]`); ignored when numba is missing.
+
+    Note: a Python scalar argument is traced (not baked in) and stays weakly typed (NEP 50),
+    so jit(f)(x32, 0.5) keeps float32 like f(x32, 0.5); arithmetic among such scalars inside
+    f (`5 * s`) yields a strongly typed float64 value, where NumPy would keep a Python float.
 
     Example:
       >>> f = jit(lambda x: np.sum(np.sin(x) ** 2))
@@ -91,7 +114,8 @@ class jit:
       >>> print(f.lower(np.ones(3)).source)
     """
 
-    def __init__(self, fun, static_argnums=(), static_argnames=(), max_traces: int = 8):
+    def __init__(self, fun, static_argnums=(), static_argnames=(), max_traces: int = 8,
+                 fuse: bool = True):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.static_argnums = ((static_argnums,) if isinstance(static_argnums, int)
@@ -99,6 +123,7 @@ class jit:
         self.static_argnames = ((static_argnames,) if isinstance(static_argnames, str)
                                 else tuple(static_argnames))
         self.max_traces = max_traces
+        self.fuse = fuse
         self.cache: dict = {}
         self.trace_count = 0
         self._warned = False
@@ -125,15 +150,16 @@ class jit:
     def __call__(self, *args, **kwargs):
         if not kwargs and not self.static_argnums and all(type(x) is np.ndarray for x in args):
             # the common case, arrays in: the key needs no pytree flattening
-            nums, leaves, treedef = set(), list(args), None
+            nums, leaves, treedef, weak = set(), list(args), None, None
             key = tuple((x.shape, x.dtype) for x in args)
         else:
             static, nums, dyn = self._split(args, kwargs)
             leaves, treedef = tree.flatten(dyn)
             if any(isinstance(x, Tracer) for x in leaves):
                 return self._traced_call(args, kwargs, nums, leaves, treedef)
+            weak = tuple(map(_weak_type, leaves))
             leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
-            key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static)
+            key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static, weak)
         entries = self.cache.setdefault(key, [])
         for entry in entries:
             try:
@@ -150,21 +176,22 @@ class jit:
             return self.fun(*args, **kwargs)
         if treedef is None:
             treedef = tree.flatten(([*args], {}))[1]
-        entry, values = self._trace(args, kwargs, nums, leaves, treedef)
+        entry, values = self._trace(args, kwargs, nums, leaves, treedef, weak)
         entries.append(entry)
         return tree.unflatten(entry.out_tree, values)
 
-    def _trace(self, args, kwargs, nums, leaves, treedef):
+    def _trace(self, args, kwargs, nums, leaves, treedef, weak=None):
         self.trace_count += 1
         tt = TracingTrace(_trace.current())
-        ins = [StagedTracer(tt, Var(spec_of(x)), x) for x in leaves]
+        ins = [StagedTracer(tt, Var(spec_of(x)), x) if not (weak and weak[i])
+               else WeakTracer(tt, Var(spec_of(x)), x, weak[i]) for i, x in enumerate(leaves)]
         with _trace.use(tt):
             out = self._call_fun(args, kwargs, nums, ins, treedef)
         out_leaves, out_tree = tree.flatten(out)
-        values = [o.value if type(o) is StagedTracer and o._trace is tt else np.asarray(o)
+        values = [o.value if isinstance(o, StagedTracer) and o._trace is tt else np.asarray(o)
                   for o in out_leaves]
         program, guards = simplify(tt.build(ins, out_leaves), tt.guards)
-        run, source = emit(program, guards)
+        run, source = emit(program, guards, fuse=self.fuse)
         return Compiled(run, source, program, guards, out_tree), values
 
     def _traced_call(self, args, kwargs, nums, leaves, treedef):
@@ -186,6 +213,7 @@ class jit:
         """Trace for these arguments and return the compiled form (`.source`, `.program`)."""
         _static, nums, dyn = self._split(args, kwargs)
         leaves, treedef = tree.flatten(dyn)
+        weak = tuple(map(_weak_type, leaves))
         leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
-        entry, _ = self._trace(args, kwargs, nums, leaves, treedef)
+        entry, _ = self._trace(args, kwargs, nums, leaves, treedef, weak)
         return entry

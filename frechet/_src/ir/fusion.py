@@ -1,0 +1,258 @@
+"""Fusion: runs of elementwise equations compiled into one loop by numba (`frechet[fast]`).
+
+NumPy runs a chain of elementwise operations as one pass over memory per operation, each
+allocating its result; on large arrays that traffic, not the arithmetic, is the cost. jit
+hands its simplified program to `plan`, which finds runs of consecutive elementwise equations
+over one shape and dtype and compiles each run into a single loop (in parallel over the
+machine's cores when the arrays are large) that reads each input once and writes only the
+values used after the run. Everything else is still emitted as direct NumPy calls.
+
+Fusion is used only when it pays: numba importable, at least MIN_SIZE elements, a run of at
+least two equations when the loop runs in parallel (MIN_SERIAL_RUN when it cannot: see plan),
+and not in float32 for the functions NumPy vectorises better than numba. It is never needed for correctness, and it keeps NumPy's semantics (IEEE
+division, NaN propagation in maximum/minimum); the one difference is that a fused loop does not
+emit NumPy's RuntimeWarnings for invalid values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import numpy as np
+
+from frechet._src.ir.program import Eqn, Program
+
+# Elements below which a fused loop does not pay for its call (measured: NumPy's per-call
+# overhead is ~1 us, a loop element ~1-10 ns), and above which the loop runs in parallel.
+MIN_SIZE = 1 << 13
+PARALLEL_SIZE = 1 << 16
+
+# prim name -> scalar expression; {0}, {1}, {2} are its inputs. Literals use `_T` (the run's
+# float type) so that float32 runs stay float32.
+TEMPLATES = {
+    "add": "({0} + {1})", "add_any": "({0} + {1})", "subtract": "({0} - {1})",
+    "multiply": "({0} * {1})", "divide": "({0} / {1})", "negative": "(-{0})",
+    "positive": "(+{0})", "square": "({0} * {0})", "reciprocal": "(_T(1.0) / {0})",
+    "power": "({0} ** {1})", "absolute": "abs({0})", "fabs": "abs({0})",
+    "sign": "_sign({0})", "maximum": "_maximum({0}, {1})", "minimum": "_minimum({0}, {1})",
+    "fmax": "_fmax({0}, {1})", "fmin": "_fmin({0}, {1})",
+    "select": "({1} if {0} else {2})",
+    "equal": "({0} == {1})", "not_equal": "({0} != {1})", "less": "({0} < {1})",
+    "less_equal": "({0} <= {1})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
+    "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
+    "arctan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
+}
+for _name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
+              "arcsinh", "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10",
+              "log1p", "sqrt", "cbrt"):
+    TEMPLATES[_name] = f"np.{_name}({{0}})"
+
+# NumPy's own SIMD loops beat numba's scalar libm calls by 2-6x on these in float32 (measured on
+# this AVX2 machine: tanh 2.6 vs 15.7 ns per element, sin 1.6 vs 6.4, exp 1.3 vs 2.7); in
+# float64 the two are within 10% of each other. A float32 run stops at them.
+NUMPY_FASTER_FLOAT32 = frozenset({"exp", "log", "sin", "cos", "tanh"})
+
+# Without parallelism a fused loop saves only memory passes, which pays from a few operations.
+MIN_SERIAL_RUN = 4
+
+_HELPERS = '''
+@numba.njit(inline="always")
+def _sign(a):
+    return _T(1.0) if a > 0 else (_T(-1.0) if a < 0 else a)
+
+
+@numba.njit(inline="always")
+def _maximum(a, b):
+    return a if (a >= b or a != a) else b
+
+
+@numba.njit(inline="always")
+def _minimum(a, b):
+    return a if (a <= b or a != a) else b
+
+
+@numba.njit(inline="always")
+def _fmax(a, b):
+    return a if (a >= b or b != b) else b
+
+
+@numba.njit(inline="always")
+def _fmin(a, b):
+    return a if (a <= b or b != b) else b
+'''
+
+
+def available() -> bool:
+    if os.environ.get("FRECHET_FUSION", "1") == "0":
+        return False
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Fused:
+    """A run of equations replaced by one compiled loop: `outputs = call(*inputs)`."""
+
+    __slots__ = ("call", "eqns", "inputs", "outputs", "source")
+
+    def __init__(self, eqns, inputs, outputs, call, source):
+        self.eqns, self.inputs, self.outputs = eqns, inputs, outputs
+        self.call, self.source = call, source
+
+
+def _uniform(c) -> bool:
+    c = np.asarray(c)
+    return c.size > 0 and (all(s == 0 for s in c.strides) or bool(np.all(c == c.flat[0])))
+
+
+def _fusible(eqn: Eqn, shape, dtype, scalar_ok) -> bool:
+    name = eqn.primitive.name
+    if name not in TEMPLATES or eqn.params:
+        return False
+    if dtype == np.float32 and name in NUMPY_FASTER_FLOAT32:
+        return False
+    for v in eqn.outputs + eqn.inputs:
+        if v.spec.dtype not in (dtype, np.dtype(bool)):
+            return False
+    if any(v.spec.shape != shape for v in eqn.outputs):
+        return False
+    return all(v.spec.shape == shape or v.spec.shape == () or scalar_ok(v) for v in eqn.inputs)
+
+
+def plan(program: Program, keep=(), min_size=None) -> list:
+    """The program's equations in order, with fusible runs replaced by `Fused` items.
+    `keep`: vars read after their definition by something other than equations (guards)."""
+    min_size = MIN_SIZE if min_size is None else min_size
+    # numba's worker threads and the BLAS library's (which spin for a while after each call)
+    # oversubscribe the cores: measured 8 ms instead of 1.2 for a matmul followed by a
+    # parallel loop on 2 cores. Loops run in parallel only in programs without BLAS calls.
+    parallel = not any(e.primitive.name == "einsum" for e in program.eqns)
+    consts = dict(zip(program.constvars, program.consts))
+    uniform = {v for v, c in consts.items() if _uniform(c)}
+    last_use: dict = {}
+    for i, eqn in enumerate(program.eqns):
+        for v in eqn.inputs:
+            last_use[v] = i
+    outside = {v for v in program.outvars if v is not None} | set(keep)
+    items, run = [], []
+
+    def flush(end):
+        size = _size(run[0].outputs[0].spec.shape) if run else 0
+        par = parallel and size >= PARALLEL_SIZE
+        if len(run) >= (2 if par else MIN_SERIAL_RUN):
+            read_later = {v for e in run for v in e.outputs
+                          if v in outside or last_use.get(v, -1) >= end}
+            items.append(_build(run, consts, uniform, read_later, par))
+        else:
+            items.extend(run)
+        run.clear()
+
+    def scalar_ok(v):
+        return v in uniform
+
+    for i, eqn in enumerate(program.eqns):
+        if run:
+            spec = run[0].outputs[0].spec
+            if _fusible(eqn, spec.shape, spec.dtype, scalar_ok):
+                run.append(eqn)
+                continue
+            flush(i)
+        out = eqn.outputs[0].spec
+        if (len(eqn.outputs) == 1 and out.dtype in _FLOATS and _size(out.shape) >= min_size
+                and _fusible(eqn, out.shape, out.dtype, scalar_ok)):
+            run.append(eqn)
+        else:
+            items.append(eqn)
+    flush(len(program.eqns))
+    return items
+
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _size(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def _literal(value, dtype) -> str:
+    if dtype == np.dtype(bool):
+        return repr(bool(value))
+    value = float(value)
+    if np.isnan(value):
+        return "_T(np.nan)"
+    if np.isinf(value):
+        return "_T(np.inf)" if value > 0 else "_T(-np.inf)"
+    return f"_T({value!r})"
+
+
+def _build(run, consts, uniform, read_later, parallel) -> Fused:
+    shape, dtype = run[0].outputs[0].spec.shape, run[0].outputs[0].spec.dtype
+    defined = {v for e in run for v in e.outputs}
+    names: dict = {}
+    inputs, loads, body = [], [], []
+    for eqn in run:
+        for v in eqn.inputs:
+            if v in names or v in defined:
+                continue
+            if v in uniform:
+                names[v] = _literal(np.asarray(consts[v]).flat[0], v.spec.dtype)
+                continue
+            j = len(inputs)
+            if v.spec.shape == shape:
+                names[v] = f"x{j}"
+                loads.append(f"        x{j} = i{j}[k]")
+            else:                       # a 0-d value: passed as a scalar
+                names[v] = f"i{j}"
+            inputs.append(v)
+        out = eqn.outputs[0]
+        names[out] = f"t{len(body)}"
+        expr = TEMPLATES[eqn.primitive.name].format(*[names[v] for v in eqn.inputs])
+        body.append(f"        {names[out]} = {expr}")
+    outputs = [v for e in run for v in e.outputs if v in read_later]
+    source = _kernel_source(dtype, len(inputs), outputs, names, loads, body, parallel)
+    kernel = _compile(source)
+    flat = [v.spec.shape == shape for v in inputs]
+    n = _size(shape)
+
+    def call(*xs):
+        outs = kernel(*[x.reshape(-1) if f else x[()] for x, f in zip(xs, flat)], n)
+        return [o.reshape(shape) for o in outs]
+
+    return Fused(tuple(run), tuple(inputs), tuple(outputs), call, source)
+
+
+def _kernel_source(dtype, n_in, outputs, names, loads, body, parallel) -> str:
+    loop = "numba.prange" if parallel else "range"
+    lines = [f"def kernel({', '.join(f'i{j}' for j in range(n_in))}{', ' if n_in else ''}n):"]
+    lines += [f"    o{j} = np.empty(n, {'np.bool_' if v.spec.dtype == bool else '_T'})"
+              for j, v in enumerate(outputs)]
+    lines.append(f"    for k in {loop}(n):")
+    lines += loads + body
+    lines += [f"        o{j}[k] = {names[v]}" for j, v in enumerate(outputs)]
+    lines.append(f"    return ({', '.join(f'o{j}' for j in range(len(outputs)))},)")
+    return f"# dtype {np.dtype(dtype).name}\n" + "\n".join(lines)
+
+
+_KERNELS: dict = {}
+
+
+def _compile(source: str):
+    """numba-compile a kernel (cached by source, in process)."""
+    key = hashlib.sha1(source.encode()).hexdigest()
+    if key in _KERNELS:
+        return _KERNELS[key]
+    import numba
+    dtype = np.dtype(source.split("\n", 1)[0].split()[-1])
+    env = {"np": np, "numba": numba, "_T": dtype.type}
+    exec(compile(_HELPERS, "<frechet.fusion helpers>", "exec"), env)  # noqa: S102
+    exec(compile(source, f"<frechet.fusion {key[:8]}>", "exec"), env)  # noqa: S102
+    parallel = "numba.prange" in source
+    kernel = numba.njit(parallel=parallel, error_model="numpy", nogil=True)(env["kernel"])
+    _KERNELS[key] = kernel
+    return kernel
