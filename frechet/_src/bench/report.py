@@ -132,7 +132,7 @@ def write_chart(path: Path, results: dict) -> bool:
     ax.set_yticks([i + 0.4 - height / 2 for i in range(len(names))], names)
     ax.invert_yaxis()
     ax.set_xlabel("time / fastest peer's time (log scale; lower is better)")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
