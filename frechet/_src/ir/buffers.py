@@ -14,8 +14,11 @@ broadcast, slicing), so it keeps their slots alive as long as it lives.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from frechet._src.ir.fusion import Fused
 from frechet._src.ir.program import Program
 
 # Intermediates smaller than this keep NumPy's allocation: out= costs ~0.1 us of argument
@@ -50,22 +53,23 @@ def plan(program: Program, items) -> tuple[dict, list]:
     roots: dict = {}
     candidate: dict = {}
     for i, item in enumerate(items):
-        if len(item.outputs) == 1 and hasattr(item, "primitive") and out_ufunc(item):
+        if isinstance(item, Fused):         # numba returns fresh arrays: no slot, no views
+            continue
+        if len(item.outputs) == 1 and out_ufunc(item):
             v = item.outputs[0]
-            if v.spec.shape and v.spec.dtype.itemsize * _size(v.spec.shape) >= MIN_BYTES:
+            if v.spec.shape and v.spec.dtype.itemsize * math.prod(v.spec.shape) >= MIN_BYTES:
                 candidate[i] = v
                 roots[v] = frozenset((v,))
                 continue
-        if hasattr(item, "primitive"):      # may return views of its inputs
-            r = frozenset().union(*(roots.get(v, ()) for v in item.inputs))
-            for v in item.outputs:
-                roots[v] = r
+        r = frozenset().union(*(roots.get(v, ()) for v in item.inputs))
+        for v in item.outputs:              # anything else may return views of its inputs
+            roots[v] = r
     escaping = set().union(*(roots.get(v, ()) for v in program.outvars if v is not None))
     free_at: dict = {}
     for v, r in roots.items():
         for b in r:
             free_at[b] = max(free_at.get(b, -1), last_use.get(v, -1))
-    slots, specs, assigned = {}, [], {}
+    slots, specs = {}, []
     free: dict = {}          # (shape, dtype) -> free slot ids
     release: dict = {}       # item index -> slots freed after it
     for i, item in enumerate(items):
@@ -78,15 +82,8 @@ def plan(program: Program, items) -> tuple[dict, list]:
             else:
                 s = len(specs)
                 specs.append(key)
-            slots[i] = assigned[v] = s
+            slots[i] = s
             release.setdefault(free_at[v], []).append((key, s))
         for key, s in release.pop(i, ()):
             free.setdefault(key, []).append(s)
     return slots, specs
-
-
-def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n

@@ -17,6 +17,7 @@ emit NumPy's RuntimeWarnings for invalid values.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 
 import numpy as np
@@ -140,7 +141,7 @@ def plan(program: Program, keep=(), min_size=None) -> list:
     items, run = [], []
 
     def flush(end):
-        size = _size(run[0].outputs[0].spec.shape) if run else 0
+        size = math.prod(run[0].outputs[0].spec.shape) if run else 0
         par = parallel and size >= PARALLEL_SIZE
         if len(run) >= (2 if par else MIN_SERIAL_RUN):
             read_later = {v for e in run for v in e.outputs
@@ -161,7 +162,7 @@ def plan(program: Program, keep=(), min_size=None) -> list:
                 continue
             flush(i)
         out = eqn.outputs[0].spec
-        if (len(eqn.outputs) == 1 and out.dtype in _FLOATS and _size(out.shape) >= min_size
+        if (len(eqn.outputs) == 1 and out.dtype in _FLOATS and math.prod(out.shape) >= min_size
                 and _fusible(eqn, out.shape, out.dtype, scalar_ok)):
             run.append(eqn)
         else:
@@ -171,13 +172,6 @@ def plan(program: Program, keep=(), min_size=None) -> list:
 
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _size(shape) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 def _literal(value, dtype) -> str:
@@ -218,7 +212,7 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
     source = _kernel_source(dtype, len(inputs), outputs, names, loads, body, parallel)
     kernel = _compile(source)
     flat = [v.spec.shape == shape for v in inputs]
-    n = _size(shape)
+    n = math.prod(shape)
 
     def call(*xs):
         outs = kernel(*[x.reshape(-1) if f else x[()] for x, f in zip(xs, flat)], n)
