@@ -124,3 +124,15 @@ def test_indexing_an_ndarray_with_a_traced_index_says_what_to_do():
     np.testing.assert_array_equal(got, [[0, 4], [2, 0]])
     got = fr.vmap(lambda i: fr.numpy.take(table, i, mode="wrap"))(np.array([[0, 9], [2, -3]]))
     np.testing.assert_array_equal(got, [[0, 4], [2, 2]])
+
+
+def test_conversion_inside_a_library_names_the_library_function():
+    import scipy.special
+
+    with pytest.raises(fr.TracerConversionError,
+                       match=r"inside scipy\.special\._logsumexp\.logsumexp.*"
+                             r"frechet\.scipy\.special\.logsumexp is its traced version"):
+        fr.grad(lambda x: scipy.special.logsumexp(x))(np.arange(3.0))
+    with pytest.raises(fr.TracerConversionError) as info:      # the user's own call: no library
+        fr.grad(lambda x: np.asarray(x).sum())(np.arange(3.0))
+    assert "inside" not in str(info.value)

@@ -3,9 +3,12 @@ namespace hook. Attached to `Tracer` so the core stays independent of the front 
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
+from frechet._src.ir.staging import _PKG_DIR
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import misc, sorting
 from frechet._src.numpy import reductions as R
@@ -76,10 +79,35 @@ Tracer.__setitem__ = _setitem
 Tracer.__iter__ = _iter
 
 
+def _library_caller() -> str:
+    """Where library code (not frechet, not the user's) converted a traced value: the
+    outermost of the library frames just below the user's, named with a hint, or ''."""
+    entry = None
+    f = sys._getframe(2)
+    while f is not None:
+        path = f.f_code.co_filename
+        if not path.startswith(_PKG_DIR) and "site-packages" not in path:
+            break
+        if not path.startswith(_PKG_DIR):
+            entry = f
+        f = f.f_back
+    if entry is None:
+        return ""
+    module = entry.f_globals.get("__name__", "?")
+    name = entry.f_code.co_name
+    where = f" (inside {module}.{name}, library code that converts its input to a NumPy array"
+    if module.startswith("scipy.special"):
+        import frechet.scipy.special as fss
+        if hasattr(fss, name):
+            return where + f": frechet.scipy.special.{name} is its traced version)"
+    return where + ": use a frechet equivalent or wrap the call in frechet.custom_vjp)"
+
+
 def _conversion_error(kind):
     def f(self, *args, **kwargs):
         raise TracerConversionError(
-            f"a traced value reached {kind}, which would drop its derivative. Keep the "
+            f"a traced value reached {kind}{_library_caller()}, which would drop its "
+            "derivative. Keep the "
             "computation in NumPy functions (np.stack([...]) instead of np.array([...]), "
             "x.item() only outside differentiated code), or stop the derivative explicitly "
             "with frechet.stop_gradient")
