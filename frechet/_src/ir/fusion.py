@@ -9,9 +9,10 @@ values used after the run. Everything else is still emitted as direct NumPy call
 
 Fusion is used only when it pays: numba importable, at least MIN_SIZE elements, a run of at
 least two equations when the loop runs in parallel (MIN_SERIAL_RUN when it cannot: see plan),
-and not in float32 for the functions NumPy vectorises better than numba. It is never needed for correctness, and it keeps NumPy's semantics (IEEE
-division, NaN propagation in maximum/minimum); the one difference is that a fused loop does not
-emit NumPy's RuntimeWarnings for invalid values.
+and not in float32 for the functions NumPy vectorises better than numba. It is never needed
+for correctness, and it keeps NumPy's semantics (IEEE division, NaN propagation in
+maximum/minimum); the one difference is that a fused loop does not emit NumPy's
+RuntimeWarnings for invalid values.
 """
 
 from __future__ import annotations
@@ -109,7 +110,9 @@ def _uniform(c) -> bool:
     return c.size > 0 and (all(s == 0 for s in c.strides) or bool(np.all(c == c.flat[0])))
 
 
-def _fusible(eqn: Eqn, shape, dtype, scalar_ok) -> bool:
+def _fusible(eqn: Eqn, shape, dtype, uniform) -> bool:
+    """Whether eqn can join a run over (shape, dtype); `uniform` constants of any shape enter
+    the loop as literals."""
     name = eqn.primitive.name
     if name not in TEMPLATES or eqn.params:
         return False
@@ -120,7 +123,7 @@ def _fusible(eqn: Eqn, shape, dtype, scalar_ok) -> bool:
             return False
     if any(v.spec.shape != shape for v in eqn.outputs):
         return False
-    return all(v.spec.shape == shape or v.spec.shape == () or scalar_ok(v) for v in eqn.inputs)
+    return all(v.spec.shape in (shape, ()) or v in uniform for v in eqn.inputs)
 
 
 def plan(program: Program, keep=(), min_size=None) -> list:
@@ -151,19 +154,16 @@ def plan(program: Program, keep=(), min_size=None) -> list:
             items.extend(run)
         run.clear()
 
-    def scalar_ok(v):
-        return v in uniform
-
     for i, eqn in enumerate(program.eqns):
         if run:
             spec = run[0].outputs[0].spec
-            if _fusible(eqn, spec.shape, spec.dtype, scalar_ok):
+            if _fusible(eqn, spec.shape, spec.dtype, uniform):
                 run.append(eqn)
                 continue
             flush(i)
         out = eqn.outputs[0].spec
         if (len(eqn.outputs) == 1 and out.dtype in _FLOATS and math.prod(out.shape) >= min_size
-                and _fusible(eqn, out.shape, out.dtype, scalar_ok)):
+                and _fusible(eqn, out.shape, out.dtype, uniform)):
             run.append(eqn)
         else:
             items.append(eqn)
@@ -210,7 +210,7 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
         body.append(f"        {names[out]} = {expr}")
     outputs = [v for e in run for v in e.outputs if v in read_later]
     source = _kernel_source(dtype, len(inputs), outputs, names, loads, body, parallel)
-    kernel = _compile(source)
+    kernel = _compile(source, dtype, parallel)
     flat = [v.spec.shape == shape for v in inputs]
     n = math.prod(shape)
 
@@ -236,17 +236,16 @@ def _kernel_source(dtype, n_in, outputs, names, loads, body, parallel) -> str:
 _KERNELS: dict = {}
 
 
-def _compile(source: str):
-    """numba-compile a kernel (cached by source, in process)."""
+def _compile(source: str, dtype, parallel: bool):
+    """numba-compile a kernel (cached in process by its source, which names its dtype and
+    loop kind)."""
     key = hashlib.sha1(source.encode()).hexdigest()
     if key in _KERNELS:
         return _KERNELS[key]
     import numba
-    dtype = np.dtype(source.split("\n", 1)[0].split()[-1])
-    env = {"np": np, "numba": numba, "_T": dtype.type}
+    env = {"np": np, "numba": numba, "_T": np.dtype(dtype).type}
     exec(compile(_HELPERS, "<frechet.fusion helpers>", "exec"), env)  # noqa: S102
     exec(compile(source, f"<frechet.fusion {key[:8]}>", "exec"), env)  # noqa: S102
-    parallel = "numba.prange" in source
     kernel = numba.njit(parallel=parallel, error_model="numpy", nogil=True)(env["kernel"])
     _KERNELS[key] = kernel
     return kernel

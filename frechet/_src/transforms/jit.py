@@ -71,8 +71,10 @@ class WeakTracer(StagedTracer):
 _PY_SCALARS = (bool, int, float, complex)
 
 
-def _weak_type(x):
-    return type(x) if type(x) in _PY_SCALARS else None
+def _arrays(leaves):
+    """The leaves as arrays, and which were Python scalars (their type, else None)."""
+    weak = tuple(type(x) if type(x) in _PY_SCALARS else None for x in leaves)
+    return [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves], weak
 
 
 class Compiled:
@@ -157,8 +159,7 @@ class jit:
             leaves, treedef = tree.flatten(dyn)
             if any(isinstance(x, Tracer) for x in leaves):
                 return self._traced_call(args, kwargs, nums, leaves, treedef)
-            weak = tuple(map(_weak_type, leaves))
-            leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
+            leaves, weak = _arrays(leaves)
             key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static, weak)
         entries = self.cache.setdefault(key, [])
         for entry in entries:
@@ -213,7 +214,6 @@ class jit:
         """Trace for these arguments and return the compiled form (`.source`, `.program`)."""
         _static, nums, dyn = self._split(args, kwargs)
         leaves, treedef = tree.flatten(dyn)
-        weak = tuple(map(_weak_type, leaves))
-        leaves = [x if isinstance(x, np.ndarray) else np.asarray(x) for x in leaves]
+        leaves, weak = _arrays(leaves)
         entry, _ = self._trace(args, kwargs, nums, leaves, treedef, weak)
         return entry
