@@ -59,7 +59,8 @@ def elementwise(x):
 def test_large_elementwise_gradient_is_one_loop():
     x = np.random.default_rng(0).standard_normal(fusion.PARALLEL_SIZE + 3)   # parallel loop
     g = fr.jit(fr.grad(elementwise))
-    np.testing.assert_allclose(g(x), fr.grad(elementwise)(x), rtol=1e-14)
+    # eager folds chains of scalings (another association order): equal to rounding
+    np.testing.assert_allclose(g(x), fr.grad(elementwise)(x), rtol=1e-14, atol=1e-15)
     source = g.lower(x).source
     assert source.count("fused") == 1 and "sin" in source and "tanh" in source
     assert "fused" not in fr.jit(fr.grad(elementwise), fuse=False).lower(x).source

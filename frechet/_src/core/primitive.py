@@ -29,6 +29,7 @@ class Primitive:
         "collective",
         "impl",
         "jvp",
+        "jvp_by_constant",
         "jvp_scale",
         "linear",
         "multiple_results",
@@ -43,6 +44,7 @@ class Primitive:
         self.multiple_results = multiple_results
         self.jvp = None         # (primals, tangents, **params) -> (out, tangent_out); None tangent = zero
         self.jvp_scale = None   # for unary rules of the form t * d(x, ans): that d (see defjvp_scale)
+        self.jvp_by_constant = None  # binary, one argument constant: its tangent factor (see ad.py)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False

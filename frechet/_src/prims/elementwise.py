@@ -194,6 +194,11 @@ P["subtract"].transpose = lambda ct, x, y: (ct, neg(ct))
 P["add"].linear = P["subtract"].linear = True
 
 defbilinear(P["multiply"], P["multiply"].bind, P["multiply"].bind)
+# With one argument constant, the tangent of the other is scaled by a factor (None: one); the
+# JVP trace uses this to fold chains of scalings (see JVPTracer).
+P["add"].jvp_by_constant = lambda i, c: None
+P["subtract"].jvp_by_constant = lambda i, c: None if i == 0 else const(c, -1)
+P["multiply"].jvp_by_constant = lambda i, c: c
 
 
 def _div_jvp(primals, tangents):
@@ -215,6 +220,7 @@ def _div_transpose(ct, x, y):
 P["divide"].jvp = _div_jvp
 P["divide"].transpose = _div_transpose
 P["divide"].linear = True
+P["divide"].jvp_by_constant = lambda i, c: P["reciprocal"].impl(c) if i == 0 else NotImplemented
 
 # Smooth unary ufuncs: derivative in terms of x and ans -------------------------------------------
 

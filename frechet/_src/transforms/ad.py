@@ -94,14 +94,31 @@ def _instantiate_batch(args, batched):
 
 
 class JVPTracer(Tracer):
-    __slots__ = ("dtype", "primal", "shape", "tangent")
+    """A (primal, tangent) pair. Under linearization a tangent may be kept *scaled*: the
+    tangent is `_tangent * scale` for an elementwise factor `scale` (an array) not yet recorded.
+    A chain of elementwise operations composes its derivative factors by multiplying them here,
+    so it records one equation instead of one per operation (the product of diagonal linear
+    maps is diagonal). Reading `.tangent` records the scaling, once."""
 
-    def __init__(self, trace, primal, tangent):
+    __slots__ = ("_tangent", "dtype", "primal", "scale", "shape")
+
+    def __init__(self, trace, primal, tangent, scale=None):
         self._trace = trace
         self.primal = primal
-        self.tangent = tangent
+        self._tangent = tangent
+        self.scale = scale
         self.shape = primal.shape     # read often by the front end: kept, not recomputed
         self.dtype = primal.dtype
+
+    @property
+    def tangent(self):
+        s = self.scale
+        if s is None:
+            return self._tangent
+        t = self._tangent
+        self._tangent = t._trace.record_scale(REGISTRY["multiply"], t, s)
+        self.scale = None
+        return self._tangent
 
     def concrete(self):
         p = self.primal
@@ -112,11 +129,14 @@ class JVPTrace(Trace):
     """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for
     forward mode, a partial-evaluating staging trace for linearization."""
 
-    __slots__ = ("rule_trace",)
+    __slots__ = ("folds", "rule_trace")
 
     def __init__(self, parent, rule_trace=None):
         self.parent = parent
         self.rule_trace = parent if rule_trace is None else rule_trace
+        # Only linearization's partial evaluator folds scalings (jit's tracing trace, a
+        # subclass, computes a value for every equation it records).
+        self.folds = type(rule_trace) is StagingTrace
 
     def lift(self, value):
         return JVPTracer(self, value, None)     # a constant: symbolic-zero tangent
@@ -138,19 +158,19 @@ class JVPTrace(Trace):
             if type(a) is not JVPTracer or a._trace is not self:
                 return self.parent.process(prim, args, params)
             d = prim.jvp_scale
-            if d is not None and a.tangent is not None:    # the rule is t * d(x, ans)
+            if d is not None and a._tangent is not None:    # the rule is t * d(x, ans)
                 x = a.primal
-                ans = prim.bind(x, **params) if isinstance(x, Tracer) else prim.impl(x, **params)
-                dx = d(x, ans)
-                t = a.tangent
-                rt = self.rule_trace
-                if type(t) is StagedTracer and t._trace is rt and type(dx) is np.ndarray:
-                    tout = rt.record_scale(REGISTRY["multiply"], t, dx)
+                if isinstance(x, Tracer):
+                    ans = prim.bind(x, **params)
                 else:
-                    tout = rt.process(REGISTRY["multiply"], (t, dx), {})
-                return JVPTracer(self, ans, tout)
+                    ans = prim.impl(x, **params) if params else prim.impl(x)
+                return self._scaled(ans, a, d(x, ans))
             primals, tangents = [a.primal], [a.tangent]
         else:
+            if self.folds and len(args) == 2 and prim.jvp_by_constant is not None:
+                out = self._by_constant(prim, args)
+                if out is not NotImplemented:
+                    return out
             primals, tangents, found = self._unpack(args)
             if not found:
                 return self.parent.process(prim, primals, params)
@@ -167,6 +187,43 @@ class JVPTrace(Trace):
         if prim.multiple_results:
             return [o if t is None else JVPTracer(self, o, t) for o, t in zip(out, tout)]
         return out if tout is None else JVPTracer(self, out, tout)
+
+    def _scaled(self, ans, a, f):
+        """The tracer of `ans`, whose tangent is a's tangent times the elementwise factor f
+        (None: one). Under linearization with a concrete factor, the factor is folded into a's
+        pending scale instead of being recorded."""
+        t, s = a._tangent, a.scale
+        if f is None:
+            return JVPTracer(self, ans, t, s)
+        rt = self.rule_trace
+        if self.folds and type(f) is np.ndarray and type(t) is StagedTracer and t._trace is rt:
+            spec = t.var.spec
+            if f.shape == spec[0] and f.dtype == spec[1]:
+                return JVPTracer(self, ans, t, f if s is None else s * f)
+        return JVPTracer(self, ans, rt.process(REGISTRY["multiply"], (a.tangent, f), {}))
+
+    def _by_constant(self, prim, args):
+        """Under linearization, a binary elementwise primitive with one traced argument and one
+        constant array, whose tangent is the traced one's times a factor
+        (prim.jvp_by_constant(i, constant)); or NotImplemented when that rule does not apply."""
+        x, y = args
+        if type(x) is JVPTracer and x._trace is self:
+            if type(y) is not np.ndarray:
+                return NotImplemented
+            a, i, c = x, 0, y
+        elif type(y) is JVPTracer and y._trace is self and type(x) is np.ndarray:
+            a, i, c = y, 1, x
+        else:
+            return NotImplemented
+        if a._tangent is None:
+            return NotImplemented
+        f = prim.jvp_by_constant(i, c)
+        if f is NotImplemented:
+            return f
+        p = a.primal
+        pair = (p, c) if i == 0 else (c, p)
+        ans = prim.bind(*pair) if isinstance(p, Tracer) else prim.impl(*pair)
+        return self._scaled(ans, a, f)
 
     def process_custom_jvp(self, fun, jvp, args):
         primals, tangents, found = self._unpack(args)
