@@ -59,7 +59,7 @@ class Primitive:
                 return _current().process(self, args, params)
         if self.collective:      # its value depends on the enclosing vmap, not on the arguments
             return _current().process(self, args, params)
-        return self.impl(*args, **params)
+        return self.impl(*args, **params) if params else self.impl(*args)
 
     def __repr__(self) -> str:
         return self.name

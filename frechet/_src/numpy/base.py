@@ -123,9 +123,9 @@ def apply_ufunc(ufunc, *args):
         x, y = args
         tx, ty = type(x), type(y)
         if isinstance(x, Tracer) and (ty is float or ty is int):    # tracer with a Python scalar
-            return _with_scalar(ufunc, prim, x, y, False)
+            return with_scalar(ufunc, x, y)
         if isinstance(y, Tracer) and (tx is float or tx is int):
-            return _with_scalar(ufunc, prim, y, x, True)
+            return with_scalar(ufunc, y, x, True)
         if (tx is np.ndarray or isinstance(x, Tracer)) and (ty is np.ndarray or isinstance(y, Tracer)) \
                 and x.dtype == y.dtype and x.shape == y.shape:
             dts = ew.out_dtypes(ufunc, (x.dtype, y.dtype))
@@ -139,16 +139,21 @@ def apply_ufunc(ufunc, *args):
     return prim.bind(*ins)
 
 
-def _with_scalar(ufunc, prim, x, c, reflected):
+_SCALAR_DTYPES: dict = {}
+
+
+def with_scalar(ufunc, x, c, reflected=False):
     """ufunc(x, c) (or ufunc(c, x)) for a traced x and a Python scalar c (weak, NEP 50)."""
-    key = (type(c), x.dtype) if reflected else (x.dtype, type(c))
-    dts = ew.out_dtypes(ufunc, key)
-    dx = dts[1] if reflected else dts[0]
-    dc = dts[0] if reflected else dts[1]
+    key = (ufunc, x.dtype, type(c), reflected)
+    dts = _SCALAR_DTYPES.get(key)
+    if dts is None:      # NumPy's loop selection for (dtype, Python scalar type), memoised
+        d = ew.out_dtypes(ufunc, (type(c), x.dtype) if reflected else (x.dtype, type(c)))
+        dts = _SCALAR_DTYPES[key] = (d[1], d[0]) if reflected else (d[0], d[1])
+    dx, dc = dts
     if x.dtype != dx:
         x = convert(x, dx)
     k = ew.full(x.shape, c, dc)
-    return current().process(prim, (k, x) if reflected else (x, k), {})
+    return current().process(ew.UFUNC_PRIMS[ufunc], (k, x) if reflected else (x, k), {})
 
 
 def normalize_axis(axis, ndim, what="axis"):

@@ -13,7 +13,7 @@ from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import misc, sorting
 from frechet._src.numpy import reductions as R
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import apply_ufunc
+from frechet._src.numpy.base import apply_ufunc, with_scalar
 from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
 
@@ -23,9 +23,12 @@ def _binop(ufunc, reflected=False):
         if reflected:
             return lambda self, other: U.call(ufunc, other, self)
         return lambda self, other: U.call(ufunc, self, other)
-    if reflected:
-        return lambda self, other: apply_ufunc(ufunc, other, self)
-    return lambda self, other: apply_ufunc(ufunc, self, other)
+    def op(self, other):      # the common case, a Python scalar, skips apply_ufunc's checks
+        t = type(other)
+        if t is float or t is int:
+            return with_scalar(ufunc, self, other, reflected)
+        return apply_ufunc(ufunc, other, self) if reflected else apply_ufunc(ufunc, self, other)
+    return op
 
 
 _OPS = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.divide,

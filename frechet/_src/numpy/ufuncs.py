@@ -138,13 +138,24 @@ def _composites():
     return {sps.xlogy: fsp.xlogy, sps.xlog1py: fsp.xlog1py, sps.entr: fsp.entr}
 
 
+_UNARY_SAME: dict = {}
+
+
+def _unary_same(ufunc, dtype):
+    """The primitive of a unary ufunc that computes in `dtype` (nothing to convert), else False."""
+    prim = ew.UFUNC_PRIMS.get(ufunc)
+    return prim if prim is not None and ew.out_dtypes(ufunc, (dtype,))[0] == dtype else False
+
+
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """Tracer.__array_ufunc__ (NEP 13)."""
     # The common unary call, handled before the general path: this repeats apply_ufunc's own
     # unary check on purpose, because skipping its frame is ~5% of eager overhead (measured).
     if len(inputs) == 1 and method == "__call__" and not kwargs:
-        prim = ew.UFUNC_PRIMS.get(ufunc)
-        if prim is not None and ew.out_dtypes(ufunc, (self.dtype,))[0] == self.dtype:
+        prim = _UNARY_SAME.get((ufunc, self.dtype))
+        if prim is None:
+            prim = _UNARY_SAME[(ufunc, self.dtype)] = _unary_same(ufunc, self.dtype)
+        if prim:
             return current().process(prim, inputs, {})
     for x in inputs:
         t = type(x)
