@@ -4,7 +4,7 @@ The derivative of a program at a point is a linear map, kept as a small program 
 primitives; reverse mode is its transpose.
 """
 
-from frechet import numpy
+from frechet import checkpoint_policies, numpy
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
 from frechet._src.errors import (
                                  ConcretizationError,
@@ -33,6 +33,7 @@ from frechet._src.transforms.api import (
                                  value_and_grad,
                                  vjp,
 )
+from frechet._src.transforms.checkpoint import checkpoint, remat
 from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
 from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
@@ -44,10 +45,10 @@ from frechet._src.tree import register_dataclass
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
-    "UnsupportedFunctionError", "all_gather", "axis_index", "cond", "custom_jvp", "custom_vjp",
+    "UnsupportedFunctionError", "all_gather", "axis_index", "checkpoint", "checkpoint_policies", "cond", "custom_jvp", "custom_vjp",
     "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
     "linear_transpose", "linearize", "make_program", "numpy", "pmax", "pmean", "psum",
-    "register_dataclass", "scan", "stop_gradient", "switch", "value_and_grad", "vjp", "vmap",
+    "register_dataclass", "remat", "scan", "stop_gradient", "switch", "value_and_grad", "vjp", "vmap",
     "while_loop",
 ]
 __version__ = "0.1.0"

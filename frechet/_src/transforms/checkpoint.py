@@ -1,0 +1,265 @@
+"""checkpoint: rematerialisation, with policies that say which intermediate values to keep.
+
+Linearizing a function keeps residuals (the primal values its linear program reads) until the
+backward pass. Under linearization a checkpointed function instead runs its primal only and
+records one linear `remat` equation holding its inputs (and whatever the policy saves). The
+equation's transpose linearizes the function again at those inputs (the recomputation) and
+pulls the cotangent back through that fresh linear program, so one block's residuals are alive
+at a time. Applied forwards (`jvp` of the linear map) it is forward mode at the saved point.
+Forward mode, vmap and staging simply run the function.
+
+Policies (`policy(primitive, params) -> bool`: keep this equation's outputs) need the function
+staged into a program, so with a policy other than the default the function must not branch
+in Python on the values it differentiates. A kept value is not recomputed: the recomputation
+uses it and only differentiates the equation that produced it (which must have a rule for its
+tangent given its output: contractions).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+from frechet._src import tree
+from frechet._src.core import trace as _trace
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import spec_of
+from frechet._src.core.trace import Trace
+from frechet._src.ir.program import zeros
+from frechet._src.ir.staging import stage
+from frechet._src.numpy.base import asarray
+from frechet._src.prims.contractions import einsum_p
+from frechet._src.transforms.ad import (
+    JVPTrace,
+    JVPTracer,
+    add_tangents,
+    backward_pass,
+    jvp_flat,
+    linearize_flat,
+)
+from frechet._src.transforms.batching import batch_flat, with_batch_axis
+
+# ---- policies ----------------------------------------------------------------------------------
+
+def everything_saveable(prim, params) -> bool:
+    """Keep every residual: no rematerialisation."""
+    return True
+
+
+def nothing_saveable(prim, params) -> bool:
+    """Keep only the inputs; recompute everything else (the default)."""
+    return False
+
+
+def dots_saveable(prim, params) -> bool:
+    """Keep the results of contractions (matmul, einsum, dot, ...); recompute the rest."""
+    return prim is einsum_p
+
+
+# Tangents of an equation given its (kept) output, without recomputing it.
+def _einsum_tangent(primals, tangents, *, spec):
+    out = None
+    for i, t in enumerate(tangents):
+        if t is not None:
+            ops = list(primals)
+            ops[i] = t
+            out = add_tangents(out, einsum_p.bind(*ops, spec=spec))
+    return out
+
+
+TANGENT_GIVEN_OUTPUT = {einsum_p: _einsum_tangent}
+
+
+# ---- the linear equation ----------------------------------------------------------------------
+
+class _Held:
+    """A function held in a param (compared by identity)."""
+
+    __slots__ = ("fun",)
+
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __repr__(self):
+        return f"<{getattr(self.fun, '__name__', 'function')}>"
+
+
+def _linear_in(fun, res, which):
+    """fun as a function of the inputs flagged in `which` only, the others fixed at res."""
+    def f(*xs):
+        it = iter(xs)
+        return fun(*[next(it) if w else r for r, w in zip(res, which)])
+    return f
+
+
+def _remat_apply(*args, fun, which, out_specs):
+    """J(res) @ tangents: forward mode at the saved point."""
+    res, ts = args[:len(which)], args[len(which):]
+    _, touts = jvp_flat(_linear_in(fun.fun, res, which), [r for r, w in zip(res, which) if w],
+                        list(ts))
+    return [zeros(s) if t is None else t for t, s in zip(touts, out_specs)]
+
+
+def _remat_transpose(cts, *args, fun, which, out_specs):
+    res = args[:len(which)]
+    # the recomputation: linearize the block again at the saved point
+    _, program = linearize_flat(_linear_in(fun.fun, res, which),
+                                [r for r, w in zip(res, which) if w])
+    return [None] * len(which) + backward_pass(program, list(cts))
+
+
+def _remat_jvp(primals, tangents, **params):
+    # Linear in the tangent inputs, nonlinear in the saved point: differentiate the forward
+    # application itself.
+    return jvp_flat(functools.partial(_remat_apply, **params), primals, tangents)
+
+
+remat_p = primitive("remat", _remat_apply,
+                    lambda *specs, fun, which, out_specs: list(out_specs), multiple_results=True)
+remat_p.jvp = _remat_jvp
+remat_p.transpose = _remat_transpose
+remat_p.linear = True
+remat_p.batch = lambda args, batched, **params: batch_flat(
+    functools.partial(_remat_apply, **params), args, batched)
+
+
+# A kept value inside the recomputation: its primal is the kept array, its tangent that of the
+# equation that produced it (TANGENT_GIVEN_OUTPUT), computed from the recomputed inputs.
+def _kept_impl(value, *inputs, eqn_prim, params):
+    return value
+
+
+kept_p = primitive("checkpoint_kept", _kept_impl,
+                   lambda value, *inputs, eqn_prim, params: value)
+
+
+def _kept_jvp(primals, tangents, *, eqn_prim, params):
+    tangent = TANGENT_GIVEN_OUTPUT[eqn_prim](list(primals[1:]), list(tangents[1:]), **params)
+    return primals[0], tangent
+
+
+def _kept_batch(args, batched, *, eqn_prim, params):
+    if batched[0]:
+        return args[0]
+    return with_batch_axis(args[0], next(a.shape[0] for a, b in zip(args, batched) if b))
+
+
+kept_p.jvp = _kept_jvp
+kept_p.batch = _kept_batch
+
+
+# ---- running a checkpointed function under each trace -----------------------------------------
+
+def _default_process(self, fun, policy, args):
+    with _trace.use(self):
+        return fun(*args)
+
+
+def _jvp_process(self, fun, policy, args):
+    primals, tangents, found = self._unpack(args)
+    if not found:
+        return self.parent.process_checkpoint(fun, policy, primals)
+    if self.rule_trace is self.parent or policy is everything_saveable:
+        with _trace.use(self):      # forward mode keeps nothing: there is nothing to save
+            return fun(*args)
+    if policy is nothing_saveable:
+        recompute, saved = fun, []
+        with _trace.use(self):      # the primal only: plain inputs, so no tangent is recorded
+            outs = fun(*primals)
+    else:
+        recompute, outs, saved = _staged(fun, policy, primals, self)
+    if any(type(o) is JVPTracer and o._trace is self for o in outs):
+        warnings.warn(
+            "checkpoint: the function uses a differentiated value it does not receive as an "
+            "argument (a closure), so it is not rematerialised; pass that value as an argument",
+            stacklevel=4)
+        with _trace.use(self):
+            return fun(*args)
+    # linear in the inputs with nonzero tangents; kept values are not inputs of the block
+    which = tuple(t is not None for t in tangents) + (False,) * len(saved)
+    with _trace.use(self.rule_trace):
+        touts = remat_p.bind(*primals, *saved, *[t for t in tangents if t is not None],
+                             fun=_Held(recompute), which=which,
+                             out_specs=tuple(spec_of(o) for o in outs))
+    return [JVPTracer(self, o, t) for o, t in zip(outs, touts)]
+
+
+def _staged(fun, policy, primals, jt):
+    """Stage fun, run its program keeping what the policy selects; return the recomputation
+    (a function of inputs and kept values), the outputs and the kept values."""
+    st, ins, outs = stage(fun, [spec_of(p) for p in primals])
+    program = st.build(ins, outs)
+    keep = [e for e in program.eqns if policy(e.primitive, e.params)]
+    for e in keep:
+        if e.primitive not in TANGENT_GIVEN_OUTPUT:
+            raise NotImplementedError(
+                f"checkpoint policy keeps the output of '{e.primitive.name}', whose tangent "
+                "cannot be formed from its output; policies may keep contractions")
+    kept_ids = {id(e) for e in keep}
+    n = len(primals)
+
+    def run(*args, kept=None):
+        env = dict(zip(program.constvars, program.consts))
+        env.update(zip(program.invars, args[:n]))
+        values = iter(args[n:]) if kept is None else None
+        saved = []
+        for e in program.eqns:
+            ins_ = [env[v] for v in e.inputs]
+            if id(e) in kept_ids and values is not None:     # the recomputation: use the kept
+                out = kept_p.bind(next(values), *ins_, eqn_prim=e.primitive, params=e.params)
+            else:
+                out = e.primitive.bind(*ins_, **e.params)
+                if id(e) in kept_ids:
+                    saved.append(out)
+            if e.primitive.multiple_results:
+                env.update(zip(e.outputs, out))
+            else:
+                env[e.outputs[0]] = out
+        result = [zeros(s) if v is None else env[v]
+                  for v, s in zip(program.outvars, program.out_specs)]
+        if kept is not None:
+            kept.extend(saved)
+        return result
+
+    saved: list = []
+    with _trace.use(jt):
+        outs = run(*primals, kept=saved)
+    return run, outs, saved
+
+
+Trace.process_checkpoint = _default_process
+JVPTrace.process_checkpoint = _jvp_process
+
+
+def checkpoint(fun, policy=None):
+    """fun, rematerialised in reverse mode: its residuals are recomputed in the backward pass
+    instead of being kept from the forward pass (memory for time).
+
+    Args:
+      policy: which values to keep, `policy(primitive, params) -> bool`; default
+        `nothing_saveable` (keep the inputs only). Others: `everything_saveable`,
+        `dots_saveable` (frechet.checkpoint_policies).
+
+    Example:
+      >>> block = checkpoint(lambda x, w: np.tanh(x @ w))
+      >>> grad(lambda w: block(block(x, w), w).sum())(w)
+    """
+    policy = nothing_saveable if policy is None else policy
+
+    @functools.wraps(fun)
+    def wrapped(*args):
+        leaves, treedef = tree.flatten(args)
+        leaves = [x if hasattr(x, "shape") else asarray(x) for x in leaves]
+        out_tree = []
+
+        def flat(*xs):
+            ol, ot = tree.flatten(fun(*tree.unflatten(treedef, list(xs))))
+            out_tree.append(ot)
+            return [x if hasattr(x, "shape") else asarray(x) for x in ol]
+
+        outs = _trace.current().process_checkpoint(flat, policy, leaves)
+        return tree.unflatten(out_tree[-1], list(outs))
+    return wrapped
+
+
+remat = checkpoint
