@@ -63,6 +63,14 @@ def tour():
         print(newton_sqrt(2.0), fr.grad(lambda a: newton_sqrt(a)[0])(2.0), 0.5 / np.sqrt(2.0))
         print(fr.vmap(lambda a: newton_sqrt(a)[1])(np.array([2.0, 1e4])))   # iterations each
     """, env)
+    _section("A chain of elementwise ops is one diagonal map; checkpoint trades memory for time",
+             """
+        _, L = fr.linearize(lambda x: np.tanh(np.sin(x) * 1.01) + 0.1, np.ones(3))
+        print(L)                               # one multiply by the product of the factors
+        block = fr.checkpoint(lambda h, w: np.tanh(h @ w))    # residuals recomputed backwards
+        w, h0 = np.eye(3) * 0.5, np.ones((2, 3))
+        print(fr.grad(lambda w: np.sum(block(block(h0, w), w)))(w).round(4))
+    """, env)
     _section("jit: trace once, replay straight-line NumPy; Python branches become guards", """
         def f(x):
             if np.sum(x) > 0:                 # a guard, not an error
