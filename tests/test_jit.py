@@ -126,3 +126,23 @@ def test_jit_unrolls_control_flow_and_guards_the_trip_count():
     for a in (2.0, 2.1, 2.0, 9.0):
         np.testing.assert_allclose(jf(np.array(a)), 0.5 / np.sqrt(a), rtol=1e-10)
     assert 1 <= jf.trace_count <= 3        # one trace per distinct trip count
+
+
+def test_arithmetic_is_emitted_as_operators_with_numpy_semantics():
+    def f(x, y):
+        a, b = x[0], x[1]                  # NumPy scalars: operators take the scalar fast path
+        return (a * y - b) / (a + 1.0) + -b, x * y / x
+    x, y = np.array([2.0, 0.0]), np.float64(3.0)
+    g = fr.jit(f)
+    with np.errstate(invalid="ignore"):
+        source = g.lower(x, y).source
+        pairs = list(zip(g(x, y), f(x, y)))
+    assert " * " in source and " / " in source and " - " in source and "= -" in source
+    for got, want in pairs:
+        np.testing.assert_array_equal(got, want)
+        assert type(got) is type(want)
+    # the same warnings as NumPy on replay: 0/0 in the array expression
+    with pytest.warns(RuntimeWarning, match="invalid value"):
+        g(x, y)
+    z = np.zeros(2, np.float32)
+    assert fr.jit(lambda z: z * 2.0 + z)(z).dtype == np.float32
