@@ -391,6 +391,30 @@ def _put_along(x, v):
     return x
 
 
+# linear algebra (well-conditioned matrices: identity-dominated) --------------------------------
+
+
+def WELL(*shape, dtype=float):
+    base = U(-0.5, 0.5, *shape, dtype=dtype)
+    return lambda rng: base(rng) + 2.0 * np.eye(shape[-1])
+
+
+rec("inv", np.linalg.inv, WELL(3, 3))
+rec("inv_stack", np.linalg.inv, WELL(2, 3, 3))
+rec("inv_c128", np.linalg.inv, WELL(3, 3, dtype=complex))
+rec("solve", np.linalg.solve, WELL(3, 3), U(-1, 1, 3, 2))
+rec("solve_vector", np.linalg.solve, WELL(3, 3), U(-1, 1, 3))
+rec("solve_stack_a", np.linalg.solve, WELL(2, 3, 3), U(-1, 1, 3, 2))
+rec("solve_stack_b", np.linalg.solve, WELL(3, 3), U(-1, 1, 2, 3, 2))
+rec("solve_c128", np.linalg.solve, WELL(3, 3, dtype=complex), U(-1, 1, 3, dtype=complex))
+rec("slogdet", lambda a: np.linalg.slogdet(a)[1], WELL(3, 3))
+rec("slogdet_stack", lambda a: np.linalg.slogdet(a).logabsdet, WELL(2, 3, 3))
+rec("slogdet_c128", lambda a: np.linalg.slogdet(a)[1], WELL(3, 3, dtype=complex))
+rec("slogdet_sign_c128", lambda a: np.linalg.slogdet(a)[0], WELL(3, 3, dtype=complex))
+rec("det", np.linalg.det, WELL(3, 3))
+rec("det_stack", np.linalg.det, WELL(2, 3, 3))
+rec("det_c128", np.linalg.det, WELL(3, 3, dtype=complex))
+
 RECORDS = {r.name: r for r in R}
 
 

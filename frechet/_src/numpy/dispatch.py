@@ -41,3 +41,8 @@ for _name in dispatched_functions():
     _impl = _lookup(_name)
     if _impl is not None:
         FUNCTIONS[getattr(np, _name)] = _impl
+
+# np.linalg's functions dispatch too; those frechet has so far
+from frechet._src.numpy import linalg as _linalg
+
+FUNCTIONS.update(_linalg.FUNCTIONS)

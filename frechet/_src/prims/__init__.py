@@ -4,6 +4,7 @@ from frechet._src.prims import (  # noqa: F401
     contractions,
     elementwise,
     indexing,
+    linalg,
     reductions,
     shape,
     sorting,
