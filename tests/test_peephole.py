@@ -75,3 +75,29 @@ def test_the_pass_keeps_values_and_types():
     typecheck(simplified)
     np.testing.assert_allclose(evaluate(simplified, THETA, X0)[0],
                                evaluate(program, THETA, X0)[0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("f, left", [
+    (lambda x: x.T.T * 2.0, ["multiply"]),
+    (lambda x: np.transpose(np.transpose(x[None], (1, 2, 0)), (1, 2, 0)) * 2.0,
+     ["getitem", "transpose", "multiply"]),
+    (lambda x: x.reshape(6).reshape(3, 2).reshape(2, 3) * 2.0, ["reshape", "multiply"]),
+    (lambda x: x.reshape(6).reshape(2, 3).reshape(3, 2) * 2.0, ["multiply"]),
+    (lambda x: np.sum(np.broadcast_to(x, (4, 3, 2)), axis=0), ["multiply"]),
+    (lambda x: (x * 2.0) * 3.0 - x, ["multiply", "subtract"]),
+], ids=["transpose2", "transpose3", "reshape", "reshape-back", "broadcast-sum", "scalings"])
+def test_structural_chains_collapse(f, left):
+    x = np.arange(6.0).reshape(3, 2)
+    assert names(f, x) == left
+    np.testing.assert_allclose(fr.jit(f)(x), f(x), rtol=1e-15)
+
+
+def test_gradient_programs_lose_their_structural_chains():
+    def f(x):
+        return np.sum(np.tanh(x.T @ x).reshape(-1).reshape(2, 2).T)
+    x = np.arange(6.0).reshape(3, 2) / 6
+    g = fr.grad(f)
+    plain = [e.primitive.name for e in fr.make_program(g)(x).eqns]
+    got = names(g, x)
+    assert len(got) < len(plain)
+    np.testing.assert_allclose(fr.jit(g)(x), g(x), rtol=1e-14)

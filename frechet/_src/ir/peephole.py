@@ -1,4 +1,14 @@
-"""Forwarding of pieces: indexing traffic that builds an array only to take it apart again.
+"""Peephole simplification of linear structure, run by jit between CSE and DCE.
+
+Chains of structural equations collapse:
+
+  reshape(reshape(x)) -> reshape(x);  reshape(x) to x's own shape -> x
+  transpose(transpose(x, p), q) -> transpose(x, p o q), or x when that is the identity
+  reduce_sum(broadcast_in_dim(x)) over exactly the broadcast axes -> x * (their size)
+  multiply(multiply(x, c1), c2) for constants c1, c2 -> multiply(x, c1 * c2) (c1 * c2 is
+    computed once, when the program is compiled; the result can differ by rounding)
+
+Forwarding of pieces: indexing traffic that builds an array only to take it apart again.
 
 NumPy code that stacks values and indexes them (`x = np.stack([a, b]); x[0]`), and the reverse
 mode of such code (the cotangent of `x[k]` is `index_add` into zeros, summed with `add_any`,
@@ -40,6 +50,9 @@ class _Pieces:
         self.getitem = REGISTRY["getitem"]
         # var -> (a zeros constant, {position: scalar var}): a sum of scatters into zeros
         self.sparse: dict = {}
+        # constants as arrays (for scaling chains)
+        self.values = {v: c for v, c in zip(program.constvars, program.consts)
+                       if type(c) is np.ndarray}
 
     def zero_var(self, spec: ArraySpec) -> Var:
         v = Var(spec)
@@ -127,9 +140,59 @@ class _Pieces:
         self.sparse[out] = (a[0], merged)
         return eqns
 
+    def structural(self, eqn: Eqn):
+        """Chains of linear structural equations, collapsed (see the module docstring)."""
+        name, ins, params, out = eqn.primitive.name, eqn.inputs, eqn.params, eqn.outputs[0]
+        src = self.defs.get(ins[0])
+        if name == "reshape":
+            if ins[0].spec.shape == out.spec.shape:
+                return ins[0]
+            if src is not None and src.primitive.name == "reshape":
+                return Eqn(eqn.primitive, src.inputs, eqn.outputs, params, eqn.source)
+        if name == "transpose":
+            perm = params["permutation"]
+            if perm == tuple(range(len(perm))):
+                return ins[0]
+            if src is not None and src.primitive.name == "transpose":
+                inner = src.params["permutation"]
+                both = tuple(inner[p] for p in perm)
+                if both == tuple(range(len(both))):
+                    return src.inputs[0]
+                return Eqn(eqn.primitive, src.inputs, eqn.outputs, {"permutation": both},
+                           eqn.source)
+        if name == "reduce_sum" and src is not None and src.primitive.name == "broadcast_in_dim":
+            added = tuple(i for i in range(len(src.params["shape"]))
+                          if i not in src.params["broadcast_dimensions"])
+            x = src.inputs[0]
+            if params["axes"] == added and x.spec == out.spec and x.spec.dtype.kind in "fc":
+                n = 1
+                for i in added:
+                    n *= src.params["shape"][i]
+                return Eqn(REGISTRY["multiply"], (x, self.const(np.full(x.spec.shape, n,
+                                                                           x.spec.dtype))),
+                           eqn.outputs, {}, eqn.source)
+        if name == "multiply" and ins[1] in self.values and src is not None \
+                and src.primitive.name == "multiply" and src.inputs[1] in self.values \
+                and src.inputs[1].spec == ins[1].spec:
+            c = self.values[src.inputs[1]] * self.values[ins[1]]    # once, at compile time
+            return Eqn(eqn.primitive, (src.inputs[0], self.const(c)), eqn.outputs, {},
+                       eqn.source)
+        return None
+
+    def const(self, value) -> Var:
+        v = Var(ArraySpec(value.shape, value.dtype))
+        self.constvars.append(v)
+        self.consts.append(value)
+        self.values[v] = value
+        return v
+
     def rewrite(self, eqn: Eqn):
         """A var standing for eqn's output, or an equation to use instead, or None."""
         name, ins = eqn.primitive.name, eqn.inputs
+        if name in ("reshape", "transpose", "reduce_sum", "multiply"):
+            r = self.structural(eqn)
+            if r is not None:
+                return r
         if name == "add_any":
             if ins[1] in self.zeros:
                 return ins[0]
