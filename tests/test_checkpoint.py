@@ -166,3 +166,32 @@ def test_policy_errors():
     # the default policy runs the function as Python: branching on values is fine
     g = fr.grad(lambda x: np.sum(fr.checkpoint(branchy)(x)))(x)
     np.testing.assert_allclose(g, np.cos(x), rtol=1e-14)
+
+
+def test_jit_keeps_the_recomputation():
+    # Under jit the recomputed block is staged after a barrier, so CSE cannot merge it into
+    # the forward pass and the residuals die early; measured by the compiled program's
+    # buffers (fusion off: a fused loop keeps no residual arrays anyway).
+    import math
+
+    from frechet._src.ir import buffers
+
+    def blk(x):
+        return np.sin(x) * np.cos(x) + x * np.tanh(x)
+
+    def f(x, b):
+        for _ in range(12):
+            x = b(x)
+        return np.sum(x)
+
+    x = 0.1 * np.random.default_rng(0).standard_normal(50_000)
+    held, grads = [], []
+    for b in (blk, fr.checkpoint(blk)):
+        g = fr.jit(fr.grad(f), static_argnums=1, fuse=False)
+        grads.append(g(x, b))
+        program = g.lower(x, b).program
+        _, specs = buffers.plan(program, program.eqns)
+        held.append(sum(math.prod(s) * np.dtype(d).itemsize for s, d in specs))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-13)
+    # measured: 28.8 MB of buffers without checkpointing, 6.8 MB with it (20 MB if CSE merges)
+    assert held[1] < 0.4 * held[0], held

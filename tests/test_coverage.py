@@ -46,7 +46,7 @@ def test_every_primitive_has_a_rule_and_a_record():
         "argmax", "argmin", "reduce_or", "reduce_and", "polygamma", "stop_gradient",
         "custom_vjp_lin", "argsort", "divmod", "frexp", "modf",
         # checkpoint's primitives are checked in tests/test_checkpoint.py
-        "remat", "checkpoint_kept",
+        "remat", "checkpoint_kept", "remat_barrier",
         # named collectives are checked in tests/test_vmap.py (they need a named vmap)
         "psum", "pmax", "all_gather", "axis_index"}
     assert not missing, f"primitives with no op record: {sorted(missing)}"

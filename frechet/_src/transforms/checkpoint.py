@@ -6,7 +6,9 @@ records one linear `remat` equation holding its inputs (and whatever the policy 
 equation's transpose linearizes the function again at those inputs (the recomputation) and
 pulls the cotangent back through that fresh linear program, so one block's residuals are alive
 at a time. Applied forwards (`jvp` of the linear map) it is forward mode at the saved point.
-Forward mode, vmap and staging simply run the function.
+Forward mode, vmap and staging simply run the function. Under jit the recomputation is staged
+after a barrier, so common-subexpression elimination does not merge it back into the forward
+pass.
 
 Policies (`policy(primitive, params) -> bool`: keep this equation's outputs) need the function
 staged into a program, so with a policy other than the default the function must not branch
@@ -24,9 +26,9 @@ from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
-from frechet._src.core.trace import Trace
+from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import zeros
-from frechet._src.ir.staging import stage
+from frechet._src.ir.staging import StagingTrace, stage
 from frechet._src.numpy.base import asarray
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.transforms.ad import (
@@ -100,8 +102,31 @@ def _remat_apply(*args, fun, which, out_specs):
     return [zeros(s) if t is None else t for t, s in zip(touts, out_specs)]
 
 
+class _Token:
+    """A fresh object per barrier: equal only to itself, so CSE never merges two barriers."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<token>"
+
+
+# Identity on a value being staged: what follows it is computed from a new variable, so CSE
+# cannot merge a recomputation back into the forward pass it repeats (which would keep the
+# forward pass's residuals alive and undo the checkpoint).
+remat_barrier_p = primitive("remat_barrier", lambda x, *, token: x,
+                            lambda x, *, token: x)
+remat_barrier_p.jvp = lambda primals, tangents, *, token: (
+    remat_barrier_p.bind(primals[0], token=token), tangents[0])
+remat_barrier_p.batch = lambda args, batched, *, token: args[0]
+
+
 def _remat_transpose(cts, *args, fun, which, out_specs):
     res = args[:len(which)]
+    if isinstance(_trace.current(), StagingTrace):     # staged (jit): keep it recomputed
+        token = _Token()
+        res = [remat_barrier_p.bind(r, token=token) if isinstance(r, Tracer) else r
+               for r in res]
     # the recomputation: linearize the block again at the saved point
     _, program = linearize_flat(_linear_in(fun.fun, res, which),
                                 [r for r, w in zip(res, which) if w])
