@@ -415,6 +415,27 @@ rec("det", np.linalg.det, WELL(3, 3))
 rec("det_stack", np.linalg.det, WELL(2, 3, 3))
 rec("det_c128", np.linalg.det, WELL(3, 3, dtype=complex))
 
+# eigh: inputs made Hermitian inside the function (the derivative takes the input as Hermitian);
+# eigenvector outputs through sign/phase-invariant functions of them
+
+
+def _sym(a):
+    return a + np.conj(np.swapaxes(a, -1, -2))
+
+
+rec("eigvalsh", lambda a: np.linalg.eigvalsh(_sym(a)), U(-1, 1, 4, 4))
+rec("eigvalsh_stack", lambda a: np.linalg.eigvalsh(_sym(a), UPLO="U"), U(-1, 1, 2, 3, 3))
+rec("eigh_vectors", lambda a: np.linalg.eigh(_sym(a))[1] ** 2, U(-1, 1, 4, 4))
+def _projector(a):
+    v = np.linalg.eigh(_sym(a))[1][:, :2]
+    return v @ v.T
+
+
+rec("eigh_projector", _projector, U(-1, 1, 4, 4))
+rec("eigvalsh_c128", lambda a: np.linalg.eigvalsh(_sym(a)), U(-1, 1, 3, 3, dtype=complex))
+rec("eigh_vectors_c128", lambda a: np.abs(np.linalg.eigh(_sym(a)).eigenvectors) ** 2,
+    U(-1, 1, 3, 3, dtype=complex))
+
 RECORDS = {r.name: r for r in R}
 
 

@@ -34,3 +34,39 @@ def test_integer_matrices_compute_in_float64():
     np.testing.assert_allclose(fr.jit(lambda a: np.linalg.det(a))(a), np.linalg.det(a))
     np.testing.assert_allclose(fr.numpy.linalg.solve(a, np.array([1, 2])),
                                np.linalg.solve(a, np.array([1, 2])))
+
+
+def _rotated(values, seed=0):
+    q, _ = np.linalg.qr(np.random.default_rng(seed).standard_normal((len(values),) * 2))
+    return q @ np.diag(values) @ q.T
+
+
+def test_repeated_eigenvalues():
+    a = _rotated([1.0, 1.0, 2.0])
+    # eigenvalues alone: no eigenvector derivative, no warning, d(sum) = identity
+    np.testing.assert_allclose(fr.grad(lambda a: np.sum(np.linalg.eigvalsh(a)))(a), np.eye(3),
+                               atol=1e-12)
+    np.testing.assert_allclose(fr.grad(lambda a: np.linalg.eigvalsh(a)[2])(a),
+                               np.outer(*[np.linalg.eigh(a)[1][:, 2]] * 2), atol=1e-12)
+    # eigenvectors of a repeated eigenvalue: a warning, and losses invariant under rotations of
+    # the eigenspace still get the right gradient (projector onto the 2-d eigenspace)
+    def projector_trace(a):
+        v = np.linalg.eigh(a)[1][:, :2]
+        return np.sum((v @ v.T) * np.arange(9.0).reshape(3, 3))
+    with pytest.warns(RuntimeWarning, match="repeated eigenvalues"):
+        g = fr.grad(projector_trace)(a)
+    assert np.all(np.isfinite(g))
+    # the projector onto the top eigenvector's complement, by finite differences along
+    # symmetric directions
+    rng = np.random.default_rng(1)
+    d = rng.standard_normal((3, 3))
+    d = d + d.T
+    eps = 1e-6
+    with np.errstate(all="ignore"):
+        fd = (projector_trace(a + eps * d) - projector_trace(a - eps * d)) / (2 * eps)
+    np.testing.assert_allclose(np.sum(g * d), fd, rtol=1e-5)
+
+
+def test_distinct_eigenvalues_do_not_warn():
+    a = _rotated([1.0, 2.0, 3.0])
+    fr.grad(lambda a: np.sum(np.linalg.eigh(a)[1] ** 2 * np.arange(9.0).reshape(3, 3)))(a)

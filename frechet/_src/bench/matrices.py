@@ -1,4 +1,4 @@
-"""Dense-derivative and matrix workloads: rosenbrock_hessian, jacobian, logdet_grad."""
+"""Dense-derivative and matrix workloads: rosenbrock_hessian, jacobian, logdet_grad, eigh_grad."""
 
 from __future__ import annotations
 
@@ -126,3 +126,21 @@ LOGDET_GRAD = Workload(
     "logdet_grad", "gradient w.r.t. A of slogdet(A)[1] + trace(solve(A, B)), 500x500",
     _logdet_data, _suite(logdet, "grad", "grad", "grad", _torch_grad, "grad"),
     rtol=1e-7)
+
+
+# ---- eigh_grad: gradient of the sum of the 5 largest eigenvalues of a 300x300 symmetric matrix
+
+def top5(xp, a):
+    # symmetrised inside, so libraries that read one triangle (autograd, NumPy's function)
+    # and those that take the input as symmetric (JAX, PyTorch, frechet) agree
+    return xp.sum(xp.linalg.eigh((a + a.T) / 2)[0][-5:])
+
+
+def _eigh_data():
+    g = np.random.default_rng(0).standard_normal((300, 300))
+    return {"args": [(g + g.T) / 2]}
+
+
+EIGH_GRAD = Workload(
+    "eigh_grad", "gradient of the sum of the 5 largest eigenvalues (eigh), 300x300 symmetric",
+    _eigh_data, _suite(top5, "grad", "grad", "grad", _torch_grad, "grad"), rtol=1e-7)

@@ -1,5 +1,5 @@
 """frechet.numpy.linalg: the linear algebra NumPy offers, differentiable (so far: inv, solve,
-slogdet, det; see frechet/_src/prims/linalg.py for the derivative formulas)."""
+slogdet, det, eigh, eigvalsh; see frechet/_src/prims/linalg.py for the derivative formulas)."""
 
 from __future__ import annotations
 
@@ -57,5 +57,26 @@ def det(a):
     return L.det_p.bind(_inexact(a))
 
 
-FUNCTIONS = {np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
+class EighResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
+def eigh(a, UPLO="L"):
+    """np.linalg.eigh. Values from the UPLO triangle as NumPy computes them; the derivative
+    takes the input to be Hermitian (the Hermitian part of a tangent counts), as JAX and
+    PyTorch do. Repeated eigenvalues: see frechet/_src/prims/linalg.py."""
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    w, v = L.eigh_p.bind(_inexact(a), UPLO=UPLO)
+    return EighResult(w, v)
+
+
+def eigvalsh(a, UPLO="L"):
+    if UPLO not in ("L", "U"):
+        raise ValueError("UPLO argument must be 'L' or 'U'")
+    return L.eigvalsh_p.bind(_inexact(a), UPLO=UPLO)
+
+
+FUNCTIONS = {np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
              np.linalg.det: det}

@@ -133,3 +133,79 @@ def _det_jvp(primals, tangents):
 
 det_p.jvp = _det_jvp
 det_p.batch = lambda args, batched: det_p.bind(args[0])
+
+
+# eigh: Hermitian eigendecomposition (values ascending, vectors in columns) --------------------
+
+def _eigh_abstract(a, *, UPLO):
+    _square(a, "eigh")
+    return [ArraySpec(a.shape[:-1], real_dtype(a.dtype)), a]
+
+
+eigh_p = primitive("eigh", lambda a, *, UPLO: list(np.linalg.eigh(a, UPLO)), _eigh_abstract,
+                   multiple_results=True)
+
+
+def _eigh_jvp(primals, tangents, *, UPLO):
+    """dw = Re diag(V^H dA V); dV = V (F * V^H dA V), F_ij = 1/(w_j - w_i), F_ii = 0, for the
+    Hermitian part of dA (the input is taken to be Hermitian, as JAX and PyTorch do)."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    w, v = eigh_p.bind(a, UPLO=UPLO)
+    vh = fnp.conjugate(fnp.swapaxes(v, -1, -2))
+    t = (t + fnp.conjugate(fnp.swapaxes(t, -1, -2))) * 0.5
+    m = fnp.matmul(fnp.matmul(vh, t), v)
+    dw = fnp.diagonal(m, axis1=-2, axis2=-1)
+    if is_complex(a.dtype):
+        dw = fnp.real(dw)
+    return [w, v], [dw, fnp.matmul(v, _gaps(w) * m)]
+
+
+def _gaps(w):
+    """F_ij = 1/(w_j - w_i) off the diagonal, 0 on it; 0 also between repeated eigenvalues,
+    where eigenvectors are defined only up to a rotation of their eigenspace (the choice is
+    right for losses invariant under those rotations; a warning says so)."""
+    fnp = _fnp()
+    diff = fnp.expand_dims(w, -2) - fnp.expand_dims(w, -1)
+    if not isinstance(diff, np.ndarray):     # traced eigenvalues (higher derivatives)
+        n = w.shape[-1]
+        return (1.0 - np.eye(n)) / (diff + np.eye(n))
+    concrete = diff
+    scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if w.shape[-1] else 1.0
+    tiny = np.abs(concrete) <= 1e3 * np.finfo(concrete.dtype).eps * np.maximum(scale, 1e-300)
+    eye = np.eye(w.shape[-1], dtype=bool)
+    degenerate = tiny & ~eye
+    if degenerate.any():
+        import warnings
+        warnings.warn(
+            "eigh: repeated eigenvalues; the derivative of their eigenvectors is defined only up "
+            "to a rotation of the eigenspace, and frechet takes the one without rotation. "
+            "Gradients of losses that do not depend on that choice (eigenvalues, projectors "
+            "onto whole eigenspaces) are right", RuntimeWarning, stacklevel=6)
+    with np.errstate(divide="ignore"):
+        f = 1.0 / np.where(tiny | eye, 1.0, concrete)
+    return np.where(tiny | eye, 0.0, f).astype(w.dtype)
+
+
+eigh_p.jvp = _eigh_jvp
+eigh_p.batch = lambda args, batched, *, UPLO: eigh_p.bind(args[0], UPLO=UPLO)
+
+
+# eigvalsh: eigenvalues only (no eigenvector derivative, so repeated eigenvalues are fine) ------
+
+eigvalsh_p = primitive("eigvalsh", lambda a, *, UPLO: np.linalg.eigvalsh(a, UPLO),
+                       lambda a, *, UPLO: _eigh_abstract(a, UPLO=UPLO)[0])
+
+
+def _eigvalsh_jvp(primals, tangents, *, UPLO):
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    w, v = eigh_p.bind(a, UPLO=UPLO)
+    vh = fnp.conjugate(fnp.swapaxes(v, -1, -2))
+    # Re diag(V^H dA V) = Re sum_i conj(V_ki) dA_kl V_li: the Hermitian part of dA is implied
+    dw = fnp.sum(fnp.matmul(vh, t) * fnp.swapaxes(v, -1, -2), axis=-1)
+    return w, fnp.real(dw) if is_complex(a.dtype) else dw
+
+
+eigvalsh_p.jvp = _eigvalsh_jvp
+eigvalsh_p.batch = lambda args, batched, *, UPLO: eigvalsh_p.bind(args[0], UPLO=UPLO)
