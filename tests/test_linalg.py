@@ -70,3 +70,23 @@ def test_repeated_eigenvalues():
 def test_distinct_eigenvalues_do_not_warn():
     a = _rotated([1.0, 2.0, 3.0])
     fr.grad(lambda a: np.sum(np.linalg.eigh(a)[1] ** 2 * np.arange(9.0).reshape(3, 3)))(a)
+
+
+def test_svd_limits_are_named():
+    a = np.arange(6.0).reshape(3, 2) + np.eye(3, 2)
+    with pytest.raises(NotImplementedError, match="full_matrices=False"):
+        fr.grad(lambda a: np.sum(np.linalg.svd(a)[0]))(a)
+    c = a + 1j
+    with pytest.raises(NotImplementedError, match="complex singular vectors"):
+        fr.grad(lambda c: np.sum(np.abs(np.linalg.svd(c, full_matrices=False)[0])))(c)
+    # singular values of complex matrices are fine; nuclear norm gradient is U V^H
+    u, _, vh = np.linalg.svd(c, full_matrices=False)
+    np.testing.assert_allclose(fr.grad(lambda c: np.linalg.norm(c, "nuc"))(c),
+                               np.conj(u @ vh), rtol=1e-12)
+
+
+def test_repeated_singular_values_warn_for_vectors_only():
+    a = np.diag([2.0, 2.0, 1.0])[:, :3]
+    np.testing.assert_allclose(fr.grad(lambda a: np.linalg.norm(a, "nuc"))(a), np.eye(3))
+    with pytest.warns(RuntimeWarning, match="repeated singular values"):
+        fr.grad(lambda a: np.sum(np.linalg.svd(a)[0] ** 2))(a)

@@ -1,4 +1,5 @@
-"""Dense-derivative and matrix workloads: rosenbrock_hessian, jacobian, logdet_grad, eigh_grad."""
+"""Dense-derivative and matrix workloads: rosenbrock_hessian, jacobian, logdet_grad, eigh_grad,
+svd_grad."""
 
 from __future__ import annotations
 
@@ -144,3 +145,15 @@ def _eigh_data():
 EIGH_GRAD = Workload(
     "eigh_grad", "gradient of the sum of the 5 largest eigenvalues (eigh), 300x300 symmetric",
     _eigh_data, _suite(top5, "grad", "grad", "grad", _torch_grad, "grad"), rtol=1e-7)
+
+
+# ---- svd_grad: gradient of the nuclear norm of a 300x200 matrix
+
+def nuclear(xp, a):
+    return xp.linalg.norm(a, "nuc")
+
+
+SVD_GRAD = Workload(
+    "svd_grad", "gradient of the nuclear norm (sum of singular values), 300x200",
+    lambda: {"args": [np.random.default_rng(0).standard_normal((300, 200))]},
+    _suite(nuclear, "grad", "grad", "grad", _torch_grad, "grad"), rtol=1e-7)

@@ -14,7 +14,8 @@ from frechet._src.bench.runner import fastest_peer, print_workload, run_workload
 
 WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
              matrices.ROSENBROCK_HESSIAN, elementwise.SMALL_GRAD_LATENCY, matrices.JACOBIAN_FWD,
-             matrices.JACOBIAN_REV, matrices.LOGDET_GRAD, matrices.EIGH_GRAD, elementwise.TAYLOR8,
+             matrices.JACOBIAN_REV, matrices.LOGDET_GRAD, matrices.EIGH_GRAD,
+             matrices.SVD_GRAD, elementwise.TAYLOR8,
              loops.EULER_UNROLL, elementwise.EAGER_OVERHEAD)
 
 
@@ -50,7 +51,7 @@ def _at_most(candidate, seconds, label):
 
 # The issues' bars (3, and 2's eager overhead): (workload, bar, check(outcomes) -> (met, figure) or None when not measured)
 BARS = [(n, "frechet jit within 1.5x of the fastest peer", _jit_within(1.5))
-        for n in ("mlp_grad", "mlp_hvp", "elementwise_grad", "logdet_grad", "eigh_grad",
+        for n in ("mlp_grad", "mlp_hvp", "elementwise_grad", "logdet_grad", "eigh_grad", "svd_grad",
                   "jacobian (fwd)",
                   "jacobian (rev)")]
 BARS += [(w.name, "frechet faster than torch and autograd", _beats("torch", "autograd"))

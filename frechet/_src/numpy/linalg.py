@@ -1,5 +1,5 @@
 """frechet.numpy.linalg: the linear algebra NumPy offers, differentiable (so far: inv, solve,
-slogdet, det, eigh, eigvalsh; see frechet/_src/prims/linalg.py for the derivative formulas)."""
+slogdet, det, eigh, eigvalsh, svd, svdvals, norm; see frechet/_src/prims/linalg.py for the derivative formulas)."""
 
 from __future__ import annotations
 
@@ -78,5 +78,86 @@ def eigvalsh(a, UPLO="L"):
     return L.eigvalsh_p.bind(_inexact(a), UPLO=UPLO)
 
 
-FUNCTIONS = {np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
+class SVDResult(NamedTuple):
+    U: object
+    S: object
+    Vh: object
+
+
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """np.linalg.svd. Singular values in any case; singular vectors of real matrices, reduced
+    (full_matrices=False, or square matrices). See frechet/_src/prims/linalg.py."""
+    a = _inexact(a)
+    if not compute_uv:
+        return L.svdvals_p.bind(a)
+    m, n = shape_of(a)[-2:]
+    if full_matrices and m != n:
+        raise NotImplementedError(
+            "np.linalg.svd(full_matrices=True) of a non-square matrix on traced values: the "
+            "derivative of the extra singular vectors is not unique; pass full_matrices=False")
+    if hermitian:
+        raise NotImplementedError("np.linalg.svd(hermitian=True) on traced values; use eigh")
+    u, s, vh = L.svd_p.bind(a)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(x, /):
+    return L.svdvals_p.bind(_inexact(x))
+
+
+def norm(x, ord=None, axis=None, keepdims=False):
+    """np.linalg.norm: vector norms of every order and the matrix norms 'fro', 'nuc', 1, -1, 2,
+    -2, inf, -inf, composed of differentiable operations (2 and 'nuc' through svdvals)."""
+    import frechet.numpy as fnp
+
+    x = _inexact(x)
+    nd = len(shape_of(x))
+    if axis is None and ord is None:
+        out = fnp.sqrt(fnp.sum(fnp.square(fnp.abs(x))))
+        return fnp.reshape(out, (1,) * nd) if keepdims else out
+    if axis is None:
+        axis = tuple(range(nd))
+    axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axis = tuple(int(a) % nd for a in axis)
+    if len(axis) == 1:
+        out = _vector_norm(fnp, fnp.abs(x), ord, axis[0])
+    elif len(axis) == 2 and axis[0] != axis[1]:
+        out = _matrix_norm(fnp, fnp.moveaxis(x, axis, (-2, -1)), ord)
+    else:
+        raise ValueError("Improper number of dimensions to norm.")
+    return fnp.expand_dims(out, axis) if keepdims else out
+
+
+def _vector_norm(fnp, a, ord, axis):
+    if ord is None or ord == 2:
+        return fnp.sqrt(fnp.sum(fnp.square(a), axis=axis))
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")  # noqa: TRY004 (NumPy's)
+    if ord == np.inf:
+        return fnp.max(a, axis=axis)
+    if ord == -np.inf:
+        return fnp.min(a, axis=axis)
+    if ord == 0:
+        return fnp.sum((a != 0).astype(a.dtype), axis=axis)
+    if ord == 1:
+        return fnp.sum(a, axis=axis)
+    return fnp.sum(a ** ord, axis=axis) ** (1.0 / ord)
+
+
+def _matrix_norm(fnp, m, ord):
+    if ord is None or ord == "fro":
+        return fnp.sqrt(fnp.sum(fnp.square(fnp.abs(m)), axis=(-2, -1)))
+    if ord == "nuc":
+        return fnp.sum(L.svdvals_p.bind(m), axis=-1)
+    if ord in (2, -2):
+        s = L.svdvals_p.bind(m)
+        return fnp.max(s, axis=-1) if ord == 2 else fnp.min(s, axis=-1)
+    if ord in (1, -1, np.inf, -np.inf):
+        sums = fnp.sum(fnp.abs(m), axis=-2 if ord in (1, -1) else -1)
+        return fnp.max(sums, axis=-1) if ord in (1, np.inf) else fnp.min(sums, axis=-1)
+    raise ValueError("Invalid norm order for matrices.")
+
+
+FUNCTIONS = {np.linalg.svd: svd, np.linalg.svdvals: svdvals, np.linalg.norm: norm,
+             np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
              np.linalg.det: det}

@@ -161,7 +161,7 @@ def _eigh_jvp(primals, tangents, *, UPLO):
     return [w, v], [dw, fnp.matmul(v, _gaps(w) * m)]
 
 
-def _gaps(w):
+def _gaps(w, what="eigh: repeated eigenvalues"):
     """F_ij = 1/(w_j - w_i) off the diagonal, 0 on it; 0 also between repeated eigenvalues,
     where eigenvectors are defined only up to a rotation of their eigenspace (the choice is
     right for losses invariant under those rotations; a warning says so)."""
@@ -178,10 +178,10 @@ def _gaps(w):
     if degenerate.any():
         import warnings
         warnings.warn(
-            "eigh: repeated eigenvalues; the derivative of their eigenvectors is defined only up "
-            "to a rotation of the eigenspace, and frechet takes the one without rotation. "
-            "Gradients of losses that do not depend on that choice (eigenvalues, projectors "
-            "onto whole eigenspaces) are right", RuntimeWarning, stacklevel=6)
+            f"{what}; the derivative of their vectors is defined only up to a rotation of "
+            "their subspace, and frechet takes the one without rotation. Gradients of losses "
+            "that do not depend on that choice (the values, projectors onto whole subspaces) "
+            "are right", RuntimeWarning, stacklevel=6)
     with np.errstate(divide="ignore"):
         f = 1.0 / np.where(tiny | eye, 1.0, concrete)
     return np.where(tiny | eye, 0.0, f).astype(w.dtype)
@@ -209,3 +209,82 @@ def _eigvalsh_jvp(primals, tangents, *, UPLO):
 
 eigvalsh_p.jvp = _eigvalsh_jvp
 eigvalsh_p.batch = lambda args, batched, *, UPLO: eigvalsh_p.bind(args[0], UPLO=UPLO)
+
+
+# svd: singular values, and the reduced decomposition -----------------------------------------
+
+def _svd_sizes(a, what):
+    if len(a.shape) < 2:
+        raise np.linalg.LinAlgError(
+            f"{len(a.shape)}-dimensional array given. Array must be at least two-dimensional")
+    return a.shape[-2], a.shape[-1]
+
+
+svdvals_p = primitive(
+    "svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
+    lambda a: ArraySpec(a.shape[:-2] + (min(_svd_sizes(a, "svd")),), real_dtype(a.dtype)))
+
+
+def _svdvals_jvp(primals, tangents):
+    """ds = Re diag(U^H dA V) (singular values are differentiable wherever they are distinct
+    from zero; repeated ones are fine)."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    u, s, vh = svd_p.bind(a)
+    # diag(U^H dA V)_i = sum_k conj(U_ki) (dA V)_ki
+    ds = fnp.sum(fnp.conjugate(u) * fnp.matmul(t, fnp.conjugate(fnp.swapaxes(vh, -1, -2))),
+                 axis=-2)
+    return s, fnp.real(ds) if is_complex(a.dtype) else ds
+
+
+svdvals_p.jvp = _svdvals_jvp
+svdvals_p.batch = lambda args, batched: svdvals_p.bind(args[0])
+
+
+def _svd_abstract(a):
+    m, n = _svd_sizes(a, "svd")
+    k, batch = min(m, n), a.shape[:-2]
+    return [ArraySpec(batch + (m, k), a.dtype), ArraySpec(batch + (k,), real_dtype(a.dtype)),
+            ArraySpec(batch + (k, n), a.dtype)]
+
+
+svd_p = primitive("svd", lambda a: list(np.linalg.svd(a, full_matrices=False)), _svd_abstract,
+                  multiple_results=True)
+
+
+def _svd_jvp(primals, tangents):
+    """The reduced SVD's derivative (real matrices; Townsend 2016). With dP = U^T dA V,
+    F_ij = 1/(s_j^2 - s_i^2): ds = diag(dP), dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V
+    S^-1, dV = V (F * (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1. Repeated singular values
+    make F infinite (a warning, as for eigh); zero ones make S^-1 infinite."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    if is_complex(a.dtype):
+        raise NotImplementedError(
+            "the derivative of complex singular vectors is not implemented yet; singular "
+            "values (np.linalg.svd(a, compute_uv=False), norm(a, 'nuc'), norm(a, 2)) are")
+    u, s, vh = svd_p.bind(a)
+    v = fnp.swapaxes(vh, -1, -2)
+    ut = fnp.swapaxes(u, -1, -2)
+    dp = fnp.matmul(fnp.matmul(ut, t), v)
+    dpt = fnp.swapaxes(dp, -1, -2)
+    ds = fnp.diagonal(dp, axis1=-2, axis2=-1)
+    f = _gaps(s * s, "svd: repeated singular values")
+    s_row, s_col = fnp.expand_dims(s, -2), fnp.expand_dims(s, -1)     # S on the right / left
+    j = f * (dp * s_row + s_col * dpt)
+    k = f * (s_col * dp + dpt * s_row)
+    inv_s = 1.0 / s_row
+    du = fnp.matmul(u, j)
+    dv = fnp.matmul(v, k)
+    m, n = a.shape[-2], a.shape[-1]
+    if m > min(m, n):     # the part of dA outside U's columns
+        tv = fnp.matmul(t, v)
+        du = du + (tv - fnp.matmul(u, fnp.matmul(ut, tv))) * inv_s
+    if n > min(m, n):     # outside V's columns
+        tu = fnp.matmul(fnp.swapaxes(t, -1, -2), u)
+        dv = dv + (tu - fnp.matmul(v, fnp.matmul(vh, tu))) * inv_s
+    return [u, s, vh], [du, ds, fnp.swapaxes(dv, -1, -2)]
+
+
+svd_p.jvp = _svd_jvp
+svd_p.batch = lambda args, batched: svd_p.bind(args[0])
