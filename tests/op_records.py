@@ -462,6 +462,39 @@ rec("norm_c128", np.linalg.norm, U(-1, 1, 3, dtype=complex))
 rec("norm_nuc_c128", lambda a: np.linalg.norm(a, "nuc"), U(-1, 1, 3, 2, dtype=complex),
     order=1)
 
+# the rest of np.linalg (compositions)
+rec("linalg_pinv_tall", np.linalg.pinv, U(-1, 1, 4, 3))
+rec("linalg_pinv_wide", np.linalg.pinv, U(-1, 1, 2, 3))
+rec("linalg_lstsq", lambda a, b: np.linalg.lstsq(a, b)[0], U(-1, 1, 4, 3), U(-1, 1, 4))
+rec("linalg_lstsq_residuals", lambda a, b: np.linalg.lstsq(a, b)[1], U(-1, 1, 4, 2),
+    U(-1, 1, 4, 2))
+for _p in (None, 1, -2, "fro", np.inf):
+    rec(f"linalg_cond_{_p}", lambda a, p=_p: np.linalg.cond(a, p), WELL(3, 3))
+for _n in (0, 1, 3, -2):
+    rec(f"linalg_matrix_power_{_n}", lambda a, n=_n: np.linalg.matrix_power(a, n) * 1.0,
+        WELL(3, 3))
+rec("linalg_multi_dot", lambda a, b, c: np.linalg.multi_dot([a, b, c]), U(-1, 1, 3),
+    U(-1, 1, 3, 4), U(-1, 1, 4, 2))
+rec("linalg_multi_dot_4", lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]),
+    U(-1, 1, 5, 2), U(-1, 1, 2, 6), U(-1, 1, 6, 3), U(-1, 1, 3, 4))
+rec("linalg_vector_norm", lambda a: np.linalg.vector_norm(a, ord=3, axis=(0, 1)),
+    U(0.2, 1, 2, 3, 2))
+rec("linalg_matrix_norm", lambda a: np.linalg.matrix_norm(a, ord=-1, keepdims=True),
+    U(-1, 1, 2, 3, 3))
+rec("linalg_vecdot_c128", np.linalg.vecdot, U(-1, 1, 2, 3, dtype=complex),
+    U(-1, 1, 2, 3, dtype=complex))
+rec("linalg_trace", lambda a: np.linalg.trace(a, offset=1), U(-1, 1, 2, 3, 4))
+rec("linalg_diagonal", np.linalg.diagonal, U(-1, 1, 2, 3, 4))
+rec("linalg_outer", np.linalg.outer, U(-1, 1, 3), U(-1, 1, 2))
+rec("linalg_cross", np.linalg.cross, U(-1, 1, 2, 3), U(-1, 1, 2, 3))
+rec("linalg_matmul", np.linalg.matmul, U(-1, 1, 2, 3, 4), U(-1, 1, 4, 2))
+rec("linalg_matrix_transpose", np.linalg.matrix_transpose, U(-1, 1, 2, 3, 4))
+rec("linalg_tensordot", lambda a, b: np.linalg.tensordot(a, b, axes=1), U(-1, 1, 2, 3),
+    U(-1, 1, 3, 2))
+rec("linalg_tensorinv", lambda a: np.linalg.tensorinv(a.reshape(2, 3, 6), ind=2), WELL(6, 6))
+rec("linalg_tensorsolve", lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), WELL(6, 6),
+    U(-1, 1, 2, 3))
+
 RECORDS = {r.name: r for r in R}
 
 

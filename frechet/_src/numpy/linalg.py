@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from frechet._src.numpy.base import asarray, float_dtype, result_dtype, shape_of
+from frechet._src.numpy.base import asarray, concrete, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
 from frechet._src.prims import linalg as L
 from frechet._src.prims.shape import convert
@@ -158,6 +158,232 @@ def _matrix_norm(fnp, m, ord):
     raise ValueError("Invalid norm order for matrices.")
 
 
-FUNCTIONS = {np.linalg.svd: svd, np.linalg.svdvals: svdvals, np.linalg.norm: norm,
+# compositions of differentiable operations -------------------------------------------------
+
+def _fnp():
+    import frechet.numpy as fnp
+    return fnp
+
+
+def matrix_transpose(x, /):
+    return _fnp().swapaxes(x, -1, -2)
+
+
+def diagonal(x, /, *, offset=0):
+    return _fnp().diagonal(x, offset=offset, axis1=-2, axis2=-1)
+
+
+def trace(x, /, *, offset=0, dtype=None):
+    return _fnp().trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+
+
+def outer(x1, x2, /):
+    fnp = _fnp()
+    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
+        raise ValueError("Input arrays must be one-dimensional")
+    return fnp.outer(x1, x2)
+
+
+def cross(x1, x2, /, *, axis=-1):
+    fnp = _fnp()
+    if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
+        raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
+    return fnp.cross(x1, x2, axis=axis)
+
+
+def matmul(x1, x2, /):
+    return _fnp().matmul(x1, x2)
+
+
+def tensordot(x1, x2, /, *, axes=2):
+    return _fnp().tensordot(x1, x2, axes=axes)
+
+
+def vecdot(x1, x2, /, *, axis=-1):
+    fnp = _fnp()
+    return fnp.sum(fnp.conjugate(x1) * x2, axis=axis)
+
+
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    return norm(x, ord=ord, axis=(-2, -1), keepdims=keepdims)
+
+
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    fnp = _fnp()
+    x = _inexact(x)
+    if axis is None:
+        shape = shape_of(x)
+        out = norm(fnp.reshape(x, (-1,)), ord=ord)
+        return fnp.reshape(out, (1,) * len(shape)) if keepdims else out
+    if isinstance(axis, tuple) and len(axis) > 1:
+        nd = len(shape_of(x))
+        axes = tuple(a % nd for a in axis)
+        rest = [i for i in range(nd) if i not in axes]
+        moved = fnp.transpose(x, rest + list(axes))
+        flat = fnp.reshape(moved, tuple(shape_of(x)[i] for i in rest) + (-1,))
+        out = norm(flat, ord=ord, axis=-1)
+        return fnp.expand_dims(out, axes) if keepdims else out
+    return norm(x, ord=ord, axis=axis, keepdims=keepdims)
+
+
+def multi_dot(arrays, *, out=None):
+    """np.linalg.multi_dot: the product, in the order of fewest multiplications."""
+    fnp = _fnp()
+    arrays = [asarray(a) for a in arrays]
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    first_vec, last_vec = len(shape_of(arrays[0])) == 1, len(shape_of(arrays[-1])) == 1
+    if first_vec:
+        arrays[0] = fnp.reshape(arrays[0], (1, -1))
+    if last_vec:
+        arrays[-1] = fnp.reshape(arrays[-1], (-1, 1))
+    dims = [shape_of(a)[0] for a in arrays] + [shape_of(arrays[-1])[1]]
+    n = len(arrays)
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+
+    def product(i, j):
+        if i == j:
+            return arrays[i]
+        k = split[i][j]
+        return fnp.matmul(product(i, k), product(k + 1, j))
+    result = product(0, n - 1)
+    if first_vec and last_vec:
+        return fnp.reshape(result, ())
+    if first_vec or last_vec:
+        return fnp.reshape(result, (-1,))
+    return result
+
+
+def matrix_power(a, n):
+    """np.linalg.matrix_power: repeated squaring (n < 0 through inv)."""
+    fnp = _fnp()
+    a = asarray(a)
+    if not isinstance(n, (int, np.integer)):
+        raise TypeError("exponent must be an integer")
+    sa = shape_of(a)
+    if len(sa) < 2 or sa[-1] != sa[-2]:
+        raise np.linalg.LinAlgError(
+            f"{len(sa)}-dimensional array given. Array must be at least two-dimensional"
+            if len(sa) < 2 else "Last 2 dimensions of the array must be square")
+    if n == 0:
+        return fnp.broadcast_to(fnp.eye(sa[-1], dtype=a.dtype), sa) * 1
+    if n < 0:
+        a, n = inv(a), -n
+    result, base = None, a
+    while n:
+        if n & 1:
+            result = base if result is None else fnp.matmul(result, base)
+        n >>= 1
+        if n:
+            base = fnp.matmul(base, base)
+    return result
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=None):
+    """np.linalg.pinv through the reduced SVD (singular values below the cutoff dropped)."""
+    fnp = _fnp()
+    a = _inexact(a)
+    m, n = shape_of(a)[-2:]
+    if rcond is None:
+        rcond = rtol if rtol is not None else max(m, n) * np.finfo(a.dtype).eps
+    u, s, vh = svd(a, full_matrices=False)
+    cutoff = fnp.expand_dims(asarray(rcond), -1) * fnp.max(s, axis=-1, keepdims=True)
+    keep = s > cutoff
+    inv_s = fnp.where(keep, 1.0 / fnp.where(keep, s, 1.0), 0.0)
+    return fnp.matmul(matrix_transpose(fnp.conjugate(vh)) * fnp.expand_dims(inv_s, -2),
+                      matrix_transpose(fnp.conjugate(u)))
+
+
+def lstsq(a, b, rcond=None):
+    """np.linalg.lstsq: x = pinv(a) b, with NumPy's residuals, rank and singular values."""
+    fnp = _fnp()
+    a, b = _inexact(a), _inexact(b)
+    m, n = shape_of(a)
+    if rcond is None:
+        rcond = max(m, n) * np.finfo(a.dtype).eps
+    x = fnp.matmul(pinv(a, rcond), b)
+    s = svdvals(a)
+    s_c = concrete(s, "np.linalg.lstsq's rank (and the shape of its residuals)")
+    rank = int(np.sum(s_c > rcond * np.max(s_c)))
+    if rank == n and m > n:
+        r = fnp.matmul(a, x) - b
+        residuals = fnp.sum(fnp.square(fnp.abs(r)), axis=0)
+        if len(shape_of(b)) == 1:
+            residuals = fnp.reshape(residuals, (1,))
+    else:
+        residuals = np.empty((0,), dtype=np.dtype(a.dtype).type(0).real.dtype)
+    return x, residuals, rank, s
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
+    """np.linalg.matrix_rank: an integer (zero derivative), from the singular values."""
+    fnp = _fnp()
+    A = _inexact(A)
+    if len(shape_of(A)) < 2:
+        return fnp.astype(fnp.any(A != 0), np.int64) * 1
+    s = svdvals(A)
+    if tol is None:
+        m, n = shape_of(A)[-2:]
+        r = rtol if rtol is not None else max(m, n) * np.finfo(A.dtype).eps
+        tol = fnp.max(s, axis=-1, keepdims=True) * r
+    else:
+        tol = fnp.expand_dims(asarray(tol), -1)
+    return fnp.count_nonzero(s > tol, axis=-1)
+
+
+def cond(x, p=None):
+    """np.linalg.cond: ratio of extreme singular values (p None, 2, -2), else
+    norm(x, p) * norm(inv(x), p)."""
+    fnp = _fnp()
+    x = _inexact(x)
+    if p is None or p in (2, -2):
+        s = svdvals(x)
+        big, small = fnp.max(s, axis=-1), fnp.min(s, axis=-1)
+        return big / small if p != -2 else small / big
+    return norm(x, p, axis=(-2, -1)) * norm(inv(x), p, axis=(-2, -1))
+
+
+def tensorsolve(a, b, axes=None):
+    fnp = _fnp()
+    a, b = asarray(a), asarray(b)
+    nd = len(shape_of(a))
+    if axes is not None:
+        allaxes = list(range(nd))
+        for k in axes:
+            allaxes.remove(k)
+            allaxes.insert(nd, k)
+        a = fnp.transpose(a, allaxes)
+    sb = shape_of(b)
+    oldshape = shape_of(a)[len(sb):]
+    prod = int(np.prod(oldshape))
+    a = fnp.reshape(a, (prod, prod))
+    return fnp.reshape(solve(a, fnp.reshape(b, (-1,))), oldshape)
+
+
+def tensorinv(a, ind=2):
+    fnp = _fnp()
+    a = asarray(a)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    sa = shape_of(a)
+    invshape = sa[ind:] + sa[:ind]
+    prod = int(np.prod(sa[ind:]))
+    return fnp.reshape(inv(fnp.reshape(a, (int(np.prod(sa[:ind])), prod))), invshape)
+
+
+FUNCTIONS = {getattr(np.linalg, name): globals()[name] for name in (
+    "matrix_transpose", "diagonal", "trace", "outer", "cross", "matmul", "tensordot", "vecdot",
+    "matrix_norm", "vector_norm", "multi_dot", "matrix_power", "pinv", "lstsq", "matrix_rank",
+    "cond", "tensorsolve", "tensorinv")}
+FUNCTIONS |= {np.linalg.svd: svd, np.linalg.svdvals: svdvals, np.linalg.norm: norm,
              np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
              np.linalg.det: det}
