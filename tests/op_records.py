@@ -462,6 +462,26 @@ rec("norm_c128", np.linalg.norm, U(-1, 1, 3, dtype=complex))
 rec("norm_nuc_c128", lambda a: np.linalg.norm(a, "nuc"), U(-1, 1, 3, 2, dtype=complex),
     order=1)
 
+# cholesky, qr, eig
+
+
+def _spd(a):
+    return _sym(a) + 4.0 * np.eye(a.shape[-1])
+
+
+rec("cholesky", lambda a: np.linalg.cholesky(_spd(a)), U(-1, 1, 3, 3))
+rec("cholesky_upper_stack", lambda a: np.linalg.cholesky(_spd(a), upper=True), U(-1, 1, 2, 3, 3))
+rec("cholesky_c128", lambda a: np.linalg.cholesky(_spd(a)), U(-1, 1, 3, 3, dtype=complex))
+rec("qr_tall_q", lambda a: np.linalg.qr(a).Q, U(-1, 1, 4, 3))
+rec("qr_tall_r", lambda a: np.linalg.qr(a).R, U(-1, 1, 4, 3))
+rec("qr_square_r", lambda a: np.linalg.qr(a, mode="r"), WELL(3, 3))
+rec("qr_stack", lambda a: np.linalg.qr(a).Q, U(-1, 1, 2, 4, 2))
+rec("qr_c128_q", lambda a: np.linalg.qr(a).Q, U(-1, 1, 4, 3, dtype=complex))
+rec("qr_c128_r", lambda a: np.linalg.qr(a).R, U(-1, 1, 4, 3, dtype=complex))
+rec("eigvals", np.linalg.eigvals, WELL(3, 3))
+rec("eigvals_c128", np.linalg.eigvals, WELL(3, 3, dtype=complex))
+rec("eig_vectors", lambda a: np.abs(np.linalg.eig(a).eigenvectors) ** 2, WELL(3, 3))
+
 # the rest of np.linalg (compositions)
 rec("linalg_pinv_tall", np.linalg.pinv, U(-1, 1, 4, 3))
 rec("linalg_pinv_wide", np.linalg.pinv, U(-1, 1, 2, 3))

@@ -90,3 +90,27 @@ def test_repeated_singular_values_warn_for_vectors_only():
     np.testing.assert_allclose(fr.grad(lambda a: np.linalg.norm(a, "nuc"))(a), np.eye(3))
     with pytest.warns(RuntimeWarning, match="repeated singular values"):
         fr.grad(lambda a: np.sum(np.linalg.svd(a)[0] ** 2))(a)
+
+
+def test_cholesky_qr_eig_limits():
+    with pytest.raises(np.linalg.LinAlgError):
+        fr.grad(lambda a: np.sum(np.linalg.cholesky(a)))(-np.eye(2))
+    wide = np.arange(6.0).reshape(2, 3) + np.eye(2, 3)
+    with pytest.raises(NotImplementedError, match="wide"):
+        fr.grad(lambda a: np.sum(np.linalg.qr(a).R))(wide)
+    with pytest.raises(NotImplementedError, match="complete"):
+        fr.grad(lambda a: np.sum(np.linalg.qr(a, mode="complete").Q))(wide.T)
+    # eig's results are complex even when every eigenvalue is real (NumPy's dtype would
+    # depend on the values); the values themselves are NumPy's
+    a = np.diag([1.0, 2.0]) + 0.1
+    w = fr.jit(lambda a: np.linalg.eigvals(a))(a)
+    assert w.dtype == np.complex128
+    np.testing.assert_allclose(w, np.linalg.eigvals(a))
+
+
+def test_every_numpy_linalg_function_dispatches():
+    from frechet._src.numpy.linalg import FUNCTIONS
+    names = [n for n in dir(np.linalg)
+             if type(getattr(np.linalg, n)).__name__ == "_ArrayFunctionDispatcher"]
+    assert len(names) == 31
+    assert [n for n in names if getattr(np.linalg, n) not in FUNCTIONS] == []

@@ -158,6 +158,53 @@ def _matrix_norm(fnp, m, ord):
     raise ValueError("Invalid norm order for matrices.")
 
 
+def cholesky(a, /, *, upper=False):
+    """np.linalg.cholesky; the derivative takes the input to be Hermitian (its Hermitian part
+    counts), as JAX and PyTorch do."""
+    low = L.cholesky_p.bind(_inexact(a))
+    if upper:
+        fnp = _fnp()
+        return fnp.conjugate(fnp.swapaxes(low, -1, -2))
+    return low
+
+
+class QRResult(NamedTuple):
+    Q: object
+    R: object
+
+
+def qr(a, mode="reduced"):
+    """np.linalg.qr, modes 'reduced' and 'r' (and 'complete' for m <= n, where it is the same)."""
+    a = _inexact(a)
+    m, n = shape_of(a)[-2:]
+    if mode == "complete" and m > n:
+        raise NotImplementedError("np.linalg.qr(mode='complete') of a tall matrix on traced "
+                                  "values: the extra columns' derivative is not unique")
+    if mode not in ("reduced", "complete", "r"):
+        raise NotImplementedError(f"np.linalg.qr(mode={mode!r}) on traced values")
+    q, r = L.qr_p.bind(a)
+    return r if mode == "r" else QRResult(q, r)
+
+
+class EigResult(NamedTuple):
+    eigenvalues: object
+    eigenvectors: object
+
+
+def eig(a):
+    """np.linalg.eig. Unlike NumPy, the results are always complex (NumPy returns real arrays
+    when every eigenvalue happens to be real: a dtype that depends on the values, as in JAX).
+    Eigenvectors are unit columns whose phase is LAPACK's: only losses independent of each
+    column's phase (|v|, projectors) have well-defined derivatives."""
+    w, v = L.eig_p.bind(_inexact(a))
+    return EigResult(w, v)
+
+
+def eigvals(a):
+    """np.linalg.eigvals (always complex; see eig)."""
+    return eig(a).eigenvalues
+
+
 # compositions of differentiable operations -------------------------------------------------
 
 def _fnp():
@@ -384,6 +431,7 @@ FUNCTIONS = {getattr(np.linalg, name): globals()[name] for name in (
     "matrix_transpose", "diagonal", "trace", "outer", "cross", "matmul", "tensordot", "vecdot",
     "matrix_norm", "vector_norm", "multi_dot", "matrix_power", "pinv", "lstsq", "matrix_rank",
     "cond", "tensorsolve", "tensorinv")}
-FUNCTIONS |= {np.linalg.svd: svd, np.linalg.svdvals: svdvals, np.linalg.norm: norm,
+FUNCTIONS |= {np.linalg.cholesky: cholesky, np.linalg.qr: qr, np.linalg.eig: eig,
+              np.linalg.eigvals: eigvals, np.linalg.svd: svd, np.linalg.svdvals: svdvals, np.linalg.norm: norm,
              np.linalg.eigh: eigh, np.linalg.eigvalsh: eigvalsh, np.linalg.inv: inv, np.linalg.solve: solve, np.linalg.slogdet: slogdet,
              np.linalg.det: det}

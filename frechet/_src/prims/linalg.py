@@ -288,3 +288,98 @@ def _svd_jvp(primals, tangents):
 
 svd_p.jvp = _svd_jvp
 svd_p.batch = lambda args, batched: svd_p.bind(args[0])
+
+
+# cholesky: A = L L^H (lower) -------------------------------------------------------------------
+
+cholesky_p = primitive("cholesky", np.linalg.cholesky, lambda a: _square(a, "cholesky"))
+
+
+def _cholesky_jvp(primals, tangents):
+    """dL = L Phi(L^-1 dA L^-H), Phi keeping the strict lower triangle and half the diagonal,
+    for the Hermitian part of dA (the input is taken to be Hermitian, as JAX and PyTorch do)."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    low = cholesky_p.bind(a)
+    inv_l = inv_p.bind(low)
+    t = (t + fnp.conjugate(fnp.swapaxes(t, -1, -2))) * 0.5
+    x = fnp.matmul(fnp.matmul(inv_l, t), fnp.conjugate(fnp.swapaxes(inv_l, -1, -2)))
+    n = a.shape[-1]
+    phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
+    return low, fnp.matmul(low, x * phi.astype(real_dtype(a.dtype)))
+
+
+cholesky_p.jvp = _cholesky_jvp
+cholesky_p.batch = lambda args, batched: cholesky_p.bind(args[0])
+
+
+# qr: reduced, m >= n ---------------------------------------------------------------------------
+
+def _qr_abstract(a):
+    m, n = _svd_sizes(a, "qr")
+    k = min(m, n)
+    return [ArraySpec(a.shape[:-2] + (m, k), a.dtype), ArraySpec(a.shape[:-2] + (k, n), a.dtype)]
+
+
+qr_p = primitive("qr", lambda a: list(np.linalg.qr(a)), _qr_abstract, multiple_results=True)
+
+
+def _qr_jvp(primals, tangents):
+    """With X = Q^H dA R^-1 and Omega = tril(X, -1) - tril(X, -1)^H (+ i Im diag X for complex):
+    dR = (X - Omega) R, dQ = Q Omega + (I - Q Q^H) dA R^-1. Needs m >= n and full rank."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    m, n = a.shape[-2], a.shape[-1]
+    if m < n:
+        raise NotImplementedError("the derivative of qr of a wide matrix (m < n) is not "
+                                  "implemented; differentiate qr of its transpose")
+    q, r = qr_p.bind(a)
+    qh = fnp.conjugate(fnp.swapaxes(q, -1, -2))
+    r_inv = inv_p.bind(r)
+    t_r = fnp.matmul(t, r_inv)
+    x = fnp.matmul(qh, t_r)
+    low = x * np.tril(np.ones((n, n)), -1)
+    omega = low - fnp.conjugate(fnp.swapaxes(low, -1, -2))
+    if is_complex(a.dtype):
+        omega = omega + 1j * fnp.imag(x) * np.eye(n)
+    dr = fnp.matmul(x - omega, r)
+    dq = fnp.matmul(q, omega) + t_r - fnp.matmul(q, fnp.matmul(qh, t_r))
+    return [q, r], [dq, dr]
+
+
+qr_p.jvp = _qr_jvp
+qr_p.batch = lambda args, batched: qr_p.bind(args[0])
+
+
+# eig: general eigendecomposition (complex results) ---------------------------------------------
+
+def _eig_abstract(a):
+    _square(a, "eig")
+    c = np.result_type(a.dtype, np.complex64)
+    return [ArraySpec(a.shape[:-1], c), ArraySpec(a.shape, c)]
+
+
+def _eig_impl(a):
+    w, v = np.linalg.eig(a)
+    c = np.result_type(a.dtype, np.complex64)
+    return [w.astype(c, copy=False), v.astype(c, copy=False)]
+
+
+eig_p = primitive("eig", _eig_impl, _eig_abstract, multiple_results=True)
+
+
+def _eig_jvp(primals, tangents):
+    """dw = diag(V^-1 dA V); dV = V (F * V^-1 dA V), F_ij = 1/(w_j - w_i), with each column
+    kept at unit norm (NumPy's normalisation); its phase stays LAPACK's (a gauge)."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    w, v = eig_p.bind(a)
+    m = fnp.matmul(fnp.matmul(inv_p.bind(v), t), v)
+    dw = fnp.diagonal(m, axis1=-2, axis2=-1)
+    dv = fnp.matmul(v, _gaps(w, "eig: repeated eigenvalues") * m)
+    dv = dv - v * fnp.expand_dims(fnp.real(fnp.sum(fnp.conjugate(v) * dv, axis=-2)), -2)
+    return [w, v], [dw, dv]
+
+
+eig_p.jvp = _eig_jvp
+eig_p.batch = lambda args, batched: eig_p.bind(args[0])
