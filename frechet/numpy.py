@@ -44,7 +44,7 @@ from numpy import (  # noqa: F401  constants, dtypes and constructors of constan
     zeros,
 )
 
-from frechet._src.numpy import linalg  # noqa: F401
+from frechet._src.numpy import fft, linalg  # noqa: F401
 from frechet._src.numpy.base import asarray
 from frechet._src.numpy.contract import *
 from frechet._src.numpy.creation import *

@@ -515,6 +515,32 @@ rec("linalg_tensorinv", lambda a: np.linalg.tensorinv(a.reshape(2, 3, 6), ind=2)
 rec("linalg_tensorsolve", lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), WELL(6, 6),
     U(-1, 1, 2, 3))
 
+# numpy.fft: every function; the real transforms in every norm and both parities of n
+for _norm in ("backward", "ortho", "forward"):
+    rec(f"fft_rfft_{_norm}", lambda a, nm=_norm: np.fft.rfft(a, norm=nm), U(-1, 1, 2, 6))
+    rec(f"fft_rfft_odd_{_norm}", lambda a, nm=_norm: np.fft.rfft(a, n=5, norm=nm),
+        U(-1, 1, 6))
+    rec(f"fft_irfft_{_norm}", lambda a, nm=_norm: np.fft.irfft(a, norm=nm),
+        U(-1, 1, 2, 4, dtype=complex))
+    rec(f"fft_irfft_odd_{_norm}", lambda a, nm=_norm: np.fft.irfft(a, n=7, axis=0, norm=nm),
+        U(-1, 1, 4, 2, dtype=complex))
+    rec(f"fft_fft_{_norm}", lambda a, nm=_norm: np.fft.fft(a, norm=nm),
+        U(-1, 1, 5, dtype=complex))
+rec("fft_fft_real_n", lambda a: np.fft.fft(a, n=7), U(-1, 1, 5))
+rec("fft_ifft", lambda a: np.fft.ifft(a, axis=0), U(-1, 1, 4, 3, dtype=complex))
+rec("fft_fft2", lambda a: np.fft.fft2(a, s=(3, 5)), U(-1, 1, 4, 4, dtype=complex))
+rec("fft_ifft2", np.fft.ifft2, U(-1, 1, 3, 4, dtype=complex))
+rec("fft_fftn", lambda a: np.fft.fftn(a, axes=(0, 2)), U(-1, 1, 2, 3, 4, dtype=complex))
+rec("fft_ifftn", lambda a: np.fft.ifftn(a, norm="ortho"), U(-1, 1, 2, 3, dtype=complex))
+rec("fft_rfft2", np.fft.rfft2, U(-1, 1, 3, 4))
+rec("fft_irfft2", lambda a: np.fft.irfft2(a, s=(3, 5)), U(-1, 1, 3, 3, dtype=complex))
+rec("fft_rfftn", lambda a: np.fft.rfftn(a, s=(2, 3, 5), axes=(0, 1, 2)), U(-1, 1, 2, 3, 4))
+rec("fft_irfftn", lambda a: np.fft.irfftn(a, norm="forward"), U(-1, 1, 2, 3, 3, dtype=complex))
+rec("fft_hfft", lambda a: np.fft.hfft(a, n=5), U(-1, 1, 4, dtype=complex))
+rec("fft_ihfft", lambda a: np.fft.ihfft(a, norm="ortho"), U(-1, 1, 6))
+rec("fft_fftshift", lambda a: np.fft.fftshift(a, axes=1), U(-1, 1, 3, 5))
+rec("fft_ifftshift", np.fft.ifftshift, U(-1, 1, 3, 4, dtype=complex))
+
 RECORDS = {r.name: r for r in R}
 
 

@@ -103,10 +103,10 @@ def test_polyfit_in_x_is_refused_not_zero():
 
 
 def test_unsupported_submodule_function_is_named_in_full():
-    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.fft\.rfft2 is not supported"):
-        fr.grad(lambda a: np.fft.rfft2(a).real.sum())(np.ones((2, 2)))
-    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.fft\.fft is not supported"):
-        fr.grad(lambda a: np.fft.fft(a).real.sum())(np.ones(4))
+    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.lib\.stride_tricks\.sliding_window_view is not"):
+        fr.grad(lambda a: np.lib.stride_tricks.sliding_window_view(a, 2).sum())(np.ones(4))
+    with pytest.raises(fr.UnsupportedFunctionError, match=r"np\.lib\.scimath\.sqrt is not"):
+        fr.grad(lambda a: np.lib.scimath.sqrt(a).real.sum())(np.ones(4))
 
 
 def test_cross_of_2_vectors_warns_like_numpy():

@@ -43,6 +43,8 @@ for _name in dispatched_functions():
         FUNCTIONS[getattr(np, _name)] = _impl
 
 # np.linalg's functions dispatch too; those frechet has so far
+from frechet._src.numpy import fft as _fft
 from frechet._src.numpy import linalg as _linalg
 
 FUNCTIONS.update(_linalg.FUNCTIONS)
+FUNCTIONS.update(_fft.FUNCTIONS)

@@ -166,6 +166,24 @@ Tracer.__int__ = _index
 Tracer.__array_ufunc__ = U.array_ufunc
 
 
+_PUBLIC_SUBMODULES = ("linalg", "fft", "lib.stride_tricks", "lib.scimath", "char", "strings",
+                      "rec", "ma", "polynomial.polynomial")
+
+
+def _public_name(func) -> str:
+    """How a user would spell a NumPy function: np.name or np.submodule.name."""
+    name = getattr(func, "__name__", repr(func))
+    if getattr(np, name, None) is func:
+        return f"np.{name}"
+    for sub in _PUBLIC_SUBMODULES:
+        mod = np
+        for part in sub.split("."):
+            mod = getattr(mod, part, None)
+        if mod is not None and getattr(mod, name, None) is func:
+            return f"np.{sub}.{name}"
+    return f"np.{name}"
+
+
 def _array_function(self, func, types, args, kwargs):
     from frechet._src.numpy.dispatch import FUNCTIONS
     for t in types:
@@ -173,9 +191,7 @@ def _array_function(self, func, types, args, kwargs):
             return NotImplemented
     impl = FUNCTIONS.get(func)
     if impl is None:
-        module = getattr(func, "__module__", "numpy") or "numpy"
-        sub = module.split(".")[1] if module.startswith("numpy.") and "._" not in module else ""
-        name = f"np.{sub}.{func.__name__}" if sub else f"np.{func.__name__}"
+        name = _public_name(func)
         raise UnsupportedFunctionError(
             f"{name} is not supported on traced values (frechet cannot "
             f"differentiate through it). Wrap the code that calls it in frechet.custom_vjp "

@@ -3,6 +3,7 @@
 from frechet._src.prims import (  # noqa: F401
     contractions,
     elementwise,
+    fft,
     indexing,
     linalg,
     reductions,
