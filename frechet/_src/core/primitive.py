@@ -32,6 +32,7 @@ class Primitive:
         "jvp_by_constant",
         "jvp_scale",
         "linear",
+        "linearize",
         "multiple_results",
         "name",
         "transpose",
@@ -48,6 +49,8 @@ class Primitive:
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False
+        self.linearize = None   # (jvp_trace, primals, tangents, **params): a rule for
+        #                         linearization itself (control flow splits known/unknown parts)
         self.collective = False  # named collectives (psum, ...): batched by the named vmap
 
     def bind(self, *args, **params):

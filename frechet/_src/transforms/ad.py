@@ -174,6 +174,8 @@ class JVPTrace(Trace):
             primals, tangents, found = self._unpack(args)
             if not found:
                 return self.parent.process(prim, primals, params)
+        if self.folds and prim.linearize is not None:
+            return prim.linearize(self, primals, tangents, **params)
         rule = prim.jvp
         if rule is None:
             raise NonDifferentiableError(

@@ -4,9 +4,9 @@ In eager mode tracing is execution, so these run as Python over traced values: t
 differentiable in forward and reverse mode (reverse mode through a while_loop records the
 iterations that actually ran, so trip counts known only at run time are fine). Under vmap a
 batched predicate or index selects per example: cond and switch compute every branch and
-select; while_loop runs until no example continues, updating only those that do. Staged
-contexts (make_program) have no concrete predicate: there they raise until jit gives them
-primitives with sub-programs.
+select; while_loop runs until no example continues, updating only those that do. With a
+staged predicate (make_program, jit) cond and switch bind the cond primitive (branch.py);
+while_loop and fori_loop with staged bounds still need concrete values (jit guards them).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError
+from frechet._src.transforms.branch import is_staged, staged_switch
 
 
 def _decide(pred, what):
@@ -24,9 +25,9 @@ def _decide(pred, what):
     from frechet._src.transforms.batching import BatchTracer
     if isinstance(pred, BatchTracer):
         return None
-    return concrete(pred, what, "jit traces on concrete values (branches become guards); "
-                                "staging control flow abstractly needs control-flow primitives, "
-                                "which are not built yet")
+    return concrete(pred, what, "jit traces on concrete values (a loop's trip count becomes "
+                                "a guard); staging a loop abstractly needs a while primitive, "
+                                "which is not built yet")
 
 
 def _select(pred, on_true, on_false):
@@ -41,6 +42,8 @@ def cond(pred, true_fun, false_fun, *operands):
     Example:
       >>> cond(x > 0, np.sin, np.cos, x)
     """
+    if is_staged(pred):           # make_program, jit: a cond primitive with both branches
+        return staged_switch(pred, [false_fun, true_fun], operands)
     c = _decide(pred, "cond")
     if c is not None:
         if np.ndim(c) != 0:
@@ -54,6 +57,8 @@ def switch(index, branches, *operands):
     branches = list(branches)
     if not branches:
         raise ValueError("switch needs at least one branch")
+    if is_staged(index):
+        return staged_switch(index, branches, operands)
     c = _decide(index, "switch")
     if c is not None:
         i = int(np.clip(c, 0, len(branches) - 1))
