@@ -86,3 +86,24 @@ def test_branches_must_agree():
         fr.make_program(lambda x: fr.cond(x[0] > 0, lambda x: x, lambda x: x[:2], x))(X)
     with pytest.raises(TypeError, match="different structures"):
         fr.make_program(lambda x: fr.cond(x[0] > 0, lambda x: (x, x), lambda x: x, x))(X)
+
+
+def test_partial_eval_splits_a_jvp_program():
+    from frechet._src.ir.partial_eval import partial_eval
+    from frechet._src.ir.program import evaluate, typecheck
+
+    def jvp_fn(x, t):
+        return list(fr.jvp(lambda x: np.sin(x) * x, (x,), (t,)))
+    program = fr.make_program(jvp_fn)(X, np.ones(3))
+    known, unknown, res = partial_eval(program, [False, True], [False, True])
+    typecheck(known)
+    typecheck(unknown)
+    assert {e.primitive.name for e in unknown.eqns} <= {"multiply", "add_any", "add"}
+    assert "sin" in {e.primitive.name for e in known.eqns}
+    t = np.array([1.0, -2.0, 0.5])
+    out, *residuals = evaluate(known, X)
+    (tout,) = evaluate(unknown, *residuals, t)
+    want = fr.jvp(lambda x: np.sin(x) * x, (X,), (t,))
+    np.testing.assert_allclose(out, want[0], rtol=1e-15)
+    np.testing.assert_allclose(tout, want[1], rtol=1e-15)
+    assert len(res) == len(residuals)
