@@ -32,6 +32,10 @@ OPERATORS = {"add": "{} + {}", "add_any": "{} + {}", "subtract": "{} - {}",
              "multiply": "{} * {}", "divide": "{} / {}", "negative": "-{}"}
 
 
+def _comment(eqn) -> str:
+    return f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")
+
+
 def emit(program: Program, guards=(), fuse=False):
     """Compile `program` (guards: (var, expected value) pairs) into a Python function of the
     program's inputs; with `fuse`, runs of elementwise equations on large arrays become
@@ -89,8 +93,14 @@ def emit(program: Program, guards=(), fuse=False):
         op = OPERATORS.get(eqn.primitive.name)
         if op is not None and k not in slots:
             ins = [names[("scalar", v)] if v in scalar_consts else names[v] for v in eqn.inputs]
-            comment = f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")
-            lines.append(f"    {name(eqn.outputs[0])} = {op.format(*ins)}{comment}")
+            lines.append(f"    {name(eqn.outputs[0])} = {op.format(*ins)}{_comment(eqn)}")
+            emit_checks(eqn.outputs[0])
+            continue
+        if eqn.primitive.name == "getitem" and len(eqn.inputs) == 1 and k not in slots:
+            from frechet._src.prims.indexing import build
+            env[f"i{k}"] = build(eqn.params["index"], ())      # a static index: x[index]
+            lines.append(f"    {name(eqn.outputs[0])} = {names[eqn.inputs[0]]}[i{k}]"
+                         f"{_comment(eqn)}")
             emit_checks(eqn.outputs[0])
             continue
         if k in slots:
@@ -103,8 +113,7 @@ def emit(program: Program, guards=(), fuse=False):
         env[f"f{k}"] = fn
         outs = [name(v) for v in eqn.outputs]
         lhs = outs[0] if not eqn.primitive.multiple_results else "[" + ", ".join(outs) + "]"
-        comment = f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")
-        lines.append(f"    {lhs} = f{k}({ins}){comment}")
+        lines.append(f"    {lhs} = f{k}({ins}){_comment(eqn)}")
         for v in eqn.outputs:
             emit_checks(v)
     for v in list(checks):          # guards on constants: checked once, at the start

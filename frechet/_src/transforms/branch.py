@@ -54,8 +54,10 @@ def _with_inputs(program: Program, extra_specs, position):
 
 @functools.lru_cache(maxsize=1024)
 def _compiled(program: Program):
+    """The sub-program simplified as jit simplifies programs, then compiled to Python."""
     from frechet._src.ir.codegen import emit
-    run, _ = emit(program)
+    from frechet._src.transforms.jit import simplify
+    run, _ = emit(simplify(program)[0])
     return run
 
 

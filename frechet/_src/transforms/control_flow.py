@@ -120,7 +120,12 @@ def fori_loop(lower, upper, body_fun, init_val):
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
-    """carry, y = f(carry, x) over the leading axis of xs; returns (carry, stacked ys)."""
+    """carry, y = f(carry, x) over the leading axis of xs; returns (carry, stacked ys).
+
+    Eager code runs the loop in Python. Staged (make_program, jit), it is one scan primitive
+    whose body is staged once; `unroll=True` (or an unroll of at least the length) stages
+    every step instead: a longer trace and program, but each step is straight-line code that
+    jit simplifies across steps (faster for small bodies; see bench/results.md)."""
     from frechet._src.numpy.manipulation import stack
     leaves = tree.flatten(xs)[0] if xs is not None else []
     n = length if length is not None else (leaves[0].shape[0] if leaves else None)
@@ -130,6 +135,10 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
         if x.shape[0] != n:
             raise ValueError(f"scan got leading axes of sizes {[x.shape[0] for x in leaves]} "
                              f"and length {length}")
+    full = unroll is True or (not isinstance(unroll, bool) and n > 0 and unroll >= n)
+    if not full and any(is_staged(a) for a in tree.flatten(init)[0] + leaves):
+        from frechet._src.transforms.loop import staged_scan
+        return staged_scan(f, init, xs, n, reverse)     # one scan primitive, body staged once
     carry, ys = init, []
     order = range(n - 1, -1, -1) if reverse else range(n)
     for i in order:
