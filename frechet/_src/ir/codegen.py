@@ -25,11 +25,39 @@ def _guard_ok(value, expected) -> bool:
     return value.shape == expected.shape and bool(np.array_equal(value, expected))
 
 
-# Arithmetic written as Python operators: on arrays an operator is the same ufunc call, and on
-# NumPy scalars (what indexing and 0-d results are) it takes NumPy's scalar fast path, several
-# times cheaper than a ufunc call. Same values, same warnings.
+# Arithmetic written as Python operators (see _inline): on arrays an operator is the same ufunc
+# call, and on NumPy scalars (what indexing and 0-d results are) it takes NumPy's scalar fast
+# path, several times cheaper than a ufunc call. Same values, same warnings.
 OPERATORS = {"add": "{} + {}", "add_any": "{} + {}", "subtract": "{} - {}",
              "multiply": "{} * {}", "divide": "{} / {}", "negative": "-{}"}
+
+
+def _inline(eqn, k, names, scalar_consts, env):
+    """eqn as a Python expression, where one says the same as the impl more cheaply: arithmetic
+    as operators (0-d constants as NumPy scalars), reshape as a method, indexing and
+    index_add with a static index; None otherwise. Static params go into env as i{k}."""
+    prim, ins = eqn.primitive.name, eqn.inputs
+    op = OPERATORS.get(prim)
+    if op is not None:
+        return op.format(*[names[("scalar", v)] if v in scalar_consts else names[v]
+                           for v in ins])
+    if prim == "reshape":
+        env[f"i{k}"] = eqn.params["shape"]
+        return f"{names[ins[0]]}.reshape(i{k})"
+    if prim in ("getitem", "index_add") and len(ins) == (1 if prim == "getitem" else 2):
+        from frechet._src.prims.indexing import build
+        env[f"i{k}"] = build(eqn.params["index"], ())
+        if prim == "getitem":
+            return f"{names[ins[0]]}[i{k}]"
+        env["_index_add"] = _index_add
+        return f"_index_add({names[ins[0]]}, {names[ins[1]]}, i{k})"
+    return None
+
+
+def _index_add(x, v, index):
+    out = np.array(x)
+    out[index] += v
+    return out
 
 
 def _comment(eqn) -> str:
@@ -90,17 +118,9 @@ def emit(program: Program, guards=(), fuse=False):
             for v in eqn.outputs:
                 emit_checks(v)
             continue
-        op = OPERATORS.get(eqn.primitive.name)
-        if op is not None and k not in slots:
-            ins = [names[("scalar", v)] if v in scalar_consts else names[v] for v in eqn.inputs]
-            lines.append(f"    {name(eqn.outputs[0])} = {op.format(*ins)}{_comment(eqn)}")
-            emit_checks(eqn.outputs[0])
-            continue
-        if eqn.primitive.name == "getitem" and len(eqn.inputs) == 1 and k not in slots:
-            from frechet._src.prims.indexing import build
-            env[f"i{k}"] = build(eqn.params["index"], ())      # a static index: x[index]
-            lines.append(f"    {name(eqn.outputs[0])} = {names[eqn.inputs[0]]}[i{k}]"
-                         f"{_comment(eqn)}")
+        expr = None if k in slots else _inline(eqn, k, names, scalar_consts, env)
+        if expr is not None:
+            lines.append(f"    {name(eqn.outputs[0])} = {expr}{_comment(eqn)}")
             emit_checks(eqn.outputs[0])
             continue
         if k in slots:

@@ -40,18 +40,24 @@ def _stacked(s: ArraySpec, n: int) -> ArraySpec:
 def _impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, num_consts, num_carry)
     run = _compiled(body)
+    rows = list(zip(*[list(x) for x in xs])) if xs else [()] * length   # one tuple per step
     steps = []
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
-        outs = run(*consts, *carry, *[x[i] for x in xs])
+        outs = run(*consts, *carry, *rows[i])
         carry = outs[:num_carry]
         steps.append(outs[num_carry:])
     if reverse:
         steps.reverse()
     y_specs = body.out_specs[num_carry:]
-    ys = [np.stack([np.asarray(s[k]) for s in steps]) if steps else
-          np.zeros((0, *y.shape), y.dtype) for k, y in enumerate(y_specs)]
-    return [np.asarray(c) for c in carry] + [y.astype(s.dtype, copy=False)
-                                             for y, s in zip(ys, y_specs)]
+    ys = []
+    for k, y in enumerate(y_specs):
+        if not steps:
+            ys.append(np.zeros((0, *y.shape), y.dtype))
+        elif y.shape == ():     # scalars: one conversion of the whole column
+            ys.append(np.array([s[k] for s in steps], dtype=y.dtype))
+        else:
+            ys.append(np.stack([s[k] for s in steps]).astype(y.dtype, copy=False))
+    return [np.asarray(c) for c in carry] + ys
 
 
 def _abstract(*specs, body, num_consts, num_carry, length, reverse):
