@@ -46,6 +46,16 @@ def _frechet_jit(d):
     return lambda: g(d["theta"], d["x0"])
 
 
+def _frechet_jit_unrolled(d):
+    import frechet as fr
+
+    def loss(theta, x0):
+        x, _ = fr.scan(lambda x, _: (step(np, theta, x), None), x0, length=STEPS, unroll=True)
+        return np.sum(x**2)
+    g = fr.jit(fr.grad(loss))
+    return lambda: g(d["theta"], d["x0"])
+
+
 def _jax(d):
     jax = jax_x64()
     jnp = jax.numpy
@@ -85,8 +95,10 @@ def _autograd(d):
 
 EULER_UNROLL = Workload(
     "euler_unroll", f"gradient w.r.t. theta of sum(x_T**2) after {STEPS} Euler steps",
-    _data, {"numpy": _numpy, "frechet": _frechet, "frechet jit": _frechet_jit, "jax": _jax,
+    _data, {"numpy": _numpy, "frechet": _frechet, "frechet jit": _frechet_jit,
+            "frechet jit unrolled": _frechet_jit_unrolled, "jax": _jax,
             "torch": _torch, "torch.func": _torch_func, "autograd": _autograd},
-    notes={"frechet": "frechet.scan", "frechet jit": "jit(grad) of frechet.scan",
+    notes={"frechet": "frechet.scan", "frechet jit": "jit(grad) of frechet.scan (one primitive)",
+           "frechet jit unrolled": "the same with scan(unroll=True)",
            "jax": "jit(grad) of lax.scan", "torch": "Python loop",
            "torch.func": "Python loop", "autograd": "Python loop"})

@@ -152,7 +152,7 @@ def print_workload(w: Workload, outcomes: dict) -> None:
     per = " per op" if w.per > 1 else ""
     print(f"\n{w.name}: {w.what}  (median{per}; x fastest peer; x NumPy primal)")
     for k, fig, vp, vn, note in table_rows(w, outcomes):
-        print(f"  {k:16s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
+        print(f"  {k:20s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
 
 
 def geomean(xs) -> float:

@@ -15,7 +15,7 @@ from typing import Any
 
 # Candidates in report order. Peers are what a user would pick instead of frechet; the fastest
 # peer is the bar. "numpy" is the primal alone: what the function itself costs.
-FRECHET = ("frechet", "frechet jit")
+FRECHET = ("frechet", "frechet jit", "frechet jit unrolled")
 PEERS = ("jax", "torch", "torch.func", "autograd")
 CANDIDATES = ("numpy",) + FRECHET + PEERS
 
