@@ -48,7 +48,7 @@ def test_every_primitive_has_a_rule_and_a_record():
         # checkpoint's primitives are checked in tests/test_checkpoint.py
         "remat", "checkpoint_kept", "remat_barrier",
         # the cond and scan primitives appear only when staged: tests/test_cond.py, test_scan.py
-        "cond", "scan",
+        "cond", "scan", "while",
         # named collectives are checked in tests/test_vmap.py (they need a named vmap)
         "psum", "pmax", "all_gather", "axis_index"}
     assert not missing, f"primitives with no op record: {sorted(missing)}"

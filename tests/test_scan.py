@@ -103,3 +103,54 @@ def test_scan_without_ys_and_zero_length():
 def test_body_must_keep_the_carry():
     with pytest.raises(TypeError, match="carry"):
         fr.make_program(lambda x: fr.scan(lambda c, _: (c[:1], None), x, length=3))(X0)
+
+
+def newton(a):
+    return fr.while_loop(lambda s: np.abs(s[0] ** 2 - a) > 1e-12,
+                         lambda s: ((s[0] + a / s[0]) / 2, s[1] + 1), (a, 0))
+
+
+def test_while_primitive_under_jit_and_make_program():
+    assert [e.primitive.name for e in fr.make_program(newton)(2.0).eqns] == ["while"]
+    j = fr.jit(newton)
+    for a in (2.0, 1e4, 0.25):
+        root, n = j(a)
+        want_root, want_n = newton(a)
+        np.testing.assert_allclose(root, want_root, rtol=1e-15)
+        assert n == want_n
+    assert j.trace_count == 1              # the trip count is not a guard any more
+
+
+def test_derivatives_through_a_while_primitive():
+    # forward mode is a while of the body's JVP; reverse mode runs the loop (trip count known)
+    for a in (2.0, 1e4):
+        np.testing.assert_allclose(fr.jit(lambda a: fr.jvp(lambda a: newton(a)[0], (a,),
+                                                             (1.0,))[1])(a),
+                                   0.5 / np.sqrt(a), rtol=1e-10)
+        np.testing.assert_allclose(fr.jit(fr.grad(lambda a: newton(a)[0]))(a),
+                                   0.5 / np.sqrt(a), rtol=1e-10)
+    # a carry whose tangent starts at zero, and a closure over a differentiated value
+    def power(t):
+        return fr.while_loop(lambda s: s[1] < 4, lambda s: (s[0] * t, s[1] + 1), (1.0, 0))[0]
+    np.testing.assert_allclose(fr.jit(lambda t: fr.jvp(power, (t,), (1.0,))[1])(1.5),
+                               4 * 1.5 ** 3, rtol=1e-14)
+
+
+def test_vmap_of_a_while_primitive():
+    # each example runs until its own condition fails (the batched while steps only those)
+    assert "while" in str(fr.make_program(fr.vmap(newton))(np.array([2.0, 9.0])))
+    roots, counts = fr.jit(fr.vmap(newton))(np.array([2.0, 1e4, 9.0]))
+    np.testing.assert_allclose(roots, np.sqrt([2.0, 1e4, 9.0]), rtol=1e-12)
+    assert list(counts) == [newton(a)[1] for a in (2.0, 1e4, 9.0)]   # each example's own
+
+
+def test_fori_loop_stages_as_scan_or_while():
+    f = lambda x: fr.fori_loop(0, 5, lambda i, v: v * 0.5 + np.sin(v) * i, x)
+    assert [e.primitive.name for e in fr.make_program(f)(np.ones(2)).eqns] == ["scan"]
+    np.testing.assert_allclose(fr.jit(f)(np.ones(2)), f(np.ones(2)), rtol=1e-15)
+    np.testing.assert_allclose(fr.jit(fr.grad(lambda x: np.sum(f(x))))(np.ones(2)),
+                               fr.grad(lambda x: np.sum(f(x)))(np.ones(2)), rtol=1e-13)
+    g = fr.jit(lambda x, n: fr.fori_loop(0, n, lambda i, v: v * 1.5, x))
+    np.testing.assert_allclose(g(np.ones(2), 3), 1.5 ** 3)
+    np.testing.assert_allclose(g(np.ones(2), 4), 1.5 ** 4)
+    assert g.trace_count == 1

@@ -225,11 +225,16 @@ cond_p.batch = _cond_batch
 # ---- the entry point used by cond and switch ------------------------------------------------------
 
 def is_staged(x) -> bool:
-    """Whether x's value is staged (make_program or jit), under any JVP tracers."""
+    """Whether x's value is staged (make_program or jit), under any JVP or batch tracers."""
     from frechet._src.transforms.ad import JVPTracer
-    while type(x) is JVPTracer:
-        x = x.primal
-    return isinstance(x, StagedTracer)
+    from frechet._src.transforms.batching import BatchTracer
+    while True:
+        if type(x) is JVPTracer:
+            x = x.primal
+        elif type(x) is BatchTracer:
+            x = x.val
+        else:
+            return isinstance(x, StagedTracer)
 
 
 def staged_switch(index, branches, operands):

@@ -4,9 +4,10 @@ In eager mode tracing is execution, so these run as Python over traced values: t
 differentiable in forward and reverse mode (reverse mode through a while_loop records the
 iterations that actually ran, so trip counts known only at run time are fine). Under vmap a
 batched predicate or index selects per example: cond and switch compute every branch and
-select; while_loop runs until no example continues, updating only those that do. With a
-staged predicate (make_program, jit) cond and switch bind the cond primitive (branch.py);
-while_loop and fori_loop with staged bounds still need concrete values (jit guards them).
+select; while_loop runs until no example continues, updating only those that do. With staged
+values (make_program, jit) they bind primitives with sub-programs instead: cond and switch the
+cond primitive (branch.py), scan and fori_loop the scan primitive and while_loop the while
+primitive (loop.py).
 """
 
 from __future__ import annotations
@@ -74,7 +75,12 @@ def switch(index, branches, *operands):
 
 
 def while_loop(cond_fun, body_fun, init_val):
-    """Repeat val = body_fun(val) while cond_fun(val); differentiable in both modes."""
+    """Repeat val = body_fun(val) while cond_fun(val); differentiable in both modes. With a
+    staged carry (make_program, jit) it is one while primitive; reverse mode through it runs
+    the loop when its trip count is known (eager values, or jit's)."""
+    if any(is_staged(a) for a in tree.flatten(init_val)[0]):
+        from frechet._src.transforms.loop import staged_while
+        return staged_while(cond_fun, body_fun, init_val)
     val = init_val
     while True:
         pred = cond_fun(val)
@@ -105,9 +111,20 @@ def _any_batched(pred) -> bool:
 
 
 def fori_loop(lower, upper, body_fun, init_val):
-    """val = body_fun(i, val) for i in range(lower, upper)."""
-    lo = _decide(lower, "fori_loop")
-    hi = _decide(upper, "fori_loop")
+    """val = body_fun(i, val) for i in range(lower, upper). Staged (make_program, jit): a scan
+    when the bounds are concrete, a while primitive when they are staged."""
+    if is_staged(lower) or is_staged(upper):
+        lo = hi = None
+    else:
+        lo = _decide(lower, "fori_loop")
+        hi = _decide(upper, "fori_loop")
+        if lo is not None and hi is not None and any(is_staged(a)
+                                                     for a in tree.flatten(init_val)[0]):
+            def step(carry, _):
+                i, v = carry
+                return (i + 1, body_fun(i, v)), None
+            (_, val), _ = scan(step, (np.int64(int(lo)), init_val), length=max(int(hi) - int(lo), 0))
+            return val
     if lo is None or hi is None:
         from frechet._src.numpy.ufuncs import add, less
         _, val = while_loop(lambda s: less(s[0], upper), lambda s: (add(s[0], 1), body_fun(*s)),
