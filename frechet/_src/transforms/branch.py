@@ -53,7 +53,7 @@ def _with_inputs(program: Program, extra_specs, position):
 # ---- running a branch (compiled once per program) -----------------------------------------------
 
 @functools.lru_cache(maxsize=1024)
-def _compiled(program: Program):
+def compiled(program: Program):
     """The sub-program simplified as jit simplifies programs, then compiled to Python."""
     from frechet._src.ir.codegen import emit
     from frechet._src.transforms.jit import simplify
@@ -63,7 +63,7 @@ def _compiled(program: Program):
 
 def _impl(index, *ops, branches):
     i = int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))
-    return list(_compiled(branches[i])(*ops))
+    return list(compiled(branches[i])(*ops))
 
 
 def _abstract(index, *ops, branches):

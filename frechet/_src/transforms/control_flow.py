@@ -7,7 +7,7 @@ batched predicate or index selects per example: cond and switch compute every br
 select; while_loop runs until no example continues, updating only those that do. With staged
 values (make_program, jit) they bind primitives with sub-programs instead: cond and switch the
 cond primitive (branch.py), scan and fori_loop the scan primitive and while_loop the while
-primitive (loop.py).
+primitive (loop.py, while_loop.py).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def while_loop(cond_fun, body_fun, init_val):
     staged carry (make_program, jit) it is one while primitive; reverse mode through it runs
     the loop when its trip count is known (eager values, or jit's)."""
     if any(is_staged(a) for a in tree.flatten(init_val)[0]):
-        from frechet._src.transforms.loop import staged_while
+        from frechet._src.transforms.while_loop import staged_while
         return staged_while(cond_fun, body_fun, init_val)
     val = init_val
     while True:

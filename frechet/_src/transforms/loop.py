@@ -1,4 +1,4 @@
-"""The `scan` primitive: a loop over the leading axis of its inputs, with a sub-program body.
+"""The `scan` primitive (the while primitive is in while_loop.py): a loop over the leading axis of its inputs, with a sub-program body.
 
 `scan` runs as Python in eager code. With staged inputs (make_program, jit) it binds `scan_p`,
 whose body (consts, carry, x) -> (carry, y) is staged once, so a loop of any length is one
@@ -21,7 +21,7 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
-from frechet._src.transforms.branch import _compiled, stage_closed
+from frechet._src.transforms.branch import compiled, stage_closed
 
 
 def _split(seq, nc, ncar):
@@ -39,7 +39,7 @@ def _stacked(s: ArraySpec, n: int) -> ArraySpec:
 
 def _impl(*args, body, num_consts, num_carry, length, reverse):
     consts, carry, xs = _split(args, num_consts, num_carry)
-    run = _compiled(body)
+    run = compiled(body)
     rows = list(zip(*[list(x) for x in xs])) if xs else [()] * length   # one tuple per step
     steps = []
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
@@ -92,7 +92,7 @@ def _jvp_body(body, nc, ncar, nz):
     def f(*args):
         c, tc, k, tk, x, tx = _unflatten(args, [len(c_s), sum(nz_c), len(k_s), sum(nz_k),
                                                 len(x_s), sum(nz_x)])
-        ts = _place(tc, nz_c) + _place(tk, nz_k) + _place(tx, nz_x)
+        ts = place(tc, nz_c) + place(tk, nz_k) + place(tx, nz_x)
         outs, touts = jvp_flat(lambda *a: evaluate(body, *a), c + k + x, ts)
         pattern["carry"] = [t is not None for t in touts[:ncar]]
         pattern["y"] = [t is not None for t in touts[ncar:]]
@@ -115,12 +115,12 @@ def _unflatten(seq, sizes):
     return out
 
 
-def _place(values, flags):
+def place(values, flags):
     it = iter(values)
     return [next(it) if f else None for f in flags]
 
 
-def _carry_fixpoint(body, nc, ncar, tangents):
+def carry_fixpoint(body, nc, ncar, tangents):
     """Which carry tangents are nonzero at some step, and the JVP body for that pattern."""
     nz = [t is not None for t in tangents]
     while True:
@@ -131,7 +131,7 @@ def _carry_fixpoint(body, nc, ncar, tangents):
         nz[nc:nc + ncar] = grown
 
 
-def _tangent_operands(primals, tangents, nz, nc, ncar):
+def tangent_operands(primals, tangents, nz, nc, ncar):
     """The nonzero tangents in scan-operand order, zeros where the carry's becomes nonzero."""
     tc, tk, tx = _split([t if t is not None or not z else zeros(spec_of(p))
                          for p, t, z in zip(primals, tangents, nz)], nc, ncar)
@@ -142,15 +142,15 @@ def _tangent_operands(primals, tangents, nz, nc, ncar):
 
 def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse):
     nc, ncar = num_consts, num_carry
-    nz, jb, y_nz = _carry_fixpoint(body, nc, ncar, tangents)
+    nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
     c, k, x = _split(primals, nc, ncar)
-    tc, tk, tx = _tangent_operands(primals, tangents, nz, nc, ncar)
+    tc, tk, tx = tangent_operands(primals, tangents, nz, nc, ncar)
     outs = scan_p.bind(*c, *tc, *k, *tk, *x, *tx, body=jb, num_consts=len(c) + len(tc),
                        num_carry=len(k) + len(tk), length=length, reverse=reverse)
-    carry, tcarry = outs[:ncar], _place(outs[ncar:ncar + len(tk)], nz[nc:nc + ncar])
+    carry, tcarry = outs[:ncar], place(outs[ncar:ncar + len(tk)], nz[nc:nc + ncar])
     rest = outs[ncar + len(tk):]
     ny = len(body.out_specs) - ncar
-    return carry + rest[:ny], tcarry + _place(rest[ny:], y_nz)
+    return carry + rest[:ny], tcarry + place(rest[ny:], y_nz)
 
 
 scan_p.jvp = _scan_jvp
@@ -163,9 +163,9 @@ def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, lengt
     from frechet._src.transforms.ad import JVPTracer
     nc, ncar = num_consts, num_carry
     ny = len(body.out_specs) - ncar
-    nz, jb, y_nz = _carry_fixpoint(body, nc, ncar, tangents)
+    nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
     c, k, x = _split(primals, nc, ncar)
-    tc, tk, tx = _tangent_operands(primals, tangents, nz, nc, ncar)
+    tc, tk, tx = tangent_operands(primals, tangents, nz, nc, ncar)
     # jb's inputs: c, tc, k, tk, x, tx; outputs: carry, tcarry, y, ty
     unknown_in = ([False] * len(c) + [True] * len(tc) + [False] * len(k) + [True] * len(tk) +
                   [False] * len(x) + [True] * len(tx))
@@ -190,8 +190,8 @@ def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, lengt
     with _trace.use(jt.rule_trace):
         touts = scan_p.bind(*tc, *tk, *stacked, *tx, body=lb, num_consts=len(tc),
                             num_carry=len(tk), length=length, reverse=reverse)
-    tcarry = _place(touts[:len(tk)], nz[nc:nc + ncar])
-    tys = _place(touts[len(tk):], y_nz)
+    tcarry = place(touts[:len(tk)], nz[nc:nc + ncar])
+    tys = place(touts[len(tk):], y_nz)
     return [o if t is None else JVPTracer(jt, o, t)
             for o, t in zip(list(carry) + list(ys), tcarry + tys)]
 
@@ -311,149 +311,3 @@ def staged_scan(f, init, xs, length, reverse):
                        num_carry=ncar, length=length, reverse=reverse)
     return (tree.unflatten(k_tree, list(outs[:ncar])),
             tree.unflatten(y_tree[0], list(outs[ncar:])))
-
-
-# ---- the while primitive ------------------------------------------------------------------------
-# while_p(cond_consts, body_consts, init; cond, body): cond (cond_consts, carry) -> bool scalar,
-# body (body_consts, carry) -> carry. Forward mode, batching and staging are rules on the
-# sub-programs; linearization runs the loop now (the trip count must be concrete: reverse mode
-# keeps one set of residuals per iteration actually run, as eager code does).
-
-def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
-    cc = args[:num_cond_consts]
-    bc = args[num_cond_consts:num_cond_consts + num_body_consts]
-    carry = list(args[num_cond_consts + num_body_consts:])
-    test, step = _compiled(cond), _compiled(body)
-    while bool(test(*cc, *carry)[0]):
-        carry = list(step(*bc, *carry))
-    return [np.asarray(c) for c in carry]
-
-
-def _while_abstract(*specs, cond, body, num_cond_consts, num_body_consts):
-    carry = list(specs[num_cond_consts + num_body_consts:])
-    (pred,) = cond.out_specs
-    if pred.shape != () or np.dtype(pred.dtype).kind != "b":
-        raise TypeError(f"while_loop's condition must return a boolean scalar, got {pred}")
-    if list(body.out_specs) != carry:
-        raise TypeError(f"while_loop's body must return its carry unchanged in shape and "
-                        f"dtype: {carry} -> {list(body.out_specs)}")
-    return carry
-
-
-while_p = primitive("while", _while_impl, _while_abstract, multiple_results=True)
-
-
-def _while_parts(args, num_cond_consts, num_body_consts):
-    a = list(args)
-    return (a[:num_cond_consts], a[num_cond_consts:num_cond_consts + num_body_consts],
-            a[num_cond_consts + num_body_consts:])
-
-
-def _while_jvp(primals, tangents, *, cond, body, num_cond_consts, num_body_consts):
-    ncc, nbc = num_cond_consts, num_body_consts
-    cc, bc, k = _while_parts(primals, ncc, nbc)
-    _, tbc, tk = _while_parts(tangents, ncc, nbc)
-    # the body as a scan body without xs or ys: its JVP, with the carry-tangent fixpoint
-    nz, jb, _ = _carry_fixpoint(body, nbc, len(k), list(tbc) + list(tk))
-    tc, tkk, _ = _tangent_operands(bc + k, list(tbc) + list(tk), nz, nbc, len(k))
-    n_tc, n_tk = len(tc), len(tkk)
-    # the condition reads the primal carry only: it ignores the tangents jb carries along
-    specs = [v.spec for v in cond.invars] + [spec_of(t) for t in tkk]
-
-    def test(*a):
-        return evaluate(cond, *a[:ncc + len(k)])
-    cond2 = stage_closed(test, specs)[0]
-    # jb takes (bc, tc, k, tk); while_p passes (cond consts, body consts, carry) with the body
-    # consts (bc, tc) and the carry (k, tk)
-    outs = while_p.bind(*cc, *bc, *tc, *k, *tkk, cond=cond2, body=jb, num_cond_consts=ncc,
-                        num_body_consts=nbc + n_tc)
-    carry = outs[:len(k)]
-    return carry, _place(outs[len(k):len(k) + n_tk], nz[nbc:])
-
-
-def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_body_consts):
-    """Reverse mode through a loop whose trip count is known only at run time: the loop runs
-    now, each iteration's body linearized, as in eager code."""
-    from frechet._src.numpy.base import concrete
-    from frechet._src.transforms.ad import JVPTracer
-    ncc, nbc = num_cond_consts, num_body_consts
-    args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
-    cc, bc, carry = _while_parts(args, ncc, nbc)
-    with _trace.use(jt):
-        while True:
-            (pred,) = evaluate(cond, *cc, *carry)
-            if not bool(concrete(pred, "reverse mode through a staged while_loop",
-                                 "call grad outside make_program, or use jit, which traces "
-                                 "on concrete values")):
-                return carry
-            carry = evaluate(body, *bc, *carry)
-
-
-def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.numpy.misc import where
-    from frechet._src.numpy.reductions import any as any_
-    from frechet._src.transforms.batching import batch_flat, with_batch_axis
-    ncc, nbc = num_cond_consts, num_body_consts
-    n = next(a.shape[0] for a, b in zip(args, batched) if b)
-    cc, bc, k = _while_parts(args, ncc, nbc)
-    fcc, fbc, _ = _while_parts(batched, ncc, nbc)
-    k = [a if b else with_batch_axis(a, n) for a, b in
-         zip(k, batched[ncc + nbc:])]      # every carry batched
-    nk = len(k)
-
-    def per_example_pred(ccs, ks):
-        return batch_flat(lambda *v: evaluate(cond, *v), list(ccs) + list(ks),
-                          list(fcc) + [True] * nk, n)[0]
-
-    def test(*a):        # some example continues
-        return [any_(per_example_pred(a[:ncc], a[ncc:]))]
-
-    def step(*a):        # examples that continue step; the others keep their carry
-        ccs, bcs, ks = a[:ncc], a[ncc:ncc + nbc], a[ncc + nbc:]
-        go = per_example_pred(ccs, ks)
-        new = batch_flat(lambda *v: evaluate(body, *v), list(bcs) + list(ks),
-                         list(fbc) + [True] * nk, n)
-        return [where(go.reshape(go.shape + (1,) * (x.ndim - 1)), x, o)
-                for x, o in zip(new, ks)]
-    c_specs = [spec_of(a) for a in cc]
-    k_specs = [spec_of(a) for a in k]
-    cond_b = stage_closed(test, c_specs + k_specs)[0]
-    # the batched body also needs the condition's consts: they join the body's consts
-    body_b = stage_closed(step, c_specs + [spec_of(a) for a in bc] + k_specs)[0]
-    return while_p.bind(*cc, *cc, *bc, *k, cond=cond_b, body=body_b, num_cond_consts=ncc,
-                        num_body_consts=ncc + nbc)
-
-
-while_p.jvp = _while_jvp
-while_p.linearize = _while_linearize
-while_p.batch = _while_batch
-
-
-def staged_while(cond_fun, body_fun, init_val):
-    """while_loop via while_p: condition and body staged once."""
-    from frechet._src import tree
-    from frechet._src.numpy.base import asarray
-    leaves, treedef = tree.flatten(init_val)
-    leaves = [asarray(a) for a in leaves]
-    specs = [spec_of(a) for a in leaves]
-
-    def flat_cond(*a):
-        return [asarray(cond_fun(tree.unflatten(treedef, list(a))))]
-
-    def flat_body(*a):
-        out, ot = tree.flatten(body_fun(tree.unflatten(treedef, list(a))))
-        if ot != treedef:
-            raise TypeError(f"while_loop body must return a carry of the same structure: "
-                            f"{treedef} -> {ot}")
-        return [asarray(o) for o in out]
-    cp, c_lifted = stage_closed(flat_cond, specs)
-    bp, b_lifted = stage_closed(flat_body, specs)
-    m = len(specs)
-
-    def consts_first(p):
-        return Program(list(p.invars[m:]) + list(p.invars[:m]), p.constvars, p.consts, p.eqns,
-                       p.outvars, p.out_specs)
-    outs = while_p.bind(*c_lifted, *b_lifted, *leaves, cond=consts_first(cp),
-                        body=consts_first(bp), num_cond_consts=len(c_lifted),
-                        num_body_consts=len(b_lifted))
-    return tree.unflatten(treedef, list(outs))
