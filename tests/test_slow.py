@@ -11,6 +11,8 @@ from frechet._src.testing import check_grads
 @pytest.mark.parametrize("name", sorted(RECORDS))
 def test_third_order(name):
     r = RECORDS[name]
+    if r.order < 2:
+        pytest.skip(f"{name} is checked to order {r.order} only (its record says why)")
     rng = np.random.default_rng(abs(hash(name)) % 2**32)
     args = r.args(rng)
     check_grads(traced_fn(r), args, order=3, rng=rng, rtol=1e-4, atol=1e-4)
