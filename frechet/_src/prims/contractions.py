@@ -128,15 +128,19 @@ def _contract(ct, out, other_ops, other_subs, target, target_shape):
     return broadcast_in_dim_p.bind(r, shape=tuple(target_shape), broadcast_dimensions=dims)
 
 
-def _jvp(primals, tangents, *, spec):
-    ans = einsum_p.bind(*primals, spec=spec)
+def einsum_tangent(primals, tangents, *, spec):
+    """The tangent of einsum (a sum over operands with a tangent), without its value."""
     out = None
     for i, t in enumerate(tangents):
         if t is not None:
             ops = list(primals)
             ops[i] = t
             out = add_tangents(out, einsum_p.bind(*ops, spec=spec))
-    return ans, out
+    return out
+
+
+def _jvp(primals, tangents, *, spec):
+    return einsum_p.bind(*primals, spec=spec), einsum_tangent(primals, tangents, spec=spec)
 
 
 def _transpose(ct, *ops, spec):

@@ -30,11 +30,10 @@ from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import zeros
 from frechet._src.ir.staging import StagingTrace, stage
 from frechet._src.numpy.base import asarray
-from frechet._src.prims.contractions import einsum_p
+from frechet._src.prims.contractions import einsum_p, einsum_tangent
 from frechet._src.transforms.ad import (
     JVPTrace,
     JVPTracer,
-    add_tangents,
     backward_pass,
     jvp_flat,
     linearize_flat,
@@ -59,17 +58,7 @@ def dots_saveable(prim, params) -> bool:
 
 
 # Tangents of an equation given its (kept) output, without recomputing it.
-def _einsum_tangent(primals, tangents, *, spec):
-    out = None
-    for i, t in enumerate(tangents):
-        if t is not None:
-            ops = list(primals)
-            ops[i] = t
-            out = add_tangents(out, einsum_p.bind(*ops, spec=spec))
-    return out
-
-
-TANGENT_GIVEN_OUTPUT = {einsum_p: _einsum_tangent}
+TANGENT_GIVEN_OUTPUT = {einsum_p: einsum_tangent}
 
 
 # ---- the linear equation ----------------------------------------------------------------------
