@@ -117,22 +117,24 @@ def test_dots_saveable_does_not_recompute_contractions(problem, monkeypatch):
     assert in_backward_pass(cp.dots_saveable) == plain
 
 
+def blk(x):
+    return np.sin(x) * np.cos(x) + x * np.tanh(x)
+
+
+def twelve_blocks(x, b):
+    for _ in range(12):
+        x = b(x)
+    return np.sum(x)
+
+
 def test_memory_is_saved():
-    def blk(x):
-        return np.sin(x) * np.cos(x) + x * np.tanh(x)
-
-    def f(x, blk):
-        for _ in range(12):
-            x = blk(x)
-        return np.sum(x)
-
     x = 0.1 * np.random.default_rng(0).standard_normal(200_000)   # 1.6 MB per array
     peaks, grads = [], []
     for b in (blk, fr.checkpoint(blk)):
-        fr.grad(f)(x, b)
+        fr.grad(twelve_blocks)(x, b)
         tracemalloc.start()
         try:
-            grads.append(fr.grad(f)(x, b))
+            grads.append(fr.grad(twelve_blocks)(x, b))
             peaks.append(tracemalloc.get_traced_memory()[1])
         finally:
             tracemalloc.stop()
@@ -176,18 +178,10 @@ def test_jit_keeps_the_recomputation():
 
     from frechet._src.ir import buffers
 
-    def blk(x):
-        return np.sin(x) * np.cos(x) + x * np.tanh(x)
-
-    def f(x, b):
-        for _ in range(12):
-            x = b(x)
-        return np.sum(x)
-
     x = 0.1 * np.random.default_rng(0).standard_normal(50_000)
     held, grads = [], []
     for b in (blk, fr.checkpoint(blk)):
-        g = fr.jit(fr.grad(f), static_argnums=1, fuse=False)
+        g = fr.jit(fr.grad(twelve_blocks), static_argnums=1, fuse=False)
         grads.append(g(x, b))
         program = g.lower(x, b).program
         _, specs = buffers.plan(program, program.eqns)
