@@ -13,6 +13,8 @@ from typing import NamedTuple
 import numpy as np
 import scipy.special as sps
 
+import frechet.scipy.linalg as fsl
+
 
 class Rec(NamedTuple):
     name: str
@@ -540,6 +542,37 @@ rec("fft_hfft", lambda a: np.fft.hfft(a, n=5), U(-1, 1, 4, dtype=complex))
 rec("fft_ihfft", lambda a: np.fft.ihfft(a, norm="ortho"), U(-1, 1, 6))
 rec("fft_fftshift", lambda a: np.fft.fftshift(a, axes=1), U(-1, 1, 3, 5))
 rec("fft_ifftshift", np.fft.ifftshift, U(-1, 1, 3, 4, dtype=complex))
+
+# scipy.linalg: matrix functions (Frechet derivatives) and structured solvers
+
+
+def NEAR_I(*shape, dtype=float):
+    base = U(-0.3, 0.3, *shape, dtype=dtype)
+    return lambda rng: base(rng) + np.eye(shape[-1])
+
+
+rec("scipy_expm", fsl.expm, U(-0.5, 0.5, 3, 3))
+rec("scipy_expm_stack", fsl.expm, U(-0.5, 0.5, 2, 3, 3))
+rec("scipy_expm_c128", fsl.expm, U(-0.5, 0.5, 3, 3, dtype=complex))
+rec("scipy_logm", fsl.logm, NEAR_I(3, 3))
+rec("scipy_sqrtm", fsl.sqrtm, NEAR_I(3, 3))
+rec("scipy_sqrtm_c128", fsl.sqrtm, NEAR_I(2, 2, dtype=complex))
+rec("scipy_expm_frechet", lambda a, e: fsl.expm_frechet(a, e, compute_expm=False),
+    U(-0.5, 0.5, 3, 3), U(-1, 1, 3, 3))
+rec("scipy_solve_sylvester", fsl.solve_sylvester, NEAR_I(3, 3), NEAR_I(2, 2), U(-1, 1, 3, 2))
+rec("scipy_lyapunov", fsl.solve_continuous_lyapunov,
+    lambda rng: U(-0.3, 0.3, 3, 3)(rng) - 2 * np.eye(3), U(-1, 1, 3, 3))
+rec("scipy_solve_triangular", lambda a, b: fsl.solve_triangular(a, b, lower=True), WELL(3, 3),
+    U(-1, 1, 3, 2))
+rec("scipy_solve_triangular_t_unit",
+    lambda a, b: fsl.solve_triangular(a, b, trans=1, unit_diagonal=True), WELL(3, 3),
+    U(-1, 1, 3))
+rec("scipy_cho_solve", lambda a, b: fsl.cho_solve(fsl.cho_factor(_spd(a)), b), U(-1, 1, 3, 3),
+    U(-1, 1, 3, 2))
+rec("scipy_cho_factor_lower", lambda a: fsl.cho_factor(_spd(a), lower=True)[0],
+    U(-1, 1, 3, 3))
+rec("scipy_eigh_generalised", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
+    U(-1, 1, 3, 3), U(-1, 1, 3, 3))
 
 RECORDS = {r.name: r for r in R}
 

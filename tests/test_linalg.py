@@ -114,3 +114,42 @@ def test_every_numpy_linalg_function_dispatches():
              if type(getattr(np.linalg, n)).__name__ == "_ArrayFunctionDispatcher"]
     assert len(names) == 31
     assert [n for n in names if getattr(np.linalg, n) not in FUNCTIONS] == []
+
+
+def test_scipy_linalg_values_and_expm_frechet():
+    import scipy.linalg as sla
+
+    import frechet.scipy.linalg as fsl
+    rng = np.random.default_rng(0)
+    a = 0.5 * rng.standard_normal((4, 4))
+    e = rng.standard_normal((4, 4))
+    spd = a @ a.T + 4 * np.eye(4)
+    q = rng.standard_normal((4, 4))
+    # the derivative of expm is SciPy's Frechet derivative, and expm_frechet agrees with it
+    _, tangent = fr.jvp(fsl.expm, (a,), (e,))
+    np.testing.assert_allclose(tangent, sla.expm_frechet(a, e, compute_expm=False), rtol=1e-12)
+    got = fr.jit(lambda a, e: fsl.expm_frechet(a, e))(a, e)
+    for x, y in zip(got, sla.expm_frechet(a, e)):
+        np.testing.assert_allclose(x, y, rtol=1e-12)
+    for f, g in [(fsl.expm, sla.expm), (fsl.logm, sla.logm), (fsl.sqrtm, sla.sqrtm)]:
+        np.testing.assert_allclose(fr.jit(f)(spd), g(spd), rtol=1e-10)
+    np.testing.assert_allclose(fr.jit(fsl.solve_sylvester)(spd, a, q),
+                               sla.solve_sylvester(spd, a, q), rtol=1e-10)
+    stable = a - 3 * np.eye(4)
+    np.testing.assert_allclose(fr.jit(fsl.solve_continuous_lyapunov)(stable, q),
+                               sla.solve_continuous_lyapunov(stable, q), rtol=1e-10)
+    for kw in ({"lower": True}, {"trans": 1}, {"trans": "C", "unit_diagonal": True}):
+        np.testing.assert_allclose(fsl.solve_triangular(spd, q, **kw),
+                                   sla.solve_triangular(spd, q, **kw), rtol=1e-10)
+    for lower in (False, True):
+        c = fr.jit(lambda s, lower=lower: fsl.cho_factor(s, lower=lower)[0])(spd)
+        np.testing.assert_allclose(c, sla.cho_factor(spd, lower=lower)[0], rtol=1e-12)
+        np.testing.assert_allclose(fsl.cho_solve((c, lower), q),
+                                   sla.cho_solve((c, lower), q), rtol=1e-10)
+    b = q @ q.T + np.eye(4)
+    w, v = fsl.eigh(spd, b)
+    w2, v2 = sla.eigh(spd, b)
+    np.testing.assert_allclose(w, w2, rtol=1e-12)
+    np.testing.assert_allclose(np.abs(v), np.abs(v2), rtol=1e-10, atol=1e-12)   # column signs
+    with pytest.raises(ValueError, match="complex"):
+        fsl.sqrtm(-np.eye(2))

@@ -6,6 +6,7 @@ from frechet._src.prims import (  # noqa: F401
     fft,
     indexing,
     linalg,
+    matfun,
     reductions,
     shape,
     sorting,

@@ -1,0 +1,121 @@
+"""frechet.scipy.linalg: SciPy's matrix functions and structured solvers, differentiable.
+
+expm, logm, sqrtm and expm_frechet take derivatives by Frechet derivatives (block
+construction, prims/matfun.py); solve_sylvester and solve_continuous_lyapunov are linear in
+their right-hand side with Sylvester transposes; solve_triangular, cho_factor/cho_solve read one
+triangle as SciPy does, and so do their derivatives; eigh with b reduces the generalised
+problem by a Cholesky factor.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from frechet._src.numpy.base import shape_of
+from frechet._src.numpy.linalg import _inexact
+from frechet._src.prims import matfun as F
+
+
+def _fnp():
+    import frechet.numpy as fnp
+    return fnp
+
+
+def _pair(a, b):
+    a, b = _inexact(a), _inexact(b)
+    dt = np.result_type(a.dtype, b.dtype)
+    from frechet._src.prims.shape import convert
+    return (convert(a, dt) if a.dtype != dt else a), (convert(b, dt) if b.dtype != dt else b)
+
+
+def expm(A):
+    return F.matfun_p.bind(_inexact(A), fn="expm")
+
+
+def logm(A, disp=True):
+    return F.matfun_p.bind(_inexact(A), fn="logm")
+
+
+def sqrtm(A, disp=True, blocksize=64):
+    return F.matfun_p.bind(_inexact(A), fn="sqrtm")
+
+
+def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
+    """(expm(A), L(A, E)) as scipy.linalg.expm_frechet, or L(A, E) alone."""
+    A, E = _pair(A, E)
+    L = F.frechet_p.bind(A, E, fn="expm")
+    return (expm(A), L) if compute_expm else L
+
+
+def solve_sylvester(a, b, q):
+    a, q = _pair(a, q)
+    b, q = _pair(b, q)
+    a, _ = _pair(a, q)
+    return F.sylvester_p.bind(a, b, q)
+
+
+def solve_continuous_lyapunov(a, q):
+    """X with A X + X A^H = Q."""
+    fnp = _fnp()
+    a, q = _pair(a, q)
+    return F.sylvester_p.bind(a, fnp.conjugate(fnp.swapaxes(a, -1, -2)), q)
+
+
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                     check_finite=True):
+    fnp = _fnp()
+    a, b = _pair(a, b)
+    trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
+    if trans:
+        a = fnp.swapaxes(a, -1, -2)
+        a = fnp.conjugate(a) if trans == 2 else a
+        lower = not lower
+    vector = len(shape_of(b)) == 1
+    if vector:
+        b = fnp.reshape(b, (-1, 1))
+    x = F.triangular_solve_p.bind(a, b, lower=bool(lower), unit_diagonal=bool(unit_diagonal))
+    return fnp.reshape(x, (-1,)) if vector else x
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """(c, lower): the Cholesky factor in one triangle of c, a's own entries in the other (as
+    SciPy leaves them)."""
+    fnp = _fnp()
+    a = _inexact(a)
+    low = fnp.linalg.cholesky(a)
+    if lower:
+        return fnp.tril(low) + fnp.triu(a, 1), lower
+    return fnp.triu(fnp.conjugate(fnp.swapaxes(low, -1, -2))) + fnp.tril(a, -1), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    c, lower = c_and_lower
+    c, b = _pair(c, b)
+    if lower:       # c's lower triangle L: L L^H x = b
+        y = solve_triangular(c, b, lower=True)
+        return solve_triangular(c, y, trans=2, lower=True)
+    y = solve_triangular(c, b, trans=2, lower=False)   # c's upper triangle U: U^H U x = b
+    return solve_triangular(c, y, lower=False)
+
+
+def eigh(a, b=None, *, lower=True, eigvals_only=False, **kwargs):
+    """scipy.linalg.eigh, also for the generalised problem A v = w B v (B positive definite):
+    with B = L L^H, the eigenvectors of L^-1 A L^-H, mapped back by L^-H (so V^H B V = I)."""
+    fnp = _fnp()
+    uplo = "L" if lower else "U"
+    a = _inexact(a)
+    if b is None:
+        w, v = fnp.linalg.eigh(a, UPLO=uplo)
+    else:
+        a, b = _pair(a, b)
+        low = fnp.linalg.cholesky(b)
+        def h(m):
+            return fnp.conjugate(fnp.swapaxes(m, -1, -2))
+        y = solve_triangular(low, a, lower=True)             # L^-1 A
+        c = h(solve_triangular(low, h(y), lower=True))        # L^-1 A L^-H (Hermitian)
+        w, v = fnp.linalg.eigh(c, UPLO=uplo)
+        v = solve_triangular(low, v, trans=2, lower=True)
+    return w if eigvals_only else (w, v)
+
+
+__all__ = ["cho_factor", "cho_solve", "eigh", "expm", "expm_frechet", "logm",
+           "solve_continuous_lyapunov", "solve_sylvester", "solve_triangular", "sqrtm"]

@@ -1,0 +1,210 @@
+"""Primary matrix functions (expm, logm, sqrtm) and the linear solvers of scipy.linalg that
+frechet differentiates (solve_triangular, solve_sylvester).
+
+Matrix functions: the derivative of f at A in direction E is the Frechet derivative L_f(A, E),
+the upper-right block of f([[A, E], [0, A]]) (one evaluation of f at twice the size; checked
+against scipy.linalg.expm_frechet). It is linear in E, and for these f (real coefficients) its
+transpose is L_f(A^T, .). Its own derivative is the same block construction one level up:
+L_f's derivative in (A, E) along (H, F) is the upper-right block of L_f(M, dM) with
+M = [[A, E], [0, A]], dM = [[H, F], [0, H]], so every order is available.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg as sla
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import is_complex
+from frechet._src.prims.linalg import _fnp, _square
+from frechet._src.transforms.ad import is_undefined
+
+_FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
+
+
+def _evaluate(fn, a):
+    """fn on each matrix of a stack, in a's dtype (a real matrix whose logm or sqrtm is not
+    real raises)."""
+    f = _FUNCTIONS[fn]
+    flat = a.reshape((-1, *a.shape[-2:]))
+    outs = []
+    for m in flat:
+        with np.errstate(all="ignore"):
+            r = f(m)
+        r = r[0] if isinstance(r, tuple) else r
+        if not is_complex(a.dtype) and np.iscomplexobj(r):
+            if np.any(np.abs(r.imag) > 1e-10 * max(np.abs(r).max(), 1e-300)):
+                raise ValueError(f"{fn} of this real matrix is complex; pass a complex matrix")
+            r = r.real
+        outs.append(r)
+    return np.asarray(outs, dtype=a.dtype).reshape(a.shape)
+
+
+def _block(a, e):
+    """[[a, e], [0, a]] for stacks of matrices (traced or concrete)."""
+    fnp = _fnp()
+    top = fnp.concatenate([a, e], axis=-1)
+    bottom = fnp.concatenate([fnp.zeros_like(a), a], axis=-1)
+    return fnp.concatenate([top, bottom], axis=-2)
+
+
+matfun_p = primitive("matfun", lambda a, *, fn: _evaluate(fn, a),
+                     lambda a, *, fn: _square(a, fn))
+
+
+def _frechet_impl(a, e, *, fn):
+    n = a.shape[-1]
+    return _evaluate(fn, np.asarray(_block(a, e)))[..., :n, n:]
+
+
+def _frechet_abstract(a, e, *, fn):
+    _square(a, fn)
+    if e != a:
+        raise TypeError(f"the Frechet derivative of {fn} at {a} takes a direction like it, got {e}")
+    return e
+
+
+frechet_p = primitive("matfun_frechet", _frechet_impl, _frechet_abstract)
+
+
+def _frechet_transpose(ct, a, e, *, fn):
+    if is_undefined(a):
+        raise TypeError(f"the Frechet derivative of {fn} is linear in its direction only")
+    return None, frechet_p.bind(_fnp().swapaxes(a, -1, -2), ct, fn=fn)
+
+
+def _frechet_jvp(primals, tangents, *, fn):
+    fnp = _fnp()
+    (a, e), (ta, te) = primals, tangents
+    out = frechet_p.bind(a, e, fn=fn)
+    ta = fnp.zeros_like(a) if ta is None else ta
+    te = fnp.zeros_like(e) if te is None else te
+    n = a.shape[-1]
+    d = frechet_p.bind(_block(a, e), _block(ta, te), fn=fn)
+    return out, d[..., :n, n:]
+
+
+matfun_p.jvp = lambda primals, tangents, *, fn: (
+    matfun_p.bind(primals[0], fn=fn), frechet_p.bind(primals[0], tangents[0], fn=fn))
+matfun_p.batch = lambda args, batched, *, fn: matfun_p.bind(args[0], fn=fn)
+frechet_p.jvp = _frechet_jvp
+frechet_p.transpose = _frechet_transpose
+frechet_p.linear = True
+
+
+def _frechet_batch(args, batched, *, fn):
+    from frechet._src.transforms.batching import broadcast_batched
+    return frechet_p.bind(*broadcast_batched(args, batched), fn=fn)
+
+
+frechet_p.batch = _frechet_batch
+
+
+# solve_sylvester: A X + X B = Q, linear in Q --------------------------------------------------
+
+def _sylvester_impl(a, b, q):
+    flat = zip(a.reshape((-1, *a.shape[-2:])), b.reshape((-1, *b.shape[-2:])),
+               q.reshape((-1, *q.shape[-2:])))
+    return np.asarray([sla.solve_sylvester(x, y, z) for x, y, z in flat],
+                      dtype=q.dtype).reshape(q.shape)
+
+
+def _sylvester_abstract(a, b, q):
+    _square(a, "solve_sylvester")
+    _square(b, "solve_sylvester")
+    if q.shape[-2:] != (a.shape[-1], b.shape[-1]) or a.shape[:-2] != q.shape[:-2] \
+            or b.shape[:-2] != q.shape[:-2] or not (a.dtype == b.dtype == q.dtype):
+        raise ValueError(f"solve_sylvester: {a}, {b} and {q} do not fit A X + X B = Q")
+    return q
+
+
+sylvester_p = primitive("sylvester", _sylvester_impl, _sylvester_abstract)
+
+
+def _sylvester_jvp(primals, tangents):
+    """A dX + dX B = dQ - dA X - X dB."""
+    fnp = _fnp()
+    (a, b, q), (ta, tb, tq) = primals, tangents
+    x = sylvester_p.bind(a, b, q)
+    rhs = tq
+    for t in ([-fnp.matmul(ta, x)] if ta is not None else []) + \
+             ([-fnp.matmul(x, tb)] if tb is not None else []):
+        rhs = t if rhs is None else rhs + t
+    return x, None if rhs is None else sylvester_p.bind(a, b, rhs)
+
+
+def _sylvester_transpose(ct, a, b, q):
+    if is_undefined(a) or is_undefined(b):
+        raise TypeError("solve_sylvester is linear in Q only")
+    fnp = _fnp()
+    return None, None, sylvester_p.bind(fnp.swapaxes(a, -1, -2), fnp.swapaxes(b, -1, -2), ct)
+
+
+def _sylvester_batch(args, batched):
+    from frechet._src.transforms.batching import broadcast_batched
+    return sylvester_p.bind(*broadcast_batched(args, batched))
+
+
+sylvester_p.jvp = _sylvester_jvp
+sylvester_p.transpose = _sylvester_transpose
+sylvester_p.linear = True
+sylvester_p.batch = _sylvester_batch
+
+
+# solve_triangular: the triangle of A only, linear in B ----------------------------------------
+
+def _tri_impl(a, b, *, lower, unit_diagonal):
+    flat = zip(a.reshape((-1, *a.shape[-2:])), b.reshape((-1, *b.shape[-2:])))
+    return np.asarray([sla.solve_triangular(x, y, lower=lower, unit_diagonal=unit_diagonal)
+                       for x, y in flat], dtype=b.dtype).reshape(b.shape)
+
+
+def _tri_abstract(a, b, *, lower, unit_diagonal):
+    _square(a, "solve_triangular")
+    if b.shape[:-2] != a.shape[:-2] or b.shape[-2] != a.shape[-1] or b.dtype != a.dtype:
+        raise ValueError(f"solve_triangular: {b} does not fit the matrices {a}")
+    return b
+
+
+triangular_solve_p = primitive("triangular_solve", _tri_impl, _tri_abstract)
+
+
+def triangle_mask(n, lower, unit_diagonal):
+    """Where solve_triangular reads A: one triangle, without the diagonal if it is unit."""
+    m = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
+    return m - np.eye(n) if unit_diagonal else m
+
+
+def _tri_jvp(primals, tangents, *, lower, unit_diagonal):
+    """dX = A^-1 (dB - tri(dA) X), tri keeping the entries the solve reads."""
+    fnp = _fnp()
+    (a, b), (ta, tb) = primals, tangents
+    x = triangular_solve_p.bind(a, b, lower=lower, unit_diagonal=unit_diagonal)
+    rhs = tb
+    if ta is not None:
+        mask = triangle_mask(a.shape[-1], lower, unit_diagonal).astype(a.dtype)
+        d = -fnp.matmul(ta * mask, x)
+        rhs = d if rhs is None else rhs + d
+    if rhs is None:
+        return x, None
+    return x, triangular_solve_p.bind(a, rhs, lower=lower, unit_diagonal=unit_diagonal)
+
+
+def _tri_transpose(ct, a, b, *, lower, unit_diagonal):
+    if is_undefined(a):
+        raise TypeError("solve_triangular is linear in its right-hand side only")
+    fnp = _fnp()
+    at = fnp.swapaxes(a, -1, -2)
+    return None, triangular_solve_p.bind(at, ct, lower=not lower, unit_diagonal=unit_diagonal)
+
+
+def _tri_batch(args, batched, **params):
+    from frechet._src.transforms.batching import broadcast_batched
+    return triangular_solve_p.bind(*broadcast_batched(args, batched), **params)
+
+
+triangular_solve_p.jvp = _tri_jvp
+triangular_solve_p.transpose = _tri_transpose
+triangular_solve_p.linear = True
+triangular_solve_p.batch = _tri_batch
+
