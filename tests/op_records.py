@@ -571,6 +571,10 @@ rec("scipy_cho_solve", lambda a, b: fsl.cho_solve(fsl.cho_factor(_spd(a)), b), U
     U(-1, 1, 3, 2))
 rec("scipy_cho_factor_lower", lambda a: fsl.cho_factor(_spd(a), lower=True)[0],
     U(-1, 1, 3, 3))
+rec("scipy_lu_factor", lambda a: fsl.lu_factor(a)[0], U(-1, 1, 4, 4))
+for _t in (0, 1, 2):
+    rec(f"scipy_lu_solve_{_t}", lambda a, b, t=_t: fsl.lu_solve(fsl.lu_factor(a), b, trans=t),
+        U(-1, 1, 3, 3), U(-1, 1, 3, 2))
 rec("scipy_eigh_generalised", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
     U(-1, 1, 3, 3), U(-1, 1, 3, 3))
 

@@ -49,7 +49,7 @@ def test_every_primitive_has_a_rule_and_a_record():
         "remat", "checkpoint_kept", "remat_barrier",
         # the cond and scan primitives appear only when staged: tests/test_cond.py, test_scan.py
         "cond", "scan", "while",
-        # matfun_frechet is exercised through the scipy_expm records' linear programs
+        # matfun_frechet and lu_permutation are exercised by the scipy_ records
 
         # named collectives are checked in tests/test_vmap.py (they need a named vmap)
         "psum", "pmax", "all_gather", "axis_index"}

@@ -153,3 +153,21 @@ def test_scipy_linalg_values_and_expm_frechet():
     np.testing.assert_allclose(np.abs(v), np.abs(v2), rtol=1e-10, atol=1e-12)   # column signs
     with pytest.raises(ValueError, match="complex"):
         fsl.sqrtm(-np.eye(2))
+
+
+def test_lu_factor_and_solve_match_scipy():
+    import scipy.linalg as sla
+
+    import frechet.scipy.linalg as fsl
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((4, 4)), rng.standard_normal((4, 2))
+    lu, piv = fr.jit(fsl.lu_factor)(a)
+    want_lu, want_piv = sla.lu_factor(a)
+    np.testing.assert_allclose(lu, want_lu, rtol=1e-14)
+    np.testing.assert_array_equal(piv, want_piv)
+    for trans in (0, 1, 2):
+        np.testing.assert_allclose(fsl.lu_solve((lu, piv), b, trans=trans),
+                                   sla.lu_solve((want_lu, want_piv), b, trans=trans), rtol=1e-12)
+    # the gradient through the factorisation equals the one through solve
+    np.testing.assert_allclose(fr.grad(lambda a: np.sum(fsl.lu_solve(fsl.lu_factor(a), b)))(a),
+                               fr.grad(lambda a: np.sum(np.linalg.solve(a, b)))(a), rtol=1e-12)

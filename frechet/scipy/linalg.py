@@ -8,6 +8,8 @@ from frechet._src.numpy.scipy_linalg import (  # noqa: F401
     expm,
     expm_frechet,
     logm,
+    lu_factor,
+    lu_solve,
     solve_continuous_lyapunov,
     solve_sylvester,
     solve_triangular,

@@ -10,7 +10,7 @@ problem by a Cholesky factor.
 from __future__ import annotations
 
 import numpy as np
-from frechet._src.numpy.base import shape_of
+from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.numpy.linalg import _inexact
 from frechet._src.prims import matfun as F
 
@@ -97,6 +97,28 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     return solve_triangular(c, y, lower=False)
 
 
+def lu_factor(a, overwrite_a=False, check_finite=True):
+    """(lu, piv) as scipy.linalg.lu_factor; lu is differentiable, piv (integers) is not."""
+    lu, piv = F.lu_p.bind(_inexact(a))
+    return lu, piv
+
+
+def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
+    """x with A x = b from lu_factor's (lu, piv); trans 1 (A^T) and 2 (A^H) as SciPy."""
+    fnp = _fnp()
+    lu, piv = lu_and_piv
+    lu, b = _pair(lu, b)
+    perm = F.perm_p.bind(asarray(piv))
+    trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
+    if trans == 0:          # P A = L U: x = U^-1 L^-1 P b
+        y = solve_triangular(lu, fnp.take(b, perm, axis=0), lower=True, unit_diagonal=True)
+        return solve_triangular(lu, y)
+    # A^T = U^T L^T P: x = P^T L^-T U^-T b (conjugated for trans 2)
+    y = solve_triangular(lu, b, trans=trans)
+    z = solve_triangular(lu, y, trans=trans, lower=True, unit_diagonal=True)
+    return fnp.take(z, fnp.argsort(perm), axis=0)
+
+
 def eigh(a, b=None, *, lower=True, eigvals_only=False, **kwargs):
     """scipy.linalg.eigh, also for the generalised problem A v = w B v (B positive definite):
     with B = L L^H, the eigenvectors of L^-1 A L^-H, mapped back by L^-H (so V^H B V = I)."""
@@ -117,5 +139,6 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, **kwargs):
     return w if eigvals_only else (w, v)
 
 
-__all__ = ["cho_factor", "cho_solve", "eigh", "expm", "expm_frechet", "logm",
+__all__ = ["cho_factor", "cho_solve", "eigh", "expm", "expm_frechet", "logm", "lu_factor",
+           "lu_solve",
            "solve_continuous_lyapunov", "solve_sylvester", "solve_triangular", "sqrtm"]

@@ -15,8 +15,9 @@ import numpy as np
 import scipy.linalg as sla
 
 from frechet._src.core.primitive import primitive
-from frechet._src.core.spec import is_complex
+from frechet._src.core.spec import ArraySpec, is_complex
 from frechet._src.prims.linalg import _fnp, _square
+from frechet._src.prims.rules import defzero
 from frechet._src.transforms.ad import is_undefined
 
 _FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
@@ -208,3 +209,68 @@ triangular_solve_p.transpose = _tri_transpose
 triangular_solve_p.linear = True
 triangular_solve_p.batch = _tri_batch
 
+
+
+# lu_factor: P A = L U, packed as SciPy packs it (lu = strict lower of L + U; piv: row swaps) ----
+
+def _lu_impl(a):
+    lu, piv = sla.lu_factor(a)
+    return [lu, piv.astype(np.int32)]
+
+
+def _lu_abstract(a):
+    _square(a, "lu_factor")
+    if len(a.shape) != 2:
+        raise ValueError("lu_factor takes one matrix")
+    return [a, ArraySpec(a.shape[:-1], np.dtype(np.int32))]
+
+
+lu_p = primitive("lu_factor", _lu_impl, _lu_abstract, multiple_results=True)
+
+
+def permutation(piv, n):
+    """The row order P (as indices) that LAPACK's sequential swaps `piv` apply."""
+    perm = np.arange(n)
+    for i, p in enumerate(np.asarray(piv)):
+        perm[i], perm[p] = perm[p], perm[i]
+    return perm
+
+
+def _lu_jvp(primals, tangents):
+    """With X = L^-1 P dA U^-1: dL = L tril(X, -1), dU = triu(X) U, packed like lu."""
+    fnp = _fnp()
+    (a,), (t,) = primals, tangents
+    lu, piv = lu_p.bind(a)
+    n = a.shape[-1]
+    perm = perm_p.bind(piv)
+    low = fnp.tril(lu, -1) + np.eye(n, dtype=a.dtype)
+    up = fnp.triu(lu)
+    y = triangular_solve_p.bind(low, fnp.take(t, perm, axis=0), lower=True,
+                                unit_diagonal=True)                             # L^-1 P dA
+    x = fnp.swapaxes(triangular_solve_p.bind(fnp.swapaxes(up, -1, -2), fnp.swapaxes(y, -1, -2),
+                                             lower=True, unit_diagonal=False), -1, -2)  # .. U^-1
+    d_low = fnp.matmul(low, fnp.tril(x, -1))
+    d_up = fnp.matmul(fnp.triu(x), up)
+    return [lu, piv], [fnp.tril(d_low, -1) + d_up, None]
+
+
+def _lu_batch(args, batched):
+    """One matrix at a time, as scipy.linalg.lu_factor, stacked."""
+    fnp = _fnp()
+    outs = [lu_p.bind(m) for m in (args[0][i] for i in range(args[0].shape[0]))]
+    return [fnp.stack([o[0] for o in outs]), fnp.stack([o[1] for o in outs])]
+
+
+lu_p.jvp = _lu_jvp
+lu_p.batch = _lu_batch
+
+
+def _perm_impl(piv):
+    return permutation(piv, piv.shape[-1]).astype(np.intp)
+
+
+perm_p = primitive("lu_permutation", _perm_impl,
+                   lambda piv: ArraySpec(piv.shape, np.dtype(np.intp)))
+defzero(perm_p)
+perm_p.batch = lambda args, batched: _fnp().stack(
+    [perm_p.bind(args[0][i]) for i in range(args[0].shape[0])])
