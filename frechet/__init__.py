@@ -4,7 +4,7 @@ The derivative of a program at a point is a linear map, kept as a small program 
 primitives; reverse mode is its transpose.
 """
 
-from frechet import checkpoint_policies, numpy, optimize
+from frechet import checkpoint_policies, linalg, numpy, optimize
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
 from frechet._src.errors import (
                                  ConcretizationError,
@@ -47,7 +47,7 @@ __all__ = [
     "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "checkpoint", "checkpoint_policies", "cond", "custom_jvp", "custom_vjp",
     "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jit", "jvp",
-    "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
+    "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "stop_gradient", "switch", "value_and_grad", "vjp", "vmap",
     "while_loop",
 ]

@@ -47,10 +47,10 @@ def test_every_primitive_has_a_rule_and_a_record():
         "custom_vjp_lin", "argsort", "divmod", "frexp", "modf",
         # checkpoint's primitives are checked in tests/test_checkpoint.py
         "remat", "checkpoint_kept", "remat_barrier",
-        # the cond and scan primitives appear only when staged: tests/test_cond.py, test_scan.py
+        # control flow appears only when staged: tests/test_cond.py, tests/test_scan.py
         "cond", "scan", "while",
-        # matfun_frechet and lu_permutation are exercised by the scipy_ records
-
+        # solves and sparse operators take non-array operands: tests/test_operators.py
+        "linear_solve", "sparse_matmul",
         # named collectives are checked in tests/test_vmap.py (they need a named vmap)
         "psum", "pmax", "all_gather", "axis_index"}
     assert not missing, f"primitives with no op record: {sorted(missing)}"

@@ -108,7 +108,14 @@ def _direct(a, b, what):
     return einsum_p.bind(a, b, spec=spec)
 
 
+def _is_sparse(x) -> bool:
+    return type(x).__module__.startswith("scipy.sparse")
+
+
 def matmul(a, b):
+    if _is_sparse(a) or _is_sparse(b):      # a SciPy sparse matrix: a constant linear map
+        from frechet._src.transforms.linear_solve import sparse_matmul
+        return sparse_matmul(a, b)
     a, b = asarray(a), asarray(b)
     direct = _direct(a, b, "matmul")
     if direct is not None:

@@ -117,9 +117,26 @@ def _conversion_error(kind):
     return f
 
 
-Tracer.__array__ = _conversion_error(
+def _sparse_defers() -> bool:
+    """Whether SciPy's sparse matmul is converting this tracer: it gives up on a 0-d object
+    array (returning NotImplemented), so Python then asks the tracer's reflected operator."""
+    f = sys._getframe(2)
+    return f.f_code.co_name in ("_matmul_dispatch", "_rmatmul_dispatch") and \
+        f.f_globals.get("__name__", "").startswith("scipy.sparse")
+
+
+_array_error = _conversion_error(
     "np.asarray/np.array (__array__; indexing a NumPy array with a traced index also lands here: "
     "use frechet.numpy.take(x, i) or np.take_along_axis, or index a traced array)")
+
+
+def _array(self, *args, **kwargs):
+    if _sparse_defers():
+        return np.array(None, dtype=object)
+    return _array_error(self, *args, **kwargs)
+
+
+Tracer.__array__ = _array
 Tracer.__float__ = _conversion_error("float()")
 Tracer.__complex__ = _conversion_error("complex()")
 Tracer.tolist = _conversion_error(".tolist()")

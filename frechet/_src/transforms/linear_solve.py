@@ -1,0 +1,304 @@
+"""Derivatives as operators: SciPy sparse matrices acting on traced values, and linear solves
+`frechet.linalg.solve(A, b, solver=...)` differentiable in b and in everything A depends on.
+
+A SciPy sparse matrix is a constant linear map: `A @ x` on a traced x binds `sparse_matmul`,
+whose transpose multiplies by A^T. A solve is one `linear_solve` primitive holding the matrix's
+action as a closed sub-program `matvec(consts, v)` (consts: what A depends on, traced or not)
+and a solver. Rules, as JAX's custom_linear_solve: JVP dx = solve(A, db - dA x), with dA x the
+forward derivative of matvec in its consts at v = x; transpose in b: a solve with the
+transposed matvec (its own sub-program, the transpose of matvec's linear program). Nothing
+differentiates through the solver's iterations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.ir.program import Program, evaluate, zeros
+from frechet._src.transforms.branch import compiled, stage_closed
+
+
+class Held:
+    """A constant object in a param, compared by identity."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return f"<{type(self.value).__name__}>"
+
+
+def _fnp():
+    import frechet.numpy as fnp
+    return fnp
+
+
+# ---- sparse matrices as constant linear maps -----------------------------------------------------
+
+def _sparse_abstract(x, *, matrix):
+    m, n = matrix.value.shape
+    if not x.shape or x.shape[0] != n:
+        raise ValueError(f"matmul: a {m}x{n} sparse matrix and an operand of shape {x.shape}")
+    return ArraySpec((m, *x.shape[1:]), x.dtype)
+
+
+sparse_matmul_p = primitive("sparse_matmul",
+                            lambda x, *, matrix: np.asarray(matrix.value @ x).astype(x.dtype),
+                            _sparse_abstract)
+sparse_matmul_p.jvp = lambda primals, tangents, *, matrix: (
+    sparse_matmul_p.bind(primals[0], matrix=matrix),
+    None if tangents[0] is None else sparse_matmul_p.bind(tangents[0], matrix=matrix))
+sparse_matmul_p.transpose = lambda ct, x, *, matrix: (
+    sparse_matmul_p.bind(ct, matrix=Held(matrix.value.T)),)
+sparse_matmul_p.linear = True
+
+
+def _sparse_batch(args, batched, *, matrix):
+    fnp = _fnp()
+    x = fnp.moveaxis(args[0], 0, -1)                 # the examples become trailing columns
+    shape = x.shape
+    out = sparse_matmul_p.bind(fnp.reshape(x, (shape[0], -1)), matrix=matrix)
+    return fnp.moveaxis(fnp.reshape(out, (out.shape[0], *shape[1:])), -1, 0)
+
+
+sparse_matmul_p.batch = _sparse_batch
+
+
+def sparse_matmul(a, b):
+    """a @ b where one of them is a SciPy sparse matrix (a constant) and the other traced."""
+    import scipy.sparse as sp
+    fnp = _fnp()
+    if sp.issparse(a):
+        b = fnp.asarray(b)
+        dt = np.result_type(a.dtype, b.dtype)
+        return sparse_matmul_p.bind(b.astype(dt) if b.dtype != dt else b, matrix=Held(a))
+    return fnp.swapaxes(sparse_matmul(b.T, fnp.swapaxes(a, -1, -2)), -1, -2) \
+        if len(a.shape) > 1 else sparse_matmul(b.T, a)
+
+
+# ---- solvers -------------------------------------------------------------------------------------
+
+class Dense:
+    """np.linalg.solve on the matrix (formed from its action when it is not an array)."""
+
+    def __call__(self, op, b, dense):
+        return np.linalg.solve(dense(), b)
+
+
+class Cholesky:
+    """scipy.linalg.cho_factor/cho_solve: A symmetric (Hermitian) positive definite."""
+
+    def __call__(self, op, b, dense):
+        import scipy.linalg as sla
+        return sla.cho_solve(sla.cho_factor(dense()), b)
+
+
+class _Iterative:
+    name = ""
+
+    def __init__(self, **options):
+        self.options = options
+
+    def __call__(self, op, b, dense):
+        import scipy.sparse.linalg as spla
+        x, info = getattr(spla, self.name)(op, b, **self.options)
+        if info != 0:
+            import warnings
+            warnings.warn(f"{self.name} did not converge (info={info})", RuntimeWarning,
+                          stacklevel=4)
+        return x
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.options})"
+
+
+class CG(_Iterative):
+    """scipy.sparse.linalg.cg (A symmetric positive definite); options go to SciPy."""
+    name = "cg"
+
+
+class GMRES(_Iterative):
+    """scipy.sparse.linalg.gmres; options go to SciPy."""
+    name = "gmres"
+
+
+class BiCGStab(_Iterative):
+    """scipy.sparse.linalg.bicgstab; options go to SciPy."""
+    name = "bicgstab"
+
+
+class LSQR:
+    """scipy.sparse.linalg.lsqr (uses A^T too); options go to SciPy."""
+
+    def __init__(self, **options):
+        self.options = {"atol": 1e-12, "btol": 1e-12, **options}
+
+    def __call__(self, op, b, dense):
+        import scipy.sparse.linalg as spla
+        return spla.lsqr(op, b, **self.options)[0]
+
+
+class SparseDirect:
+    """scipy.sparse.linalg.spsolve on a sparse matrix (frechet.scipy.sparse.linalg.spsolve)."""
+
+    def __call__(self, op, b, dense, matrix=None):
+        import scipy.sparse.linalg as spla
+        return spla.spsolve(matrix, b)
+
+
+# ---- the linear_solve primitive ------------------------------------------------------------------
+
+def _transposed(matvec: Program) -> Program:
+    """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
+    consts alone is computed first (partial evaluation), the rest is transposed."""
+    from frechet._src.ir.partial_eval import partial_eval
+    from frechet._src.transforms.ad import backward_pass
+    nc = len(matvec.invars) - 1
+    known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
+    v = linear.invars[-1]
+    res_vars = list(linear.invars[:-1])
+
+    def f(*args):
+        residuals = evaluate(known, *args[:-1])
+        view = Program([v], list(linear.constvars) + res_vars,
+                       list(linear.consts) + list(residuals), linear.eqns, linear.outvars,
+                       linear.out_specs)
+        (ct,) = backward_pass(view, [args[-1]])
+        return [zeros(v.spec) if ct is None else ct]
+    return stage_closed(f, [c.spec for c in matvec.invars[:-1]] + list(matvec.out_specs))[0]
+
+
+def _impl(*args, matvec, transposed, solver, matrix):
+    from scipy.sparse.linalg import LinearOperator
+    consts, b = args[:-1], args[-1]
+    run, run_t = compiled(matvec), compiled(transposed.value)
+    n = b.shape[0]
+    flat = b.ndim == 1
+    op = LinearOperator((n, n), dtype=b.dtype,
+                        matvec=lambda v: np.asarray(run(*consts, v.reshape(b.shape[:1]))[0]),
+                        rmatvec=lambda w: np.conj(np.asarray(
+                            run_t(*consts, np.conj(w).reshape(b.shape[:1]))[0])))
+
+    def dense():
+        if matrix is not None and isinstance(matrix.value, np.ndarray):
+            return matrix.value
+        return np.stack([op.matvec(e) for e in np.eye(n, dtype=b.dtype)], axis=1)
+    s = solver.value
+    if isinstance(s, SparseDirect):
+        solve = lambda r: s(op, r, dense, matrix.value)
+    else:
+        solve = lambda r: s(op, r, dense)
+    if flat:
+        return np.asarray(solve(b), dtype=b.dtype)
+    return np.stack([np.asarray(solve(b[:, j]), dtype=b.dtype) for j in range(b.shape[1])],
+                    axis=1)
+
+
+def _abstract(*specs, matvec, transposed, solver, matrix):
+    b = specs[-1]
+    if list(matvec.out_specs) != [ArraySpec(b.shape[:1], b.dtype)]:
+        raise ValueError(f"solve: the matrix maps {list(matvec.out_specs)}, b is {b}")
+    return b
+
+
+linear_solve_p = primitive("linear_solve", _impl, _abstract)
+
+
+def _jvp(primals, tangents, **params):
+    from frechet._src.transforms.ad import jvp_flat
+    consts, b = list(primals[:-1]), primals[-1]
+    tc, tb = list(tangents[:-1]), tangents[-1]
+    x = linear_solve_p.bind(*consts, b, **params)
+    rhs = tb
+    if any(t is not None for t in tc):
+        fnp = _fnp()
+        cols = [x] if len(x.shape) == 1 else [x[:, j] for j in range(x.shape[1])]
+        dax = []
+        for col in cols:     # d(A) x: the forward derivative of matvec in its consts
+            _, (t,) = jvp_flat(lambda *a: evaluate(params["matvec"], *a), consts + [col],
+                               tc + [None])
+            dax.append(zeros(spec_of(col)) if t is None else t)
+        dax = dax[0] if len(x.shape) == 1 else fnp.stack(dax, axis=1)
+        rhs = -dax if rhs is None else rhs - dax
+    return x, None if rhs is None else linear_solve_p.bind(*consts, rhs, **params)
+
+
+def _transpose(ct, *args, matvec, transposed, solver, matrix):
+    from frechet._src.transforms.ad import is_undefined
+    consts = args[:-1]
+    if any(is_undefined(c) for c in consts):
+        raise TypeError("solve is linear in its right-hand side only")
+    t_matrix = None if matrix is None else Held(matrix.value.T)
+    return [None] * len(consts) + [linear_solve_p.bind(
+        *consts, ct, matvec=transposed.value, transposed=Held(matvec), solver=solver,
+        matrix=t_matrix)]
+
+
+def _batch(args, batched, **params):
+    """One solve per example (the solvers take one right-hand side at a time anyway)."""
+    fnp = _fnp()
+    n = next(a.shape[0] for a, f in zip(args, batched) if f)
+    return fnp.stack([linear_solve_p.bind(*[a[i] if f else a for a, f in zip(args, batched)],
+                                          **params) for i in range(n)])
+
+
+linear_solve_p.jvp = _jvp
+linear_solve_p.transpose = _transpose
+linear_solve_p.linear = True
+linear_solve_p.batch = _batch
+
+
+def solve(A, b, solver=None):
+    """x with A x = b, differentiable in b and in everything A depends on.
+
+    Args:
+      A: an array (traced or not), a SciPy sparse matrix, a frechet LinearMap, or a function
+        v -> A v (linear in v; it may close over traced values).
+      b: a vector, or a matrix of right-hand sides (columns).
+      solver: Dense() (default for arrays), Cholesky(), CG(), GMRES() (default otherwise),
+        BiCGStab(), LSQR(), SparseDirect(); iterative ones take SciPy's options.
+    """
+    import scipy.sparse as sp
+
+    from frechet._src.transforms.linear_map import LinearMap
+    fnp = _fnp()
+    b = fnp.asarray(b)
+    if not np.issubdtype(b.dtype, np.inexact):
+        b = b.astype(np.float64)
+    n = b.shape[0]
+    matrix = None
+    if sp.issparse(A):
+        matrix = Held(A)
+
+        def matvec(v):
+            return sparse_matmul(A, v)
+    elif isinstance(A, LinearMap):
+        def matvec(v):
+            return A(v)
+    elif callable(A):
+        matvec = A
+    else:
+        A = fnp.asarray(A)
+        if not isinstance(A, np.ndarray) or A.dtype != b.dtype:
+            dt = np.result_type(A.dtype, b.dtype)
+            A, b = A.astype(dt), b.astype(dt)
+        else:
+            matrix = Held(A)
+
+        def matvec(v):
+            return fnp.matmul(A, v)
+    if solver is None:
+        solver = (SparseDirect() if sp.issparse(A) else
+                  Dense() if matrix is not None or not callable(A) else GMRES(rtol=1e-12))
+    if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
+        raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
+    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), b.dtype)])
+    m = 1
+    program = Program(list(program.invars[m:]) + list(program.invars[:m]), program.constvars,
+                      program.consts, program.eqns, program.outvars, program.out_specs)
+    return linear_solve_p.bind(*lifted, b, matvec=program, transposed=Held(_transposed(program)),
+                               solver=Held(solver), matrix=matrix)

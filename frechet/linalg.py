@@ -1,0 +1,19 @@
+"""frechet.linalg: linear solves as differentiable operators.
+
+`solve(A, b, solver=...)` with A an array, a SciPy sparse matrix, a LinearMap or a function
+v -> A v, differentiable in b and in everything A depends on (its transpose is a solve with
+A^T). Solvers: Dense(), Cholesky(), CG(), GMRES(), BiCGStab(), LSQR(), SparseDirect().
+"""
+
+from frechet._src.transforms.linear_solve import (
+    CG,
+    GMRES,
+    LSQR,
+    BiCGStab,
+    Cholesky,
+    Dense,
+    SparseDirect,
+    solve,
+)
+
+__all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "SparseDirect", "solve"]
