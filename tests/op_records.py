@@ -449,9 +449,10 @@ def _svd_parts(a):
 rec("svdvals_tall", lambda a: np.linalg.svd(a, compute_uv=False), U(-1, 1, 4, 3))
 rec("svdvals_wide", np.linalg.svdvals, U(-1, 1, 2, 4))
 rec("svdvals_stack", np.linalg.svdvals, U(-1, 1, 2, 3, 3))
-# first order only: a complex second derivative needs complex singular-vector derivatives,
-# which raise NotImplementedError (tests/test_linalg.py)
-rec("svdvals_c128", np.linalg.svdvals, U(-1, 1, 3, 2, dtype=complex), order=1)
+rec("svdvals_c128", np.linalg.svdvals, U(-1, 1, 3, 2, dtype=complex))
+rec("svd_c128_reconstruction", lambda a: _svd_parts(a)[3], U(-1, 1, 3, 2, dtype=complex))
+rec("svd_c128_moduli", lambda a: np.abs(_svd_parts(a)[0]) @ np.abs(_svd_parts(a)[2]),
+    U(-1, 1, 3, 2, dtype=complex))
 rec("svd_tall", lambda a: _svd_parts(a)[0] + _svd_parts(a)[3] @ np.ones((3, 1)), U(-1, 1, 4, 3))
 rec("svd_wide", lambda a: _svd_parts(a)[2], U(-1, 1, 2, 4))
 rec("svd_square", lambda a: np.linalg.svd(a)[0] ** 2 + np.linalg.svd(a)[2] ** 2, U(-1, 1, 3, 3))
@@ -461,8 +462,7 @@ for _o in (None, 1, 3, 0.5, np.inf, -np.inf):
     rec(f"norm_vector_{_o}", lambda a, o=_o: np.linalg.norm(a, o), U(0.2, 1, 5))
 rec("norm_axis_keepdims", lambda a: np.linalg.norm(a, axis=1, keepdims=True), U(-1, 1, 3, 4))
 rec("norm_c128", np.linalg.norm, U(-1, 1, 3, dtype=complex))
-rec("norm_nuc_c128", lambda a: np.linalg.norm(a, "nuc"), U(-1, 1, 3, 2, dtype=complex),
-    order=1)
+rec("norm_nuc_c128", lambda a: np.linalg.norm(a, "nuc"), U(-1, 1, 3, 2, dtype=complex))
 
 # cholesky, qr, eig
 

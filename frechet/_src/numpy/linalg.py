@@ -85,8 +85,9 @@ class SVDResult(NamedTuple):
 
 
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
-    """np.linalg.svd. Singular values in any case; singular vectors of real matrices, reduced
-    (full_matrices=False, or square matrices). See frechet/_src/prims/linalg.py."""
+    """np.linalg.svd. Singular values in any case; singular vectors reduced
+    (full_matrices=False, or square matrices), their phases a gauge: only losses independent
+    of each (u_i, v_i) pair's common phase or sign have well-defined derivatives."""
     a = _inexact(a)
     if not compute_uv:
         return L.svdvals_p.bind(a)

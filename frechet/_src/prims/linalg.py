@@ -253,37 +253,45 @@ svd_p = primitive("svd", lambda a: list(np.linalg.svd(a, full_matrices=False)), 
 
 
 def _svd_jvp(primals, tangents):
-    """The reduced SVD's derivative (real matrices; Townsend 2016). With dP = U^T dA V,
-    F_ij = 1/(s_j^2 - s_i^2): ds = diag(dP), dU = U (F * (dP S + S dP^T)) + (I - U U^T) dA V
-    S^-1, dV = V (F * (S dP + dP^T S)) + (I - V V^T) dA^T U S^-1. Repeated singular values
-    make F infinite (a warning, as for eigh); zero ones make S^-1 infinite."""
+    """The reduced SVD's derivative (Townsend 2016; complex: Wan & Zhang 2019). With
+    dP = U^H dA V, F_ij = 1/(s_j^2 - s_i^2): ds = Re diag(dP),
+    dU = U (F * (dP S + S dP^H)) + (I - U U^H) dA V S^-1,
+    dV = V (F * (S dP + dP^H S)) + (I - V V^H) dA^H U S^-1, and for complex matrices the
+    phase term i Im diag(dP) / (2 S) added to U^H dU and taken from V^H dV (the gauge that
+    splits it evenly). Repeated singular values make F infinite (a warning, as for eigh);
+    zero ones make S^-1 infinite."""
     fnp = _fnp()
     (a,), (t,) = primals, tangents
-    if is_complex(a.dtype):
-        raise NotImplementedError(
-            "the derivative of complex singular vectors is not implemented yet; singular "
-            "values (np.linalg.svd(a, compute_uv=False), norm(a, 'nuc'), norm(a, 2)) are")
+
+    def h(x):
+        return fnp.conjugate(fnp.swapaxes(x, -1, -2))
     u, s, vh = svd_p.bind(a)
-    v = fnp.swapaxes(vh, -1, -2)
-    ut = fnp.swapaxes(u, -1, -2)
-    dp = fnp.matmul(fnp.matmul(ut, t), v)
-    dpt = fnp.swapaxes(dp, -1, -2)
-    ds = fnp.diagonal(dp, axis1=-2, axis2=-1)
+    v, uh = h(vh), h(u)
+    dp = fnp.matmul(fnp.matmul(uh, t), v)
+    dph = h(dp)
+    diag = fnp.diagonal(dp, axis1=-2, axis2=-1)
+    complex_ = is_complex(a.dtype)
+    ds = fnp.real(diag) if complex_ else diag
     f = _gaps(s * s, "svd: repeated singular values")
     s_row, s_col = fnp.expand_dims(s, -2), fnp.expand_dims(s, -1)     # S on the right / left
-    j = f * (dp * s_row + s_col * dpt)
-    k = f * (s_col * dp + dpt * s_row)
+    j = f * (dp * s_row + s_col * dph)
+    k = f * (s_col * dp + dph * s_row)
+    if complex_:
+        phase = 1j * fnp.imag(diag) / (2 * s)
+        eye = np.eye(s.shape[-1])
+        j = j + fnp.expand_dims(phase, -1) * eye
+        k = k - fnp.expand_dims(phase, -1) * eye
     inv_s = 1.0 / s_row
     du = fnp.matmul(u, j)
     dv = fnp.matmul(v, k)
     m, n = a.shape[-2], a.shape[-1]
     if m > min(m, n):     # the part of dA outside U's columns
         tv = fnp.matmul(t, v)
-        du = du + (tv - fnp.matmul(u, fnp.matmul(ut, tv))) * inv_s
+        du = du + (tv - fnp.matmul(u, fnp.matmul(uh, tv))) * inv_s
     if n > min(m, n):     # outside V's columns
-        tu = fnp.matmul(fnp.swapaxes(t, -1, -2), u)
+        tu = fnp.matmul(h(t), u)
         dv = dv + (tu - fnp.matmul(v, fnp.matmul(vh, tu))) * inv_s
-    return [u, s, vh], [du, ds, fnp.swapaxes(dv, -1, -2)]
+    return [u, s, vh], [du, ds, h(dv)]
 
 
 svd_p.jvp = _svd_jvp
