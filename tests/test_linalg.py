@@ -169,3 +169,24 @@ def test_lu_factor_and_solve_match_scipy():
     # the gradient through the factorisation equals the one through solve
     np.testing.assert_allclose(fr.grad(lambda a: np.sum(fsl.lu_solve(fsl.lu_factor(a), b)))(a),
                                fr.grad(lambda a: np.sum(np.linalg.solve(a, b)))(a), rtol=1e-12)
+
+
+def test_det_derivative_at_a_singular_matrix_is_the_cofactor_matrix():
+    def cofactors(a):
+        n = a.shape[0]
+        return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(a, i, 0), j, 1))
+                          for j in range(n)] for i in range(n)])
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])       # rank 2
+    np.testing.assert_allclose(fr.grad(np.linalg.det)(a), cofactors(a), atol=1e-12)
+    np.testing.assert_allclose(fr.jit(fr.grad(np.linalg.det))(a), cofactors(a), atol=1e-12)
+    rng = np.random.default_rng(1)
+    c = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    c[2] = c[0] + c[1]
+    np.testing.assert_allclose(fr.grad(np.linalg.det, holomorphic=True)(c), cofactors(c),
+                               atol=1e-12)
+
+
+def test_det_derivative_near_a_singular_matrix():
+    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0 + 1e-14], [1.0, 0.0, 1.0]])
+    want = np.array([[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(fr.grad(np.linalg.det)(a), want, atol=1e-10)

@@ -126,9 +126,31 @@ det_p = primitive("det", np.linalg.det,
 
 
 def _det_jvp(primals, tangents):
+    """d det A = tr(adj(A) dA), with adj(A) = det(A) A^-1 where A is invertible; at a
+    singular A the adjugate (the transposed cofactor matrix) is still defined and is the
+    derivative: it is formed from the SVD, adj(A) = det(U V^H) V adj(S) U^H with
+    adj(S)_ii = prod_{j != i} s_j."""
+    from frechet._src.core.trace import Tracer
     (a,), (t,) = primals, tangents
     d = det_p.bind(a)
+    value = a.concrete() if isinstance(a, Tracer) else a
+    if value is not None and np.any(np.linalg.cond(value) > 1e12):    # (nearly) singular
+        return d, _trace_of_product(_adjugate(a), t)
     return d, d * _trace_of_product(inv_p.bind(a), t)
+
+
+def _adjugate(a):
+    fnp = _fnp()
+    u, s, vh = svd_p.bind(a)
+    ones = fnp.ones_like(s[..., :1])
+    before = fnp.cumprod(fnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
+    after = fnp.flip(fnp.cumprod(fnp.flip(fnp.concatenate([s[..., 1:], ones], axis=-1), -1),
+                                 axis=-1), -1)
+    others = (before * after).astype(a.dtype)          # prod_{j != i} s_j, without division
+    phase = det_p.bind(u) * det_p.bind(vh)             # +-1 (real) or a unit complex number
+    v = fnp.conjugate(fnp.swapaxes(vh, -1, -2))
+    adj = fnp.matmul(v * fnp.expand_dims(others, -2), fnp.conjugate(fnp.swapaxes(u, -1, -2)))
+    return adj * fnp.expand_dims(fnp.expand_dims(phase, -1), -1)
 
 
 det_p.jvp = _det_jvp
