@@ -48,3 +48,17 @@ def test_complex_matrix_loss():
     g = fr.grad(loss)(X)
     # loss = ||AX - I||_F^2; dL/dx - i dL/dy = 2 conj(A^H (AX - I))
     np.testing.assert_allclose(g, 2 * np.conj(A.conj().T @ (A @ X - np.eye(3))), rtol=1e-12)
+
+
+def test_docs_complex_linear_algebra_and_fft_examples():
+    # docs/complex.md, "Linear algebra and FFT"
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal(5) + 1j * rng.standard_normal(5)
+    g = fr.grad(lambda X: np.sum(np.fft.irfft(X) ** 2))(X)
+    assert g[0].imag == 0 and g[-1].imag == 0          # DC and Nyquist (n = 8)
+    A = X[:4].reshape(2, 2) + np.eye(2)
+    u, _, vh = np.linalg.svd(A)
+    np.testing.assert_allclose(fr.grad(lambda A: np.linalg.norm(A, "nuc"))(A), np.conj(u @ vh),
+                               rtol=1e-12)
+    np.testing.assert_allclose(fr.grad(np.linalg.det, holomorphic=True)(A),
+                               np.linalg.det(A) * np.linalg.inv(A).T, rtol=1e-12)
