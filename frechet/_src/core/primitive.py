@@ -79,3 +79,16 @@ def primitive(name: str, impl, abstract_eval, *, multiple_results: bool = False)
     p = Primitive(name, impl, abstract_eval, multiple_results=multiple_results)
     REGISTRY[name] = p
     return p
+
+
+class Held:
+    """A param value that is an arbitrary object (a function, a matrix, a solver), compared
+    and hashed by identity so that programs holding it stay hashable."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __repr__(self):
+        return f"<{getattr(self.value, '__name__', type(self.value).__name__)}>"

@@ -18,6 +18,7 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
+from frechet._src.prims.rules import defvectorized
 from frechet._src.transforms.ad import add_tangents, is_undefined
 
 
@@ -86,15 +87,10 @@ def _solve_transpose(ct, a, b):
     return None, solve_p.bind(fnp.swapaxes(a, -1, -2), ct)
 
 
-def _solve_batch(args, batched):
-    from frechet._src.transforms.batching import broadcast_batched
-    return solve_p.bind(*broadcast_batched(args, batched))
-
-
 solve_p.jvp = _solve_jvp
 solve_p.transpose = _solve_transpose
 solve_p.linear = True
-solve_p.batch = _solve_batch
+defvectorized(solve_p)       # stacks of matrices: every argument gets the batch axis
 
 
 # slogdet and det ------------------------------------------------------------------------------

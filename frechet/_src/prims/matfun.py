@@ -17,7 +17,7 @@ import scipy.linalg as sla
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex
 from frechet._src.prims.linalg import _fnp, _square
-from frechet._src.prims.rules import defzero
+from frechet._src.prims.rules import defvectorized, defzero
 from frechet._src.transforms.ad import is_undefined
 
 _FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
@@ -93,12 +93,7 @@ frechet_p.transpose = _frechet_transpose
 frechet_p.linear = True
 
 
-def _frechet_batch(args, batched, *, fn):
-    from frechet._src.transforms.batching import broadcast_batched
-    return frechet_p.bind(*broadcast_batched(args, batched), fn=fn)
-
-
-frechet_p.batch = _frechet_batch
+defvectorized(frechet_p)     # stacks of matrices: every argument gets the batch axis
 
 
 # solve_sylvester: A X + X B = Q, linear in Q --------------------------------------------------
@@ -141,15 +136,10 @@ def _sylvester_transpose(ct, a, b, q):
     return None, None, sylvester_p.bind(fnp.swapaxes(a, -1, -2), fnp.swapaxes(b, -1, -2), ct)
 
 
-def _sylvester_batch(args, batched):
-    from frechet._src.transforms.batching import broadcast_batched
-    return sylvester_p.bind(*broadcast_batched(args, batched))
-
-
 sylvester_p.jvp = _sylvester_jvp
 sylvester_p.transpose = _sylvester_transpose
 sylvester_p.linear = True
-sylvester_p.batch = _sylvester_batch
+defvectorized(sylvester_p)
 
 
 # solve_triangular: the triangle of A only, linear in B ----------------------------------------
@@ -199,15 +189,10 @@ def _tri_transpose(ct, a, b, *, lower, unit_diagonal):
     return None, triangular_solve_p.bind(at, ct, lower=not lower, unit_diagonal=unit_diagonal)
 
 
-def _tri_batch(args, batched, **params):
-    from frechet._src.transforms.batching import broadcast_batched
-    return triangular_solve_p.bind(*broadcast_batched(args, batched), **params)
-
-
 triangular_solve_p.jvp = _tri_jvp
 triangular_solve_p.transpose = _tri_transpose
 triangular_solve_p.linear = True
-triangular_solve_p.batch = _tri_batch
+defvectorized(triangular_solve_p)
 
 
 

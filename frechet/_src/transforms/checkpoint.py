@@ -24,7 +24,7 @@ import warnings
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
-from frechet._src.core.primitive import primitive
+from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import zeros
@@ -63,18 +63,6 @@ TANGENT_GIVEN_OUTPUT = {einsum_p: einsum_tangent}
 
 # ---- the linear equation ----------------------------------------------------------------------
 
-class _Held:
-    """A function held in a param (compared by identity)."""
-
-    __slots__ = ("fun",)
-
-    def __init__(self, fun):
-        self.fun = fun
-
-    def __repr__(self):
-        return f"<{getattr(self.fun, '__name__', 'function')}>"
-
-
 def _linear_in(fun, res, which):
     """fun as a function of the inputs flagged in `which` only, the others fixed at res."""
     def f(*xs):
@@ -86,7 +74,7 @@ def _linear_in(fun, res, which):
 def _remat_apply(*args, fun, which, out_specs):
     """J(res) @ tangents: forward mode at the saved point."""
     res, ts = args[:len(which)], args[len(which):]
-    _, touts = jvp_flat(_linear_in(fun.fun, res, which), [r for r, w in zip(res, which) if w],
+    _, touts = jvp_flat(_linear_in(fun.value, res, which), [r for r, w in zip(res, which) if w],
                         list(ts))
     return [zeros(s) if t is None else t for t, s in zip(touts, out_specs)]
 
@@ -117,7 +105,7 @@ def _remat_transpose(cts, *args, fun, which, out_specs):
         res = [remat_barrier_p.bind(r, token=token) if isinstance(r, Tracer) else r
                for r in res]
     # the recomputation: linearize the block again at the saved point
-    _, program = linearize_flat(_linear_in(fun.fun, res, which),
+    _, program = linearize_flat(_linear_in(fun.value, res, which),
                                 [r for r, w in zip(res, which) if w])
     return [None] * len(which) + backward_pass(program, list(cts))
 
@@ -193,7 +181,7 @@ def _jvp_process(self, fun, policy, args):
     which = tuple(t is not None for t in tangents) + (False,) * len(saved)
     with _trace.use(self.rule_trace):
         touts = remat_p.bind(*primals, *saved, *[t for t in tangents if t is not None],
-                             fun=_Held(recompute), which=which,
+                             fun=Held(recompute), which=which,
                              out_specs=tuple(spec_of(o) for o in outs))
     return [JVPTracer(self, o, t) for o, t in zip(outs, touts)]
 

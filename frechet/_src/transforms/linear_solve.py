@@ -14,22 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.core.primitive import primitive
+from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.transforms.branch import compiled, stage_closed
-
-
-class Held:
-    """A constant object in a param, compared by identity."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __repr__(self):
-        return f"<{type(self.value).__name__}>"
 
 
 def _fnp():
