@@ -366,3 +366,13 @@ def pullback(program: Program, cts_out):
     """backward_pass, with the symbolic-zero input cotangents made concrete zeros."""
     return [zeros(s) if r is None else r
             for r, s in zip(backward_pass(program, cts_out), program.in_specs)]
+
+
+def pullback_linear(program: Program, linear, known, cts_out):
+    """pullback to the inputs flagged in `linear`, the others fixed at the values `known`
+    (in order): a program of control flow or solves, linear in some inputs only."""
+    lin = [v for v, f in zip(program.invars, linear) if f]
+    fixed = [v for v, f in zip(program.invars, linear) if not f]
+    view = Program(lin, list(program.constvars) + fixed, list(program.consts) + list(known),
+                   program.eqns, program.outvars, program.out_specs)
+    return pullback(view, cts_out)

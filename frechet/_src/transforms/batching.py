@@ -173,6 +173,12 @@ def with_batch_axis(x, n):
                                    broadcast_dimensions=tuple(range(1, len(x.shape) + 1)))
 
 
+def select_examples(pick, on_true, on_false):
+    """Per example (leading axis): on_true where pick (a vector of booleans), else on_false."""
+    from frechet._src.numpy.misc import where
+    return where(pick.reshape(pick.shape + (1,) * (on_true.ndim - 1)), on_true, on_false)
+
+
 def broadcast_batched(args, batched):
     """Give every unbatched argument the batch axis."""
     n = next(a.shape[0] for a, b in zip(args, batched) if b)

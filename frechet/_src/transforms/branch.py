@@ -24,30 +24,29 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
-from frechet._src.ir.program import Program, evaluate, zeros
+from frechet._src.ir.program import Program, Var, evaluate, zeros
 from frechet._src.ir.staging import StagedTracer, stage
 
 
-def stage_closed(fun, in_specs, n_extra=0):
+def stage_closed(fun, in_specs, closures_first=False):
     """Stage fun on in_specs into a Program; constants that are tracers (closed-over values of
-    enclosing transformations) become trailing inputs. Returns (program, those tracers)."""
+    enclosing transformations) become inputs, after fun's own (or before them, with
+    `closures_first`). Returns (program, those tracers)."""
     st, ins, outs = stage(fun, in_specs)
     program = st.build(ins, list(outs))
     keep, lifted = [], []
     for v, c in zip(program.constvars, program.consts):
         (lifted if isinstance(c, Tracer) else keep).append((v, c))
-    return Program(list(program.invars) + [v for v, _ in lifted], [v for v, _ in keep],
+    own, extra = list(program.invars), [v for v, _ in lifted]
+    return Program(extra + own if closures_first else own + extra, [v for v, _ in keep],
                    [c for _, c in keep], program.eqns, program.outvars,
                    program.out_specs), [c for _, c in lifted]
 
 
-def _with_inputs(program: Program, extra_specs, position):
-    """program taking unused inputs of extra_specs, inserted at `position` among its inputs."""
-    from frechet._src.ir.program import Var
-    extra = [Var(s) for s in extra_specs]
-    ins = list(program.invars)
-    return Program(ins[:position] + extra + ins[position:], program.constvars, program.consts,
-                   program.eqns, program.outvars, program.out_specs)
+def place(values, flags):
+    """values spread over the positions flagged in `flags`, None elsewhere."""
+    it = iter(values)
+    return [next(it) if f else None for f in flags]
 
 
 # ---- running a branch (compiled once per program) -----------------------------------------------
@@ -90,8 +89,7 @@ def _jvp_branch(branch: Program, nonzero):
     specs = [v.spec for v in branch.invars]
 
     def f(*args):
-        it = iter(args[n:])
-        ts = [next(it) if z else None for z in nonzero]
+        ts = place(args[n:], nonzero)
         outs, touts = jvp_flat(lambda *xs: evaluate(branch, *xs), list(args[:n]), ts)
         return list(outs) + [zeros(s) if t is None else t for t, s in zip(touts, branch.out_specs)]
     program, lifted = stage_closed(f, specs + [s for s, z in zip(specs, nonzero) if z])
@@ -132,6 +130,8 @@ def _cond_linearize(jt, primals, tangents, *, branches):
         splits.append((known, unknown, res))
     slots = [r for _, _, res in splits for r in res]      # every branch's residuals, in turn
     op_specs = [spec_of(o) for o in ops]
+    ts = [t for t in tangents[1:] if t is not None]
+    t_specs = [spec_of(t) for t in ts]
     known_branches, unknown_branches, start = [], [], 0
     for known, unknown, res in splits:
         lo, hi = start, start + len(res)
@@ -146,12 +146,10 @@ def _cond_linearize(jt, primals, tangents, *, branches):
 
         def u(*xs, unknown=unknown, lo=lo, hi=hi):
             return evaluate(unknown, *xs[lo:hi], *xs[len(slots):])
-        t_specs = [spec_of(t) for t in tangents[1:] if t is not None]
         unknown_branches.append(stage_closed(u, slots + t_specs)[0])
     with _trace.use(jt.parent):
         got = cond_p.bind(index, *ops, branches=tuple(known_branches))
     outs, residuals = got[:n_out], got[n_out:]
-    ts = [t for t in tangents[1:] if t is not None]
     with _trace.use(jt.rule_trace):
         touts = cond_p.bind(index, *residuals, *ts, branches=tuple(unknown_branches))
     return [JVPTracer(jt, o, t) for o, t in zip(outs, touts)]
@@ -164,17 +162,11 @@ cond_p.linearize = _cond_linearize
 
 def _transposed_branch(branch: Program, linear, known_specs):
     """(known inputs, output cotangents) -> cotangents of the linear inputs."""
-    from frechet._src.transforms.ad import backward_pass
-    lin_vars = [v for v, lin in zip(branch.invars, linear) if lin]
-    known_vars = [v for v, lin in zip(branch.invars, linear) if not lin]
-    n_known = len(known_vars)
+    from frechet._src.transforms.ad import pullback_linear
+    n_known = len(known_specs)
 
     def f(*args):
-        view = Program(lin_vars, list(branch.constvars) + known_vars,
-                       list(branch.consts) + list(args[:n_known]), branch.eqns,
-                       branch.outvars, branch.out_specs)
-        cts = backward_pass(view, list(args[n_known:]))
-        return [zeros(v.spec) if c is None else c for c, v in zip(cts, lin_vars)]
+        return pullback_linear(branch, linear, args[:n_known], list(args[n_known:]))
     return stage_closed(f, list(known_specs) + list(branch.out_specs))[0]
 
 
@@ -185,8 +177,7 @@ def _cond_transpose(cts, index, *args, branches):
     known_specs = [spec_of(a) for a in known]
     cts = [zeros(s) if c is None else c for c, s in zip(cts, branches[0].out_specs)]
     transposed = tuple(_transposed_branch(b, linear, known_specs) for b in branches)
-    got = iter(cond_p.bind(index, *known, *cts, branches=transposed))
-    return [None] + [next(got) if lin else None for lin in linear]
+    return [None] + place(cond_p.bind(index, *known, *cts, branches=transposed), linear)
 
 
 cond_p.transpose = _cond_transpose
@@ -196,9 +187,9 @@ cond_p.linear = True      # in the operands its linearization marks undefined
 # ---- batching -------------------------------------------------------------------------------------
 
 def _cond_batch(args, batched, *, branches):
-    from frechet._src.numpy.misc import clip, where
+    from frechet._src.numpy.misc import clip
     from frechet._src.numpy.ufuncs import equal
-    from frechet._src.transforms.batching import batch_flat, with_batch_axis
+    from frechet._src.transforms.batching import batch_flat, select_examples, with_batch_axis
     index, ops = args[0], list(args[1:])
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     if not batched[0]:
@@ -214,8 +205,7 @@ def _cond_batch(args, batched, *, branches):
     result = outs[-1]
     for k in range(len(outs) - 2, -1, -1):
         pick = equal(idx, k)
-        result = [where(pick.reshape(pick.shape + (1,) * (r.ndim - 1)), a, r)
-                  for a, r in zip(outs[k], result)]
+        result = [select_examples(pick, a, r) for a, r in zip(outs[k], result)]
     return result
 
 
@@ -267,7 +257,6 @@ def staged_switch(index, branches, operands):
     aligned = []
     for p, lifted in zip(programs, closures):
         own = {id(c): v for c, v in zip(lifted, p.invars[n:])}
-        from frechet._src.ir.program import Var
         ins = list(p.invars[:n]) + [own.get(id(c)) or Var(spec_of(c)) for c in extra]
         aligned.append(Program(ins, p.constvars, p.consts, p.eqns, p.outvars, p.out_specs))
     index = asarray(index)

@@ -70,28 +70,37 @@ def sparse_matmul(a, b):
 
 # ---- solvers -------------------------------------------------------------------------------------
 
+# A solver is called as solver(op, b, matrix): op a SciPy LinearOperator, b a vector (or, for
+# solvers with `columns = False`, a matrix of right-hand sides), matrix() the matrix itself
+# (formed once, from op when A was given by its action). Iterative solvers take one column.
+
 class Dense:
     """np.linalg.solve on the matrix (formed from its action when it is not an array)."""
 
-    def __call__(self, op, b, dense):
-        return np.linalg.solve(dense(), b)
+    columns = False
+
+    def __call__(self, op, b, matrix):
+        return np.linalg.solve(_dense(matrix()), b)
 
 
 class Cholesky:
     """scipy.linalg.cho_factor/cho_solve: A symmetric (Hermitian) positive definite."""
 
-    def __call__(self, op, b, dense):
+    columns = False
+
+    def __call__(self, op, b, matrix):
         import scipy.linalg as sla
-        return sla.cho_solve(sla.cho_factor(dense()), b)
+        return sla.cho_solve(sla.cho_factor(_dense(matrix())), b)
 
 
 class _Iterative:
     name = ""
+    columns = True
 
     def __init__(self, **options):
         self.options = options
 
-    def __call__(self, op, b, dense):
+    def __call__(self, op, b, matrix):
         import scipy.sparse.linalg as spla
         x, info = getattr(spla, self.name)(op, b, **self.options)
         if info != 0:
@@ -122,10 +131,12 @@ class BiCGStab(_Iterative):
 class LSQR:
     """scipy.sparse.linalg.lsqr (uses A^T too); options go to SciPy."""
 
+    columns = True
+
     def __init__(self, **options):
         self.options = {"atol": 1e-12, "btol": 1e-12, **options}
 
-    def __call__(self, op, b, dense):
+    def __call__(self, op, b, matrix):
         import scipy.sparse.linalg as spla
         return spla.lsqr(op, b, **self.options)[0]
 
@@ -133,9 +144,15 @@ class LSQR:
 class SparseDirect:
     """scipy.sparse.linalg.spsolve on a sparse matrix (frechet.scipy.sparse.linalg.spsolve)."""
 
-    def __call__(self, op, b, dense, matrix=None):
+    columns = False
+
+    def __call__(self, op, b, matrix):
         import scipy.sparse.linalg as spla
-        return spla.spsolve(matrix, b)
+        return spla.spsolve(matrix(), b)
+
+
+def _dense(m):
+    return m.toarray() if hasattr(m, "toarray") else m
 
 
 # ---- the linear_solve primitive ------------------------------------------------------------------
@@ -144,46 +161,39 @@ def _transposed(matvec: Program) -> Program:
     """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
     consts alone is computed first (partial evaluation), the rest is transposed."""
     from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import backward_pass
+    from frechet._src.transforms.ad import pullback_linear
     nc = len(matvec.invars) - 1
     known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
-    v = linear.invars[-1]
-    res_vars = list(linear.invars[:-1])
 
     def f(*args):
         residuals = evaluate(known, *args[:-1])
-        view = Program([v], list(linear.constvars) + res_vars,
-                       list(linear.consts) + list(residuals), linear.eqns, linear.outvars,
-                       linear.out_specs)
-        (ct,) = backward_pass(view, [args[-1]])
-        return [zeros(v.spec) if ct is None else ct]
+        return pullback_linear(linear, [False] * len(residuals) + [True], residuals,
+                               [args[-1]])
     return stage_closed(f, [c.spec for c in matvec.invars[:-1]] + list(matvec.out_specs))[0]
 
 
 def _impl(*args, matvec, transposed, solver, matrix):
+    import functools
+
     from scipy.sparse.linalg import LinearOperator
     consts, b = args[:-1], args[-1]
     run, run_t = compiled(matvec), compiled(transposed.value)
     n = b.shape[0]
-    flat = b.ndim == 1
     op = LinearOperator((n, n), dtype=b.dtype,
-                        matvec=lambda v: np.asarray(run(*consts, v.reshape(b.shape[:1]))[0]),
+                        matvec=lambda v: np.asarray(run(*consts, v.reshape(n))[0]),
                         rmatvec=lambda w: np.conj(np.asarray(
-                            run_t(*consts, np.conj(w).reshape(b.shape[:1]))[0])))
+                            run_t(*consts, np.conj(w).reshape(n))[0])))
 
-    def dense():
-        if matrix is not None and isinstance(matrix.value, np.ndarray):
+    @functools.cache
+    def the_matrix():
+        if matrix is not None:
             return matrix.value
         return np.stack([op.matvec(e) for e in np.eye(n, dtype=b.dtype)], axis=1)
     s = solver.value
-    if isinstance(s, SparseDirect):
-        solve = lambda r: s(op, r, dense, matrix.value)
-    else:
-        solve = lambda r: s(op, r, dense)
-    if flat:
-        return np.asarray(solve(b), dtype=b.dtype)
-    return np.stack([np.asarray(solve(b[:, j]), dtype=b.dtype) for j in range(b.shape[1])],
-                    axis=1)
+    if b.ndim == 1 or not s.columns:
+        return np.asarray(s(op, b, the_matrix), dtype=b.dtype)
+    return np.stack([np.asarray(s(op, b[:, j], the_matrix), dtype=b.dtype)
+                     for j in range(b.shape[1])], axis=1)
 
 
 def _abstract(*specs, matvec, transposed, solver, matrix):
@@ -284,9 +294,7 @@ def solve(A, b, solver=None):
                   Dense() if matrix is not None or not callable(A) else GMRES(rtol=1e-12))
     if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
-    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), b.dtype)])
-    m = 1
-    program = Program(list(program.invars[m:]) + list(program.invars[:m]), program.constvars,
-                      program.consts, program.eqns, program.outvars, program.out_specs)
+    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), b.dtype)],
+                                   closures_first=True)
     return linear_solve_p.bind(*lifted, b, matvec=program, transposed=Held(_transposed(program)),
                                solver=Held(solver), matrix=matrix)

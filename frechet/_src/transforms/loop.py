@@ -20,11 +20,12 @@ import numpy as np
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
-from frechet._src.ir.program import Program, evaluate, zeros
-from frechet._src.transforms.branch import compiled, stage_closed
+from frechet._src.ir.program import evaluate, zeros
+from frechet._src.transforms.branch import compiled, place, stage_closed
 
 
-def _split(seq, nc, ncar):
+def split_operands(seq, nc, ncar):
+    """(consts, carry, rest) of a loop primitive's operands."""
     seq = list(seq)
     return seq[:nc], seq[nc:nc + ncar], seq[nc + ncar:]
 
@@ -38,7 +39,7 @@ def _stacked(s: ArraySpec, n: int) -> ArraySpec:
 
 
 def _impl(*args, body, num_consts, num_carry, length, reverse):
-    consts, carry, xs = _split(args, num_consts, num_carry)
+    consts, carry, xs = split_operands(args, num_consts, num_carry)
     run = compiled(body)
     rows = list(zip(*[list(x) for x in xs])) if xs else [()] * length   # one tuple per step
     steps = []
@@ -61,7 +62,7 @@ def _impl(*args, body, num_consts, num_carry, length, reverse):
 
 
 def _abstract(*specs, body, num_consts, num_carry, length, reverse):
-    consts, carry, xs = _split(specs, num_consts, num_carry)
+    consts, carry, xs = split_operands(specs, num_consts, num_carry)
     want = list(consts) + list(carry) + [_step_spec(x) for x in xs]
     if [v.spec for v in body.invars] != want:
         raise TypeError(f"scan body takes {[v.spec for v in body.invars]}, given {want}")
@@ -85,8 +86,8 @@ def _jvp_body(body, nc, ncar, nz):
     Returns (program, which carry tangents come out nonzero, which y tangents do)."""
     from frechet._src.transforms.ad import jvp_flat
     specs = [v.spec for v in body.invars]
-    c_s, k_s, x_s = _split(specs, nc, ncar)
-    nz_c, nz_k, nz_x = _split(nz, nc, ncar)
+    c_s, k_s, x_s = split_operands(specs, nc, ncar)
+    nz_c, nz_k, nz_x = split_operands(nz, nc, ncar)
     pattern = {}
 
     def f(*args):
@@ -115,11 +116,6 @@ def _unflatten(seq, sizes):
     return out
 
 
-def place(values, flags):
-    it = iter(values)
-    return [next(it) if f else None for f in flags]
-
-
 def carry_fixpoint(body, nc, ncar, tangents):
     """Which carry tangents are nonzero at some step, and the JVP body for that pattern."""
     nz = [t is not None for t in tangents]
@@ -133,9 +129,9 @@ def carry_fixpoint(body, nc, ncar, tangents):
 
 def tangent_operands(primals, tangents, nz, nc, ncar):
     """The nonzero tangents in scan-operand order, zeros where the carry's becomes nonzero."""
-    tc, tk, tx = _split([t if t is not None or not z else zeros(spec_of(p))
+    tc, tk, tx = split_operands([t if t is not None or not z else zeros(spec_of(p))
                          for p, t, z in zip(primals, tangents, nz)], nc, ncar)
-    fc, fk, fx = _split(nz, nc, ncar)
+    fc, fk, fx = split_operands(nz, nc, ncar)
     return ([t for t, f in zip(tc, fc) if f], [t for t, f in zip(tk, fk) if f],
             [t for t, f in zip(tx, fx) if f])
 
@@ -143,7 +139,7 @@ def tangent_operands(primals, tangents, nz, nc, ncar):
 def _scan_jvp(primals, tangents, *, body, num_consts, num_carry, length, reverse):
     nc, ncar = num_consts, num_carry
     nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
-    c, k, x = _split(primals, nc, ncar)
+    c, k, x = split_operands(primals, nc, ncar)
     tc, tk, tx = tangent_operands(primals, tangents, nz, nc, ncar)
     outs = scan_p.bind(*c, *tc, *k, *tk, *x, *tx, body=jb, num_consts=len(c) + len(tc),
                        num_carry=len(k) + len(tk), length=length, reverse=reverse)
@@ -164,7 +160,7 @@ def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, lengt
     nc, ncar = num_consts, num_carry
     ny = len(body.out_specs) - ncar
     nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
-    c, k, x = _split(primals, nc, ncar)
+    c, k, x = split_operands(primals, nc, ncar)
     tc, tk, tx = tangent_operands(primals, tangents, nz, nc, ncar)
     # jb's inputs: c, tc, k, tk, x, tx; outputs: carry, tcarry, y, ty
     unknown_in = ([False] * len(c) + [True] * len(tc) + [False] * len(k) + [True] * len(tk) +
@@ -202,30 +198,22 @@ scan_p.linearize = _scan_linearize
 # ---- transpose (of a scan linear in some consts, every carry and some xs) -------------------------
 
 def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse):
-    from frechet._src.transforms.ad import backward_pass, is_undefined
+    from frechet._src.transforms.ad import is_undefined, pullback_linear
     nc, ncar = num_consts, num_carry
-    c, k, x = _split(args, nc, ncar)
+    c, k, x = split_operands(args, nc, ncar)
     # the carry is linear throughout; a known initial carry is a zero tangent made concrete
     # (its cotangent is dropped)
     lin_c = [is_undefined(a) for a in c]
     lin_x = [is_undefined(a) for a in x]
     known_c = [a for a in c if not is_undefined(a)]
     known_x = [a for a in x if not is_undefined(a)]
-    c_vars, k_vars, x_vars = _split(body.invars, nc, ncar)
-    lin_vars = ([v for v, f in zip(c_vars, lin_c) if f] + list(k_vars) +
-                [v for v, f in zip(x_vars, lin_x) if f])
-    known_vars = ([v for v, f in zip(c_vars, lin_c) if not f] +
-                  [v for v, f in zip(x_vars, lin_x) if not f])
+    c_vars, k_vars, _ = split_operands(body.invars, nc, ncar)
     n_lc = sum(lin_c)
 
     def body_t(*args):
         a_kc, a_acc, a_ck, a_kx, a_cy = _unflatten(
             args, [len(known_c), n_lc, ncar, len(known_x), len(body.out_specs) - ncar])
-        view = Program(lin_vars, list(body.constvars) + known_vars,
-                       list(body.consts) + a_kc + a_kx, body.eqns, body.outvars,
-                       body.out_specs)
-        got = backward_pass(view, a_ck + a_cy)
-        got = [zeros(v.spec) if g is None else g for g, v in zip(got, lin_vars)]
+        got = pullback_linear(body, lin_c + [True] * ncar + lin_x, a_kc + a_kx, a_ck + a_cy)
         g_c, g_k, g_x = got[:n_lc], got[n_lc:n_lc + ncar], got[n_lc + ncar:]
         return [a + g for a, g in zip(a_acc, g_c)] + g_k + g_x
     lin_c_specs = [v.spec for v, f in zip(c_vars, lin_c) if f]
@@ -240,10 +228,9 @@ def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse):
     outs = scan_p.bind(*known_c, *[zeros(s) for s in lin_c_specs], *ct_k, *known_x, *ct_y,
                        body=bt, num_consts=len(known_c), num_carry=n_lc + ncar, length=length,
                        reverse=not reverse)
-    g_c, g_k, g_x = iter(outs[:n_lc]), outs[n_lc:n_lc + ncar], iter(outs[n_lc + ncar:])
-    return ([next(g_c) if f else None for f in lin_c] +
-            [g if is_undefined(a) else None for g, a in zip(g_k, k)] +
-            [next(g_x) if f else None for f in lin_x])
+    g_k = outs[n_lc:n_lc + ncar]
+    return (place(outs[:n_lc], lin_c) + [g if is_undefined(a) else None for g, a in zip(g_k, k)]
+            + place(outs[n_lc + ncar:], lin_x))
 
 
 scan_p.transpose = _scan_transpose
@@ -257,8 +244,8 @@ def _scan_batch(args, batched, *, body, num_consts, num_carry, length, reverse):
     from frechet._src.transforms.batching import batch_flat, with_batch_axis
     nc, ncar = num_consts, num_carry
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
-    c, k, x = _split(args, nc, ncar)
-    bc, _, bx = _split(batched, nc, ncar)
+    c, k, x = split_operands(args, nc, ncar)
+    bc, _, bx = split_operands(batched, nc, ncar)
     k = [a if b else with_batch_axis(a, n) for a, b in zip(k, batched[nc:nc + ncar])]
     x = [moveaxis(a, 0, 1) if b else a for a, b in zip(x, bx)]     # steps first, then examples
     flags = list(bc) + [True] * ncar + list(bx)
@@ -302,11 +289,7 @@ def staged_scan(f, init, xs, length, reverse):
         y_tree.append(yt)
         return [asarray(v) for v in nl] + [asarray(v) for v in yl]
     specs = [spec_of(a) for a in k_leaves] + [_step_spec(spec_of(a)) for a in x_leaves]
-    program, lifted = stage_closed(flat, specs)
-    # consts first: the body's lifted closure values move to the front of its inputs
-    m = len(specs)
-    body = Program(list(program.invars[m:]) + list(program.invars[:m]), program.constvars,
-                   program.consts, program.eqns, program.outvars, program.out_specs)
+    body, lifted = stage_closed(flat, specs, closures_first=True)     # the consts first
     outs = scan_p.bind(*lifted, *k_leaves, *x_leaves, body=body, num_consts=len(lifted),
                        num_carry=ncar, length=length, reverse=reverse)
     return (tree.unflatten(k_tree, list(outs[:ncar])),

@@ -14,9 +14,9 @@ import numpy as np
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
-from frechet._src.ir.program import Program, evaluate
-from frechet._src.transforms.branch import compiled, stage_closed
-from frechet._src.transforms.loop import carry_fixpoint, place, tangent_operands
+from frechet._src.ir.program import evaluate
+from frechet._src.transforms.branch import compiled, place, stage_closed
+from frechet._src.transforms.loop import carry_fixpoint, split_operands, tangent_operands
 
 
 def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
@@ -43,16 +43,10 @@ def _while_abstract(*specs, cond, body, num_cond_consts, num_body_consts):
 while_p = primitive("while", _while_impl, _while_abstract, multiple_results=True)
 
 
-def _while_parts(args, num_cond_consts, num_body_consts):
-    a = list(args)
-    return (a[:num_cond_consts], a[num_cond_consts:num_cond_consts + num_body_consts],
-            a[num_cond_consts + num_body_consts:])
-
-
 def _while_jvp(primals, tangents, *, cond, body, num_cond_consts, num_body_consts):
     ncc, nbc = num_cond_consts, num_body_consts
-    cc, bc, k = _while_parts(primals, ncc, nbc)
-    _, tbc, tk = _while_parts(tangents, ncc, nbc)
+    cc, bc, k = split_operands(primals, ncc, nbc)
+    _, tbc, tk = split_operands(tangents, ncc, nbc)
     # the body as a scan body without xs or ys: its JVP, with the carry-tangent fixpoint
     nz, jb, _ = carry_fixpoint(body, nbc, len(k), list(tbc) + list(tk))
     tc, tkk, _ = tangent_operands(bc + k, list(tbc) + list(tk), nz, nbc, len(k))
@@ -78,7 +72,7 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     from frechet._src.transforms.ad import JVPTracer
     ncc, nbc = num_cond_consts, num_body_consts
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
-    cc, bc, carry = _while_parts(args, ncc, nbc)
+    cc, bc, carry = split_operands(args, ncc, nbc)
     with _trace.use(jt):
         while True:
             (pred,) = evaluate(cond, *cc, *carry)
@@ -90,13 +84,12 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
 
 
 def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.numpy.misc import where
     from frechet._src.numpy.reductions import any as any_
-    from frechet._src.transforms.batching import batch_flat, with_batch_axis
+    from frechet._src.transforms.batching import batch_flat, select_examples, with_batch_axis
     ncc, nbc = num_cond_consts, num_body_consts
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
-    cc, bc, k = _while_parts(args, ncc, nbc)
-    fcc, fbc, _ = _while_parts(batched, ncc, nbc)
+    cc, bc, k = split_operands(args, ncc, nbc)
+    fcc, fbc, _ = split_operands(batched, ncc, nbc)
     k = [a if b else with_batch_axis(a, n) for a, b in
          zip(k, batched[ncc + nbc:])]      # every carry batched
     nk = len(k)
@@ -113,8 +106,7 @@ def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts)
         go = per_example_pred(ccs, ks)
         new = batch_flat(lambda *v: evaluate(body, *v), list(bcs) + list(ks),
                          list(fbc) + [True] * nk, n)
-        return [where(go.reshape(go.shape + (1,) * (x.ndim - 1)), x, o)
-                for x, o in zip(new, ks)]
+        return [select_examples(go, x, o) for x, o in zip(new, ks)]
     c_specs = [spec_of(a) for a in cc]
     k_specs = [spec_of(a) for a in k]
     cond_b = stage_closed(test, c_specs + k_specs)[0]
@@ -146,14 +138,9 @@ def staged_while(cond_fun, body_fun, init_val):
             raise TypeError(f"while_loop body must return a carry of the same structure: "
                             f"{treedef} -> {ot}")
         return [asarray(o) for o in out]
-    cp, c_lifted = stage_closed(flat_cond, specs)
-    bp, b_lifted = stage_closed(flat_body, specs)
-    m = len(specs)
-
-    def consts_first(p):
-        return Program(list(p.invars[m:]) + list(p.invars[:m]), p.constvars, p.consts, p.eqns,
-                       p.outvars, p.out_specs)
-    outs = while_p.bind(*c_lifted, *b_lifted, *leaves, cond=consts_first(cp),
-                        body=consts_first(bp), num_cond_consts=len(c_lifted),
+    cp, c_lifted = stage_closed(flat_cond, specs, closures_first=True)
+    bp, b_lifted = stage_closed(flat_body, specs, closures_first=True)
+    outs = while_p.bind(*c_lifted, *b_lifted, *leaves, cond=cp, body=bp,
+                        num_cond_consts=len(c_lifted),
                         num_body_consts=len(b_lifted))
     return tree.unflatten(treedef, list(outs))
