@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.prims import fft as F
+from frechet._src.prims.rules import traced_numpy
 from frechet._src.prims.shape import convert
 
 _SWAP = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
@@ -18,14 +19,10 @@ def _norm(norm):
     return norm
 
 
-def _fnp():
-    import frechet.numpy as fnp
-    return fnp
-
 
 def _fit(a, axis, n):
     """a cropped or zero-padded to length n along axis (NumPy's `n`)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     if n < 1:
         raise ValueError(f"Invalid number of FFT data points ({n}) specified.")
     m = shape_of(a)[axis]
@@ -158,15 +155,15 @@ def hfft(a, n=None, axis=-1, norm=None, out=None):
     a = _as(a, "c")
     if n is None:
         n = 2 * (shape_of(a)[int(axis) % len(shape_of(a))] - 1)
-    return irfft(_fnp().conjugate(a), n, axis, norm=_SWAP[_norm(norm)])
+    return irfft(traced_numpy().conjugate(a), n, axis, norm=_SWAP[_norm(norm)])
 
 
 def ihfft(a, n=None, axis=-1, norm=None, out=None):
-    return _fnp().conjugate(rfft(a, n, axis, norm=_SWAP[_norm(norm)]))
+    return traced_numpy().conjugate(rfft(a, n, axis, norm=_SWAP[_norm(norm)]))
 
 
 def fftshift(x, axes=None):
-    fnp = _fnp()
+    fnp = traced_numpy()
     x = asarray(x)
     nd = len(shape_of(x))
     axes = tuple(range(nd)) if axes is None else ((axes,) if isinstance(axes, int) else axes)
@@ -174,7 +171,7 @@ def fftshift(x, axes=None):
 
 
 def ifftshift(x, axes=None):
-    fnp = _fnp()
+    fnp = traced_numpy()
     x = asarray(x)
     nd = len(shape_of(x))
     axes = tuple(range(nd)) if axes is None else ((axes,) if isinstance(axes, int) else axes)

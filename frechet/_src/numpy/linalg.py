@@ -9,6 +9,7 @@ import numpy as np
 from frechet._src.numpy.base import asarray, concrete, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
 from frechet._src.prims import linalg as L
+from frechet._src.prims.rules import traced_numpy
 from frechet._src.prims.shape import convert
 
 
@@ -164,7 +165,7 @@ def cholesky(a, /, *, upper=False):
     counts), as JAX and PyTorch do."""
     low = L.cholesky_p.bind(_inexact(a))
     if upper:
-        fnp = _fnp()
+        fnp = traced_numpy()
         return fnp.conjugate(fnp.swapaxes(low, -1, -2))
     return low
 
@@ -208,47 +209,43 @@ def eigvals(a):
 
 # compositions of differentiable operations -------------------------------------------------
 
-def _fnp():
-    import frechet.numpy as fnp
-    return fnp
-
 
 def matrix_transpose(x, /):
-    return _fnp().swapaxes(x, -1, -2)
+    return traced_numpy().swapaxes(x, -1, -2)
 
 
 def diagonal(x, /, *, offset=0):
-    return _fnp().diagonal(x, offset=offset, axis1=-2, axis2=-1)
+    return traced_numpy().diagonal(x, offset=offset, axis1=-2, axis2=-1)
 
 
 def trace(x, /, *, offset=0, dtype=None):
-    return _fnp().trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
+    return traced_numpy().trace(x, offset=offset, axis1=-2, axis2=-1, dtype=dtype)
 
 
 def outer(x1, x2, /):
-    fnp = _fnp()
+    fnp = traced_numpy()
     if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
         raise ValueError("Input arrays must be one-dimensional")
     return fnp.outer(x1, x2)
 
 
 def cross(x1, x2, /, *, axis=-1):
-    fnp = _fnp()
+    fnp = traced_numpy()
     if shape_of(x1)[axis] != 3 or shape_of(x2)[axis] != 3:
         raise ValueError("Both input arrays must be (arrays of) 3-dimensional vectors")
     return fnp.cross(x1, x2, axis=axis)
 
 
 def matmul(x1, x2, /):
-    return _fnp().matmul(x1, x2)
+    return traced_numpy().matmul(x1, x2)
 
 
 def tensordot(x1, x2, /, *, axes=2):
-    return _fnp().tensordot(x1, x2, axes=axes)
+    return traced_numpy().tensordot(x1, x2, axes=axes)
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    fnp = _fnp()
+    fnp = traced_numpy()
     return fnp.sum(fnp.conjugate(x1) * x2, axis=axis)
 
 
@@ -257,7 +254,7 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 
 
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
-    fnp = _fnp()
+    fnp = traced_numpy()
     x = _inexact(x)
     if axis is None:
         shape = shape_of(x)
@@ -276,7 +273,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
 
 def multi_dot(arrays, *, out=None):
     """np.linalg.multi_dot: the product, in the order of fewest multiplications."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     arrays = [asarray(a) for a in arrays]
     if len(arrays) < 2:
         raise ValueError("Expecting at least two arrays.")
@@ -313,7 +310,7 @@ def multi_dot(arrays, *, out=None):
 
 def matrix_power(a, n):
     """np.linalg.matrix_power: repeated squaring (n < 0 through inv)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     a = asarray(a)
     if not isinstance(n, (int, np.integer)):
         raise TypeError("exponent must be an integer")
@@ -338,7 +335,7 @@ def matrix_power(a, n):
 
 def pinv(a, rcond=None, hermitian=False, *, rtol=None):
     """np.linalg.pinv through the reduced SVD (singular values below the cutoff dropped)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     a = _inexact(a)
     m, n = shape_of(a)[-2:]
     if rcond is None:
@@ -353,7 +350,7 @@ def pinv(a, rcond=None, hermitian=False, *, rtol=None):
 
 def lstsq(a, b, rcond=None):
     """np.linalg.lstsq: x = pinv(a) b, with NumPy's residuals, rank and singular values."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     a, b = _inexact(a), _inexact(b)
     m, n = shape_of(a)
     if rcond is None:
@@ -374,7 +371,7 @@ def lstsq(a, b, rcond=None):
 
 def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
     """np.linalg.matrix_rank: an integer (zero derivative), from the singular values."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     A = _inexact(A)
     if len(shape_of(A)) < 2:
         return fnp.astype(fnp.any(A != 0), np.int64) * 1
@@ -391,7 +388,7 @@ def matrix_rank(A, tol=None, hermitian=False, *, rtol=None):
 def cond(x, p=None):
     """np.linalg.cond: ratio of extreme singular values (p None, 2, -2), else
     norm(x, p) * norm(inv(x), p)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     x = _inexact(x)
     if p is None or p in (2, -2):
         s = svdvals(x)
@@ -401,7 +398,7 @@ def cond(x, p=None):
 
 
 def tensorsolve(a, b, axes=None):
-    fnp = _fnp()
+    fnp = traced_numpy()
     a, b = asarray(a), asarray(b)
     nd = len(shape_of(a))
     if axes is not None:
@@ -418,7 +415,7 @@ def tensorsolve(a, b, axes=None):
 
 
 def tensorinv(a, ind=2):
-    fnp = _fnp()
+    fnp = traced_numpy()
     a = asarray(a)
     if ind <= 0:
         raise ValueError("Invalid ind argument.")

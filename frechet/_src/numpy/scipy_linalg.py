@@ -13,11 +13,7 @@ import numpy as np
 from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.numpy.linalg import _inexact
 from frechet._src.prims import matfun as F
-
-
-def _fnp():
-    import frechet.numpy as fnp
-    return fnp
+from frechet._src.prims.rules import traced_numpy
 
 
 def _pair(a, b):
@@ -55,14 +51,14 @@ def solve_sylvester(a, b, q):
 
 def solve_continuous_lyapunov(a, q):
     """X with A X + X A^H = Q."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     a, q = _pair(a, q)
     return F.sylvester_p.bind(a, fnp.conjugate(fnp.swapaxes(a, -1, -2)), q)
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                      check_finite=True):
-    fnp = _fnp()
+    fnp = traced_numpy()
     a, b = _pair(a, b)
     trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
     if trans:
@@ -79,7 +75,7 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
 def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     """(c, lower): the Cholesky factor in one triangle of c, a's own entries in the other (as
     SciPy leaves them)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     a = _inexact(a)
     low = fnp.linalg.cholesky(a)
     if lower:
@@ -105,7 +101,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     """x with A x = b from lu_factor's (lu, piv); trans 1 (A^T) and 2 (A^H) as SciPy."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     lu, piv = lu_and_piv
     lu, b = _pair(lu, b)
     perm = F.perm_p.bind(asarray(piv))
@@ -122,7 +118,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
 def eigh(a, b=None, *, lower=True, eigvals_only=False, **kwargs):
     """scipy.linalg.eigh, also for the generalised problem A v = w B v (B positive definite):
     with B = L L^H, the eigenvectors of L^-1 A L^-H, mapped back by L^-H (so V^H B V = I)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     uplo = "L" if lower else "U"
     a = _inexact(a)
     if b is None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
-from frechet._src.prims.rules import defvectorized
+from frechet._src.prims.rules import defvectorized, traced_numpy
 from frechet._src.transforms.ad import add_tangents, is_undefined
 
 
@@ -29,16 +29,10 @@ def _square(a, what):
     return a
 
 
-def _fnp():
-    """frechet.numpy, whose traced operations the tangents are written in (imported late: the
-    front end is built on these primitives)."""
-    import frechet.numpy as fnp
-    return fnp
-
 
 def _trace_of_product(y, t):
     """tr(Y dA) for each matrix of the stacks: sum(Y^T * dA) over the last two axes."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     return fnp.sum(fnp.swapaxes(y, -1, -2) * t, axis=(-2, -1))
 
 
@@ -48,7 +42,7 @@ inv_p = primitive("inv", np.linalg.inv, lambda a: _square(a, "inv"))
 
 
 def _inv_jvp(primals, tangents):
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     y = inv_p.bind(a)
     return y, -fnp.matmul(fnp.matmul(y, t), y)
@@ -71,7 +65,7 @@ solve_p = primitive("solve", np.linalg.solve, _solve_abstract)
 
 
 def _solve_jvp(primals, tangents):
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a, b), (ta, tb) = primals, tangents
     x = solve_p.bind(a, b)
     rhs = tb
@@ -81,7 +75,7 @@ def _solve_jvp(primals, tangents):
 
 
 def _solve_transpose(ct, a, b):
-    fnp = _fnp()
+    fnp = traced_numpy()
     if is_undefined(a):
         raise TypeError("solve is linear in its right-hand side only")
     return None, solve_p.bind(fnp.swapaxes(a, -1, -2), ct)
@@ -105,7 +99,7 @@ slogdet_p = primitive("slogdet", lambda a: list(np.linalg.slogdet(a)), _slogdet_
 
 
 def _slogdet_jvp(primals, tangents):
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     sign, logabsdet = slogdet_p.bind(a)
     tr = _trace_of_product(inv_p.bind(a), t)
@@ -136,7 +130,7 @@ def _det_jvp(primals, tangents):
 
 
 def _adjugate(a):
-    fnp = _fnp()
+    fnp = traced_numpy()
     u, s, vh = svd_p.bind(a)
     ones = fnp.ones_like(s[..., :1])
     before = fnp.cumprod(fnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
@@ -167,7 +161,7 @@ eigh_p = primitive("eigh", lambda a, *, UPLO: list(np.linalg.eigh(a, UPLO)), _ei
 def _eigh_jvp(primals, tangents, *, UPLO):
     """dw = Re diag(V^H dA V); dV = V (F * V^H dA V), F_ij = 1/(w_j - w_i), F_ii = 0, for the
     Hermitian part of dA (the input is taken to be Hermitian, as JAX and PyTorch do)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     w, v = eigh_p.bind(a, UPLO=UPLO)
     vh = fnp.conjugate(fnp.swapaxes(v, -1, -2))
@@ -183,7 +177,7 @@ def _gaps(w, what="eigh: repeated eigenvalues"):
     """F_ij = 1/(w_j - w_i) off the diagonal, 0 on it; 0 also between repeated eigenvalues,
     where eigenvectors are defined only up to a rotation of their eigenspace (the choice is
     right for losses invariant under those rotations; a warning says so)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     diff = fnp.expand_dims(w, -2) - fnp.expand_dims(w, -1)
     if not isinstance(diff, np.ndarray):     # traced eigenvalues (higher derivatives)
         n = w.shape[-1]
@@ -216,7 +210,7 @@ eigvalsh_p = primitive("eigvalsh", lambda a, *, UPLO: np.linalg.eigvalsh(a, UPLO
 
 
 def _eigvalsh_jvp(primals, tangents, *, UPLO):
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     w, v = eigh_p.bind(a, UPLO=UPLO)
     vh = fnp.conjugate(fnp.swapaxes(v, -1, -2))
@@ -246,7 +240,7 @@ svdvals_p = primitive(
 def _svdvals_jvp(primals, tangents):
     """ds = Re diag(U^H dA V) (singular values are differentiable wherever they are distinct
     from zero; repeated ones are fine)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     u, s, vh = svd_p.bind(a)
     # diag(U^H dA V)_i = sum_k conj(U_ki) (dA V)_ki
@@ -278,7 +272,7 @@ def _svd_jvp(primals, tangents):
     phase term i Im diag(dP) / (2 S) added to U^H dU and taken from V^H dV (the gauge that
     splits it evenly). Repeated singular values make F infinite (a warning, as for eigh);
     zero ones make S^-1 infinite."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
 
     def h(x):
@@ -324,7 +318,7 @@ cholesky_p = primitive("cholesky", np.linalg.cholesky, lambda a: _square(a, "cho
 def _cholesky_jvp(primals, tangents):
     """dL = L Phi(L^-1 dA L^-H), Phi keeping the strict lower triangle and half the diagonal,
     for the Hermitian part of dA (the input is taken to be Hermitian, as JAX and PyTorch do)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     low = cholesky_p.bind(a)
     inv_l = inv_p.bind(low)
@@ -353,7 +347,7 @@ qr_p = primitive("qr", lambda a: list(np.linalg.qr(a)), _qr_abstract, multiple_r
 def _qr_jvp(primals, tangents):
     """With X = Q^H dA R^-1 and Omega = tril(X, -1) - tril(X, -1)^H (+ i Im diag X for complex):
     dR = (X - Omega) R, dQ = Q Omega + (I - Q Q^H) dA R^-1. Needs m >= n and full rank."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     m, n = a.shape[-2], a.shape[-1]
     if m < n:
@@ -397,7 +391,7 @@ eig_p = primitive("eig", _eig_impl, _eig_abstract, multiple_results=True)
 def _eig_jvp(primals, tangents):
     """dw = diag(V^-1 dA V); dV = V (F * V^-1 dA V), F_ij = 1/(w_j - w_i), with each column
     kept at unit norm (NumPy's normalisation); its phase stays LAPACK's (a gauge)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     w, v = eig_p.bind(a)
     m = fnp.matmul(fnp.matmul(inv_p.bind(v), t), v)

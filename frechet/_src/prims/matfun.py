@@ -16,8 +16,8 @@ import scipy.linalg as sla
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex
-from frechet._src.prims.linalg import _fnp, _square
-from frechet._src.prims.rules import defvectorized, defzero
+from frechet._src.prims.linalg import _square
+from frechet._src.prims.rules import defvectorized, defzero, traced_numpy
 from frechet._src.transforms.ad import is_undefined
 
 _FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
@@ -43,7 +43,7 @@ def _evaluate(fn, a):
 
 def _block(a, e):
     """[[a, e], [0, a]] for stacks of matrices (traced or concrete)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     top = fnp.concatenate([a, e], axis=-1)
     bottom = fnp.concatenate([fnp.zeros_like(a), a], axis=-1)
     return fnp.concatenate([top, bottom], axis=-2)
@@ -71,11 +71,11 @@ frechet_p = primitive("matfun_frechet", _frechet_impl, _frechet_abstract)
 def _frechet_transpose(ct, a, e, *, fn):
     if is_undefined(a):
         raise TypeError(f"the Frechet derivative of {fn} is linear in its direction only")
-    return None, frechet_p.bind(_fnp().swapaxes(a, -1, -2), ct, fn=fn)
+    return None, frechet_p.bind(traced_numpy().swapaxes(a, -1, -2), ct, fn=fn)
 
 
 def _frechet_jvp(primals, tangents, *, fn):
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a, e), (ta, te) = primals, tangents
     out = frechet_p.bind(a, e, fn=fn)
     ta = fnp.zeros_like(a) if ta is None else ta
@@ -119,7 +119,7 @@ sylvester_p = primitive("sylvester", _sylvester_impl, _sylvester_abstract)
 
 def _sylvester_jvp(primals, tangents):
     """A dX + dX B = dQ - dA X - X dB."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a, b, q), (ta, tb, tq) = primals, tangents
     x = sylvester_p.bind(a, b, q)
     rhs = tq
@@ -132,7 +132,7 @@ def _sylvester_jvp(primals, tangents):
 def _sylvester_transpose(ct, a, b, q):
     if is_undefined(a) or is_undefined(b):
         raise TypeError("solve_sylvester is linear in Q only")
-    fnp = _fnp()
+    fnp = traced_numpy()
     return None, None, sylvester_p.bind(fnp.swapaxes(a, -1, -2), fnp.swapaxes(b, -1, -2), ct)
 
 
@@ -168,7 +168,7 @@ def triangle_mask(n, lower, unit_diagonal):
 
 def _tri_jvp(primals, tangents, *, lower, unit_diagonal):
     """dX = A^-1 (dB - tri(dA) X), tri keeping the entries the solve reads."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a, b), (ta, tb) = primals, tangents
     x = triangular_solve_p.bind(a, b, lower=lower, unit_diagonal=unit_diagonal)
     rhs = tb
@@ -184,7 +184,7 @@ def _tri_jvp(primals, tangents, *, lower, unit_diagonal):
 def _tri_transpose(ct, a, b, *, lower, unit_diagonal):
     if is_undefined(a):
         raise TypeError("solve_triangular is linear in its right-hand side only")
-    fnp = _fnp()
+    fnp = traced_numpy()
     at = fnp.swapaxes(a, -1, -2)
     return None, triangular_solve_p.bind(at, ct, lower=not lower, unit_diagonal=unit_diagonal)
 
@@ -223,7 +223,7 @@ def permutation(piv, n):
 
 def _lu_jvp(primals, tangents):
     """With X = L^-1 P dA U^-1: dL = L tril(X, -1), dU = triu(X) U, packed like lu."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     lu, piv = lu_p.bind(a)
     n = a.shape[-1]
@@ -241,7 +241,7 @@ def _lu_jvp(primals, tangents):
 
 def _lu_batch(args, batched):
     """One matrix at a time, as scipy.linalg.lu_factor, stacked."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     outs = [lu_p.bind(m) for m in (args[0][i] for i in range(args[0].shape[0]))]
     return [fnp.stack([o[0] for o in outs]), fnp.stack([o[1] for o in outs])]
 
@@ -257,5 +257,5 @@ def _perm_impl(piv):
 perm_p = primitive("lu_permutation", _perm_impl,
                    lambda piv: ArraySpec(piv.shape, np.dtype(np.intp)))
 defzero(perm_p)
-perm_p.batch = lambda args, batched: _fnp().stack(
+perm_p.batch = lambda args, batched: traced_numpy().stack(
     [perm_p.bind(args[0][i]) for i in range(args[0].shape[0])])

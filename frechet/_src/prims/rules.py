@@ -14,6 +14,13 @@ from frechet._src.transforms.ad import UndefinedPrimal, add_tangents, instantiat
 from frechet._src.transforms.batching import broadcast_batched
 
 
+def traced_numpy():
+    """frechet.numpy, for rules and front-end code written in NumPy's terms (imported when
+    called: the front end is built on the primitives)."""
+    import frechet.numpy as fnp
+    return fnp
+
+
 def _nondiff(prim, i):
     raise NonDifferentiableError(
         f"primitive '{prim.name}' is not differentiable in its argument {i}")

@@ -17,13 +17,8 @@ import numpy as np
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
+from frechet._src.prims.rules import traced_numpy
 from frechet._src.transforms.branch import compiled, stage_closed
-
-
-def _fnp():
-    import frechet.numpy as fnp
-    return fnp
-
 
 # ---- sparse matrices as constant linear maps -----------------------------------------------------
 
@@ -46,7 +41,7 @@ sparse_matmul_p.linear = True
 
 
 def _sparse_batch(args, batched, *, matrix):
-    fnp = _fnp()
+    fnp = traced_numpy()
     x = fnp.moveaxis(args[0], 0, -1)                 # the examples become trailing columns
     shape = x.shape
     out = sparse_matmul_p.bind(fnp.reshape(x, (shape[0], -1)), matrix=matrix)
@@ -59,7 +54,7 @@ sparse_matmul_p.batch = _sparse_batch
 def sparse_matmul(a, b):
     """a @ b where one of them is a SciPy sparse matrix (a constant) and the other traced."""
     import scipy.sparse as sp
-    fnp = _fnp()
+    fnp = traced_numpy()
     if sp.issparse(a):
         b = fnp.asarray(b)
         dt = np.result_type(a.dtype, b.dtype)
@@ -213,7 +208,7 @@ def _jvp(primals, tangents, **params):
     x = linear_solve_p.bind(*consts, b, **params)
     rhs = tb
     if any(t is not None for t in tc):
-        fnp = _fnp()
+        fnp = traced_numpy()
         cols = [x] if len(x.shape) == 1 else [x[:, j] for j in range(x.shape[1])]
         dax = []
         for col in cols:     # d(A) x: the forward derivative of matvec in its consts
@@ -238,7 +233,7 @@ def _transpose(ct, *args, matvec, transposed, solver, matrix):
 
 def _batch(args, batched, **params):
     """One solve per example (the solvers take one right-hand side at a time anyway)."""
-    fnp = _fnp()
+    fnp = traced_numpy()
     n = next(a.shape[0] for a, f in zip(args, batched) if f)
     return fnp.stack([linear_solve_p.bind(*[a[i] if f else a for a, f in zip(args, batched)],
                                           **params) for i in range(n)])
@@ -263,7 +258,7 @@ def solve(A, b, solver=None):
     import scipy.sparse as sp
 
     from frechet._src.transforms.linear_map import LinearMap
-    fnp = _fnp()
+    fnp = traced_numpy()
     b = fnp.asarray(b)
     if not np.issubdtype(b.dtype, np.inexact):
         b = b.astype(np.float64)
