@@ -32,15 +32,14 @@ OPERATORS = {"add": "{} + {}", "add_any": "{} + {}", "subtract": "{} - {}",
              "multiply": "{} * {}", "divide": "{} / {}", "negative": "-{}"}
 
 
-def _inline(eqn, k, names, scalar_consts, env):
+def _inline(eqn, k, names, scalar_names, env):
     """eqn as a Python expression, where one says the same as the impl more cheaply: arithmetic
     as operators (0-d constants as NumPy scalars), reshape as a method, indexing and
     index_add with a static index; None otherwise. Static params go into env as i{k}."""
     prim, ins = eqn.primitive.name, eqn.inputs
     op = OPERATORS.get(prim)
     if op is not None:
-        return op.format(*[names[("scalar", v)] if v in scalar_consts else names[v]
-                           for v in ins])
+        return op.format(*[scalar_names.get(v) or names[v] for v in ins])
     if prim == "reshape":
         env[f"i{k}"] = eqn.params["shape"]
         return f"{names[ins[0]]}.reshape(i{k})"
@@ -76,13 +75,13 @@ def emit(program: Program, guards=(), fuse=False):
         return names[v]
 
     env = {"_GuardFailed": GuardFailed, "_guard_ok": _guard_ok}
-    scalar_consts = {}      # 0-d constants as NumPy scalars, for operator lines
+    scalar_names = {}       # 0-d constants also bound as NumPy scalars, for operator lines
     for k, c in enumerate(program.consts):
         names[program.constvars[k]] = f"c{k}"
         env[f"c{k}"] = c
         if type(c) is np.ndarray and c.ndim == 0:
-            scalar_consts[program.constvars[k]] = env[f"s{k}"] = c[()]
-            names[("scalar", program.constvars[k])] = f"s{k}"
+            env[f"s{k}"] = c[()]
+            scalar_names[program.constvars[k]] = f"s{k}"
     args = [name(v, "a") for v in program.invars]
     checks: dict = {}
     for k, (v, value) in enumerate(guards):
@@ -118,7 +117,7 @@ def emit(program: Program, guards=(), fuse=False):
             for v in eqn.outputs:
                 emit_checks(v)
             continue
-        expr = None if k in slots else _inline(eqn, k, names, scalar_consts, env)
+        expr = None if k in slots else _inline(eqn, k, names, scalar_names, env)
         if expr is not None:
             lines.append(f"    {name(eqn.outputs[0])} = {expr}{_comment(eqn)}")
             emit_checks(eqn.outputs[0])

@@ -47,7 +47,6 @@ class _Pieces:
                       if type(c) is np.ndarray and c.size <= 4096 and not c.any()}
         self.constvars = list(program.constvars)
         self.consts = list(program.consts)
-        self.getitem = REGISTRY["getitem"]
         # var -> (a zeros constant, {position: scalar var}): a sum of scatters into zeros
         self.sparse: dict = {}
         # constants as arrays (for scaling chains)
@@ -87,13 +86,6 @@ class _Pieces:
                         return src.inputs[0]
                     return None
                 k -= m
-        if name == "index_add" and len(ins) == 2 and ins[0] in self.zeros:
-            index = params["index"]
-            if len(index) == 1 and index[0] is not None and index[0][0] == "i":
-                j = index[0][1] % n
-                if j != k:
-                    return _ZERO
-                return ins[1] if ins[1].spec == spec else None
         if name == "add_any":
             a, b = self.piece(ins[0], k, spec), self.piece(ins[1], k, spec)
             if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple):
@@ -205,7 +197,7 @@ class _Pieces:
                 (e,) = src.params["index"] if len(src.params["index"]) == 1 else (None,)
                 if e is not None and e[0] == "s" and e[3] in (None, 1) and e[1] is not None \
                         and e[1] >= 0 and e[2] == e[1] + 1 and src.inputs[0].spec.ndim == 1:
-                    return Eqn(self.getitem, src.inputs, eqn.outputs,
+                    return Eqn(REGISTRY["getitem"], src.inputs, eqn.outputs,
                                {"index": (("i", e[1]),)}, eqn.source)
             return None
         if name == "getitem" and len(ins) == 1:

@@ -225,7 +225,7 @@ eigvalsh_p.batch = lambda args, batched, *, UPLO: eigvalsh_p.bind(args[0], UPLO=
 
 # svd: singular values, and the reduced decomposition -----------------------------------------
 
-def _svd_sizes(a, what):
+def _svd_sizes(a):
     if len(a.shape) < 2:
         raise np.linalg.LinAlgError(
             f"{len(a.shape)}-dimensional array given. Array must be at least two-dimensional")
@@ -234,7 +234,7 @@ def _svd_sizes(a, what):
 
 svdvals_p = primitive(
     "svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
-    lambda a: ArraySpec(a.shape[:-2] + (min(_svd_sizes(a, "svd")),), real_dtype(a.dtype)))
+    lambda a: ArraySpec(a.shape[:-2] + (min(_svd_sizes(a)),), real_dtype(a.dtype)))
 
 
 def _svdvals_jvp(primals, tangents):
@@ -254,7 +254,7 @@ svdvals_p.batch = lambda args, batched: svdvals_p.bind(args[0])
 
 
 def _svd_abstract(a):
-    m, n = _svd_sizes(a, "svd")
+    m, n = _svd_sizes(a)
     k, batch = min(m, n), a.shape[:-2]
     return [ArraySpec(batch + (m, k), a.dtype), ArraySpec(batch + (k,), real_dtype(a.dtype)),
             ArraySpec(batch + (k, n), a.dtype)]
@@ -336,7 +336,7 @@ cholesky_p.batch = lambda args, batched: cholesky_p.bind(args[0])
 # qr: reduced, m >= n ---------------------------------------------------------------------------
 
 def _qr_abstract(a):
-    m, n = _svd_sizes(a, "qr")
+    m, n = _svd_sizes(a)
     k = min(m, n)
     return [ArraySpec(a.shape[:-2] + (m, k), a.dtype), ArraySpec(a.shape[:-2] + (k, n), a.dtype)]
 
