@@ -19,16 +19,21 @@ def _inexact(a):
     return convert(a, dt) if a.dtype != dt else a
 
 
+def common_inexact(*xs):
+    """The arrays in the floating-point dtype they compute in together (NumPy's promotion;
+    integers and booleans in float64)."""
+    xs = [asarray(x) for x in xs]
+    dt = np.dtype(result_dtype(*xs, 1.0))
+    return [convert(x, dt) if x.dtype != dt else x for x in xs]
+
+
 def inv(a):
     return L.inv_p.bind(_inexact(a))
 
 
 def solve(a, b):
     """np.linalg.solve: b is a vector only when it is one-dimensional (NumPy 2)."""
-    a, b = asarray(a), asarray(b)
-    dt = np.dtype(result_dtype(a, b, 1.0))
-    a = convert(a, dt) if a.dtype != dt else a
-    b = convert(b, dt) if b.dtype != dt else b
+    a, b = common_inexact(a, b)
     sa, sb = shape_of(a), shape_of(b)
     if len(sa) < 2:
         raise np.linalg.LinAlgError(

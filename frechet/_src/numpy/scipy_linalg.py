@@ -9,18 +9,10 @@ problem by a Cholesky factor.
 
 from __future__ import annotations
 
-import numpy as np
 from frechet._src.numpy.base import asarray, shape_of
-from frechet._src.numpy.linalg import _inexact
+from frechet._src.numpy.linalg import _inexact, common_inexact
 from frechet._src.prims import matfun as F
 from frechet._src.prims.rules import traced_numpy
-
-
-def _pair(a, b):
-    a, b = _inexact(a), _inexact(b)
-    dt = np.result_type(a.dtype, b.dtype)
-    from frechet._src.prims.shape import convert
-    return (convert(a, dt) if a.dtype != dt else a), (convert(b, dt) if b.dtype != dt else b)
 
 
 def expm(A):
@@ -37,29 +29,27 @@ def sqrtm(A, disp=True, blocksize=64):
 
 def expm_frechet(A, E, method=None, compute_expm=True, check_finite=True):
     """(expm(A), L(A, E)) as scipy.linalg.expm_frechet, or L(A, E) alone."""
-    A, E = _pair(A, E)
+    A, E = common_inexact(A, E)
     L = F.frechet_p.bind(A, E, fn="expm")
     return (expm(A), L) if compute_expm else L
 
 
 def solve_sylvester(a, b, q):
-    a, q = _pair(a, q)
-    b, q = _pair(b, q)
-    a, _ = _pair(a, q)
+    a, b, q = common_inexact(a, b, q)
     return F.sylvester_p.bind(a, b, q)
 
 
 def solve_continuous_lyapunov(a, q):
     """X with A X + X A^H = Q."""
     fnp = traced_numpy()
-    a, q = _pair(a, q)
+    a, q = common_inexact(a, q)
     return F.sylvester_p.bind(a, fnp.conjugate(fnp.swapaxes(a, -1, -2)), q)
 
 
 def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
                      check_finite=True):
     fnp = traced_numpy()
-    a, b = _pair(a, b)
+    a, b = common_inexact(a, b)
     trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
     if trans:
         a = fnp.swapaxes(a, -1, -2)
@@ -85,7 +75,7 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
 
 def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     c, lower = c_and_lower
-    c, b = _pair(c, b)
+    c, b = common_inexact(c, b)
     if lower:       # c's lower triangle L: L L^H x = b
         y = solve_triangular(c, b, lower=True)
         return solve_triangular(c, y, trans=2, lower=True)
@@ -103,7 +93,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     """x with A x = b from lu_factor's (lu, piv); trans 1 (A^T) and 2 (A^H) as SciPy."""
     fnp = traced_numpy()
     lu, piv = lu_and_piv
-    lu, b = _pair(lu, b)
+    lu, b = common_inexact(lu, b)
     perm = F.perm_p.bind(asarray(piv))
     trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
     if trans == 0:          # P A = L U: x = U^-1 L^-1 P b
@@ -124,7 +114,7 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, **kwargs):
     if b is None:
         w, v = fnp.linalg.eigh(a, UPLO=uplo)
     else:
-        a, b = _pair(a, b)
+        a, b = common_inexact(a, b)
         low = fnp.linalg.cholesky(b)
         def h(m):
             return fnp.conjugate(fnp.swapaxes(m, -1, -2))
