@@ -23,13 +23,19 @@ from frechet._src.transforms.ad import is_undefined
 _FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
 
 
+def per_matrix(fn, like, *stacks):
+    """fn on each matrix of the stacks (equal leading dimensions), shaped and typed like
+    `like`: SciPy's functions take one matrix at a time."""
+    flat = [x.reshape((-1, *x.shape[-2:])) for x in stacks]
+    return np.asarray([fn(*ms) for ms in zip(*flat)], dtype=like.dtype).reshape(like.shape)
+
+
 def _evaluate(fn, a):
     """fn on each matrix of a stack, in a's dtype (a real matrix whose logm or sqrtm is not
     real raises)."""
     f = _FUNCTIONS[fn]
-    flat = a.reshape((-1, *a.shape[-2:]))
-    outs = []
-    for m in flat:
+
+    def one(m):
         with np.errstate(all="ignore"):
             r = f(m)
         r = r[0] if isinstance(r, tuple) else r
@@ -37,8 +43,8 @@ def _evaluate(fn, a):
             if np.any(np.abs(r.imag) > 1e-10 * max(np.abs(r).max(), 1e-300)):
                 raise ValueError(f"{fn} of this real matrix is complex; pass a complex matrix")
             r = r.real
-        outs.append(r)
-    return np.asarray(outs, dtype=a.dtype).reshape(a.shape)
+        return r
+    return per_matrix(one, a, a)
 
 
 def _block(a, e):
@@ -99,10 +105,7 @@ defvectorized(frechet_p)     # stacks of matrices: every argument gets the batch
 # solve_sylvester: A X + X B = Q, linear in Q --------------------------------------------------
 
 def _sylvester_impl(a, b, q):
-    flat = zip(a.reshape((-1, *a.shape[-2:])), b.reshape((-1, *b.shape[-2:])),
-               q.reshape((-1, *q.shape[-2:])))
-    return np.asarray([sla.solve_sylvester(x, y, z) for x, y, z in flat],
-                      dtype=q.dtype).reshape(q.shape)
+    return per_matrix(sla.solve_sylvester, q, a, b, q)
 
 
 def _sylvester_abstract(a, b, q):
@@ -145,9 +148,8 @@ defvectorized(sylvester_p)
 # solve_triangular: the triangle of A only, linear in B ----------------------------------------
 
 def _tri_impl(a, b, *, lower, unit_diagonal):
-    flat = zip(a.reshape((-1, *a.shape[-2:])), b.reshape((-1, *b.shape[-2:])))
-    return np.asarray([sla.solve_triangular(x, y, lower=lower, unit_diagonal=unit_diagonal)
-                       for x, y in flat], dtype=b.dtype).reshape(b.shape)
+    return per_matrix(lambda x, y: sla.solve_triangular(x, y, lower=lower,
+                                                        unit_diagonal=unit_diagonal), b, a, b)
 
 
 def _tri_abstract(a, b, *, lower, unit_diagonal):
