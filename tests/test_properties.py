@@ -36,7 +36,7 @@ def test_binary_broadcasting_grads(pair, ufunc):
     assert L.out_specs.shape == np.broadcast_shapes(x.shape, y.shape)
 
 
-@given(broadcastable_pair(), FLOATS, st.sampled_from([int, float, 2, 0.5]))
+@given(broadcastable_pair(), FLOATS, st.sampled_from([int, float, 2, 0.5, True, False]))
 def test_dtype_promotion_matches_numpy(pair, dtype, scalar):
     x = pair[0].astype(dtype)
     s = scalar if not isinstance(scalar, type) else scalar(3)
@@ -54,7 +54,7 @@ NON_UFUNC = [lambda x, s: np.where(x > 1, x, s), lambda x, s: np.where(x > 1, s,
 
 @pytest.mark.parametrize("fn", NON_UFUNC)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64])
-@pytest.mark.parametrize("scalar", [2, 0.5])
+@pytest.mark.parametrize("scalar", [2, 0.5, True])
 def test_python_scalars_are_weak_outside_ufuncs_too(fn, dtype, scalar):
     x = np.linspace(0.5, 2.0, 6).astype(dtype).reshape(2, 3)
     expected = fn(x, scalar)

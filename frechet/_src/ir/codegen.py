@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from frechet._src.ir import buffers, fusion
+from frechet._src.ir import buffers, fusion, scalar_loops
 from frechet._src.ir.program import Program
 
 
@@ -125,6 +125,15 @@ def emit(program: Program, guards=(), fuse=False):
         if k in slots:
             fn = buffers.out_ufunc(eqn)
             ins = ", ".join([names[v] for v in eqn.inputs] + [f"out=b{slots[k]}"])
+        elif fuse and eqn.primitive.name == "scan" and fusion.available() and (
+                fn := scalar_loops.scan_kernel(**eqn.params)) is not None:
+            env[f"f{k}"] = fn
+            outs = ", ".join(name(v) for v in eqn.outputs)
+            lines.append(f"    [{outs}] = f{k}({', '.join(names[v] for v in eqn.inputs)})"
+                         f"  # scan: one compiled loop{_comment(eqn)[8:]}")
+            for v in eqn.outputs:
+                emit_checks(v)
+            continue
         else:
             fn = eqn.primitive.impl if not eqn.params else functools.partial(
                 eqn.primitive.impl, **eqn.params)

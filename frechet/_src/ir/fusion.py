@@ -55,10 +55,14 @@ for _name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh",
 # float64 the two are within 10% of each other. A float32 run stops at them.
 NUMPY_FASTER_FLOAT32 = frozenset({"exp", "log", "sin", "cos", "tanh"})
 
+# float64 functions with vectorisable versions in vecmath (4-wide SIMD instead of one libm call
+# per element: 3-5x faster on this machine).
+VECMATH = frozenset({"exp", "expm1", "sin", "cos", "tanh"})
+
 # Without parallelism a fused loop saves only memory passes, which pays from a few operations.
 MIN_SERIAL_RUN = 4
 
-_HELPERS = '''
+HELPERS = '''
 @numba.njit(inline="always")
 def _sign(a):
     return _T(1.0) if a > 0 else (_T(-1.0) if a < 0 else a)
@@ -186,10 +190,11 @@ def _literal(value, dtype) -> str:
 
 
 def _build(run, consts, uniform, read_later, parallel) -> Fused:
+    run = tuple(run)                    # plan() reuses its list
     shape, dtype = run[0].outputs[0].spec.shape, run[0].outputs[0].spec.dtype
     defined = {v for e in run for v in e.outputs}
     names: dict = {}
-    inputs, loads, body = [], [], []
+    inputs, loads = [], []
     for eqn in run:
         for v in eqn.inputs:
             if v in names or v in defined:
@@ -204,32 +209,53 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
             else:                       # a 0-d value: passed as a scalar
                 names[v] = f"i{j}"
             inputs.append(v)
-        out = eqn.outputs[0]
-        names[out] = f"t{len(body)}"
-        expr = TEMPLATES[eqn.primitive.name].format(*[names[v] for v in eqn.inputs])
-        body.append(f"        {names[out]} = {expr}")
+        for i, out in enumerate(eqn.outputs):
+            names[out] = f"t{len(names)}_{i}"
     outputs = [v for e in run for v in e.outputs if v in read_later]
-    source = _kernel_source(dtype, len(inputs), outputs, names, loads, body, parallel)
-    kernel = _compile(source, dtype, parallel)
+    vector = dtype == np.float64 and any(e.primitive.name in VECMATH for e in run)
+    source = _kernel_source(dtype, inputs, outputs, names, loads, run, parallel, vector)
     flat = [v.spec.shape == shape for v in inputs]
     n = math.prod(shape)
+    kernel = _compile(source, dtype, parallel)
+    exact = []                          # the C library's version, compiled when first needed
 
     def call(*xs):
-        outs = kernel(*[x.reshape(-1) if f else x[()] for x, f in zip(xs, flat)], n)
+        args = [x.reshape(-1) if f else x[()] for x, f in zip(xs, flat)]
+        outs = kernel(*args, n)
+        if vector:
+            *outs, far = outs
+            if far:                     # a sin or cos argument beyond vecmath's reduction
+                if not exact:
+                    exact.append(_compile(_kernel_source(dtype, inputs, outputs, names, loads,
+                                                         run, parallel, False), dtype, parallel))
+                outs = exact[0](*args, n)
         return [o.reshape(shape) for o in outs]
 
     return Fused(tuple(run), tuple(inputs), tuple(outputs), call, source)
 
 
-def _kernel_source(dtype, n_in, outputs, names, loads, body, parallel) -> str:
+def _kernel_source(dtype, inputs, outputs, names, loads, run, parallel, vector) -> str:
+    """A loop computing `run` element by element. With `vector`, float64 transcendentals are
+    vecmath's and the kernel also returns how many sin/cos arguments were beyond their range."""
+    body, far = [], []
+    for eqn in run:
+        name, args = eqn.primitive.name, [names[v] for v in eqn.inputs]
+        template = f"_v_{name}({{0}})" if vector and name in VECMATH else TEMPLATES[name]
+        body.append(f"        {names[eqn.outputs[0]]} = {template.format(*args)}")
+        if vector and name in ("sin", "cos"):
+            far.append(f"_v_far({args[0]})")
+    if far:                             # numba's parallel loops take one update per reduction
+        body.append(f"        far += {' + '.join(far)}")
     loop = "numba.prange" if parallel else "range"
-    lines = [f"def kernel({', '.join(f'i{j}' for j in range(n_in))}{', ' if n_in else ''}n):"]
+    lines = [f"def kernel({''.join(f'i{j}, ' for j in range(len(inputs)))}n):"]
     lines += [f"    o{j} = np.empty(n, {'np.bool_' if v.spec.dtype == bool else '_T'})"
               for j, v in enumerate(outputs)]
+    lines += ["    far = 0"] if vector else []
     lines.append(f"    for k in {loop}(n):")
     lines += loads + body
     lines += [f"        o{j}[k] = {names[v]}" for j, v in enumerate(outputs)]
-    lines.append(f"    return ({', '.join(f'o{j}' for j in range(len(outputs)))},)")
+    results = [f"o{j}" for j in range(len(outputs))] + (["far"] if vector else [])
+    lines.append(f"    return ({', '.join(results)},)")
     return f"# dtype {np.dtype(dtype).name}\n" + "\n".join(lines)
 
 
@@ -243,8 +269,11 @@ def _compile(source: str, dtype, parallel: bool):
     if key in _KERNELS:
         return _KERNELS[key]
     import numba
-    env = {"np": np, "numba": numba, "_T": np.dtype(dtype).type}
-    exec(compile(_HELPERS, "<frechet.fusion helpers>", "exec"), env)  # noqa: S102
+
+    from frechet._src.ir import vecmath
+    env = {"np": np, "numba": numba, "_T": np.dtype(dtype).type, "_v_far": vecmath.far}
+    env.update({f"_v_{name}": f for name, f in vecmath.FUNCTIONS.items()})
+    exec(compile(HELPERS, "<frechet.fusion helpers>", "exec"), env)  # noqa: S102
     exec(compile(source, f"<frechet.fusion {key[:8]}>", "exec"), env)  # noqa: S102
     kernel = numba.njit(parallel=parallel, error_model="numpy", nogil=True)(env["kernel"])
     _KERNELS[key] = kernel

@@ -40,7 +40,10 @@ def _has_tracer(xs) -> bool:
 
 
 def weak(x):
-    """What NumPy's promotion sees: a Python scalar's type (weak, NEP 50), else a dtype."""
+    """What NumPy's promotion sees: a Python scalar's type (weak, NEP 50), else a dtype. A
+    Python bool is not weak: it promotes as np.bool_ does."""
+    if type(x) is bool:
+        return np.dtype(bool)
     if isinstance(x, (bool, int, float, complex)) and not isinstance(x, np.generic):
         return type(x)
     if isinstance(x, numbers.Number) and not isinstance(x, np.generic):

@@ -69,7 +69,7 @@ class WeakTracer(StagedTracer):
         self.weak_type = weak_type
 
 
-_PY_SCALARS = (bool, int, float, complex)
+_PY_SCALARS = (int, float, complex)     # a Python bool promotes as np.bool_ does
 
 
 def _arrays(leaves):
