@@ -98,7 +98,7 @@ EULER_UNROLL = Workload(
     _data, {"numpy": _numpy, "frechet": _frechet, "frechet jit": _frechet_jit,
             "frechet jit unrolled": _frechet_jit_unrolled, "jax": _jax,
             "torch": _torch, "torch.func": _torch_func, "autograd": _autograd},
-    notes={"frechet": "frechet.scan", "frechet jit": "jit(grad) of frechet.scan (one primitive)",
+    notes={"frechet": "frechet.scan", "frechet jit": "jit(grad) of frechet.scan (compiled loops with numba)",
            "frechet jit unrolled": "the same with scan(unroll=True)",
            "jax": "jit(grad) of lax.scan", "torch": "Python loop",
            "torch.func": "Python loop", "autograd": "Python loop"})
