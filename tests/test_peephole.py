@@ -1,4 +1,4 @@
-"""jit's forwarding of pieces (frechet/_src/ir/peephole.py): stack-then-index traffic."""
+"""jit's simplification passes: forwarding of pieces (ir/peephole.py), constant folding."""
 
 import numpy as np
 import pytest
@@ -101,3 +101,34 @@ def test_gradient_programs_lose_their_structural_chains():
     got = names(g, x)
     assert len(got) < len(plain)
     np.testing.assert_allclose(fr.jit(g)(x), g(x), rtol=1e-14)
+
+
+def _program_on_a_constant(c):
+    from frechet._src.core.primitive import REGISTRY
+    from frechet._src.core.spec import spec_of
+    from frechet._src.ir.program import Eqn, Program, Var
+    x, k = Var(spec_of(c)), Var(spec_of(c))
+    s, out = Var(spec_of(c)), Var(spec_of(c))
+    eqns = [Eqn(REGISTRY["sin"], (k,), (s,), {}), Eqn(REGISTRY["multiply"], (x, s), (out,), {})]
+    return Program([x], [k], [c], eqns, [out], [spec_of(c)])
+
+
+def test_equations_on_constants_are_folded_up_to_a_size():
+    from frechet._src.ir import passes
+    from frechet._src.ir.program import evaluate
+    c, x = np.linspace(0, 1, 5), np.linspace(2, 3, 5)
+    program = _program_on_a_constant(c)
+    folded, _ = passes.fold_constants(program)
+    assert [e.primitive.name for e in folded.eqns] == ["multiply"]
+    np.testing.assert_array_equal(evaluate(folded, x)[0], x * np.sin(c))
+    assert passes.fold_constants(program, limit=4)[0] is program      # too big to keep
+    # what folds comes from transformations: tracing already computed the rest
+    assert "sin" not in names(lambda x: x * np.sin(c), x)
+
+
+def test_constant_outputs_are_fresh_arrays_each_call():
+    f = fr.jit(lambda x: (x * 2, np.ones(3)))
+    x = np.ones(2)
+    f(x)
+    f(x)[1][0] = 5.0                    # the caller owns what it gets, as with NumPy
+    np.testing.assert_array_equal(f(x)[1], np.ones(3))

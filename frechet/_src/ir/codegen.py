@@ -148,10 +148,13 @@ def emit(program: Program, guards=(), fuse=False):
         lines.insert(1, f"    if not _guard_ok({names[v]}, {checks.pop(v)[0]}): "
                         "raise _GuardFailed()")
     outs = []
+    constvars = set(program.constvars)
     for k, (v, s) in enumerate(zip(program.outvars, program.out_specs)):
         if v is None:
             env[f"z{k}"] = np.zeros(s.shape, s.dtype)
             outs.append(f"z{k}")
+        elif v in constvars:        # a fresh array each call, as the function makes one
+            outs.append(f"{names[v]}.copy()")
         else:
             outs.append(names[v])
     lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")

@@ -1,12 +1,48 @@
-"""Program passes: dead-code elimination and common-subexpression elimination.
+"""Program passes: constant folding, dead-code elimination, common-subexpression elimination.
 
-Every primitive is pure, so an equation whose outputs nobody reads can go, and two equations
-with the same primitive, inputs and params compute the same values.
+Every primitive is pure, so an equation whose inputs are all constants can run once, at
+compile time; an equation whose outputs nobody reads can go; and two equations with the same
+primitive, inputs and params compute the same values.
 """
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from frechet._src.ir.program import Eqn, Program
+
+# Outputs (elements, all outputs of an equation together) up to which folding keeps the
+# result as a constant: bigger ones would hold memory for the program's lifetime.
+FOLD_LIMIT = 1 << 16
+
+
+def fold_constants(program: Program, limit: int | None = None) -> tuple[Program, dict]:
+    """Evaluate equations whose inputs are all constants now; their outputs become constants.
+    (Tracing already computed everything that reads no traced value; what is left to fold is
+    what transformations produce, such as a transposed program's scalings of constants.)"""
+    limit = FOLD_LIMIT if limit is None else limit
+    consts = dict(zip(program.constvars, program.consts))
+    eqns = []
+    for eqn in program.eqns:
+        if (all(v in consts for v in eqn.inputs)
+                and sum(math.prod(v.spec.shape) for v in eqn.outputs) <= limit):
+            try:
+                with np.errstate(all="ignore"):    # tracing reported them when it ran
+                    outs = eqn.primitive.impl(*[consts[v] for v in eqn.inputs], **eqn.params)
+            except Exception:               # noqa: BLE001  (left to fail, or not, at run time)
+                outs = None
+            if outs is not None:
+                outs = outs if eqn.primitive.multiple_results else [outs]
+                for v, value in zip(eqn.outputs, outs):
+                    consts[v] = np.asarray(value, v.spec.dtype)
+                continue
+        eqns.append(eqn)
+    if len(eqns) == len(program.eqns):
+        return program, {}
+    return Program(program.invars, list(consts), list(consts.values()), eqns, program.outvars,
+                   program.out_specs), {}
 
 
 def dce(program: Program, keep=()) -> Program:

@@ -25,7 +25,7 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.ir.codegen import GuardFailed, emit
-from frechet._src.ir.passes import cse, dce
+from frechet._src.ir.passes import cse, dce, fold_constants
 from frechet._src.ir.peephole import forward_pieces
 from frechet._src.ir.program import Program, Var, evaluate
 from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
@@ -93,7 +93,7 @@ class Compiled:
 
 def simplify(program: Program, guards=()) -> tuple[Program, list]:
     guards = list(guards)
-    for simplification in (cse, forward_pieces):
+    for simplification in (fold_constants, cse, forward_pieces):
         program, rename = simplification(program)
         guards = [(rename.get(v, v), val) for v, val in guards]
     return dce(program, keep=[v for v, _ in guards]), guards
