@@ -200,14 +200,41 @@ def _taylor_torch_func(d):
     return lambda: _coefficients(nested_jvp(jvp, lambda x: taylor_fn(torch, x), x, v, ORDER))
 
 
+def _taylor_torch(d):
+    # the function is elementwise, so its derivatives along ones are elementwise derivatives:
+    # grad of the sum, 8 times over (double backward)
+    import torch
+    x = torch.tensor(d["x"])
+
+    def run():
+        y = x.detach().requires_grad_(True)
+        ds = [taylor_fn(torch, y)]
+        for _ in range(ORDER):
+            (g,) = torch.autograd.grad(ds[-1].sum(), y, create_graph=True)
+            ds.append(g)
+        return [t.detach() for t in ds]
+    return lambda: _coefficients(run())
+
+
+def _taylor_autograd(d):
+    import autograd
+    import autograd.numpy as anp
+    fs = [lambda x: taylor_fn(anp, x)]
+    for _ in range(ORDER):
+        fs.append(autograd.elementwise_grad(fs[-1]))
+    return lambda: _coefficients([f(d["x"]) for f in fs])
+
+
 TAYLOR8 = Workload(
     "taylor8", f"Taylor coefficients to order {ORDER} of exp(sin(x))*tanh(x) + log1p(x*x)"
     " along ones", _one_input(10_000, 0.3),
     {"numpy": _taylor_numpy, "frechet": _taylor_frechet, "frechet jit": _taylor_frechet_jit,
      "jax": _taylor_jax, "jax nested jvp": _taylor_jax_nested,
-     "torch.func": _taylor_torch_func},
+     "torch": _taylor_torch, "torch.func": _taylor_torch_func, "autograd": _taylor_autograd},
     rtol=1e-8,
     notes={"frechet": "8 nested jvps (Taylor mode is issue 5)",
            "frechet jit": "8 nested jvps, jitted",
            "jax": "jax.experimental.jet, jitted", "jax nested jvp": "8 nested jax.jvp, jitted",
-           "torch.func": "8 nested torch.func.jvp"})
+           "torch": "8 nested autograd.grad of the sum (elementwise function)",
+           "torch.func": "8 nested torch.func.jvp",
+           "autograd": "elementwise_grad nested 8 times, one call per order"})
