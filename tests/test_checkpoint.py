@@ -91,6 +91,29 @@ def test_jit_and_scan_bodies(problem):
         return np.sum(h**2)
     np.testing.assert_allclose(fr.grad(through_scan)(x, fr.checkpoint(body)),
                                fr.grad(through_scan)(x, body), rtol=1e-12)
+    jitted = fr.jit(fr.grad(through_scan), static_argnums=1)
+    jitted(x, fr.checkpoint(body))
+    np.testing.assert_allclose(jitted(x, fr.checkpoint(body)),
+                               fr.grad(through_scan)(x, body), rtol=1e-12)
+
+
+def test_while_loop_bodies(problem):
+    # reverse mode through a while loop whose trip count depends on the values, with the body
+    # checkpointed: eager and jitted
+    params, x = problem
+
+    def body(s):
+        h, n = s
+        return np.tanh(h @ params["w"]) * 0.9, n + 1       # 5 trips for this x
+
+    def through_while(h0, body):
+        h, n = fr.while_loop(lambda s: (np.sum(s[0] ** 2) > 0.5) & (s[1] < 20), body, (h0, 0))
+        return np.sum(h ** 2) + n
+    want = fr.grad(through_while)(x, body)
+    np.testing.assert_allclose(fr.grad(through_while)(x, fr.checkpoint(body)), want, rtol=1e-12)
+    jitted = fr.jit(fr.grad(through_while), static_argnums=1)
+    jitted(x, fr.checkpoint(body))
+    np.testing.assert_allclose(jitted(x, fr.checkpoint(body)), want, rtol=1e-12)
 
 
 def test_one_remat_equation_per_block_in_the_linear_program(problem):
