@@ -480,6 +480,16 @@ rec("qr_square_r", lambda a: np.linalg.qr(a, mode="r"), WELL(3, 3))
 rec("qr_stack", lambda a: np.linalg.qr(a).Q, U(-1, 1, 2, 4, 2))
 rec("qr_c128_q", lambda a: np.linalg.qr(a).Q, U(-1, 1, 4, 3, dtype=complex))
 rec("qr_c128_r", lambda a: np.linalg.qr(a).R, U(-1, 1, 4, 3, dtype=complex))
+
+
+def _qr_flat(a, mode="reduced"):
+    q, r = np.linalg.qr(a, mode=mode)
+    return np.concatenate([q.reshape(-1), r.reshape(-1)])
+
+
+rec("qr_wide", _qr_flat, U(-1, 1, 3, 5))
+rec("qr_wide_complete_stack", lambda a: _qr_flat(a, "complete"), U(-1, 1, 2, 2, 4))
+rec("qr_wide_c128", _qr_flat, U(-1, 1, 3, 4, dtype=complex))
 rec("eigvals", np.linalg.eigvals, WELL(3, 3))
 rec("eigvals_c128", np.linalg.eigvals, WELL(3, 3, dtype=complex))
 rec("eig_vectors", lambda a: np.abs(np.linalg.eig(a).eigenvectors) ** 2, WELL(3, 3))
@@ -577,6 +587,42 @@ for _t in (0, 1, 2):
         U(-1, 1, 3, 3), U(-1, 1, 3, 2))
 rec("scipy_eigh_generalised", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
     U(-1, 1, 3, 3), U(-1, 1, 3, 3))
+
+# complex128 for every linear-algebra function that takes complex input (the ones above with
+# a _c128 record are not repeated)
+C = complex
+rec("eig_vectors_c128", lambda a: np.abs(np.linalg.eig(a).eigenvectors) ** 2, WELL(3, 3, dtype=C))
+rec("linalg_pinv_c128", np.linalg.pinv, U(-1, 1, 4, 3, dtype=C))
+rec("linalg_lstsq_c128", lambda a, b: np.linalg.lstsq(a, b)[0], U(-1, 1, 4, 3, dtype=C),
+    U(-1, 1, 4, dtype=C))
+rec("linalg_cond_c128", lambda a: np.linalg.cond(a), WELL(3, 3, dtype=C))
+rec("linalg_matrix_power_c128", lambda a: np.linalg.matrix_power(a, -2), WELL(3, 3, dtype=C))
+rec("linalg_multi_dot_c128", lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+    U(-1, 1, 3, dtype=C), U(-1, 1, 3, 4, dtype=C), U(-1, 1, 4, 2, dtype=C))
+rec("linalg_vector_norm_c128", lambda a: np.linalg.vector_norm(a, ord=3), U(0.2, 1, 4, dtype=C))
+rec("linalg_matrix_norm_c128", lambda a: np.linalg.matrix_norm(a, ord=2), U(-1, 1, 3, 3, dtype=C))
+rec("linalg_outer_c128", np.linalg.outer, U(-1, 1, 3, dtype=C), U(-1, 1, 2, dtype=C))
+rec("linalg_cross_c128", np.linalg.cross, U(-1, 1, 3, dtype=C), U(-1, 1, 3, dtype=C))
+rec("linalg_tensorinv_c128", lambda a: np.linalg.tensorinv(a.reshape(2, 3, 6), ind=2),
+    WELL(6, 6, dtype=C))
+rec("linalg_tensorsolve_c128", lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b),
+    WELL(6, 6, dtype=C), U(-1, 1, 2, 3, dtype=C))
+rec("scipy_logm_c128", fsl.logm, NEAR_I(3, 3, dtype=C))
+rec("scipy_expm_frechet_c128", lambda a, e: fsl.expm_frechet(a, e, compute_expm=False),
+    U(-0.5, 0.5, 3, 3, dtype=C), U(-1, 1, 3, 3, dtype=C))
+rec("scipy_solve_sylvester_c128", fsl.solve_sylvester, NEAR_I(3, 3, dtype=C),
+    NEAR_I(2, 2, dtype=C), U(-1, 1, 3, 2, dtype=C))
+rec("scipy_lyapunov_c128", fsl.solve_continuous_lyapunov,
+    lambda rng: U(-0.3, 0.3, 3, 3, dtype=C)(rng) - 2 * np.eye(3), U(-1, 1, 3, 3, dtype=C))
+rec("scipy_solve_triangular_c128", lambda a, b: fsl.solve_triangular(a, b, trans=2),
+    WELL(3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
+rec("scipy_cho_solve_c128", lambda a, b: fsl.cho_solve(fsl.cho_factor(_spd(a)), b),
+    U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
+rec("scipy_lu_factor_c128", lambda a: fsl.lu_factor(a)[0], U(-1, 1, 4, 4, dtype=C))
+rec("scipy_lu_solve_c128", lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, trans=2),
+    U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
+rec("scipy_eigh_generalised_c128", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
+    U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 3, dtype=C))
 
 RECORDS = {r.name: r for r in R}
 

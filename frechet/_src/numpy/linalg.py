@@ -181,7 +181,9 @@ class QRResult(NamedTuple):
 
 
 def qr(a, mode="reduced"):
-    """np.linalg.qr, modes 'reduced' and 'r' (and 'complete' for m <= n, where it is the same)."""
+    """np.linalg.qr, modes 'reduced' and 'r', and 'complete' for m <= n (where it is the same).
+    A tall matrix's complete Q has m - n extra columns that are any orthonormal basis of the
+    complement: their derivative is not unique (JAX and PyTorch raise too)."""
     a = _inexact(a)
     m, n = shape_of(a)[-2:]
     if mode == "complete" and m > n:

@@ -333,7 +333,7 @@ cholesky_p.jvp = _cholesky_jvp
 cholesky_p.batch = lambda args, batched: cholesky_p.bind(args[0])
 
 
-# qr: reduced, m >= n ---------------------------------------------------------------------------
+# qr: reduced ------------------------------------------------------------------------------------
 
 def _qr_abstract(a):
     m, n = _svd_sizes(a)
@@ -344,27 +344,38 @@ def _qr_abstract(a):
 qr_p = primitive("qr", lambda a: list(np.linalg.qr(a)), _qr_abstract, multiple_results=True)
 
 
-def _qr_jvp(primals, tangents):
-    """With X = Q^H dA R^-1 and Omega = tril(X, -1) - tril(X, -1)^H (+ i Im diag X for complex):
-    dR = (X - Omega) R, dQ = Q Omega + (I - Q Q^H) dA R^-1. Needs m >= n and full rank."""
+def _qr_tall_tangents(q, r, t):
+    """(dQ, dR) of A = QR with A m x n, m >= n, full rank. With X = Q^H dA R^-1 and
+    Omega = tril(X, -1) - tril(X, -1)^H (+ i Im diag X for complex):
+    dR = (X - Omega) R, dQ = Q Omega + (I - Q Q^H) dA R^-1."""
     fnp = traced_numpy()
-    (a,), (t,) = primals, tangents
-    m, n = a.shape[-2], a.shape[-1]
-    if m < n:
-        raise NotImplementedError("the derivative of qr of a wide matrix (m < n) is not "
-                                  "implemented; differentiate qr of its transpose")
-    q, r = qr_p.bind(a)
+    n = r.shape[-1]
     qh = fnp.conjugate(fnp.swapaxes(q, -1, -2))
-    r_inv = inv_p.bind(r)
-    t_r = fnp.matmul(t, r_inv)
+    t_r = fnp.matmul(t, inv_p.bind(r))
     x = fnp.matmul(qh, t_r)
     low = x * np.tril(np.ones((n, n)), -1)
     omega = low - fnp.conjugate(fnp.swapaxes(low, -1, -2))
-    if is_complex(a.dtype):
+    if is_complex(r.dtype):
         omega = omega + 1j * fnp.imag(x) * np.eye(n)
     dr = fnp.matmul(x - omega, r)
     dq = fnp.matmul(q, omega) + t_r - fnp.matmul(q, fnp.matmul(qh, t_r))
-    return [q, r], [dq, dr]
+    return dq, dr
+
+
+def _qr_jvp(primals, tangents):
+    """Tall or square: _qr_tall_tangents. Wide (m < n): A = [X Y] with X square, and
+    Householder QR gives X = Q R1 (R1 from X alone) and R2 = Q^H Y, so (dQ, dR1) come from
+    X's square QR and dR2 = dQ^H Y + Q^H dY. Needs the leading m x m block of full rank."""
+    fnp = traced_numpy()
+    (a,), (t,) = primals, tangents
+    m, n = a.shape[-2], a.shape[-1]
+    q, r = qr_p.bind(a)
+    if m >= n:
+        return [q, r], list(_qr_tall_tangents(q, r, t))
+    dq, dr1 = _qr_tall_tangents(q, r[..., :m], t[..., :m])
+    dr2 = (fnp.matmul(fnp.conjugate(fnp.swapaxes(dq, -1, -2)), a[..., m:])
+           + fnp.matmul(fnp.conjugate(fnp.swapaxes(q, -1, -2)), t[..., m:]))
+    return [q, r], [dq, fnp.concatenate([dr1, dr2], axis=-1)]
 
 
 qr_p.jvp = _qr_jvp
