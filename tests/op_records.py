@@ -582,6 +582,9 @@ rec("scipy_cho_solve", lambda a, b: fsl.cho_solve(fsl.cho_factor(_spd(a)), b), U
 rec("scipy_cho_factor_lower", lambda a: fsl.cho_factor(_spd(a), lower=True)[0],
     U(-1, 1, 3, 3))
 rec("scipy_lu_factor", lambda a: fsl.lu_factor(a)[0], U(-1, 1, 4, 4))
+rec("scipy_lu_factor_stack", lambda a: fsl.lu_factor(a)[0], U(-1, 1, 2, 3, 3))
+rec("scipy_lu_solve_stack", lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, trans=1),
+    WELL(2, 3, 3), U(-1, 1, 2, 3, 2))
 for _t in (0, 1, 2):
     rec(f"scipy_lu_solve_{_t}", lambda a, b, t=_t: fsl.lu_solve(fsl.lu_factor(a), b, trans=t),
         U(-1, 1, 3, 3), U(-1, 1, 3, 2))

@@ -167,6 +167,17 @@ def test_lu_factor_and_solve_match_scipy():
     # the gradient through the factorisation equals the one through solve
     np.testing.assert_allclose(fr.grad(lambda a: np.sum(fsl.lu_solve(fsl.lu_factor(a), b)))(a),
                                fr.grad(lambda a: np.sum(np.linalg.solve(a, b)))(a), rtol=1e-12)
+    # stacks: one matrix at a time, as SciPy >= 1.15 batches them
+    a, b = rng.standard_normal((2, 3, 4, 4)), rng.standard_normal((2, 3, 4, 2))
+    lu, piv = fr.jit(fsl.lu_factor)(a)
+    for i in np.ndindex(2, 3):
+        want_lu, want_piv = sla.lu_factor(a[i])
+        np.testing.assert_allclose(lu[i], want_lu, rtol=1e-14)
+        np.testing.assert_array_equal(piv[i], want_piv)
+        np.testing.assert_allclose(fsl.lu_solve((lu, piv), b, trans=2)[i],
+                                   sla.lu_solve((want_lu, want_piv), b[i], trans=2), rtol=1e-12)
+    np.testing.assert_allclose(fr.grad(lambda a: np.sum(fsl.lu_solve(fsl.lu_factor(a), b)))(a),
+                               fr.grad(lambda a: np.sum(np.linalg.solve(a, b)))(a), rtol=1e-11)
 
 
 def test_det_derivative_at_a_singular_matrix_is_the_cofactor_matrix():

@@ -84,15 +84,43 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
 
 
 def lu_factor(a, overwrite_a=False, check_finite=True):
-    """(lu, piv) as scipy.linalg.lu_factor; lu is differentiable, piv (integers) is not."""
-    lu, piv = F.lu_p.bind(_inexact(a))
+    """(lu, piv) as scipy.linalg.lu_factor; lu is differentiable, piv (integers) is not.
+    A stack of matrices is factored one matrix at a time (as SciPy >= 1.15 does)."""
+    a = _inexact(a)
+    if len(shape_of(a)) > 2:
+        return _per_matrix(lambda m: tuple(F.lu_p.bind(m)), a)
+    lu, piv = F.lu_p.bind(a)
     return lu, piv
 
 
+def _per_matrix(fn, *stacks):
+    """fn over the matrices of `stacks` (the first's leading dimensions lead every one), by
+    vmap; its results' leading dimensions restored."""
+    from frechet._src.transforms.vmap import vmap
+    lead = shape_of(stacks[0])[:-2]
+    for x in stacks[1:]:
+        if shape_of(x)[:len(lead)] != lead:
+            raise ValueError(f"stacks of matrices with leading dimensions {lead} and "
+                             f"{shape_of(x)[:len(lead)]}")
+    flat = [x.reshape((-1, *shape_of(x)[len(lead):])) for x in stacks]
+    outs = vmap(fn)(*flat)
+    return tuple(o.reshape(lead + o.shape[1:]) for o in outs)
+
+
 def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
-    """x with A x = b from lu_factor's (lu, piv); trans 1 (A^T) and 2 (A^H) as SciPy."""
-    fnp = traced_numpy()
+    """x with A x = b from lu_factor's (lu, piv); trans 1 (A^T) and 2 (A^H) as SciPy. With a
+    stack of factorizations, b is a stack of (n, k) right-hand sides with the same leading
+    dimensions."""
     lu, piv = lu_and_piv
+    if len(shape_of(lu)) > 2:
+        lu, b = common_inexact(lu, b)
+        return _per_matrix(lambda m, p, r: (_lu_solve_one(m, p, r, trans),), lu, asarray(piv),
+                           b)[0]
+    return _lu_solve_one(lu, piv, b, trans)
+
+
+def _lu_solve_one(lu, piv, b, trans):
+    fnp = traced_numpy()
     lu, b = common_inexact(lu, b)
     perm = F.perm_p.bind(asarray(piv))
     trans = {"N": 0, "T": 1, "C": 2}.get(trans, trans)
