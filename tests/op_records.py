@@ -587,7 +587,7 @@ rec("scipy_lu_solve_stack", lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, trans
     WELL(2, 3, 3), U(-1, 1, 2, 3, 2))
 for _t in (0, 1, 2):
     rec(f"scipy_lu_solve_{_t}", lambda a, b, t=_t: fsl.lu_solve(fsl.lu_factor(a), b, trans=t),
-        U(-1, 1, 3, 3), U(-1, 1, 3, 2))
+        WELL(3, 3), U(-1, 1, 3, 2))
 rec("scipy_eigh_generalised", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
     U(-1, 1, 3, 3), U(-1, 1, 3, 3))
 
@@ -623,7 +623,7 @@ rec("scipy_cho_solve_c128", lambda a, b: fsl.cho_solve(fsl.cho_factor(_spd(a)), 
     U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
 rec("scipy_lu_factor_c128", lambda a: fsl.lu_factor(a)[0], U(-1, 1, 4, 4, dtype=C))
 rec("scipy_lu_solve_c128", lambda a, b: fsl.lu_solve(fsl.lu_factor(a), b, trans=2),
-    U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
+    WELL(3, 3, dtype=C), U(-1, 1, 3, 2, dtype=C))
 rec("scipy_eigh_generalised_c128", lambda a, b: fsl.eigh(_sym(a), _spd(b), eigvals_only=True),
     U(-1, 1, 3, 3, dtype=C), U(-1, 1, 3, 3, dtype=C))
 

@@ -1,5 +1,7 @@
 """Every op record: derivatives to second order, values against NumPy, transposes."""
 
+import zlib
+
 import numpy as np
 import pytest
 from op_records import RECORDS
@@ -14,7 +16,7 @@ from frechet._src.testing import check_grads, check_transpose
 @pytest.mark.parametrize("name", sorted(RECORDS))
 def test_grads(name):
     r = RECORDS[name]
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))   # the same data every run
     args = r.args(rng)
     check_grads(_fn(r), args, order=r.order, rng=rng, rtol=r.tol, atol=r.tol)
 

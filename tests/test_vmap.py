@@ -1,5 +1,7 @@
 """vmap: every op record mapped over a batch axis agrees with a Python loop over examples."""
 
+import zlib
+
 import numpy as np
 import pytest
 from op_records import RECORDS, traced_fn
@@ -29,7 +31,7 @@ def _stack_outputs(outs):
 def test_vmap_matches_loop(name, placement):
     r = RECORDS[name]
     fn = traced_fn(r)
-    rng = np.random.default_rng(abs(hash(name)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(name.encode()))   # the same data every run
     examples = [r.args(rng) for _ in range(N)]
     if placement == "first_arg_only":
         shared = examples[0][1:]
