@@ -35,6 +35,7 @@ class Primitive:
         "linearize",
         "multiple_results",
         "name",
+        "taylor",
         "transpose",
     )
 
@@ -47,6 +48,7 @@ class Primitive:
         self.jvp_scale = None   # for unary rules of the form t * d(x, ans): that d (see defjvp_scale)
         self.jvp_by_constant = None  # binary, one argument constant: its tangent factor (see ad.py)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
+        self.taylor = None      # (primals, series, **params) -> (out, out series): see transforms/jet.py
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False
         self.linearize = None   # (jvp_trace, primals, tangents, **params): a rule for

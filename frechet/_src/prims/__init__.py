@@ -11,4 +11,5 @@ from frechet._src.prims import (  # noqa: F401
     shape,
     sorting,
     special,
+    taylor_rules,
 )

@@ -156,8 +156,20 @@ def _transpose(ct, *ops, spec):
     return cts
 
 
+def _taylor(primals, series, *, spec):
+    """Linear in each operand: one operand maps each coefficient, two take Cauchy products."""
+    from frechet._src.prims.rules import cauchy
+    ans = einsum_p.bind(*primals, spec=spec)
+    order = len(next(s for s in series if s is not None))
+    if len(primals) == 1:
+        return ans, [einsum_p.bind(c, spec=spec) for c in series[0]]
+    (x, y), (sx, sy) = primals, series
+    return ans, cauchy(einsum_p, x, sx, y, sy, order, spec=spec)
+
+
 einsum_p.jvp = _jvp
 einsum_p.transpose = _transpose
+einsum_p.taylor = _taylor
 einsum_p.linear = True
 
 

@@ -86,6 +86,49 @@ def deflinear(prim, transpose, nlinear: int | None = None):
     prim.jvp = rule
     prim.transpose = transpose
     prim.linear = True
+    prim.taylor = _linear_taylor(prim, nlinear)
+
+
+def _linear_taylor(prim, nlinear):
+    """A linear primitive maps each Taylor coefficient by itself."""
+    def rule(primals, series, **params):
+        n = len(primals) if nlinear is None else nlinear
+        if any(s is not None for s in series[n:]):
+            _nondiff(prim, n)
+        ans = prim.bind(*primals, **params)
+        order = len(next(s for s in series if s is not None))
+        zero = [traced_numpy().zeros_like(p) for p in primals[:n]]
+        return ans, [prim.bind(*[z if s is None else s[k] for s, z in zip(series[:n], zero)],
+                               *primals[n:], **params) for k in range(order)]
+    return rule
+
+
+def taylor_by_jvp(prim):
+    """A primitive linear in its differentiable arguments (its JVP applies it to the
+    tangents): each Taylor coefficient goes through the JVP's tangent map."""
+    def rule(primals, series, **params):
+        ans = prim.bind(*primals, **params)
+        order = len(next(s for s in series if s is not None))
+        return ans, [instantiate(prim.jvp(primals, [None if s is None else s[k]
+                                                     for s in series], **params)[1], ans)
+                     for k in range(order)]
+    return rule
+
+
+def cauchy(prim, a, sa, b, sb, order, **params):
+    """Coefficients 1..order of prim(a(t), b(t)) for prim bilinear: sum_j f(a_j, b_{k-j})."""
+    fa = [a] + (sa if sa is not None else [None] * order)
+    fb = [b] + (sb if sb is not None else [None] * order)
+    out = []
+    for k in range(1, order + 1):
+        acc = None
+        for j in range(k + 1):
+            if fa[j] is not None and fb[k - j] is not None:
+                term = prim.bind(fa[j], fb[k - j], **params)
+                acc = term if acc is None else acc + term
+        out.append(acc if acc is not None else traced_numpy().zeros_like(
+            prim.bind(a, b, **params)))
+    return out
 
 
 def defbilinear(prim, lhs_transpose, rhs_transpose):
@@ -111,9 +154,15 @@ def defbilinear(prim, lhs_transpose, rhs_transpose):
         if ux:
             return lhs_transpose(ct, y, **params), None
         return None, rhs_transpose(ct, x, **params)
+
+    def taylor(primals, series, **params):
+        (x, y), (sx, sy) = primals, series
+        order = len(sx if sx is not None else sy)
+        return prim.bind(x, y, **params), cauchy(prim, x, sx, y, sy, order, **params)
     prim.jvp = rule
     prim.transpose = transpose
     prim.linear = True
+    prim.taylor = taylor
 
 
 def defzero(prim):
@@ -122,6 +171,8 @@ def defzero(prim):
         ans = prim.bind(*primals, **params)
         return ans, ([None] * len(ans) if prim.multiple_results else None)
     prim.jvp = rule
+    prim.taylor = lambda primals, series, **params: rule(primals, [None] * len(primals),
+                                                         **params)
 
 
 def defvectorized(prim):

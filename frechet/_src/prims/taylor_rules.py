@@ -1,0 +1,113 @@
+"""Taylor rules (transforms/jet.py) of the elementwise primitives that are not linear or
+bilinear: coefficient recurrences on normalised coefficients y_1..y_K.
+
+Smooth unary functions use y' = d(x, y) x' with the derivative d from SMOOTH_UNARY: matching
+coefficients of t^(k-1) gives y_k = (1/k) sum_{j=1..k} j x_j g_{k-j}, g the series of d(x, y).
+When d reads x only, g comes from one Taylor-mode evaluation of d to order K-1; when it reads
+y, g_{k-1} needs y up to k-1, so g is recomputed order by order (d is then cheap arithmetic).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from frechet._src.core.primitive import REGISTRY as P
+from frechet._src.prims.elementwise import SMOOTH_UNARY
+from frechet._src.prims.rules import taylor_by_jvp
+from frechet._src.transforms.jet import run_series
+
+# derivatives that do not read the output
+_X_ONLY = frozenset({"sin", "cos", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
+                     "arccosh", "arctanh", "log", "log2", "log10", "log1p", "square", "fabs"})
+
+
+def _ode_step(xs, gs, k):
+    """y_k = (1/k) sum_{j=1..k} j x_j g_{k-j} (xs, gs: full coefficient lists)."""
+    acc = xs[1] * gs[k - 1]
+    for j in range(2, k + 1):
+        acc = acc + (j * xs[j]) * gs[k - j]
+    return acc * (1.0 / k) if k > 1 else acc
+
+
+def _smooth(prim, d, x_only):
+    def rule(primals, series):
+        (x,), (sx,) = primals, series
+        ans = prim.bind(x)
+        order = len(sx)
+        xs = [x] + list(sx)
+        if x_only:
+            gs = run_series(lambda v: d(v, None), [xs[:order]])
+        ys = [ans]
+        for k in range(1, order + 1):
+            if not x_only:
+                gs = run_series(d, [xs[:k], ys[:k]])
+            ys.append(_ode_step(xs, gs, k))
+        return ans, ys[1:]
+    return rule
+
+
+for _name, _d in SMOOTH_UNARY.items():
+    P[_name].taylor = _smooth(P[_name], _d, _name in _X_ONLY)
+
+
+def _divide(primals, series):
+    """b y = a: y_k = (a_k - sum_{j=1..k} b_j y_{k-j}) / b_0."""
+    (a, b), (sa, sb) = primals, series
+    ans = P["divide"].bind(a, b)
+    order = len(sa if sa is not None else sb)
+    ys = [ans]
+    for k in range(1, order + 1):
+        num = sa[k - 1] if sa is not None else None
+        if sb is not None:
+            for j in range(1, k + 1):
+                term = sb[j - 1] * ys[k - j]
+                num = -term if num is None else num - term
+        ys.append(P["divide"].bind(num, b))
+    return ans, ys[1:]
+
+
+def _power(primals, series):
+    """x^p. A constant non-negative integer p (the common case, exact at x = 0): repeated
+    products; another constant p: (x^p)' = p x^(p-1) x', as for smooth functions; a p with a
+    series: exp(p log x)."""
+    (x, p), (sx, sp) = primals, series
+    ans = P["power"].bind(x, p)
+    order = len(sx if sx is not None else sp)
+    if sp is not None:
+        return ans, run_series(lambda v, q: P["exp"].bind(P["multiply"].bind(q, P["log"].bind(v))),
+                               [[x] + list(sx or _zeros(x, order)), [p] + list(sp)])[1:]
+    concrete = p if isinstance(p, np.ndarray) else getattr(p, "concrete", lambda: None)()
+    if concrete is not None:
+        c = np.asarray(concrete)
+        if c.size and np.all(c == c.flat[0]) and float(c.flat[0]).is_integer() \
+                and 0 <= c.flat[0] <= 16:
+            n = int(c.flat[0])
+            if n == 0:
+                return ans, [x * 0.0] * order
+
+            def pw(v):
+                out = v
+                for _ in range(n - 1):
+                    out = P["multiply"].bind(out, v)
+                return out
+            return ans, run_series(pw, [[x] + list(sx)])[1:]
+    xs, ys = [x] + list(sx), [ans]
+    for k in range(1, order + 1):
+        gs = run_series(lambda v, y: P["multiply"].bind(p, P["divide"].bind(y, v)),
+                        [xs[:k], ys[:k]])
+        ys.append(_ode_step(xs, gs, k))
+    return ans, ys[1:]
+
+
+def _zeros(x, order):
+    return [x * 0.0] * order
+
+
+P["divide"].taylor = _divide
+P["power"].taylor = _power
+# linear in the tangents with weights fixed by the primal: sums, selections, and the piecewise
+# choices of maximum/minimum and absolute value (away from ties and zero, the chosen piece's
+# series; at them, the JVP's convention)
+for _name in ("add", "subtract", "select", "convert_element_type", "stop_gradient", "maximum",
+              "minimum", "fmax", "fmin", "absolute"):
+    P[_name].taylor = taylor_by_jvp(P[_name])
