@@ -80,8 +80,44 @@ def test_jit_and_vmap_compose():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
+GENERIC = {   # primitives whose Taylor rule comes from their JVP rule (jet.taylor_from_jvp)
+    "erf": lambda x: __import__("scipy.special").special.erf(x),
+    "hypot_arctan2": lambda x: np.hypot(x, 2.0 + x) + np.arctan2(x, 1.5 + x * x),
+    "inv": lambda x: np.linalg.inv(np.outer(x, x) + 3 * np.eye(5)).sum(0),
+    "slogdet": lambda x: np.linalg.slogdet(np.outer(x, x) + 3 * np.eye(5))[1] * x,
+    "eigvalsh": lambda x: np.linalg.eigvalsh(np.outer(x, x) + np.diag(np.arange(5.0))),
+    "prod_sort": lambda x: np.prod(x + 2.0) * np.sort(x) ** 2,
+    "logaddexp": lambda x: np.logaddexp(x, 2 * x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERIC))
+def test_rules_from_the_jvp(name):
+    f = GENERIC[name]
+    rng = np.random.default_rng(2)
+    x, v = 0.4 * rng.standard_normal(5), rng.standard_normal(5)
+    got, want = fr.taylor(f, x, v, 4), nested(f, x, v, 4)
+    for k in range(5):
+        np.testing.assert_allclose(got[k] * math.factorial(k), want[k], rtol=1e-10, atol=1e-11)
+
+
+def test_control_flow_under_jit():
+    def f(x):
+        y = fr.cond(x.sum() > 0, lambda v: np.sin(v) * v, lambda v: np.exp(v), x)
+        c, _ = fr.scan(lambda c, _: (np.tanh(c) * 1.1 + x, None), y, length=3)
+        return c
+    x, v = np.array([0.3, -0.1, 0.5]), np.array([1.0, 0.5, -1.0])
+    want = nested(f, x, v, 4)
+    jf = fr.jit(lambda x: fr.taylor(f, x, v, 4))     # (the loop runs as Python under jet)
+    jf(x)
+    for k, c in enumerate(jf(x)):
+        np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
+
+
 def test_a_primitive_without_a_rule_raises_naming_it():
-    with pytest.raises(fr.FrechetError, match="'sort' has no Taylor rule"):
-        fr.taylor(np.sort, np.array([3.0, 1.0, 2.0]), np.ones(3), 2)
+    from frechet._src.core.primitive import primitive
+    opaque = primitive("test_opaque_jet", lambda x: x * 2.0, lambda x: x)
+    with pytest.raises(fr.FrechetError, match="'test_opaque_jet' has no Taylor rule"):
+        fr.taylor(opaque.bind, np.array([3.0, 1.0]), np.ones(2), 2)
     with pytest.raises(ValueError, match="same length"):
         fr.jet(lambda x, y: x * y, (1.0, 2.0), ([1.0], [1.0, 0.0]))

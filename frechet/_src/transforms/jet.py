@@ -69,7 +69,10 @@ class JetTrace(Trace):
             return self.parent.process(prim, primals, params)
         rule = prim.taylor
         if rule is None:
-            raise FrechetError(f"primitive '{prim.name}' has no Taylor rule (frechet.jet)")
+            if prim.jvp is None:
+                raise FrechetError(f"primitive '{prim.name}' has no Taylor rule or JVP rule "
+                                   "(frechet.jet)")
+            rule = prim.taylor = taylor_from_jvp(prim)
         token = _trace.set_current(self.parent)
         try:
             out, out_series = rule(primals, series, **params)
@@ -85,16 +88,58 @@ def run_series(fun, coefficients):
     """fun applied to curves given by coefficient lists [x0, x1, ..., xm] (one per argument,
     all of the same length); returns the output's list [y0, ..., ym] (zeros where its series
     is zero). Used by rules for the series of a derivative."""
-    m = len(coefficients[0]) - 1
+    outs = series_of(fun, coefficients)
+    return outs[0]
+
+
+def series_of(fun, curves):
+    """fun applied to curves: each argument a coefficient list [x0, ..., xm] (all of one
+    length) or a constant (not a list). Returns, per output of fun (a value or a list of
+    values), its coefficient list [y0, ..., ym], or [y0] + [None] * m when it does not vary."""
+    m = max(len(c) for c in curves if isinstance(c, list)) - 1
     if m == 0:
-        return [fun(*[c[0] for c in coefficients])]
+        out = fun(*[c[0] if isinstance(c, list) else c for c in curves])
+        return [[o] for o in (out if isinstance(out, list) else [out])]
     jt = JetTrace(_trace.current(), m)
     with _trace.use(jt):
-        out = fun(*[JetTracer(jt, c[0], list(c[1:])) for c in coefficients])
-    if type(out) is JetTracer and out._trace is jt:
-        return [out.primal] + (list(out.series) if out.series is not None
-                               else [_zeros(out.primal)] * m)
-    return [out] + [_zeros(out)] * m
+        out = fun(*[JetTracer(jt, c[0], list(c[1:])) if isinstance(c, list) else c
+                    for c in curves])
+    result = []
+    for o in (out if isinstance(out, list) else [out]):
+        if type(o) is JetTracer and o._trace is jt:
+            result.append([o.primal] + (list(o.series) if o.series is not None
+                                        else [_zeros(o.primal)] * m))
+        else:
+            result.append([o] + [None] * m if o is not None else None)
+    return result
+
+
+def taylor_from_jvp(prim):
+    """The Taylor rule of any primitive with a JVP rule: with y(t) = f(x(t)),
+    y'(t) = Df(x(t))[x'(t)], so y_k = (1/k) [t^(k-1)] of the JVP's tangent, run in Taylor mode
+    to order K-1 on x(t) and x'(t) (coefficients (j+1) x_(j+1)). The JVP rule evaluates f
+    itself to order K-1 on the way, so the recursion ends after K levels."""
+    def rule(primals, series, **params):
+        order = len(next(s for s in series if s is not None))
+        live = [i for i, s in enumerate(series) if s is not None]
+        n = len(primals)
+        curves = [[p] + list(s[:order - 1]) if s is not None else p
+                  for p, s in zip(primals, series)]
+        curves += [[(j + 1) * series[i][j] for j in range(order)] for i in live]
+
+        def tangent(*args):
+            tangents = [None] * n
+            for i, t in zip(live, args[n:]):
+                tangents[i] = t
+            out, tout = prim.jvp(list(args[:n]), tangents, **params)
+            return list(tout) if prim.multiple_results else tout
+        ans = prim.bind(*primals, **params)
+        d = series_of(tangent, curves)
+        outs = [None if c is None or c[0] is None else
+                [(c[k] if c[k] is not None else _zeros(c[0])) * (1.0 / (k + 1))
+                 for k in range(order)] for c in d]
+        return ans, (outs if prim.multiple_results else outs[0])
+    return rule
 
 
 def _zeros(x):
