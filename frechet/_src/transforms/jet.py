@@ -131,7 +131,7 @@ def taylor_from_jvp(prim):
             tangents = [None] * n
             for i, t in zip(live, args[n:]):
                 tangents[i] = t
-            out, tout = prim.jvp(list(args[:n]), tangents, **params)
+            _, tout = prim.jvp(list(args[:n]), tangents, **params)
             return list(tout) if prim.multiple_results else tout
         ans = prim.bind(*primals, **params)
         d = series_of(tangent, curves)
