@@ -34,6 +34,7 @@ from frechet._src.transforms.api import (
                                  vjp,
 )
 from frechet._src.transforms.checkpoint import checkpoint, remat
+from frechet._src.transforms.collapsed import laplacian, second_order
 from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
 from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
@@ -47,9 +48,9 @@ __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "checkpoint", "checkpoint_policies", "cond", "custom_jvp", "custom_vjp",
-    "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp",
+    "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
     "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
-    "register_dataclass", "remat", "scan", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
+    "register_dataclass", "remat", "scan", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
     "while_loop",
 ]
 __version__ = "0.1.0"
