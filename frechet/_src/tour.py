@@ -39,6 +39,12 @@ def tour():
         print(d4(0.5), np.sin(0.5))
         print(fr.grad(lambda x: x * fr.grad(lambda y: x * y)(x))(3.0))   # 6.0
     """, env)
+    _section("Taylor mode: series in one pass, Laplacians by collapsed Taylor mode", """
+        print(fr.derivatives(np.sin, 0.5, 5))      # sin, cos, -sin, -cos, sin, cos at 0.5
+        print(fr.jet(np.exp, (0.0,), ([1.0, 1.0],)))   # d/dt, d2/dt2 of exp(t + t^2/2)
+        u = lambda x: np.sum(np.sin(x) * x[::-1])
+        print(fr.laplacian(u)(np.ones(3)), np.trace(fr.hessian(u)(np.ones(3))))
+    """, env)
     _section("Pytrees, in-place updates and Python control flow", """
         def f(p):
             y = p["w"] * 1.0
