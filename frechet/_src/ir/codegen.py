@@ -122,26 +122,23 @@ def emit(program: Program, guards=(), fuse=False):
             lines.append(f"    {name(eqn.outputs[0])} = {expr}{_comment(eqn)}")
             emit_checks(eqn.outputs[0])
             continue
+        comment = _comment(eqn)
         if k in slots:
             fn = buffers.out_ufunc(eqn)
             ins = ", ".join([names[v] for v in eqn.inputs] + [f"out=b{slots[k]}"])
-        elif fuse and eqn.primitive.name == "scan" and fusion.available() and (
-                fn := scalar_loops.scan_kernel(**eqn.params)) is not None:
-            env[f"f{k}"] = fn
-            outs = ", ".join(name(v) for v in eqn.outputs)
-            lines.append(f"    [{outs}] = f{k}({', '.join(names[v] for v in eqn.inputs)})"
-                         f"  # scan: one compiled loop{_comment(eqn)[8:]}")
-            for v in eqn.outputs:
-                emit_checks(v)
-            continue
         else:
-            fn = eqn.primitive.impl if not eqn.params else functools.partial(
-                eqn.primitive.impl, **eqn.params)
             ins = ", ".join(names[v] for v in eqn.inputs)
+            fn = None
+            if fuse and eqn.primitive.name == "scan" and fusion.available():
+                fn = scalar_loops.scan_kernel(**eqn.params)
+                comment = comment.replace("# scan", "# scan: one compiled loop", 1) if fn else comment
+            if fn is None:
+                fn = eqn.primitive.impl if not eqn.params else functools.partial(
+                    eqn.primitive.impl, **eqn.params)
         env[f"f{k}"] = fn
         outs = [name(v) for v in eqn.outputs]
         lhs = outs[0] if not eqn.primitive.multiple_results else "[" + ", ".join(outs) + "]"
-        lines.append(f"    {lhs} = f{k}({ins}){_comment(eqn)}")
+        lines.append(f"    {lhs} = f{k}({ins}){comment}")
         for v in eqn.outputs:
             emit_checks(v)
     for v in list(checks):          # guards on constants: checked once, at the start

@@ -88,8 +88,8 @@ def run_series(fun, coefficients):
     """fun applied to curves given by coefficient lists [x0, x1, ..., xm] (one per argument,
     all of the same length); returns the output's list [y0, ..., ym] (zeros where its series
     is zero). Used by rules for the series of a derivative."""
-    outs = series_of(fun, coefficients)
-    return outs[0]
+    (out,) = series_of(fun, coefficients)
+    return [c if c is not None else _zeros(out[0]) for c in out]
 
 
 def series_of(fun, curves):
@@ -148,22 +148,17 @@ def _zeros(x):
 
 
 def _jet_flat(fun, primals, coefficients, order):
-    """fun of flat arrays under Taylor mode: (outputs, their coefficient lists)."""
-    jt = JetTrace(_trace.current(), order)
-    ins = [JetTracer(jt, p, list(c)) for p, c in zip(primals, coefficients)]
-    with _trace.use(jt):
-        outs = fun(*ins)
-    out_leaves, out_tree = tree.flatten(outs)
-    values, series = [], []
-    for o in out_leaves:
-        if type(o) is JetTracer and o._trace is jt:
-            values.append(o.primal)
-            series.append(list(o.series) if o.series is not None
-                          else [_zeros(o.primal)] * order)
-        else:
-            values.append(o)
-            series.append([_zeros(o)] * order)
-    return values, series, out_tree
+    """fun of flat arrays under Taylor mode: (outputs, their coefficient lists, output tree)."""
+    trees = []
+
+    def flat(*xs):
+        leaves, treedef = tree.flatten(fun(*xs))
+        trees.append(treedef)
+        return list(leaves)
+    out = series_of(flat, [[p] + list(c) for p, c in zip(primals, coefficients)])
+    values = [o[0] for o in out]
+    series = [[c if c is not None else _zeros(o[0]) for c in o[1:]] for o in out]
+    return values, series, trees[0]
 
 
 def _as_array(x):
