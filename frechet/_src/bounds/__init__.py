@@ -1,0 +1,1 @@
+"""Interval Taylor enclosures and what is built on them (frechet.bounds)."""

@@ -1,0 +1,122 @@
+"""Sharp one-dimensional Taylor enclosures of elementary functions.
+
+For sigma, centre y0, trust region Y = [lo, hi] and degree d, the result (s_0..s_{d-1}, S_d)
+satisfies sigma(y) in sum_{i<d} s_i (y - y0)^i + S_d (y - y0)^d for every y in Y. The s_i are
+sigma^(i)(y0)/i!. The smallest valid S_d is the range over Y of
+rho(y) = (sigma(y) - sum_{i<d} s_i (y - y0)^i) / (y - y0)^d, and when sigma^(d) is monotone on
+Y that range is [rho(lo), rho(hi)] in some order (Streeter and Dillon, "Sharp Taylor Polynomial
+Enclosures in One Dimension"). Otherwise, and wherever rho's evaluation loses too much to
+cancellation, the remainder is Lagrange's: the range of sigma^(d) over Y, divided by d!. Both
+are valid, so where both are computed their intersection is used.
+
+Values come from NumPy's functions (accurate to about an ulp) and are padded by PAD relative
+error; each function's derivatives are closed forms.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from frechet._src.bounds import interval as iv
+
+_EPS = np.finfo(np.float64).eps
+PAD = 64 * _EPS
+
+
+def _derivatives(name, y, n, p=None):
+    """[sigma(y), sigma'(y), ..., sigma^(n)(y)] in closed form, elementwise (in y's precision:
+    float64, or long double for the remainder's quotients)."""
+    y = np.asarray(y)
+    y = y if y.dtype == np.longdouble else y.astype(np.float64)
+    with np.errstate(all="ignore"):
+        if name == "exp":
+            e = np.exp(y)
+            return [e] * (n + 1)
+        if name == "log":
+            return [np.log(y)] + [(-1.0) ** (k - 1) * math.factorial(k - 1) / y ** k
+                                  for k in range(1, n + 1)]
+        if name == "power":
+            out, c = [], 1.0
+            for k in range(n + 1):
+                out.append(c * y ** (p - k))
+                c *= p - k
+            return out
+        if name in ("sin", "cos"):
+            s, c = np.sin(y), np.cos(y)
+            cycle = [s, c, -s, -c] if name == "sin" else [c, -s, -c, s]
+            return [cycle[k % 4] for k in range(n + 1)]
+    raise KeyError(name)
+
+
+def _outside(name, y0, lo, hi, p=None):
+    """Where Y leaves the function's domain (its remainder is then unbounded); raises when y0
+    itself is outside."""
+    if name == "log" or (name == "power" and not float(p).is_integer()):
+        bad, out = y0 <= 0, lo <= 0
+    elif name == "power" and p < 0:
+        bad, out = y0 == 0, (lo <= 0) & (hi >= 0)
+    else:
+        return np.zeros(np.shape(lo), bool)
+    if np.any(bad):
+        raise ValueError(f"{name} is evaluated outside its domain at the reference point")
+    return out
+
+
+def _monotone(name, lo, hi, d, p=None):
+    """Where sigma^(d) is monotone on [lo, hi] (elementwise), and for sin/cos the extreme values
+    it reaches inside (as a hull to add), else None."""
+    if name in ("exp", "log", "power"):
+        return np.ones(np.shape(lo), bool), None
+    # sin^(d)(y) = sin(y + d pi/2); its critical points: y + (d+1) pi/2 = m pi, where it is
+    # -cos(m pi) = -(-1)^m. cos^(d) = sin^(d+1).
+    shift = (d + 1 + (name == "cos")) * np.pi / 2
+    m_lo = np.ceil((lo + shift) / np.pi - 1e-12)
+    m_hi = np.floor((hi + shift) / np.pi + 1e-12)
+    inside = m_hi >= m_lo
+    top = np.where(inside & ((m_hi > m_lo) | (np.mod(m_lo, 2) == 1)), 1.0, -np.inf)
+    bottom = np.where(inside & ((m_hi > m_lo) | (np.mod(m_lo, 2) == 0)), -1.0, np.inf)
+    return ~inside, (bottom, top)
+
+
+def enclosure(name, y0, y_range, d, p=None):
+    """([s_0, ..., s_{d-1}, S_d] as intervals, y0) for sigma at y0 over y_range."""
+    lo, hi = (np.asarray(v, dtype=np.float64) for v in y_range)
+    y0 = np.asarray(y0, dtype=np.float64)
+    outside = _outside(name, y0, lo, hi, p)
+    at0 = _derivatives(name, y0, d, p)
+    coefficients = [iv.widen(iv.point(at0[i] / math.factorial(i)), PAD) for i in range(d)]
+    safe_lo, safe_hi = np.where(outside, y0, lo), np.where(outside, y0, hi)
+    ends = [_derivatives(name, v, d, p) for v in (safe_lo, safe_hi)]
+    # Lagrange: the range of sigma^(d) over Y, from its ends (and extremes inside for sin/cos)
+    monotone, extremes = _monotone(name, safe_lo, safe_hi, d, p)
+    lag = iv.hull(ends[0][d], ends[1][d])
+    if extremes is not None:
+        lag = (np.minimum(lag[0], extremes[0]), np.maximum(lag[1], extremes[1]))
+    lag = iv.widen((lag[0] / math.factorial(d), lag[1] / math.factorial(d)), PAD)
+    # sharp: rho at the ends where sigma^(d) is monotone and rho is well conditioned, computed in
+    # long double (80-bit on x86; where it is plain double the padding grows accordingly)
+    eps = np.finfo(np.longdouble).eps
+    y0l = y0.astype(np.longdouble)
+    at0l = _derivatives(name, y0l, d, p)
+    rhos, errs = [], []
+    for y in (safe_lo, safe_hi):
+        yl = y.astype(np.longdouble)
+        h = yl - y0l
+        terms = [at0l[i] / math.factorial(i) * h ** i for i in range(d)]
+        value = _derivatives(name, yl, 0, p)[0]
+        scale = np.abs(value) + sum(np.abs(t) for t in terms)
+        with np.errstate(all="ignore"):
+            safe_h = np.where(h != 0, h, 1)
+            rhos.append(np.where(h != 0, (value - sum(terms)) / safe_h ** d,
+                                 at0l[d] / math.factorial(d)).astype(np.float64))
+            errs.append(np.where(h != 0, 16 * (d + 2) * eps * scale / np.abs(safe_h) ** d,
+                                 0.0).astype(np.float64) + PAD * np.abs(rhos[-1]))
+    err = np.maximum(errs[0], errs[1])
+    sharp = iv.widen(iv.hull(*rhos), 0.0, err)
+    use = monotone & np.isfinite(err) & (err < 1e-3 * (1 + np.abs(rhos[0]) + np.abs(rhos[1])))
+    remainder = (np.where(use, np.maximum(sharp[0], lag[0]), lag[0]),
+                 np.where(use, np.minimum(sharp[1], lag[1]), lag[1]))
+    remainder = (np.where(outside, -np.inf, remainder[0]), np.where(outside, np.inf, remainder[1]))
+    return coefficients + [remainder], y0

@@ -1,0 +1,72 @@
+"""Intervals of arrays, (lo, hi) elementwise, with outward rounding: every operation moves its
+lower end down and its upper end up by one ulp, which covers round-to-nearest's half-ulp error,
+so a computed interval contains the exact result of the operation on any points of its inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_INF = np.inf
+
+
+def down(x):
+    return np.nextafter(x, -_INF)
+
+
+def up(x):
+    return np.nextafter(x, _INF)
+
+
+def point(x):
+    x = np.asarray(x, dtype=np.float64)
+    return (x, x)
+
+
+def add(a, b):
+    return down(a[0] + b[0]), up(a[1] + b[1])
+
+
+def neg(a):
+    return -a[1], -a[0]
+
+
+def sub(a, b):
+    return down(a[0] - b[1]), up(a[1] - b[0])
+
+
+def mul(a, b):
+    with np.errstate(invalid="ignore"):            # 0 * inf: the product is 0
+        p = [np.nan_to_num(x * y, nan=0.0, posinf=_INF, neginf=-_INF)
+             for x in a for y in b]
+    return down(np.minimum.reduce(p)), up(np.maximum.reduce(p))
+
+
+def power(a, n: int):
+    """a^n for an integer n >= 0, tight: even powers of an interval containing 0 start at 0."""
+    if n == 0:
+        return point(np.ones(np.broadcast(*a).shape))
+    lo, hi = a
+    pl, ph = lo ** n, hi ** n
+    if n % 2:
+        return down(pl), up(ph)
+    top = np.maximum(pl, ph)
+    bottom = np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(pl, ph))
+    return down(bottom), up(top)
+
+
+def widen(a, rel, absolute=0.0):
+    """a padded by rel * |ends| + absolute on each side (for values computed with error)."""
+    return (down(a[0] - rel * np.abs(a[0]) - absolute), up(a[1] + rel * np.abs(a[1]) + absolute))
+
+
+def intersect(a, b):
+    return np.maximum(a[0], b[0]), np.minimum(a[1], b[1])
+
+
+def hull(*values):
+    return np.minimum.reduce(values), np.maximum.reduce(values)
+
+
+def mid(a):
+    return 0.5 * a[0] + 0.5 * a[1]

@@ -1,0 +1,145 @@
+"""frechet.bounds.taylor_bound: enclosures must hold at every sampled point of their region,
+be sharp for single elementary functions, beat plain interval arithmetic on compositions, and
+fail or go infinite clearly where a function is undefined or unbounded."""
+
+import math
+
+import numpy as np
+import pytest
+
+import frechet as fr
+from frechet.bounds import taylor_bound
+
+W = np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8]])
+V = np.array([0.4, -1.2, 0.9])
+
+# (name, f, x0, region)
+CASES = [
+    ("exp", np.exp, 0.3, (-1.0, 2.0)),
+    ("log", np.log, 1.0, (0.5, 3.0)),
+    ("sqrt", np.sqrt, 2.0, (0.5, 4.0)),
+    ("sin", np.sin, 0.5, (-2.0, 3.0)),
+    ("cos", np.cos, 1.0, (0.0, 1.5)),
+    ("reciprocal", lambda x: 1.0 / x, -1.5, (-2.0, -0.5)),
+    ("power_2p5", lambda x: x ** 2.5, 1.0, (0.2, 2.0)),
+    ("cube", lambda x: x ** 3, 0.5, (-1.0, 1.0)),
+    ("poly", lambda x: 3 * x ** 4 - 2 * x ** 2 + x - 1, -0.2, (-1.0, 1.0)),
+    ("tanh", np.tanh, 0.2, (-1.0, 1.5)),
+    ("sigmoid", lambda x: 1 / (1 + np.exp(-x)), 0.0, (-3.0, 3.0)),
+    ("softplus", lambda x: np.logaddexp(0.0, x), 0.5, (-2.0, 2.0)),
+    ("expm1", np.expm1, -0.5, (-1.0, 0.5)),
+    ("log1p", np.log1p, 0.5, (-0.5, 2.0)),
+    ("exp_sin", lambda x: np.exp(np.sin(x)), 0.3, (-1.0, 1.0)),
+    ("x_log", lambda x: x * np.log(1 + x * x), 1.0, (0.0, 2.0)),
+    ("swish", lambda x: x / (1 + np.exp(-x)), 0.5, (-1.0, 2.0)),
+    ("gauss", lambda x: np.exp(-x * x / 2) * np.cos(3 * x), 0.1, (-0.5, 0.8)),
+    ("rational", lambda x: (x * x + 1) / (x * x + 2 * x + 3), 0.0, (-1.0, 1.0)),
+    ("log_exp", lambda x: np.log(np.exp(x)), 1.0, (0.5, 2.0)),
+    ("nested_trig", lambda x: np.sin(np.cos(x)) + np.cos(np.sin(2 * x)), 0.7, (0.0, 1.4)),
+    ("sqrt_sum", lambda x: np.sqrt(1 + x * x) - x, 0.0, (-2.0, 2.0)),
+    ("taylor8", lambda x: np.exp(np.sin(x)) * np.tanh(x) + np.log1p(x * x), 0.3, (0.0, 1.0)),
+    ("vector_out", lambda x: np.array([1.0, 2.0, -0.5]) * np.sin(x + np.arange(3.0)), 0.0,
+     (-0.5, 0.5)),
+    ("reductions", lambda x: np.sum(np.exp(x * np.linspace(-1, 1, 5)) ** 2), 0.2, (-0.3, 0.6)),
+    ("matmul", lambda x: W @ np.tanh(np.stack([x, 1 - x])) + V, 0.5, (0.0, 1.0)),
+    ("mlp_loss", lambda x: np.sum((V @ np.tanh(W @ np.stack([x, 2.0 * x]) + 0.1) - 1.0) ** 2)
+     + np.log(np.sum(np.exp(W @ np.stack([np.float64(1.0), x])))), 0.1, (-0.5, 0.5)),
+    ("shapes", lambda x: np.concatenate([np.stack([x, x * x]), np.exp(x)[None]])[::-1].sum(),
+     0.0, (-1.0, 1.0)),
+    ("where_const", lambda x: np.where(np.array([True, False]), np.sin(x), x * x).sum(), 0.5,
+     (0.0, 1.0)),
+    ("quotient_trig", lambda x: np.sin(x) / (2 + np.cos(x)), 2.0, (1.0, 3.0)),
+    ("power_var", lambda x: (1.5 + x) ** (0.5 + x), 0.1, (-0.4, 0.6)),
+]
+
+
+def _check(name, f, x0, region, degree):
+    e = taylor_bound(f, x0, region, degree)
+    xs = np.concatenate([np.linspace(region[0], region[1], 601), [x0]])
+    fx = np.stack([np.asarray(f(x), dtype=float) for x in xs])
+    at = xs.reshape((-1,) + (1,) * (fx.ndim - 1))
+    lo, hi = e.lower(at), e.upper(at)
+    assert not np.any(np.isnan(lo)) and not np.any(np.isnan(hi)), name
+    assert np.all(lo <= fx) and np.all(fx <= hi), (name, degree)
+    r_lo, r_hi = e.range()
+    assert np.all(r_lo <= fx.min(axis=0)) and np.all(fx.max(axis=0) <= r_hi), name
+    return e
+
+
+@pytest.mark.parametrize("degree", [0, 1, 2, 3])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_enclosures_hold_at_every_sampled_point(case, degree):
+    _check(*case, degree)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_coefficients_are_the_taylor_coefficients(case):
+    _, f, x0, region = case
+    e = taylor_bound(f, x0, region, 3)
+    want = fr.taylor(f, np.float64(x0), np.float64(1.0), 3)
+    for k in range(4):
+        np.testing.assert_allclose(e.coefficients[k], want[k], rtol=1e-12, atol=1e-12)
+
+
+def _sharp(f, x0, a, b, d):
+    """The best remainder for a function whose d-th derivative is monotone: rho at the ends,
+    computed in extended precision."""
+    x0l = np.longdouble(x0)
+    cs = fr.taylor(f, np.float64(x0), np.float64(1.0), d)
+
+    def rho(x):
+        if x == x0:                     # the limit: f^(d)(x0) / d!
+            return cs[d]
+        cs_below = cs[:d]
+        x = np.longdouble(x)
+        t = sum(np.longdouble(c) * (x - x0l) ** i for i, c in enumerate(cs_below))
+        return (f(x) - t) / (x - x0l) ** d
+    return sorted([float(rho(a)), float(rho(b))])
+
+
+@pytest.mark.parametrize("fn,x0,region", [(np.exp, 0.3, (-1.0, 2.0)), (np.log, 1.0, (0.5, 3.0)),
+                                          (np.exp, -2.0, (-3.0, -1.0)), (np.exp, 0.0, (0.0, 1.0)),
+                                          (np.cos, 0.4, (0.1, 1.2)), (np.sin, 0.5, (0.1, 1.0))])
+@pytest.mark.parametrize("degree", [0, 1, 2])
+def test_single_elementary_functions_are_sharp(fn, x0, region, degree):
+    e = taylor_bound(fn, x0, region, degree)
+    want = _sharp(fn, x0, *region, degree + 1)
+    np.testing.assert_allclose(e.remainder, want, rtol=1e-12, atol=1e-12)
+
+
+def test_compositions_are_tighter_than_interval_arithmetic():
+    # degree 0 is plain interval arithmetic; the ranges of higher-degree enclosures are
+    # tighter, by orders of magnitude where terms cancel
+    for f, x0, region, factor in [(lambda x: x * np.exp(-x), 1.0, (0.5, 1.5), 0.3),
+                                  (lambda x: np.sin(x) - x + x ** 3 / 6, 0.0, (-0.5, 0.5), 0.01),
+                                  (lambda x: np.exp(np.sin(x)), 0.3, (0.0, 0.6), 0.95)]:
+        naive = taylor_bound(f, x0, region, 0).range()
+        taylor = taylor_bound(f, x0, region, 3).range()
+        assert taylor[1] - taylor[0] < factor * (naive[1] - naive[0])
+
+
+def test_autobound_reference_numbers():
+    # log(exp(x)) at 1 over [0.5, 2], remainder degree 1: (1, [0.45798, 2.18350]) with ranges
+    # propagated by interval arithmetic ([0.45798, 3.91999] without; Streeter and Dillon's
+    # example, as AutoBound computes it)
+    e = taylor_bound(lambda x: np.log(np.exp(x)), 1.0, (0.5, 2.0), 0)
+    np.testing.assert_allclose(e.remainder, [0.45798, 2.18350], rtol=1e-5)
+    cube = taylor_bound(lambda x: x ** 3, 0.5, (-1.0, 1.0), 1)
+    np.testing.assert_allclose(cube.remainder, [0.0, 2.0], atol=1e-14)
+
+
+def test_domains_degenerate_regions_and_errors():
+    e = taylor_bound(np.log, 1.0, (0.0, 2.0), 1)            # reaches log's pole: unbounded
+    assert e.remainder[0] == -np.inf and e.remainder[1] == np.inf
+    assert not np.isnan(e.upper(1.5)) and not np.isnan(e.lower(0.5))
+    e = taylor_bound(lambda x: 1.0 / x, 1.0, (-1.0, 2.0), 1)
+    assert np.isinf(e.remainder[1])
+    with pytest.raises(ValueError, match="domain"):
+        taylor_bound(np.log, -1.0, (-2.0, 0.5), 1)
+    with pytest.raises(ValueError, match="contain x0"):
+        taylor_bound(np.exp, 3.0, (0.0, 1.0), 1)
+    point = taylor_bound(np.exp, 0.5, (0.5, 0.5), 2)         # a region of one point
+    assert point.lower(0.5) <= np.exp(0.5) <= point.upper(0.5)
+    with pytest.raises(NotImplementedError, match="'sort'"):
+        taylor_bound(lambda x: np.sort(np.stack([x, -x]))[0], 0.0, (-1.0, 1.0), 1)
+    assert math.isfinite(taylor_bound(np.exp, 0.0, (-700.0, 700.0), 1).remainder[1])
