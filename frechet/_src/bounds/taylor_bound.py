@@ -179,9 +179,9 @@ def _power(args, reg):
         return _elementary("exp", E.mul(p.terms, _elementary("log", _terms(x, reg), reg), reg),
                            reg)
     p = np.asarray(p, dtype=np.float64)
-    if p.size != 1:
-        raise NotImplementedError("taylor_bound: power with an array of exponents")
-    p = float(p.reshape(()))
+    if p.size == 0 or np.any(p != p.flat[0]):
+        raise NotImplementedError("taylor_bound: power with exponents that differ by element")
+    p = float(p.flat[0])
     if p.is_integer() and p >= 0:
         return E.power(x.terms, int(p), reg) if p > 0 else E.constant(
             np.ones(np.broadcast(*x.terms[0]).shape), reg)
