@@ -198,3 +198,31 @@ def test_safe_rate_on_a_quadratic_is_exact_line_search():
     new, info = opt.step(w)
     np.testing.assert_allclose(info["eta"], (g @ g) / (g @ (d * g)), rtol=1e-12)
     assert info["bound"] >= 0.5 * np.sum(d * new * new) and info["eta_max"] == 0.5
+
+
+# ---- verified global minimisation and integrals
+
+@pytest.mark.parametrize("f,region", [
+    (lambda x: x ** 4 - 3 * x ** 2 + x, (-2.0, 2.0)),
+    (lambda x: np.sin(3 * x) + 0.3 * x * x, (-3.0, 3.0)),
+    (lambda x: np.exp(-x) * np.cos(5 * x), (0.0, 2.0)),
+    (lambda x: np.log1p(x * x) - np.tanh(x), (-1.0, 2.0)),
+])
+def test_global_minimum_is_certified(f, region):
+    from frechet.bounds import global_minimum
+    (lo, hi), x = global_minimum(f, region, tol=1e-7)
+    xs = np.linspace(region[0], region[1], 200_001)
+    sampled = f(xs).min()
+    assert lo <= sampled + 1e-15 and hi - lo <= 1e-7
+    assert lo <= f(x) <= hi + 1e-12 and region[0] <= x <= region[1]
+
+
+def test_integral_is_certified():
+    from frechet.bounds import integral
+    for f, region, exact in [(np.exp, (0.0, 1.0), np.e - 1), (np.sin, (0.0, np.pi), 2.0),
+                             (lambda x: 1 / (1 + x * x), (-1.0, 1.0), np.pi / 2),
+                             (lambda x: x ** 3, (-1.0, 2.0), 3.75)]:
+        lo, hi = integral(f, region)
+        assert lo <= exact <= hi and hi - lo < 1e-5, f
+    with pytest.raises(ValueError, match="scalar"):
+        integral(lambda x: np.stack([x, x]), (0.0, 1.0))

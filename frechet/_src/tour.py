@@ -45,6 +45,15 @@ def tour():
         u = lambda x: np.sum(np.sin(x) * x[::-1])
         print(fr.laplacian(u)(np.ones(3)), np.trace(fr.hessian(u)(np.ones(3))))
     """, env)
+    _section("Verified bounds: Taylor enclosures, safe step sizes, certified minima", """
+        from frechet import bounds
+        e = bounds.taylor_bound(np.exp, 0.0, (-1.0, 1.0), 1)   # exp(x) in 1 + x + I x^2
+        print(e.remainder)                                     # I = [e^-1, e - 2]: sharp
+        print(bounds.global_minimum(lambda x: x**4 - 3*x**2 + x, (-2.0, 2.0))[0])
+        print(bounds.integral(np.sin, (0.0, np.pi)))           # contains 2
+        loss = lambda w: np.sum((w - 1.0) ** 4)
+        print(bounds.minimize(loss, np.zeros(3), steps=20)[1][::5])   # never increases
+    """, env)
     _section("Pytrees, in-place updates and Python control flow", """
         def f(p):
             y = p["w"] * 1.0
