@@ -51,6 +51,13 @@ CASES = [
      (0.0, 1.0)),
     ("quotient_trig", lambda x: np.sin(x) / (2 + np.cos(x)), 2.0, (1.0, 3.0)),
     ("power_var", lambda x: (1.5 + x) ** (0.5 + x), 0.1, (-0.4, 0.6)),
+    ("abs", np.abs, 0.3, (-1.0, 1.0)),
+    ("abs_negative_side", lambda x: np.abs(x - 0.5), -0.2, (-1.0, 1.5)),
+    ("abs_one_signed", np.abs, -0.5, (-1.0, -0.1)),
+    ("relu_mlp", lambda x: np.sum(V * np.maximum(W @ np.stack([x, 1 - x]), 0.0)), 0.2,
+     (-1.0, 1.0)),
+    ("min_max", lambda x: np.minimum(np.sin(x), 0.2) + np.maximum(x * x, 0.5 * x), 0.4,
+     (-1.0, 1.5)),
 ]
 
 

@@ -80,6 +80,46 @@ def _monotone(name, lo, hi, d, p=None):
     return ~inside, (bottom, top)
 
 
+def abs_enclosure(y0, y_range, d):
+    """|y| at y0 over Y. On a one-signed Y it is linear (+-y). Across 0, with y0 > 0 (y0 < 0 by
+    symmetry): s_0 = |y0|, s_1 = 1, higher s_i = 0, and rho(y) is 0 for y >= 0 and
+    g(y) = -2y / (y - y0)^d for y < 0, whose range over [lo, 0] is its values at lo and 0 and,
+    for d >= 2, at its critical point -y0 / (d - 1). At y0 = 0 (not differentiable) degree 1
+    gets rho = sign(y) in [-1, 1], higher degrees an unbounded remainder."""
+    lo, hi = (np.asarray(v, dtype=np.float64) for v in y_range)
+    y0 = np.asarray(y0, dtype=np.float64)
+    sign = np.where(y0 < 0, -1.0, 1.0)
+    # reflect so that y0 >= 0: Y -> sign * Y, whose left end a is all rho depends on
+    c, a = sign * y0, np.where(sign > 0, lo, -hi)
+    zero = np.zeros_like(c)
+    coefficients = [iv.point(np.abs(y0))]
+    if d >= 2:
+        coefficients.append(iv.point(sign))
+    coefficients += [iv.point(zero)] * (d - len(coefficients))
+    if d == 1:
+        with np.errstate(all="ignore"):
+            r_lo = np.where(a < 0, -(a + c) / (a - c), 1.0)        # rho at the left end
+        r_lo = np.where(c == 0, -1.0, r_lo)
+        rem = (iv.down(np.where(a < 0, r_lo, 1.0)), np.ones_like(c))
+        rem = (rem[0] * sign, rem[1] * sign)                     # back from the reflection
+        rem = (np.minimum(rem[0], rem[1]), np.maximum(rem[0], rem[1]))
+    else:
+        with np.errstate(all="ignore"):
+            def g(y):
+                return np.where(y < 0, -2 * y / (y - c) ** d, 0.0)
+            star = -c / (d - 1)
+            vals = [g(np.minimum(a, 0.0)), zero, np.where((star >= a) & (star <= 0), g(star), 0.0)]
+        rem = iv.widen(iv.hull(*vals), PAD, 1e-300)
+        # the degree-d term's sign follows (y - y0)^d: reflected back, odd d flips it
+        if d % 2:
+            rem = (np.where(sign < 0, -rem[1], rem[0]), np.where(sign < 0, -rem[0], rem[1]))
+        unbounded = c == 0
+        rem = (np.where(unbounded, -np.inf, rem[0]), np.where(unbounded, np.inf, rem[1]))
+        linear = (a >= 0) & (c > 0)            # one-signed: |y| is +-y, nothing remains
+        rem = (np.where(linear, 0.0, rem[0]), np.where(linear, 0.0, rem[1]))
+    return coefficients + [rem], y0
+
+
 def enclosure(name, y0, y_range, d, p=None):
     """([s_0, ..., s_{d-1}, S_d] as intervals, y0) for sigma at y0 over y_range."""
     lo, hi = (np.asarray(v, dtype=np.float64) for v in y_range)

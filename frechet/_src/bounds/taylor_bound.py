@@ -151,6 +151,28 @@ def _elementary(name, base, reg, p=None):
     return E.compose((coefficients, y0), base, reg)
 
 
+def _abs(x, reg):
+    base = x.terms if isinstance(x, _Enc) else x
+    y = E.value_range(base, reg)
+    if isinstance(x, _Enc) and x.range is not None:
+        y = iv.intersect(y, x.range)
+    y0 = iv.mid(base[0])
+    y = (np.minimum(y[0], y0), np.maximum(y[1], y0))
+    return E.compose(elementary.abs_enclosure(y0, y, reg.d), base, reg)
+
+
+def _minmax(sign):
+    """max(a, b) = (a + b + |a - b|) / 2, min(a, b) = (a + b - |a - b|) / 2."""
+    def rule(args, reg):
+        a, b = (_terms(v, reg) for v in args)
+        ranges = [v.range if isinstance(v, _Enc) else iv.point(v) for v in args]
+        diff_range = None if any(r is None for r in ranges) else iv.sub(*ranges)
+        spread = _abs(_Enc(E.sub(a, b), diff_range), reg)
+        total = E.add(E.add(a, b), spread if sign > 0 else E.neg(spread))
+        return E.scale(total, 0.5)
+    return rule
+
+
 def _reciprocal(base, reg):
     return _elementary("power", base, reg, -1.0)
 
@@ -341,6 +363,8 @@ _RULES = {
                                      E.constant(np.ones(np.shape(args[0].terms[0][0])), reg)),
     "log1p": lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
     "tanh": _tanh, "expit": _expit, "logaddexp": _logaddexp,
+    "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
+    "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
     "reduce_sum": _reduce_sum, "einsum": _einsum, "select": _select,
 }
 for _name in _MOVES:
