@@ -172,3 +172,35 @@ MLP_HVP = Workload(
     rtol=5e-3,
     notes={"torch": "reverse over reverse (double backward)",
            "autograd": "make_hvp (reverse over reverse)"})
+
+
+# ---- mlp_bound (issue 5): a verified quadratic bound of the loss along its negative gradient
+
+BOUND_REGION = (0.0, 0.01)
+
+
+def _bound_frechet(d):
+    import frechet as fr
+    from frechet.bounds import taylor_bound
+    params = [(w.astype(np.float64), b.astype(np.float64)) for w, b in d["params"]]
+    x, y = d["x"].astype(np.float64), d["y"].astype(np.float64)
+
+    def f(p):
+        return loss(np, lambda a, axis: np.log(np.sum(np.exp(a), axis=axis)), p, x, y)
+    g = fr.grad(f)(params)
+
+    def along(eta):
+        return f([(w - eta * gw, b - eta * gb) for (w, b), (gw, gb) in zip(params, g)])
+
+    def run():
+        e = taylor_bound(along, 0.0, BOUND_REGION, 1)
+        return np.array([*e.coefficients, *e.remainder])
+    return run
+
+
+MLP_BOUND = Workload(
+    "mlp_bound", "a verified degree-1 Taylor enclosure (the SafeRate bound) of the MLP's loss "
+    "along its negative gradient, step sizes in [0, 0.01]", data,
+    {"numpy": _numpy, "frechet": _bound_frechet},
+    notes={"frechet": "frechet.bounds.taylor_bound, float64 (AutoBound needs Python >= 3.12 "
+                      "and a pinned JAX: not a peer here)"})
