@@ -51,6 +51,8 @@ CASES = [
      (0.0, 1.0)),
     ("quotient_trig", lambda x: np.sin(x) / (2 + np.cos(x)), 2.0, (1.0, 3.0)),
     ("power_var", lambda x: (1.5 + x) ** (0.5 + x), 0.1, (-0.4, 0.6)),
+    ("expit", lambda x: __import__("scipy.special").special.expit(2 * x - 1), 0.3, (-2.0, 2.5)),
+    ("tanh_wide", np.tanh, -1.0, (-4.0, 3.0)),
     ("abs", np.abs, 0.3, (-1.0, 1.0)),
     ("abs_negative_side", lambda x: np.abs(x - 0.5), -0.2, (-1.0, 1.5)),
     ("abs_one_signed", np.abs, -0.5, (-1.0, -0.1)),
@@ -107,6 +109,7 @@ def _sharp(f, x0, a, b, d):
 
 @pytest.mark.parametrize("fn,x0,region", [(np.exp, 0.3, (-1.0, 2.0)), (np.log, 1.0, (0.5, 3.0)),
                                           (np.exp, -2.0, (-3.0, -1.0)), (np.exp, 0.0, (0.0, 1.0)),
+                                          (np.tanh, 0.5, (0.3, 0.6)),
                                           (np.cos, 0.4, (0.1, 1.2)), (np.sin, 0.5, (0.1, 1.0))])
 @pytest.mark.parametrize("degree", [0, 1, 2])
 def test_single_elementary_functions_are_sharp(fn, x0, region, degree):

@@ -25,6 +25,23 @@ _EPS = np.finfo(np.float64).eps
 PAD = 64 * _EPS
 
 
+# Functions whose derivatives are polynomials in their own value v: v' = G(v), so
+# sigma^(k) = P_k(v) with P_0(v) = v, P_(k+1) = G P_k'. (G, the value function, the inverse)
+_POLYNOMIAL = {
+    "tanh": (np.polynomial.Polynomial([1.0, 0.0, -1.0]), np.tanh, np.arctanh),
+    "expit": (np.polynomial.Polynomial([0.0, 1.0, -1.0]),
+              lambda y: 0.5 * (1.0 + np.tanh(0.5 * y)), lambda v: np.log(v / (1.0 - v))),
+}
+
+
+def _polynomials(name, n):
+    g = _POLYNOMIAL[name][0]
+    out = [np.polynomial.Polynomial([0.0, 1.0])]
+    for _ in range(n):
+        out.append(g * out[-1].deriv())
+    return out
+
+
 def _derivatives(name, y, n, p=None):
     """[sigma(y), sigma'(y), ..., sigma^(n)(y)] in closed form, elementwise (in y's precision:
     float64, or long double for the remainder's quotients)."""
@@ -47,6 +64,9 @@ def _derivatives(name, y, n, p=None):
             s, c = np.sin(y), np.cos(y)
             cycle = [s, c, -s, -c] if name == "sin" else [c, -s, -c, s]
             return [cycle[k % 4] for k in range(n + 1)]
+        if name in _POLYNOMIAL:
+            v = _POLYNOMIAL[name][1](y)
+            return [q(v) for q in _polynomials(name, n)]
     raise KeyError(name)
 
 
@@ -69,6 +89,23 @@ def _monotone(name, lo, hi, d, p=None):
     it reaches inside (as a hull to add), else None."""
     if name in ("exp", "log", "power"):
         return np.ones(np.shape(lo), bool), None
+    if name in _POLYNOMIAL:
+        # sigma^(d)'s critical points: the roots of P_(d+1) inside the value's range, mapped
+        # back; its extreme values there are P_d at those roots
+        ps = _polynomials(name, d + 1)
+        inverse = _POLYNOMIAL[name][2]
+        v_lo, v_hi = (0.0, 1.0) if name == "expit" else (-1.0, 1.0)
+        roots = [r.real for r in ps[d + 1].roots() if abs(r.imag) < 1e-12 and v_lo < r.real < v_hi]
+        inside = np.zeros(np.shape(lo), bool)
+        bottom, top = np.full(np.shape(lo), np.inf), np.full(np.shape(lo), -np.inf)
+        for r in roots:
+            with np.errstate(all="ignore"):
+                c = inverse(r)
+            hit = (lo - 1e-9 * (1 + np.abs(lo)) <= c) & (c <= hi + 1e-9 * (1 + np.abs(hi)))
+            inside |= hit
+            bottom = np.where(hit, np.minimum(bottom, ps[d](r)), bottom)
+            top = np.where(hit, np.maximum(top, ps[d](r)), top)
+        return ~inside, (bottom, top)
     # sin^(d)(y) = sin(y + d pi/2); its critical points: y + (d+1) pi/2 = m pi, where it is
     # -cos(m pi) = -(-1)^m. cos^(d) = sin^(d+1).
     shift = (d + 1 + (name == "cos")) * np.pi / 2

@@ -232,17 +232,6 @@ def _exp_of(x, reg, factor=1.0):
     return _Enc(_elementary("exp", inner, reg), rng)
 
 
-def _tanh(args, reg):
-    # 1 - 2 / (1 + exp(2 g))
-    e = _exp_of(args[0], reg, 2.0)
-    return E.sub(E.constant(np.ones(np.broadcast(*e.terms[0]).shape), reg),
-                 E.scale(_reciprocal(_shifted(e, reg), reg), 2.0))
-
-
-def _expit(args, reg):
-    return _reciprocal(_shifted(_exp_of(args[0], reg, -1.0), reg), reg)
-
-
 def _logaddexp(args, reg):
     a, b = (x if isinstance(x, _Enc) else _Enc(_terms(x, reg), iv.point(x)) for x in args)
     ea, eb = _exp_of(a, reg), _exp_of(b, reg)
@@ -362,7 +351,9 @@ _RULES = {
     "expm1": lambda args, reg: E.sub(_elementary("exp", args[0].terms, reg),
                                      E.constant(np.ones(np.shape(args[0].terms[0][0])), reg)),
     "log1p": lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
-    "tanh": _tanh, "expit": _expit, "logaddexp": _logaddexp,
+    "tanh": lambda args, reg: _elementary("tanh", args[0], reg),
+    "expit": lambda args, reg: _elementary("expit", args[0], reg),
+    "logaddexp": _logaddexp,
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
     "reduce_sum": _reduce_sum, "einsum": _einsum, "select": _select,
