@@ -220,16 +220,14 @@ def _shifted(x, reg):
     return _Enc(terms, None if x.range is None else iv.add(x.range, iv.point(1.0)))
 
 
-def _exp_of(x, reg, factor=1.0):
-    """exp(factor * x) as an _Enc that keeps its range (exp is increasing) for what follows."""
-    inner = _Enc(E.scale(x.terms, factor),
-                 None if x.range is None else iv.mul(x.range, iv.point(factor)))
+def _exp_of(x, reg):
+    """exp(x) as an _Enc that keeps its range (exp is increasing) for what follows."""
     rng = None
-    if inner.range is not None:
+    if x.range is not None:
         with np.errstate(over="ignore"):
-            rng = iv.widen((np.exp(inner.range[0]), np.exp(inner.range[1])), elementary.PAD)
+            rng = iv.widen((np.exp(x.range[0]), np.exp(x.range[1])), elementary.PAD)
         rng = (np.maximum(rng[0], 0.0), rng[1])
-    return _Enc(_elementary("exp", inner, reg), rng)
+    return _Enc(_elementary("exp", x, reg), rng)
 
 
 def _logaddexp(args, reg):
