@@ -25,7 +25,7 @@ class SafeRate:
     """
 
     def __init__(self, loss, eta_max: float = 1.0):
-        from frechet._src.transforms.api import value_and_grad
+        from frechet import value_and_grad
         self.loss = loss
         self.eta_max = float(eta_max)
         self._value_and_grad = value_and_grad(loss)

@@ -75,7 +75,7 @@ def taylor_bound(f, x0, region, degree: int):
     Example:
       >>> e = taylor_bound(np.exp, 0.0, (-1.0, 1.0), 1)   # exp(x) in 1 + x + [0.3679, 0.7183] x^2
     """
-    from frechet._src.transforms.api import make_program
+    from frechet import make_program
     x0 = float(x0)
     a, b = (float(v) for v in region)
     if not (a <= x0 <= b) or not all(map(math.isfinite, (a, b, x0))):
@@ -112,11 +112,14 @@ def _interpret(program, reg, x_terms, ranges):
             outs = eqn.primitive.impl(*ins, **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
         else:
-            rule = _RULES.get(eqn.primitive.name)
-            if rule is None:
+            name = eqn.primitive.name
+            if name in _APPLIED:            # rules that apply the primitive itself to ends
+                outs = [_APPLIED[name](eqn.primitive.impl, ins, reg, **eqn.params)]
+            elif name in _RULES:
+                outs = [_RULES[name](ins, reg, **eqn.params)]
+            else:
                 raise NotImplementedError(f"taylor_bound: no enclosure rule for the primitive "
-                                          f"'{eqn.primitive.name}'")
-            outs = [rule(ins, reg, **eqn.params)]
+                                          f"'{name}'")
         for v, o in zip(eqn.outputs, outs):
             if isinstance(o, list):
                 o = _Enc(o, ranges[v].terms[0] if v in ranges else None)
@@ -237,25 +240,19 @@ def _logaddexp(args, reg):
     return _elementary("log", _Enc(E.add(ea.terms, eb.terms), rng), reg)
 
 
-def _move(name):
-    def rule(args, reg, **params):
-        from frechet._src.core.primitive import REGISTRY
-        impl = REGISTRY[name].impl
-        encs = [i for i, a in enumerate(args) if isinstance(a, _Enc)]
-        if name != "concatenate" and encs != [0]:
-            raise NotImplementedError(f"taylor_bound: {name} of a varying index or shape")
-        terms = [_terms(a, reg) for a in args] if name == "concatenate" else None
-        out = []
-        for k in range(reg.d + 1):
-            ends = []
-            for e in (0, 1):
-                if terms is not None:
-                    ends.append(impl(*[t[k][e] for t in terms], **params))
-                else:
-                    ends.append(impl(args[0].terms[k][e], *args[1:], **params))
-            out.append((np.asarray(ends[0], np.float64), np.asarray(ends[1], np.float64)))
-        return out
-    return rule
+def _move(impl, args, reg, **params):
+    """Moves of the first argument's elements (the others are indices): applied to both ends
+    of every term, exactly."""
+    if any(isinstance(a, _Enc) for a in args[1:]):
+        raise NotImplementedError("taylor_bound: a move of elements with a varying index")
+    return [tuple(np.asarray(impl(end, *args[1:], **params), np.float64) for end in term)
+            for term in args[0].terms]
+
+
+def _concatenate(impl, args, reg, **params):
+    terms = [_terms(a, reg) for a in args]
+    return [tuple(np.asarray(impl(*[t[k][e] for t in terms], **params), np.float64)
+                  for e in (0, 1)) for k in range(reg.d + 1)]
 
 
 def _reduce_sum(args, reg, *, axes):
@@ -269,13 +266,12 @@ def _reduce_sum(args, reg, *, axes):
     return out
 
 
-def _einsum(args, reg, *, spec):
-    from frechet._src.prims.contractions import einsum_p
+def _einsum(impl, args, reg, *, spec):
     if len(args) == 1:
         raise NotImplementedError(f"taylor_bound: one-operand einsum {spec!r}")
 
     def e(u, v):
-        return np.asarray(einsum_p.impl(u, v, spec=spec), np.float64)
+        return np.asarray(impl(u, v, spec=spec), np.float64)
     a, b = (_terms(x, reg) for x in args)
     k = _contracted(spec, args)
     out = [None] * (2 * reg.d + 1)
@@ -354,7 +350,7 @@ _RULES = {
     "logaddexp": _logaddexp,
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
-    "reduce_sum": _reduce_sum, "einsum": _einsum, "select": _select,
+    "reduce_sum": _reduce_sum, "select": _select,
 }
-for _name in _MOVES:
-    _RULES[_name] = _move(_name)
+_APPLIED = {"einsum": _einsum, "concatenate": _concatenate,
+            **{name: _move for name in _MOVES - {"concatenate"}}}
