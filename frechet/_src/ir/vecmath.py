@@ -60,6 +60,9 @@ def _float64_bits(typingctx, x):
 
 
 _jit = numba.njit(inline="always", error_model="numpy")
+# The polynomials below are written out step by step on purpose: a Horner loop over a tuple of
+# coefficients is not unrolled by numba, and the loops calling it stop vectorising (exp went
+# from 4 to 22 ms per million elements when tried).
 
 
 @_jit

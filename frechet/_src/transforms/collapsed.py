@@ -20,27 +20,17 @@ from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
+from frechet._src.transforms.jet import PrimalTracer
 
 
-class CollapsedTracer(Tracer):
-    __slots__ = ("first", "primal", "second")
+class CollapsedTracer(PrimalTracer):
+    __slots__ = ("first", "second")
 
     def __init__(self, trace, primal, first, second):
         self._trace = trace
         self.primal = primal
         self.first = first          # (R, *shape): Df[v_r] so far, or None
         self.second = second        # sum_r D^2[v_r, v_r] (+ Df[b]), or None
-
-    @property
-    def shape(self):
-        return self.primal.shape
-
-    @property
-    def dtype(self):
-        return self.primal.dtype
-
-    def concrete(self):
-        return self.primal if not isinstance(self.primal, Tracer) else self.primal.concrete()
 
 
 class CollapsedTrace(Trace):

@@ -30,13 +30,11 @@ from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
 
 
-class JetTracer(Tracer):
-    __slots__ = ("primal", "series")
+class PrimalTracer(Tracer):
+    """A tracer that carries its primal value (Taylor mode, collapsed Taylor mode): its shape,
+    dtype and concrete value are the primal's."""
 
-    def __init__(self, trace, primal, series):
-        self._trace = trace
-        self.primal = primal
-        self.series = series        # [x1, ..., xK] (normalised), or None: a constant
+    __slots__ = ("primal",)
 
     @property
     def shape(self):
@@ -48,6 +46,15 @@ class JetTracer(Tracer):
 
     def concrete(self):
         return self.primal if not isinstance(self.primal, Tracer) else self.primal.concrete()
+
+
+class JetTracer(PrimalTracer):
+    __slots__ = ("series",)
+
+    def __init__(self, trace, primal, series):
+        self._trace = trace
+        self.primal = primal
+        self.series = series        # [x1, ..., xK] (normalised), or None: a constant
 
 
 class JetTrace(Trace):
