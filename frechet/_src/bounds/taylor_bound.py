@@ -19,8 +19,8 @@ from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
 
 _EPS = np.finfo(np.float64).eps
-# moves: output elements are copies of input elements, so both ends move exactly
-_MOVES = frozenset({"reshape", "transpose", "broadcast_in_dim", "getitem", "concatenate",
+# moves of one argument's elements (the others are indices): both ends move exactly
+_MOVES = frozenset({"reshape", "transpose", "broadcast_in_dim", "getitem",
                     "convert_element_type", "stop_gradient", "squeeze", "expand_dims"})
 
 
@@ -353,4 +353,4 @@ _RULES = {
     "reduce_sum": _reduce_sum, "select": _select,
 }
 _APPLIED = {"einsum": _einsum, "concatenate": _concatenate,
-            **{name: _move for name in _MOVES - {"concatenate"}}}
+            **{name: _move for name in _MOVES}}

@@ -83,7 +83,7 @@ def _power(primals, series):
                 and 0 <= c.flat[0] <= 16:
             n = int(c.flat[0])
             if n == 0:
-                return ans, [x * 0.0] * order
+                return ans, _zeros(x, order)
 
             def pw(v):
                 out = v

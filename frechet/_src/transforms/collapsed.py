@@ -16,6 +16,8 @@ directions; a linear primitive with one varying input has none.
 
 from __future__ import annotations
 
+import numpy as np
+
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import Trace, Tracer
@@ -52,11 +54,8 @@ class CollapsedTrace(Trace):
             return self.parent.process(prim, primals, params)
         if prim.jvp is None:
             raise FrechetError(f"primitive '{prim.name}' has no JVP rule (collapsed Taylor mode)")
-        token = _trace.set_current(self.parent)
-        try:
+        with _trace.use(self.parent):
             out, first, second = _rule(prim, primals, firsts, seconds, params)
-        finally:
-            _trace.reset_current(token)
         if prim.multiple_results:
             return [CollapsedTracer(self, o, f, s) for o, f, s in zip(out, first, second)]
         return CollapsedTracer(self, out[0], first[0], second[0])
@@ -122,14 +121,11 @@ def second_order(fun, directions, drift=None):
         is tr(sigma sigma^T Hess u), the diffusion part of a PDE's generator.
       drift: b (shaped like x), or None.
     """
-    import numpy as np
-
     def op(x):
         v = directions if not callable(directions) else directions(x)
         ct = CollapsedTrace(_trace.current(), np.shape(v)[0])
-        b = drift if drift is not None else None
         with _trace.use(ct):
-            y = fun(CollapsedTracer(ct, x, v, b))
+            y = fun(CollapsedTracer(ct, x, v, drift))
         leaves, treedef = tree.flatten(y)
         outs = []
         for o in leaves:
@@ -144,8 +140,6 @@ def laplacian(fun):
     """x -> the Laplacian of fun at x (sum of its second derivatives along each coordinate of
     x, elementwise over fun's outputs), by collapsed Taylor mode: one pass carrying n first-order
     coefficients and one second-order coefficient, instead of n Hessian-vector products."""
-    import numpy as np
-
     def op(x):
         x = np.asarray(x) if not isinstance(x, Tracer) else x
         n = int(np.prod(x.shape))

@@ -79,12 +79,9 @@ class JetTrace(Trace):
             if prim.jvp is None:
                 raise FrechetError(f"primitive '{prim.name}' has no Taylor rule or JVP rule "
                                    "(frechet.jet)")
-            rule = prim.taylor = taylor_from_jvp(prim)
-        token = _trace.set_current(self.parent)
-        try:
+            rule = taylor_from_jvp(prim)
+        with _trace.use(self.parent):
             out, out_series = rule(primals, series, **params)
-        finally:
-            _trace.reset_current(token)
         if prim.multiple_results:
             out_series = out_series if out_series is not None else [None] * len(out)
             return [JetTracer(self, o, s) for o, s in zip(out, out_series)]
@@ -169,8 +166,10 @@ def _jet_flat(fun, primals, coefficients, order):
 
 
 def _as_array(x):
-    return x if isinstance(x, (np.ndarray, Tracer)) else np.asarray(x, dtype=float) \
-        if isinstance(x, (int, float)) else np.asarray(x)
+    """Arrays and tracers as they are; Python numbers as float64 arrays."""
+    if isinstance(x, (np.ndarray, Tracer)):
+        return x
+    return np.asarray(x, dtype=float) if isinstance(x, (int, float)) else np.asarray(x)
 
 
 def jet(fun, primals, series):
