@@ -85,21 +85,23 @@ def _check(spec):
 
 def _source(body, num_consts, num_carry, reverse):
     """The numba source of the loop: kernel(consts..., carry..., xs..., length)."""
+    from frechet._src.transforms.loop import split_operands
     names: dict = {}                    # var -> list of scalar names (or literals), C order
     lines: list = []
     loop: list = []
 
+    counter = itertools.count()
+
     def fresh(expr, into):
-        into.append(f"{'        ' if into is loop else '    '}s{len(lines) + len(loop)} = "
-                    f"{expr}")
-        return f"s{len(lines) + len(loop) - 1}"
+        name = f"s{next(counter)}"
+        into.append(f"{'        ' if into is loop else '    '}{name} = {expr}")
+        return name
 
     for v, c in zip(body.constvars, body.consts):
         _check(v.spec)
         names[v] = [_literal(e) for e in np.asarray(c, v.spec.dtype).reshape(-1)]
     ins = list(body.invars)
-    consts, carry, xs = ins[:num_consts], ins[num_consts:num_consts + num_carry], \
-        ins[num_consts + num_carry:]
+    consts, carry, xs = split_operands(ins, num_consts, num_carry)
     for v in ins:
         _check(v.spec)
     args = [f"a{j}" for j in range(len(ins))]
