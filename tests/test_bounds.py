@@ -56,6 +56,7 @@ CASES = [
     ("abs", np.abs, 0.3, (-1.0, 1.0)),
     ("abs_negative_side", lambda x: np.abs(x - 0.5), -0.2, (-1.0, 1.5)),
     ("abs_one_signed", np.abs, -0.5, (-1.0, -0.1)),
+    ("exp_of_abs", lambda x: np.exp(np.abs(x)) + np.sqrt(np.abs(x - 2.0)), -0.5, (-1.0, 0.3)),
     ("relu_mlp", lambda x: np.sum(V * np.maximum(W @ np.stack([x, 1 - x]), 0.0)), 0.2,
      (-1.0, 1.0)),
     ("min_max", lambda x: np.minimum(np.sin(x), 0.2) + np.maximum(x * x, 0.5 * x), 0.4,
@@ -119,14 +120,38 @@ def test_single_elementary_functions_are_sharp(fn, x0, region, degree):
 
 
 def test_compositions_are_tighter_than_interval_arithmetic():
-    # degree 0 is plain interval arithmetic; the ranges of higher-degree enclosures are
-    # tighter, by orders of magnitude where terms cancel
+    # interval_range is plain interval arithmetic; the ranges of the enclosures are tighter, by
+    # orders of magnitude where terms cancel
     for f, x0, region, factor in [(lambda x: x * np.exp(-x), 1.0, (0.5, 1.5), 0.3),
                                   (lambda x: np.sin(x) - x + x ** 3 / 6, 0.0, (-0.5, 0.5), 0.01),
-                                  (lambda x: np.exp(np.sin(x)), 0.3, (0.0, 0.6), 0.95)]:
-        naive = taylor_bound(f, x0, region, 0).range()
-        taylor = taylor_bound(f, x0, region, 3).range()
+                                  (lambda x: np.exp(np.sin(x) - x), 0.3, (0.0, 0.6), 0.1)]:
+        e = taylor_bound(f, x0, region, 3)
+        naive, taylor = e.interval_range, e.range()
         assert taylor[1] - taylor[0] < factor * (naive[1] - naive[0])
+
+
+@pytest.mark.parametrize("name,p,lo,hi", [
+    ("exp", None, -2.0, 1.5), ("log", None, 0.2, 3.0), ("power", 0.5, 0.1, 4.0),
+    ("power", -1.0, -3.0, -0.5), ("power", 1 / 3, 0.01, 2.0), ("sin", None, -1.0, 4.0),
+    ("cos", None, -2.0, 0.5), ("tanh", None, -3.0, 0.4), ("expit", None, -1.0, 5.0),
+    ("abs", None, -1.0, 0.3), ("abs", None, -1.0, -0.3), ("abs", None, 0.2, 0.3)])
+def test_degree_zero_enclosures_are_ranges(name, p, lo, hi):
+    # the range-propagation pass uses these; a wrong one would silently tighten later bounds
+    from frechet._src.bounds import elementary
+    ys = np.linspace(lo, hi, 2001)
+    y0 = np.array(0.5 * (lo + hi))
+    y = (np.array(lo), np.array(hi))
+    if name == "abs":
+        terms, _ = elementary.abs_enclosure(y0, y, 0)
+        vals = np.abs(ys)
+    else:
+        terms, _ = elementary.enclosure(name, y0, y, 0, p)
+        vals = {"exp": np.exp, "log": np.log, "sin": np.sin, "cos": np.cos, "tanh": np.tanh,
+                "expit": lambda v: 1 / (1 + np.exp(-v)),
+                "power": lambda v: np.sign(v) * np.abs(v) ** p}[name](ys)
+    (r_lo, r_hi), = terms
+    assert r_lo <= vals.min() and vals.max() <= r_hi
+    assert r_hi - r_lo <= vals.max() - vals.min() + 1e-3       # the grid misses extremes
 
 
 def test_autobound_reference_numbers():

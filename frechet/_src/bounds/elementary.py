@@ -125,6 +125,10 @@ def abs_enclosure(y0, y_range, d):
     gets rho = sign(y) in [-1, 1], higher degrees an unbounded remainder."""
     lo, hi = (np.asarray(v, dtype=np.float64) for v in y_range)
     y0 = np.asarray(y0, dtype=np.float64)
+    if d == 0:                                  # the range of |y| over Y
+        top = np.maximum(np.abs(lo), np.abs(hi))
+        return [(np.where((lo <= 0) & (hi >= 0), 0.0, np.minimum(np.abs(lo), np.abs(hi))),
+                 top)], y0
     sign = np.where(y0 < 0, -1.0, 1.0)
     # reflect so that y0 >= 0: Y -> sign * Y, whose left end a is all rho depends on
     c, a = sign * y0, np.where(sign > 0, lo, -hi)

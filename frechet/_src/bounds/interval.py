@@ -70,3 +70,17 @@ def hull(*values):
 
 def mid(a):
     return 0.5 * a[0] + 0.5 * a[1]
+
+
+def total(a, axis):
+    """The sum over `axis` (an int or a tuple) of an interval array: the ends summed, then
+    moved outwards by a bound on the summation's rounding (m eps sum |ends| for m terms)."""
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    m = 1
+    for ax in axes:
+        m *= np.shape(a[0])[ax]
+    if m == 1:
+        return np.sum(a[0], axis=axes), np.sum(a[1], axis=axes)
+    err = m * np.finfo(np.float64).eps * np.sum(np.maximum(np.abs(a[0]), np.abs(a[1])),
+                                                axis=axes)
+    return down(np.sum(a[0], axis=axes) - err), up(np.sum(a[1], axis=axes) + err)

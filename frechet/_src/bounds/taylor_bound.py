@@ -1,19 +1,21 @@
-"""taylor_bound: an interval Taylor enclosure of plain NumPy code of one scalar variable.
+"""taylor_bound: an interval Taylor enclosure of plain NumPy code of a scalar, an array or a
+pytree of arrays.
 
 The function is staged (make_program) and its program interpreted on enclosures
-(enclosure.py): each value is a list of d + 1 intervals, d = degree + 1. Elementwise
-transcendentals are composed through sharp one-dimensional enclosures (elementary.py); tanh,
-the logistic function, expm1, log1p and logaddexp through exp, log and reciprocal; arrays are
-moved, summed and contracted with outward rounding. A primitive without a rule raises, naming
-it.
+(enclosure.py): each value is a list of d + 1 terms, d = degree + 1, term i with n^i
+coefficients per element for n input variables. Elementwise transcendentals are composed
+through sharp one-dimensional enclosures (elementary.py); tanh, the logistic function, expm1,
+log1p and logaddexp through exp, log and reciprocal; arrays are moved, summed and contracted
+with outward rounding. A primitive without a rule raises, naming it.
 """
-
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.bounds import elementary
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
@@ -25,78 +27,176 @@ _MOVES = frozenset({"reshape", "transpose", "broadcast_in_dim", "getitem",
 
 
 class TaylorEnclosure:
-    """f(x) - sum_{i<=k} c_i (x - x0)^i lies in remainder * (x - x0)^(k+1) for every x in the
-    region (elementwise over f's output).
+    """f(x) - sum_{i<=k} <c_i, (x - x0)^i> lies in <remainder, (x - x0)^(k+1)> for every x in
+    the region (elementwise over f's output), where (x - x0)^i is the i-fold outer power of
+    x - x0 and <., .> contracts it with the coefficient's trailing axes.
 
-    Attributes: x0, region (a, b), degree k, coefficients (c_0..c_k; arrays shaped like f's
-    output), coefficient_intervals (each c_i as the (lo, hi) interval rounding leaves it in),
-    remainder ((lo, hi) arrays)."""
+    For x0 of shape P, c_i has shape S + P * i (S: f's output shape): c_0 = f(x0),
+    c_1 = the Jacobian, c_2 = the Hessian / 2, ... (symmetric). For one scalar variable these
+    are S-shaped. For a pytree x0 the variables are its leaves raveled and concatenated
+    (P = (n,)). The remainder is an interval (lo, hi) of arrays of shape S + P * (k + 1); it is
+    not symmetrised (for n > 1 only its contraction with the outer power is meaningful).
 
-    def __init__(self, terms, x0, region, degree):
-        self._terms = terms
-        self.x0, self.region, self.degree = x0, region, degree
-        self.coefficient_intervals = terms[:-1]
-        self.coefficients = [iv.mid(t) for t in terms[:-1]]
-        self.remainder = terms[-1]
+    Attributes: x0, region (a, b), degree k, coefficients, coefficient_intervals (each c_i as
+    the (lo, hi) interval rounding leaves it in), remainder, interval_range (f's range over the
+    region by plain interval arithmetic, None for a constant)."""
+
+    def __init__(self, terms, region, x0, bounds, degree, flat, known=None):
+        self._terms, self._region, self._flat = terms, region, flat
+        self.interval_range = known
+        self.x0, self.region, self.degree = x0, bounds, degree
+        p = flat.shape
+        self.coefficient_intervals = [_symmetrised(_as_tensor(t, i, region, terms, p), len(p), i)
+                                      for i, t in enumerate(terms[:-1])]
+        self.coefficients = [iv.mid(t) for t in self.coefficient_intervals]
+        self.remainder = _as_tensor(terms[-1], len(terms) - 1, region, terms, p)
 
     def _at(self, x):
-        z = iv.sub(iv.point(x), iv.point(self.x0))
+        if self._flat.shape == ():                  # one variable: x may be any array
+            z = iv.sub(iv.point(np.asarray(x, np.float64)), iv.point(self._flat.x0))
+            out = (self._terms[0][0][0], self._terms[0][1][0])
+            for i, t in enumerate(self._terms[1:], start=1):
+                if t is not None:
+                    out = iv.add(out, iv.mul((t[0][0], t[1][0]), iv.power(z, i)))
+            return out
+        z = iv.sub(iv.point(self._flat.ravel(x)), iv.point(np.ravel(self._flat.x0)))
         out = self._terms[0]
         for i, t in enumerate(self._terms[1:], start=1):
-            out = iv.add(out, iv.mul(t, iv.power(z, i)))
-        return out
+            if t is not None:
+                out = iv.add(out, E.contract(t, E.outer_power(z, i), i))
+        return out[0][0], out[1][0]
 
     def upper(self, x):
-        """An upper bound on f(x) for x in the region (arrays broadcast with f's output)."""
-        return self._at(np.asarray(x, dtype=np.float64))[1]
+        """An upper bound on f(x) for x in the region (x shaped like x0; for one scalar
+        variable, any array broadcasting with f's output)."""
+        return self._at(x)[1]
 
     def lower(self, x):
-        return self._at(np.asarray(x, dtype=np.float64))[0]
+        return self._at(x)[0]
 
     def range(self):
-        """(lo, hi): an interval containing f over the whole region."""
-        a, b = self.region
-        z = (iv.down(np.float64(a) - self.x0), iv.up(np.float64(b) - self.x0))
-        return E.value_range(self._terms, E.Region(z, len(self._terms) - 1))
+        """(lo, hi): an interval containing f over the whole region (the enclosure's range
+        intersected with plain interval arithmetic's)."""
+        out = E.value_range(self._terms, self._region)
+        return out if self.interval_range is None else iv.intersect(out, self.interval_range)
 
     def __repr__(self):
         return (f"TaylorEnclosure(degree={self.degree}, x0={self.x0}, region={self.region}, "
                 f"coefficients={self.coefficients}, remainder={self.remainder})")
 
 
-def taylor_bound(f, x0, region, degree: int):
-    """An interval Taylor enclosure of f around x0 over region = (a, b), of the given degree.
+def _as_tensor(term, i, region, terms, p):
+    """Term i, (n^i,) + S, as S + P * i (None as zeros)."""
+    s = E.value_shape(terms)
+    if term is None:
+        term = iv.point(np.zeros((region.n ** i,) + s))
+    out = []
+    for end in term:
+        t = np.reshape(end, (region.n,) * i + s)
+        t = np.moveaxis(t, tuple(range(i)), tuple(range(len(s), len(s) + i)))
+        out.append(np.reshape(t, s + p * i))
+    return tuple(out)
 
-    f is plain NumPy code of one scalar; it is staged with make_program, so Python branching
-    on its value raises (use np.where or frechet.cond). Returns a TaylorEnclosure; a function
-    unbounded on the region (log reaching 0, 1/x across 0) gets an infinite remainder, and one
-    undefined at x0 raises ValueError.
+
+def _symmetrised(term, k, i):
+    """The average of a coefficient over the orders of its i groups of k trailing x-axes."""
+    if i < 2 or k == 0:
+        return term
+    lead = np.ndim(term[0]) - k * i
+    perms = list(itertools.permutations(range(i)))
+    total = None
+    for perm in perms:
+        axes = tuple(range(lead)) + tuple(lead + g * k + a for g in perm for a in range(k))
+        t = (np.transpose(term[0], axes), np.transpose(term[1], axes))
+        total = t if total is None else iv.add(total, t)
+    inv = 1.0 / len(perms)
+    return iv.mul(total, (iv.down(inv), iv.up(inv)))
+
+
+class _Flat:
+    """x0 as one float64 array (a pytree's leaves raveled and concatenated), and the maps
+    between the user's form and it."""
+
+    def __init__(self, x0):
+        if isinstance(x0, (int, float, np.number, np.ndarray)):
+            self.x0 = np.array(x0, dtype=np.float64)
+            self.treedef = None
+        else:
+            leaves, self.treedef = tree.flatten(x0)
+            self.leaves = [np.asarray(v, np.float64) for v in leaves]
+            self.x0 = np.concatenate([v.ravel() for v in self.leaves]) if self.leaves else \
+                np.zeros(0)
+        self.shape = self.x0.shape
+
+    def ravel(self, x):
+        """The user's form (x0's structure, or arrays broadcasting to its shape) flattened."""
+        if self.treedef is None:
+            return np.broadcast_to(np.asarray(x, np.float64), self.shape).ravel()
+        if isinstance(x, (int, float, np.number)):
+            return np.full(self.shape, float(x))
+        leaves, treedef = tree.flatten(x)
+        if treedef != self.treedef:
+            raise ValueError(f"taylor_bound: {x!r} does not have x0's structure")
+        return np.concatenate([np.broadcast_to(np.asarray(v, np.float64), w.shape).ravel()
+                               for v, w in zip(leaves, self.leaves)])
+
+    def function(self, f):
+        if self.treedef is None:
+            return f
+        sizes = np.cumsum([v.size for v in self.leaves])[:-1]
+
+        def flat_f(v):
+            import frechet.numpy as fnp
+            parts = fnp.split(v, sizes) if len(self.leaves) > 1 else [v]
+            return f(tree.unflatten(self.treedef, [fnp.reshape(p, w.shape)
+                                                   for p, w in zip(parts, self.leaves)]))
+        return flat_f
+
+
+def taylor_bound(f, x0, region, degree: int):
+    """An interval Taylor enclosure of f around x0 over the box region = (a, b), of the given
+    degree.
+
+    f is plain NumPy code of x0's kind: a scalar, an array or a pytree of arrays. a and b are
+    scalars, arrays broadcasting to x0's shape, or pytrees like x0. f is staged with
+    make_program, so Python branching on its value raises (use np.where or frechet.cond).
+    Returns a TaylorEnclosure (one per output for a tuple of outputs). A function unbounded on
+    the region (log reaching 0, 1/x across 0) gets an infinite remainder; one undefined at x0
+    raises ValueError. Term i holds n^i coefficients per output element for n variables, so
+    keep n small for degrees above 1.
 
     Example:
       >>> e = taylor_bound(np.exp, 0.0, (-1.0, 1.0), 1)   # exp(x) in 1 + x + [0.3679, 0.7183] x^2
     """
     from frechet import make_program
-    x0 = float(x0)
-    a, b = (float(v) for v in region)
-    if not (a <= x0 <= b) or not all(map(math.isfinite, (a, b, x0))):
+    flat = _Flat(x0)
+    a, b = (flat.ravel(v) for v in region)
+    x = flat.x0.ravel()
+    if not (np.all(a <= x) and np.all(x <= b) and np.all(np.isfinite(a))
+            and np.all(np.isfinite(b)) and np.all(np.isfinite(x))):
         raise ValueError(f"taylor_bound: the region {region} must be finite and contain x0={x0}")
     if degree < 0:
         raise ValueError("taylor_bound: degree must be >= 0")
-    d = degree + 1
-    program = make_program(f)(np.float64(x0))
+    if x.size == 0:
+        raise ValueError("taylor_bound: x0 has no elements")
+    d, p, n = degree + 1, flat.shape, x.size
+    program = make_program(flat.function(f))(flat.x0)
     # plain interval arithmetic first (degree-0 enclosures): every value's range over the region,
     # which bounds the arguments of elementwise functions more tightly than their own
     # enclosures do (AutoBound's range propagation)
-    ranges = _interpret(program, E.Region((np.float64(a), np.float64(b)), 0),
-                        [(np.float64(a), np.float64(b))], {})
-    reg = E.Region((iv.down(np.float64(a) - x0), iv.up(np.float64(b) - x0)), d)
-    x_terms = [iv.point(x0), iv.point(1.0)] + [iv.point(0.0)] * (d - 1)
+    box = (a.reshape((1,) + p), b.reshape((1,) + p))
+    ranges = _interpret(program, E.Region((a - x, b - x), 0), [box], {})
+    reg = E.Region((iv.down(a - x), iv.up(b - x)), d)
+    x_terms = [iv.point(flat.x0[None]), iv.point(np.eye(n).reshape((n,) + p))] + [None] * (d - 1)
     env = _interpret(program, reg, x_terms, ranges)
     results = []
     for v, spec in zip(program.outvars, program.out_specs):
         val = env.get(v) if v is not None else np.zeros(spec.shape)
-        terms = val.terms if isinstance(val, _Enc) else E.constant(val, reg)
-        results.append(TaylorEnclosure(terms, x0, (a, b), degree))
+        if isinstance(val, _Enc):
+            terms, known = val.terms, val.range
+        else:
+            terms, known = E.constant(val, reg), None
+        results.append(TaylorEnclosure(terms, reg, x0, region, degree, flat, known))
     return results[0] if len(results) == 1 else results
 
 
@@ -105,7 +205,7 @@ def _interpret(program, reg, x_terms, ranges):
     var's range from a degree-0 pass, or empty."""
     env = dict(zip(program.constvars, program.consts))
     x = program.invars[0]
-    env[x] = _Enc(x_terms, ranges[x].terms[0] if x in ranges else None)
+    env[x] = _Enc(x_terms, _range_of(ranges.get(x)))
     for eqn in program.eqns:
         ins = [env[v] for v in eqn.inputs]
         if not any(isinstance(v, _Enc) for v in ins):
@@ -114,7 +214,7 @@ def _interpret(program, reg, x_terms, ranges):
         else:
             name = eqn.primitive.name
             if name in _APPLIED:            # rules that apply the primitive itself to ends
-                outs = [_APPLIED[name](eqn.primitive.impl, ins, reg, **eqn.params)]
+                outs = [_APPLIED[name](eqn.primitive, ins, reg, **eqn.params)]
             elif name in _RULES:
                 outs = [_RULES[name](ins, reg, **eqn.params)]
             else:
@@ -122,9 +222,24 @@ def _interpret(program, reg, x_terms, ranges):
                                           f"'{name}'")
         for v, o in zip(eqn.outputs, outs):
             if isinstance(o, list):
-                o = _Enc(o, ranges[v].terms[0] if v in ranges else None)
+                o = _Enc(_full(o, v.spec.shape), _range_of(ranges.get(v)))
             env[v] = o
     return env
+
+
+def _full(terms, shape):
+    """Terms broadcast to the value's whole shape (a product or sum can leave a term with
+    fewer or size-1 value axes; moves and reductions need them whole)."""
+    return [None if t is None else
+            tuple(np.broadcast_to(e, np.shape(e)[:1] + tuple(shape)) for e in t) for t in terms]
+
+
+def _range_of(enc):
+    """A degree-0 enclosure's interval, shaped like the value (or None)."""
+    if enc is None:
+        return None
+    lo, hi = enc.terms[0]
+    return lo[0], hi[0]
 
 
 class _Enc:
@@ -140,34 +255,45 @@ def _terms(x, reg):
     return x.terms if isinstance(x, _Enc) else E.constant(x, reg)
 
 
-def _elementary(name, base, reg, p=None):
-    """sigma(g) for g's enclosure `base` (a list of terms, or an _Enc whose range tightens
-    the interval sigma's enclosure must hold on)."""
+def _value_ndim(x):
+    return len(E.value_shape(x.terms)) if isinstance(x, _Enc) else np.ndim(x)
+
+
+def _lifted(args, reg):
+    """The arguments' terms, their value axes padded to a common number (for broadcasting)."""
+    ndim = max(_value_ndim(a) for a in args)
+    return [[E.lift(t, ndim) for t in _terms(a, reg)] for a in args]
+
+
+def _one_dimensional(base, reg):
+    """g's terms, its constant term y0 and the interval its values lie in over the region
+    (intersected with its propagated range, and still holding y0, whatever rounding did)."""
     known = base.range if isinstance(base, _Enc) else None
     base = base.terms if isinstance(base, _Enc) else base
     y = E.value_range(base, reg)
-    y0 = iv.mid(base[0])
-    if known is not None:                  # intersected, and still holding y0 (rounding)
+    y0 = iv.mid(base[0])[0]
+    if known is not None:
         y = iv.intersect(y, known)
-        y = (np.minimum(y[0], y0), np.maximum(y[1], y0))
+    return base, y0, (np.minimum(y[0], y0), np.maximum(y[1], y0))
+
+
+def _elementary(name, base, reg, p=None):
+    """sigma(g) for g's enclosure `base` (a list of terms, or an _Enc whose range tightens
+    the interval sigma's enclosure must hold on)."""
+    base, y0, y = _one_dimensional(base, reg)
     coefficients, y0 = elementary.enclosure(name, y0, y, reg.d, p)
     return E.compose((coefficients, y0), base, reg)
 
 
 def _abs(x, reg):
-    base = x.terms if isinstance(x, _Enc) else x
-    y = E.value_range(base, reg)
-    if isinstance(x, _Enc) and x.range is not None:
-        y = iv.intersect(y, x.range)
-    y0 = iv.mid(base[0])
-    y = (np.minimum(y[0], y0), np.maximum(y[1], y0))
+    base, y0, y = _one_dimensional(x, reg)
     return E.compose(elementary.abs_enclosure(y0, y, reg.d), base, reg)
 
 
 def _minmax(sign):
     """max(a, b) = (a + b + |a - b|) / 2, min(a, b) = (a + b - |a - b|) / 2."""
     def rule(args, reg):
-        a, b = (_terms(v, reg) for v in args)
+        a, b = _lifted(args, reg)
         ranges = [v.range if isinstance(v, _Enc) else iv.point(v) for v in args]
         diff_range = None if any(r is None for r in ranges) else iv.sub(*ranges)
         spread = _abs(_Enc(E.sub(a, b), diff_range), reg)
@@ -209,12 +335,12 @@ def _power(args, reg):
     p = float(p.flat[0])
     if p.is_integer() and p >= 0:
         return E.power(x.terms, int(p), reg) if p > 0 else E.constant(
-            np.ones(np.broadcast(*x.terms[0]).shape), reg)
+            np.ones(E.value_shape(x.terms)), reg)
     return _elementary("power", x, reg, p)
 
 
-def _one_plus(terms, reg):
-    return E.add(terms, E.constant(np.ones(np.broadcast(*terms[0]).shape), reg))
+def _one_plus(terms, reg, sign=1.0):
+    return E.add(terms, E.constant(np.full(E.value_shape(terms), sign), reg))
 
 
 def _shifted(x, reg):
@@ -237,48 +363,72 @@ def _logaddexp(args, reg):
     a, b = (x if isinstance(x, _Enc) else _Enc(_terms(x, reg), iv.point(x)) for x in args)
     ea, eb = _exp_of(a, reg), _exp_of(b, reg)
     rng = None if ea.range is None or eb.range is None else iv.add(ea.range, eb.range)
-    return _elementary("log", _Enc(E.add(ea.terms, eb.terms), rng), reg)
+    return _elementary("log", _Enc(E.add(*_lifted([ea, eb], reg)), rng), reg)
 
 
-def _move(impl, args, reg, **params):
+def _batched(prim, ends, rest, params):
+    """prim applied to each of the arrays stacked along `ends`' first axis."""
+    if prim.batch is None:
+        raise NotImplementedError(f"taylor_bound: no batching rule for '{prim.name}'")
+    flags = [True] * len(ends) + [False] * len(rest)
+    return np.asarray(prim.batch(list(ends) + list(rest), flags, **params), np.float64)
+
+
+def _move(prim, args, reg, **params):
     """Moves of the first argument's elements (the others are indices): applied to both ends
     of every term, exactly."""
     if any(isinstance(a, _Enc) for a in args[1:]):
         raise NotImplementedError("taylor_bound: a move of elements with a varying index")
-    return [tuple(np.asarray(impl(end, *args[1:], **params), np.float64) for end in term)
+    return [None if term is None else tuple(_batched(prim, [end], args[1:], params)
+                                            for end in term)
             for term in args[0].terms]
 
 
-def _concatenate(impl, args, reg, **params):
+def _concatenate(prim, args, reg, **params):
     terms = [_terms(a, reg) for a in args]
-    return [tuple(np.asarray(impl(*[t[k][e] for t in terms], **params), np.float64)
-                  for e in (0, 1)) for k in range(reg.d + 1)]
+    out = []
+    for k in range(reg.d + 1):
+        if all(t[k] is None for t in terms):
+            out.append(None)
+            continue
+        parts = [t[k] if t[k] is not None else
+                 iv.point(np.zeros((reg.n ** k,) + E.value_shape(t))) for t in terms]
+        out.append(tuple(_batched(prim, [part[e] for part in parts], [], params)
+                         for e in (0, 1)))
+    return out
 
 
 def _reduce_sum(args, reg, *, axes):
     (x,) = args
-    n = math.prod(np.shape(x.terms[0][0])[a] for a in axes) if axes else 1
-    out = []
-    for lo, hi in x.terms:
-        s_lo, s_hi = np.add.reduce(lo, axis=axes), np.add.reduce(hi, axis=axes)
-        err = n * _EPS * np.add.reduce(np.maximum(np.abs(lo), np.abs(hi)), axis=axes)
-        out.append((iv.down(s_lo - err), iv.up(s_hi + err)))
-    return out
+    axes = tuple(a + 1 for a in axes)
+    return [None if t is None else iv.total(t, axes) for t in x.terms]
 
 
-def _einsum(impl, args, reg, *, spec):
+def _einsum(prim, args, reg, *, spec):
     if len(args) == 1:
         raise NotImplementedError(f"taylor_bound: one-operand einsum {spec!r}")
+    ins, out_subs = spec.split("->")
+    subs = ins.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec][:2]
+    lead = [c if isinstance(arg, _Enc) else "" for c, arg in zip(free, args)]
+    batched = ",".join(p + s for p, s in zip(lead, subs)) + "->" + "".join(lead) + out_subs
+    value_of = [lambda t: t if isinstance(args[0], _Enc) else t[0],
+                lambda t: t if isinstance(args[1], _Enc) else t[0]]
 
     def e(u, v):
-        return np.asarray(impl(u, v, spec=spec), np.float64)
+        r = np.asarray(prim.impl(u, v, spec=batched), np.float64)
+        return r.reshape((-1,) + r.shape[len("".join(lead)):]) if lead != ["", ""] else r[None]
     a, b = (_terms(x, reg) for x in args)
     k = _contracted(spec, args)
     out = [None] * (2 * reg.d + 1)
     for i, x in enumerate(a):
         for j, y in enumerate(b):
-            p = _bilinear(e, x, y, k)
-            out[i + j] = p if out[i + j] is None else iv.add(out[i + j], p)
+            if x is None or y is None:
+                continue
+            u, v, deg = E.fold(x, y, i, j, reg)
+            u = tuple(value_of[0](t) for t in u)
+            v = tuple(value_of[1](t) for t in v)
+            out[deg] = E.add_term(out[deg], _bilinear(e, u, v, k))
     return E.truncate(out, reg)
 
 
@@ -286,7 +436,7 @@ def _contracted(spec, args):
     ins, out = spec.split("->")
     subs = ins.split(",")
     size = {c: n for s, a in zip(subs, args)
-            for c, n in zip(s, np.shape(a.terms[0][0]) if isinstance(a, _Enc) else np.shape(a))}
+            for c, n in zip(s, E.value_shape(a.terms) if isinstance(a, _Enc) else np.shape(a))}
     return math.prod(size[c] for c in set("".join(subs)) - set(out)) if size else 1
 
 
@@ -316,16 +466,25 @@ def _select(args, reg):
     pred, a, b = args
     if isinstance(pred, _Enc):
         raise NotImplementedError("taylor_bound: a select whose condition varies with x")
-    a, b = _terms(a, reg), _terms(b, reg)
-    return [(np.where(pred, x[0], y[0]), np.where(pred, x[1], y[1])) for x, y in zip(a, b)]
+    ndim = max(np.ndim(pred), _value_ndim(a), _value_ndim(b))
+    a, b = ([E.lift(t, ndim) for t in _terms(v, reg)] for v in (a, b))
+    out = []
+    for x, y in zip(a, b):
+        if x is None and y is None:
+            out.append(None)
+            continue
+        x = x if x is not None else iv.point(np.zeros_like(y[0]))
+        y = y if y is not None else iv.point(np.zeros_like(x[0]))
+        out.append((np.where(pred, x[0], y[0]), np.where(pred, x[1], y[1])))
+    return out
 
 
 def _add(args, reg):
-    return E.add(*[_terms(a, reg) for a in args])
+    return E.add(*_lifted(args, reg))
 
 
 def _sub(args, reg):
-    return E.sub(*[_terms(a, reg) for a in args])
+    return E.sub(*_lifted(args, reg))
 
 
 _RULES = {
@@ -342,8 +501,7 @@ _RULES = {
     "log": lambda args, reg: _elementary("log", args[0], reg),
     "sin": lambda args, reg: _elementary("sin", args[0], reg),
     "cos": lambda args, reg: _elementary("cos", args[0], reg),
-    "expm1": lambda args, reg: E.sub(_elementary("exp", args[0].terms, reg),
-                                     E.constant(np.ones(np.shape(args[0].terms[0][0])), reg)),
+    "expm1": lambda args, reg: _one_plus(_elementary("exp", args[0].terms, reg), reg, -1.0),
     "log1p": lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
     "tanh": lambda args, reg: _elementary("tanh", args[0], reg),
     "expit": lambda args, reg: _elementary("expit", args[0], reg),
