@@ -181,60 +181,6 @@ def test_domains_degenerate_regions_and_errors():
     assert math.isfinite(taylor_bound(np.exp, 0.0, (-700.0, 700.0), 1).remainder[1])
 
 
-# ---- SafeRate: step sizes from verified bounds
-
-def _problems():
-    rng = np.random.default_rng(0)
-    a, y = rng.standard_normal((30, 5)), rng.standard_normal(30)
-    x = rng.standard_normal((50, 3))
-    lab = (x @ np.array([1.0, -2.0, 0.5]) + 0.3 * rng.standard_normal(50) > 0).astype(float)
-    return {
-        "quartic": (lambda w: np.sum((w - 1.0) ** 4) + 0.5 * np.sum(w ** 2), np.zeros(4)),
-        "least_squares": (lambda w: 0.5 * np.mean((a @ w - y) ** 2), np.zeros(5)),
-        "logistic": (lambda w: np.mean(np.logaddexp(0.0, -(2 * lab - 1) * (x @ w))), np.zeros(3)),
-        "tiny_mlp": (lambda p: np.mean((np.tanh(x @ p["w1"] + p["b1"]) @ p["w2"] - lab) ** 2),
-                     {"w1": 0.5 * rng.standard_normal((3, 4)), "b1": np.zeros(4),
-                      "w2": 0.5 * rng.standard_normal(4)}),
-    }
-
-
-def _best_gradient_descent(f, p0, steps=100):
-    from frechet._src import tree
-    g, best = fr.grad(f), np.inf
-    for lr in (0.001, 0.01, 0.1, 1.0, 10.0):
-        p = p0
-        with np.errstate(all="ignore"):
-            for _ in range(steps):
-                leaves, treedef = tree.flatten(p)
-                p = tree.unflatten(treedef, [v - lr * d for v, d in
-                                             zip(leaves, tree.flatten(g(p))[0])])
-            value = f(p)
-        if np.isfinite(value):
-            best = min(best, value)
-    return best
-
-
-@pytest.mark.parametrize("name", ["quartic", "least_squares", "logistic", "tiny_mlp"])
-def test_safe_rate_never_increases_the_loss(name):
-    from frechet.bounds import minimize
-    f, p0 = _problems()[name]
-    _, history = minimize(f, p0, 100)
-    assert all(b <= a for a, b in itertools.pairwise(history)), name
-    if name != "tiny_mlp":              # as low as gradient descent's best of five rates
-        assert history[-1] <= _best_gradient_descent(f, p0) * (1 + 1e-9) + 1e-15
-    assert history[-1] < 0.8 * history[0]
-
-
-def test_safe_rate_on_a_quadratic_is_exact_line_search():
-    from frechet.bounds import SafeRate
-    d, w = np.array([1.0, 3.0, 10.0]), np.array([1.0, -1.0, 0.5])
-    opt = SafeRate(lambda w: 0.5 * np.sum(d * w * w), eta_max=1.0)
-    g = d * w
-    new, info = opt.step(w)
-    np.testing.assert_allclose(info["eta"], (g @ g) / (g @ (d * g)), rtol=1e-12)
-    assert info["bound"] >= 0.5 * np.sum(d * new * new) and info["eta_max"] == 0.5
-
-
 # ---- verified global minimisation and integrals
 
 @pytest.mark.parametrize("f,region", [

@@ -71,17 +71,15 @@ def _derivatives(name, y, n, p=None):
 
 
 def _outside(name, y0, lo, hi, p=None):
-    """Where Y leaves the function's domain (its remainder is then unbounded); raises when y0
-    itself is outside."""
+    """Where y0 is outside the function's domain, and where Y leaves it (the remainder is then
+    unbounded)."""
     if name == "log" or (name == "power" and not float(p).is_integer()):
         bad, out = y0 <= 0, lo <= 0
     elif name == "power" and p < 0:
         bad, out = y0 == 0, (lo <= 0) & (hi >= 0)
     else:
-        return np.zeros(np.shape(lo), bool)
-    if np.any(bad):
-        raise ValueError(f"{name} is evaluated outside its domain at the reference point")
-    return out
+        return np.zeros(np.shape(y0), bool), np.zeros(np.shape(lo), bool)
+    return bad, out
 
 
 def _monotone(name, lo, hi, d, p=None):
@@ -165,7 +163,13 @@ def enclosure(name, y0, y_range, d, p=None):
     """([s_0, ..., s_{d-1}, S_d] as intervals, y0) for sigma at y0 over y_range."""
     lo, hi = (np.asarray(v, dtype=np.float64) for v in y_range)
     y0 = np.asarray(y0, dtype=np.float64)
-    outside = _outside(name, y0, lo, hi, p)
+    bad, outside = _outside(name, y0, lo, hi, p)
+    if np.any(bad):
+        if d > 0:
+            raise ValueError(f"{name} is evaluated outside its domain at the reference point")
+        # a range (d = 0) needs no reference point: any inside the domain will do, and the
+        # range is unbounded where Y leaves the domain
+        y0, outside = np.where(bad, 1.0, y0), outside | bad
     at0 = _derivatives(name, y0, d, p)
     coefficients = [iv.widen(iv.point(at0[i] / math.factorial(i)), PAD) for i in range(d)]
     safe_lo, safe_hi = np.where(outside, y0, lo), np.where(outside, y0, hi)

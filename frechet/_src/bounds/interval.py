@@ -36,10 +36,16 @@ def sub(a, b):
 
 
 def mul(a, b):
-    with np.errstate(invalid="ignore"):            # 0 * inf: the product is 0
-        p = [np.nan_to_num(x * y, nan=0.0, posinf=_INF, neginf=-_INF)
-             for x in a for y in b]
-    return down(np.minimum.reduce(p)), up(np.maximum.reduce(p))
+    """The hull of the four end products. A product 0 * inf is NaN where the exact product is 0;
+    fmin/fmax skip it, which is sound: another end product is then 0 or the hull is unbounded on
+    both sides, unless all four are NaN (a zero times an unbounded interval), which gives 0."""
+    with np.errstate(invalid="ignore"):
+        p = [x * y for x in a for y in b] if a[0] is not a[1] else [a[0] * b[0], a[0] * b[1]]
+    lo = np.fmin(np.fmin(p[0], p[1]), np.fmin(p[2], p[3])) if len(p) == 4 else np.fmin(*p)
+    hi = np.fmax(np.fmax(p[0], p[1]), np.fmax(p[2], p[3])) if len(p) == 4 else np.fmax(*p)
+    if np.isnan(lo).any():
+        lo, hi = np.where(np.isnan(lo), 0.0, lo), np.where(np.isnan(hi), 0.0, hi)
+    return down(lo), up(hi)
 
 
 def power(a, n: int):

@@ -58,9 +58,17 @@ class SafeRate:
                      "bound": bound, "c1": c1}
 
 
-def minimize(loss, params, steps: int = 100, eta_max: float = 1.0):
-    """SafeRate for `steps` steps: (params, the losses seen, one per step and the last)."""
-    opt = SafeRate(loss, eta_max)
+def minimize(loss, params, steps: int = 100, eta_max: float = 1.0, method: str = "saferate",
+             blocks: str = "leaves"):
+    """`steps` steps of SafeRate (method="saferate") or of the universal MM optimiser
+    (method="mm", with its `blocks`): (params, the losses seen, one per step and the last)."""
+    if method == "saferate":
+        opt = SafeRate(loss, eta_max)
+    elif method == "mm":
+        from frechet._src.bounds.mm import UniversalMM
+        opt = UniversalMM(loss, blocks, eta_max)
+    else:
+        raise ValueError(f"minimize: method must be 'saferate' or 'mm', got {method!r}")
     history = []
     for _ in range(steps):
         params, info = opt.step(params)
