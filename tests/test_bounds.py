@@ -2,7 +2,6 @@
 be sharp for single elementary functions, beat plain interval arithmetic on compositions, and
 fail or go infinite clearly where a function is undefined or unbounded."""
 
-import itertools
 import math
 
 import numpy as np

@@ -100,7 +100,7 @@ def test_universal_mm_near_a_domain_edge_and_bad_arguments():
     opt = UniversalMM(f, blocks="elements", alpha_max=100.0)
     values = [f(p)]
     for _ in range(20):
-        p, info = opt.step(p)
+        p, _ = opt.step(p)
         values.append(f(p))
         assert np.all(p > 0)
     assert all(b <= a for a, b in itertools.pairwise(values))
