@@ -150,3 +150,27 @@ def test_region_errors():
     e = taylor_bound(lambda x: np.log(x[0]) + x[1], np.array([1.0, 0.0]),
                      (np.array([0.0, -1.0]), np.array([2.0, 1.0])), 1)
     assert np.isinf(e.remainder[1]).any() and not np.isnan(e.upper(np.array([1.5, 0.5])))
+
+
+@pytest.mark.parametrize("f,region,minimum", [
+    # six-hump camel: two global minima at (+-0.0898, -+0.7126)
+    (lambda x: (4 - 2.1 * x[0] ** 2 + x[0] ** 4 / 3) * x[0] ** 2 + x[0] * x[1]
+     + (-4 + 4 * x[1] ** 2) * x[1] ** 2, ([-3.0, -2.0], [3.0, 2.0]), -1.0316284534898774),
+    # Himmelblau: four global minima of value 0
+    (lambda x: (x[0] ** 2 + x[1] - 11) ** 2 + (x[0] + x[1] ** 2 - 7) ** 2,
+     ([-5.0, -5.0], [5.0, 5.0]), 0.0),
+    # a 3-D one with a unique minimum, found by SciPy below
+    (lambda x: np.sum((x - np.array([0.3, -0.2, 0.1])) ** 2) + np.sin(3 * x[0]) * np.cos(2 * x[2]),
+     ([-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]), None),
+])
+def test_global_minimum_over_boxes_is_certified(f, region, minimum):
+    from scipy.optimize import minimize as local
+
+    from frechet.bounds import global_minimum
+    a, b = (np.array(v) for v in region)
+    (lo, hi), x = global_minimum(f, (a, b), degree=1, tol=1e-4)
+    if minimum is None:               # the best of many local searches
+        starts = RNG.uniform(a, b, size=(30, a.size))
+        minimum = min(local(f, s, bounds=list(zip(a, b)), tol=1e-12).fun for s in starts)
+    assert lo <= minimum + 1e-12 and minimum <= hi + 1e-12 and hi - lo <= 1e-4
+    assert np.all((a <= x) & (x <= b)) and lo <= f(x) <= hi + 1e-12

@@ -132,9 +132,9 @@ def sub(a, b):
 
 def outer(x, y):
     """Elementwise over the value axes, outer over the x-axes: (p,)+S, (q,)+S -> (pq,)+S."""
-    lo = tuple(np.expand_dims(e, 1) for e in x)
-    hi = tuple(np.expand_dims(e, 0) for e in y)
-    p = iv.mul(lo, hi)
+    if np.shape(x[0])[0] == 1 or np.shape(y[0])[0] == 1:      # an outer product with 1
+        return iv.mul(x, y)
+    p = iv.mul((x[0][:, None], x[1][:, None]), (y[0][None], y[1][None]))
     shape = (-1,) + np.shape(p[0])[2:]
     return np.reshape(p[0], shape), np.reshape(p[1], shape)
 

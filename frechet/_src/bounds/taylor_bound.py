@@ -230,8 +230,9 @@ def _interpret(program, reg, x_terms, ranges):
 def _full(terms, shape):
     """Terms broadcast to the value's whole shape (a product or sum can leave a term with
     fewer or size-1 value axes; moves and reductions need them whole)."""
-    return [None if t is None else
-            tuple(np.broadcast_to(e, np.shape(e)[:1] + tuple(shape)) for e in t) for t in terms]
+    shape = tuple(shape)
+    return [t if t is None or (t[0].shape[1:] == shape and t[1].shape[1:] == shape) else
+            tuple(np.broadcast_to(e, np.shape(e)[:1] + shape) for e in t) for t in terms]
 
 
 def _range_of(enc):

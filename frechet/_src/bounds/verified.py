@@ -1,5 +1,5 @@
-"""Verified results built on taylor_bound: the global minimum of a function of one variable over
-an interval (branch and bound), and bounds on a one-dimensional integral.
+"""Verified results built on taylor_bound: the global minimum of a function over a box (branch
+and bound), and bounds on a one-dimensional integral.
 """
 
 from __future__ import annotations
@@ -22,39 +22,49 @@ def _scalar(x, what):
 
 
 def global_minimum(f, region, degree: int = 2, tol: float = 1e-8, max_boxes: int = 20000):
-    """A certified interval (lo, hi) containing min f over region = (a, b), and the point
+    """A certified interval (lo, hi) containing min f over the box region = (a, b), and the point
     where the best upper bound was found.
 
-    Branch and bound: each box gets a Taylor enclosure at its midpoint; the enclosure's range
-    gives a lower bound on f over the box and its upper bound at the midpoint an upper bound on
-    the minimum. The box with the lowest lower bound is split in half until the bounds are
-    within tol (absolute) or max_boxes boxes have been bounded."""
-    a, b = (float(v) for v in region)
-    if not (math.isfinite(a) and math.isfinite(b) and a <= b):
+    a and b are scalars (f of one variable) or arrays of x's shape (a box). Branch and bound:
+    each box gets a Taylor enclosure at its midpoint; the enclosure's range gives a lower bound
+    on f over the box and its upper bound at the midpoint an upper bound on the minimum. The box
+    with the lowest lower bound is split in half across its widest side until the bounds are
+    within tol (absolute) or max_boxes boxes have been bounded. The enclosures of a box in n
+    variables carry n^degree coefficients per value: keep n small."""
+    a, b = (np.asarray(v, dtype=np.float64) for v in region)
+    a, b = np.broadcast_arrays(a, b)
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b)) and np.all(a <= b)):
         raise ValueError(f"global_minimum: a finite region a <= b is needed, got {region}")
+    a, b = a.copy(), b.copy()
 
     def bound(lo, hi):
-        m = 0.5 * (lo + hi)
-        e = taylor_bound(f, m, (lo, hi), degree)
-        return float(_scalar(e.range()[0], "global_minimum")), float(e.upper(m)), m
+        m = 0.5 * lo + 0.5 * hi
+        m = np.clip(m, lo, hi)
+        x0 = float(m) if m.shape == () else m
+        e = taylor_bound(f, x0, (lo, hi), degree)
+        return float(_scalar(e.range()[0], "global_minimum")), float(e.upper(x0)), x0
     low, up, m = bound(a, b)
-    best, best_x, boxes, count = up, m, [(low, a, b)], 1
+    best, best_x, boxes, count = up, m, [(low, 0, a, b)], 1
+    order = itertools.count(1)                 # ties in the heap are broken by age
     while boxes and count < max_boxes:
-        low, lo, hi = heapq.heappop(boxes)
+        low, _, lo, hi = heapq.heappop(boxes)
         if best - low <= tol:
-            heapq.heappush(boxes, (low, lo, hi))
+            heapq.heappush(boxes, (low, 0, lo, hi))
             break
-        mid = 0.5 * (lo + hi)
-        if not lo < mid < hi:           # boxes as small as floats allow
-            heapq.heappush(boxes, (low, lo, hi))
+        k = np.unravel_index(np.argmax(hi - lo), lo.shape) if lo.shape else ()
+        mid = 0.5 * lo[k] + 0.5 * hi[k]
+        if not lo[k] < mid < hi[k]:            # boxes as small as floats allow
+            heapq.heappush(boxes, (low, 0, lo, hi))
             break
-        for s, t in ((lo, mid), (mid, hi)):
+        left_hi, right_lo = hi.copy(), lo.copy()
+        left_hi[k], right_lo[k] = mid, mid
+        for s, t in ((lo, left_hi), (right_lo, hi)):
             l2, u2, m2 = bound(s, t)
             count += 1
             if u2 < best:
                 best, best_x = u2, m2
             if l2 <= best:
-                heapq.heappush(boxes, (l2, s, t))
+                heapq.heappush(boxes, (l2, next(order), s, t))
     lower = min([box[0] for box in boxes], default=best)
     return (min(lower, best), best), best_x
 
