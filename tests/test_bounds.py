@@ -52,6 +52,12 @@ CASES = [
     ("power_var", lambda x: (1.5 + x) ** (0.5 + x), 0.1, (-0.4, 0.6)),
     ("expit", lambda x: __import__("scipy.special").special.expit(2 * x - 1), 0.3, (-2.0, 2.5)),
     ("tanh_wide", np.tanh, -1.0, (-4.0, 3.0)),
+    ("softplus", lambda x: np.logaddexp(0.0, 2 * x - 1), 0.3, (-2.0, 2.5)),
+    ("softplus_net", lambda x: np.sum(V * np.logaddexp(W @ np.stack([x, 1 - x]), 0.5)), 0.2,
+     (-1.0, 1.5)),
+    ("erf", lambda x: __import__("scipy.special").special.erf(3 * x - 0.5), 0.1, (-1.0, 1.0)),
+    ("erfc_product", lambda x: __import__("scipy.special").special.erfc(x) * np.cos(x), 0.4,
+     (-0.5, 2.0)),
     ("abs", np.abs, 0.3, (-1.0, 1.0)),
     ("abs_negative_side", lambda x: np.abs(x - 0.5), -0.2, (-1.0, 1.5)),
     ("abs_one_signed", np.abs, -0.5, (-1.0, -0.1)),
@@ -103,7 +109,11 @@ def _sharp(f, x0, a, b, d):
         cs_below = cs[:d]
         x = np.longdouble(x)
         t = sum(np.longdouble(c) * (x - x0l) ** i for i, c in enumerate(cs_below))
-        return (f(x) - t) / (x - x0l) ** d
+        try:
+            value = f(x)
+        except TypeError:               # SciPy's erf has no long-double loop
+            value = np.longdouble(f(np.float64(x)))
+        return (value - t) / (x - x0l) ** d
     return sorted([float(rho(a)), float(rho(b))])
 
 
@@ -116,6 +126,37 @@ def test_single_elementary_functions_are_sharp(fn, x0, region, degree):
     e = taylor_bound(fn, x0, region, degree)
     want = _sharp(fn, x0, *region, degree + 1)
     np.testing.assert_allclose(e.remainder, want, rtol=1e-12, atol=1e-12)
+
+
+def _softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+@pytest.mark.parametrize("fn,x0,region,degrees", [
+    (_softplus, 2.0, (1.5, 4.0), [0, 1, 2]),
+    (_softplus, -1.0, (-1.25, -0.5), [0, 1, 2]),
+    (__import__("scipy.special").special.erf, 1.0, (0.8, 2.0), [0, 1]),
+    (__import__("scipy.special").special.erf, -0.3, (-0.6, -0.05), [0, 1, 2]),
+])
+def test_softplus_and_erf_are_sharp(fn, x0, region, degrees):
+    for degree in degrees:
+        e = taylor_bound(fn, x0, region, degree)
+        want = _sharp(fn, x0, *region, degree + 1)
+        np.testing.assert_allclose(e.remainder, want, rtol=1e-12, atol=1e-12)
+
+
+def test_softplus_quadratic_enclosure_across_zero_is_sharp():
+    # softplus'' peaks at 0, inside the region: rho's maximum is at the mirror point -x0
+    x0, a, b = 0.5, -2.0, 3.0
+    e = taylor_bound(_softplus, x0, (a, b), 1)
+    lo = min(_sharp(_softplus, x0, a, b, 2))
+    hi = max(_sharp(_softplus, x0, -x0, -x0, 2))
+    np.testing.assert_allclose(e.remainder, [lo, hi], rtol=1e-12)
+    xs = np.linspace(a, b, 100_001)
+    xs = xs[np.abs(xs - x0) > 1e-3]
+    rho = (_softplus(xs) - _softplus(x0) - 0.5 * (1 + np.tanh(x0 / 2)) * (xs - x0)) / (xs - x0) ** 2
+    assert e.remainder[0] <= rho.min() and rho.max() <= e.remainder[1]
+    assert rho.max() > e.remainder[1] - 1e-9 and rho.min() < e.remainder[0] + 1e-9
 
 
 def test_compositions_are_tighter_than_interval_arithmetic():
@@ -206,3 +247,29 @@ def test_integral_is_certified():
         assert lo <= exact <= hi and hi - lo < 1e-5, f
     with pytest.raises(ValueError, match="scalar"):
         integral(lambda x: np.stack([x, x]), (0.0, 1.0))
+
+
+def test_long_double_erf():
+    # the sharp erf remainders need erf beyond float64; checked against the exact values of
+    # erf's positive-term series summed in Python fractions (no cancellation, exact rationals)
+    from fractions import Fraction
+
+    from frechet._src.bounds.elementary import _VALUE_EPS, _erf
+    ys = np.array([-4.5, -2.0, -0.3, 1e-8, 0.5, 1.7, 2.9, 3.2, 6.0], dtype=np.longdouble)
+    got = _erf(ys)
+    for g, y in zip(got, ys):
+        if abs(y) > 3:                  # 1 - erfc: absolute error below erfc's tiny value
+            assert abs(float(g) - float(np.sign(y)) * (1 - __import__("scipy.special").special
+                                                       .erfc(abs(float(y))))) < 1e-19
+            continue
+        x = Fraction(float(y))
+        term, total = x, x
+        for n in range(200):
+            term = term * 2 * x * x / (2 * n + 3)
+            total += term
+        # 2/sqrt(pi) exp(-x^2) in long double, which the test takes as given
+        scale = 2 / np.sqrt(4 * np.arctan(np.longdouble(1))) * np.exp(-np.longdouble(y) ** 2)
+        want = total * Fraction(*scale.as_integer_ratio())
+        err = abs(Fraction(*g.as_integer_ratio()) - want) / abs(want)
+        assert err <= Fraction(float(_VALUE_EPS["erf"])) / 4
+        assert err <= 64 * Fraction(float(np.finfo(np.longdouble).eps))

@@ -361,7 +361,14 @@ def _exp_of(x, reg):
 
 
 def _logaddexp(args, reg):
-    a, b = (x if isinstance(x, _Enc) else _Enc(_terms(x, reg), iv.point(x)) for x in args)
+    """log(e^a + e^b); with a constant c on one side, c + softplus(x - c) (sharp)."""
+    if not all(isinstance(x, _Enc) for x in args):
+        x, c = args if isinstance(args[0], _Enc) else args[::-1]
+        c = np.asarray(c, dtype=np.float64)
+        shifted = _Enc(_sub([x, c], reg), None if x.range is None else
+                       iv.sub(x.range, iv.point(c)))
+        return _add([_Enc(_elementary("softplus", shifted, reg)), c], reg)
+    a, b = args
     ea, eb = _exp_of(a, reg), _exp_of(b, reg)
     rng = None if ea.range is None or eb.range is None else iv.add(ea.range, eb.range)
     return _elementary("log", _Enc(E.add(*_lifted([ea, eb], reg)), rng), reg)
@@ -506,6 +513,8 @@ _RULES = {
     "log1p": lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
     "tanh": lambda args, reg: _elementary("tanh", args[0], reg),
     "expit": lambda args, reg: _elementary("expit", args[0], reg),
+    "erf": lambda args, reg: _elementary("erf", args[0], reg),
+    "erfc": lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
     "logaddexp": _logaddexp,
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
