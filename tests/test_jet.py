@@ -108,10 +108,29 @@ def test_control_flow_under_jit():
         return c
     x, v = np.array([0.3, -0.1, 0.5]), np.array([1.0, 0.5, -1.0])
     want = nested(f, x, v, 4)
-    jf = fr.jit(lambda x: fr.taylor(f, x, v, 4))     # (the loop runs as Python under jet)
+    jf = fr.jit(lambda x: fr.taylor(f, x, v, 4))
     jf(x)
     for k, c in enumerate(jf(x)):
         np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
+    # staged as control flow, not unrolled or decided at trace time
+    names = {e.primitive.name for e in fr.make_program(lambda x: fr.taylor(f, x, v, 4))(x).eqns}
+    assert {"cond", "scan"} <= names, names
+
+
+def test_while_loops_under_jit():
+    def f(x):
+        def body(c):
+            i, y = c
+            return i + 1, np.sin(y) + 0.5 * y * x
+        return fr.while_loop(lambda c: c[0] < 4, body, (0, x))[1]
+    x, v = np.array([0.3, -0.1]), np.array([1.0, 0.5])
+    want = nested(f, x, v, 3)
+    jf = fr.jit(lambda x: fr.taylor(f, x, v, 3))
+    jf(x)
+    for k, c in enumerate(jf(x)):
+        np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
+    names = {e.primitive.name for e in fr.make_program(lambda x: fr.taylor(f, x, v, 3))(x).eqns}
+    assert "while_loop" in names or "while" in names, names
 
 
 def test_a_primitive_without_a_rule_raises_naming_it():

@@ -215,11 +215,13 @@ cond_p.batch = _cond_batch
 # ---- the entry point used by cond and switch ------------------------------------------------------
 
 def is_staged(x) -> bool:
-    """Whether x's value is staged (make_program or jit), under any JVP or batch tracers."""
+    """Whether x's value is staged (make_program or jit), under any JVP, batch or Taylor-mode
+    tracers."""
     from frechet._src.transforms.ad import JVPTracer
     from frechet._src.transforms.batching import BatchTracer
+    from frechet._src.transforms.jet import PrimalTracer
     while True:
-        if type(x) is JVPTracer:
+        if type(x) is JVPTracer or isinstance(x, PrimalTracer):
             x = x.primal
         elif type(x) is BatchTracer:
             x = x.val
