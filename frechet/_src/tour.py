@@ -53,6 +53,18 @@ def tour():
         print(bounds.integral(np.sin, (0.0, np.pi)))           # contains 2
         loss = lambda w: np.sum((w - 1.0) ** 4)
         print(bounds.minimize(loss, np.zeros(3), steps=20)[1][::5])   # never increases
+        # several variables: tensor coefficients (gradient, Hessian / 2, ...) over a box
+        f = lambda x: np.exp(x[0]) * np.sin(x[1]) + np.logaddexp(0.0, x[0] * x[1])
+        e = bounds.taylor_bound(f, np.array([0.2, 0.5]), (-0.5, 1.0), 1)
+        print(e.coefficients[1], e.remainder[0].shape, e.range())
+        camel = lambda x: ((4 - 2.1 * x[0]**2 + x[0]**4 / 3) * x[0]**2 + x[0] * x[1]
+                           + (4 * x[1]**2 - 4) * x[1]**2)
+        print(bounds.global_minimum(camel, ([-3.0, -2.0], [3.0, 2.0]), degree=1, tol=1e-4)[0])
+        # one verified step size per parameter tensor (universal majorization-minimization)
+        t = np.linspace(-1, 1, 9)
+        net = lambda p: np.mean((np.tanh(np.outer(t, p["w"])) @ p["v"] - np.sin(2 * t)) ** 2)
+        p0 = {"w": np.array([0.5, 1.0, 2.0]), "v": np.zeros(3)}
+        print(bounds.minimize(net, p0, 40, method="mm")[1][::10])
     """, env)
     _section("Pytrees, in-place updates and Python control flow", """
         def f(p):
