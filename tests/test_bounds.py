@@ -120,7 +120,15 @@ def _sharp(f, x0, a, b, d):
 @pytest.mark.parametrize("fn,x0,region", [(np.exp, 0.3, (-1.0, 2.0)), (np.log, 1.0, (0.5, 3.0)),
                                           (np.exp, -2.0, (-3.0, -1.0)), (np.exp, 0.0, (0.0, 1.0)),
                                           (np.tanh, 0.5, (0.3, 0.6)),
-                                          (np.cos, 0.4, (0.1, 1.2)), (np.sin, 0.5, (0.1, 1.0))])
+                                          (np.cos, 0.4, (0.1, 1.2)), (np.sin, 0.5, (0.1, 1.0)),
+                                          (np.expm1, 0.2, (-1.0, 1.5)), (np.log1p, 0.5, (0.0, 2.0)),
+                                          (np.sqrt, 1.0, (0.5, 3.0)), (np.cbrt, 2.0, (1.0, 3.0)),
+                                          (np.reciprocal, 1.5, (0.5, 2.0)),
+                                          (lambda x: x ** 2.5, 1.0, (0.5, 2.0)),
+                                          (lambda x: 0.5 * (1 + np.tanh(0.5 * x)), 3.0,
+                                           (2.5, 4.0)),
+                                          (__import__("scipy.special").special.expit, 3.0,
+                                           (2.5, 4.0))])
 @pytest.mark.parametrize("degree", [0, 1, 2])
 def test_single_elementary_functions_are_sharp(fn, x0, region, degree):
     e = taylor_bound(fn, x0, region, degree)
