@@ -14,6 +14,10 @@ W = np.array([[0.5, -1.0], [1.5, 0.3], [-0.7, 0.8]])
 V = np.array([0.4, -1.2, 0.9])
 
 # (name, f, x0, region)
+def _stable_logsumexp(z):
+    return np.log(np.sum(np.exp(z - np.max(z)))) + np.max(z)
+
+
 CASES = [
     ("exp", np.exp, 0.3, (-1.0, 2.0)),
     ("log", np.log, 1.0, (0.5, 3.0)),
@@ -53,6 +57,10 @@ CASES = [
     ("expit", lambda x: __import__("scipy.special").special.expit(2 * x - 1), 0.3, (-2.0, 2.5)),
     ("tanh_wide", np.tanh, -1.0, (-4.0, 3.0)),
     ("softplus", lambda x: np.logaddexp(0.0, 2 * x - 1), 0.3, (-2.0, 2.5)),
+    ("reduce_max", lambda x: np.max(np.sin(x * np.arange(1.0, 6.0))), 0.3, (-0.5, 1.0)),
+    ("reduce_min_axes", lambda x: np.min(np.reshape(np.cos(x + np.arange(12.0)), (3, 4)),
+                                         axis=(0, 1)), 0.3, (-0.5, 1.0)),
+    ("stable_logsumexp", lambda x: _stable_logsumexp(W @ np.stack([x, 1 - x])), 0.2, (-0.5, 0.5)),
     ("softplus_net", lambda x: np.sum(V * np.logaddexp(W @ np.stack([x, 1 - x]), 0.5)), 0.2,
      (-1.0, 1.5)),
     ("erf", lambda x: __import__("scipy.special").special.erf(3 * x - 0.5), 0.1, (-1.0, 1.0)),
@@ -281,3 +289,12 @@ def test_long_double_erf():
         err = abs(Fraction(*g.as_integer_ratio()) - want) / abs(want)
         assert err <= Fraction(float(_VALUE_EPS["erf"])) / 4
         assert err <= 64 * Fraction(float(np.finfo(np.longdouble).eps))
+
+
+def test_ranges_of_maxima_are_the_max_of_the_ends():
+    # plain interval arithmetic of a max is exact on its arguments' ranges; the enclosure's
+    # range is intersected with it
+    e = taylor_bound(lambda x: np.max(np.sin(x * np.arange(1.0, 6.0))), 0.3, (-0.5, 1.0), 2)
+    np.testing.assert_allclose(e.range(), [-np.sin(0.5), 1.0], atol=1e-12)
+    e = taylor_bound(lambda x: np.maximum(x, 0.0) + np.minimum(x, 0.2), 0.3, (-0.5, 1.0), 1)
+    assert e.interval_range[0] == pytest.approx(-0.5) and e.interval_range[1] == pytest.approx(1.2)

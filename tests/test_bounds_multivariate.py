@@ -25,6 +25,8 @@ CASES = [
      [0.2, 0.05, 0.3], 0.2),
     ("logsumexp", lambda x: np.log(np.sum(np.exp(W @ x))) + np.sum(x ** 3), [0.1, 0.2, 0.3], 0.3),
     ("matrix_in", lambda x: np.sum(np.exp(x @ x.T)) - np.trace(x), [[0.1, 0.2], [-0.3, 0.4]], 0.2),
+    ("max_of_rows", lambda x: np.max(np.tanh(W @ x), axis=0) + np.min(x ** 2), [0.2, -0.1, 0.3],
+     0.3),
     ("two_d", lambda x: np.sin(x[0] * x[1]) + x[0] ** 4 - x[1] / (1.0 + x[0] ** 2),
      [0.5, -1.0], 0.5),
 ]

@@ -293,14 +293,68 @@ def _abs(x, reg):
 
 def _minmax(sign):
     """max(a, b) = (a + b + |a - b|) / 2, min(a, b) = (a + b - |a - b|) / 2."""
+    pick = np.maximum if sign > 0 else np.minimum
+
     def rule(args, reg):
         a, b = _lifted(args, reg)
+        if reg.d == 0:                      # ranges: the max (min) of the ends is exact
+            return [(pick(a[0][0], b[0][0]), pick(a[0][1], b[0][1]))]
         ranges = [v.range if isinstance(v, _Enc) else iv.point(v) for v in args]
         diff_range = None if any(r is None for r in ranges) else iv.sub(*ranges)
         spread = _abs(_Enc(E.sub(a, b), diff_range), reg)
         total = E.add(E.add(a, b), spread if sign > 0 else E.neg(spread))
         return E.scale(total, 0.5)
     return rule
+
+
+def _reduce_minmax(sign):
+    """max (min) over axes as a tree of pairwise maxima (minima): the axes moved last and
+    flattened, then halves compared until one element is left."""
+    pair = _minmax(sign)
+    pick = np.maximum if sign > 0 else np.minimum
+
+    def rule(args, reg, *, axes):
+        (x,) = args
+        shape = E.value_shape(x.terms)
+        keep = [a for a in range(len(shape)) if a not in axes]
+        k = math.prod(shape[a] for a in axes)
+
+        def arrange(end, lead):
+            order = tuple(range(lead)) + tuple(a + lead for a in keep + list(axes))
+            moved = np.transpose(end, order)
+            return moved.reshape(moved.shape[:lead + len(keep)] + (k,))
+        value = _Enc([tuple(arrange(e, 1) for e in t) for t in _dense(x.terms, reg)],
+                     None if x.range is None else tuple(arrange(e, 0) for e in x.range))
+        while k > 1:
+            half = k // 2
+            a, b = _slice(value, slice(0, half)), _slice(value, slice(half, 2 * half))
+            out = _Enc(_dense(pair([a, b], reg), reg), None if a.range is None else
+                       (pick(a.range[0], b.range[0]), pick(a.range[1], b.range[1])))
+            if k % 2:                       # the odd one out goes on to the next round
+                out = _joined(out, _slice(value, slice(k - 1, k)))
+            value, k = out, half + k % 2
+        return [(t[0][..., 0], t[1][..., 0]) for t in value.terms]
+    return rule
+
+
+def _dense(terms, reg):
+    """Terms with known zeros as zero arrays."""
+    shape = E.value_shape(terms)
+    return [t if t is not None else iv.point(np.zeros((reg.n ** i,) + shape))
+            for i, t in enumerate(terms)]
+
+
+def _slice(x, sl):
+    return _Enc([(t[0][..., sl], t[1][..., sl]) for t in x.terms],
+                None if x.range is None else (x.range[0][..., sl], x.range[1][..., sl]))
+
+
+def _joined(x, y):
+    """x and y concatenated along their last value axis."""
+    def cat(u, v):
+        return tuple(np.concatenate([u[e], v[e]], axis=-1) for e in (0, 1))
+    return _Enc([cat(u, v) for u, v in zip(x.terms, y.terms)],
+                None if x.range is None else cat(x.range, y.range))
 
 
 def _reciprocal(base, reg):
@@ -519,6 +573,7 @@ _RULES = {
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
     "reduce_sum": _reduce_sum, "select": _select,
+    "reduce_max": _reduce_minmax(1), "reduce_min": _reduce_minmax(-1),
 }
 _APPLIED = {"einsum": _einsum, "concatenate": _concatenate,
             **{name: _move for name in _MOVES}}
