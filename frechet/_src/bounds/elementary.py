@@ -234,6 +234,9 @@ def enclosure(name, y0, y_range, d, p=None):
     if extremes is not None:
         lag = (np.minimum(lag[0], extremes[0]), np.maximum(lag[1], extremes[1]))
     lag = iv.widen((lag[0] / math.factorial(d), lag[1] / math.factorial(d)), PAD)
+    if d == 0:              # a range: Lagrange's is the function's range over Y, already sharp
+        lag = (np.where(outside, -np.inf, lag[0]), np.where(outside, np.inf, lag[1]))
+        return [lag], y0
     # sharp: rho at the ends where sigma^(d) is monotone and rho is well conditioned, computed in
     # long double (80-bit on x86; where it is plain double the padding grows accordingly)
     eps = max(np.finfo(np.longdouble).eps, _VALUE_EPS.get(name, 0.0))
