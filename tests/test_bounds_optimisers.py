@@ -85,13 +85,6 @@ def test_universal_mm_solves_a_separable_quadratic_in_one_step():
     np.testing.assert_array_equal(info["alpha_max"], [2.0, 0.5, 0.5])
 
 
-def test_universal_mm_with_one_block_is_safe_rate():
-    f, p0 = _problems()["logistic"]
-    _, mm = minimize(f, p0, 20, method="mm", blocks="all")
-    _, safe = minimize(f, p0, 20)
-    np.testing.assert_allclose(mm, safe, rtol=1e-12)
-
-
 def test_universal_mm_near_a_domain_edge_and_bad_arguments():
     # log(w) is unbounded below at 0: the bound there is infinite, and the step stays inside
     def f(w):

@@ -10,14 +10,12 @@ half of it and halves otherwise.
 
 from __future__ import annotations
 
-import numpy as np
-
-from frechet._src import tree
-from frechet._src.bounds.taylor_bound import taylor_bound
+from frechet._src.bounds.mm import UniversalMM
 
 
-class SafeRate:
-    """A learning-rate-free optimiser for a loss of a pytree of float64 arrays.
+class SafeRate(UniversalMM):
+    """A learning-rate-free optimiser for a loss of a pytree of float64 arrays: the universal
+    MM optimiser with one step size for all parameters.
 
     Example:
       >>> opt = SafeRate(loss)
@@ -25,37 +23,12 @@ class SafeRate:
     """
 
     def __init__(self, loss, eta_max: float = 1.0):
-        from frechet import value_and_grad
-        self.loss = loss
-        self.eta_max = float(eta_max)
-        self._value_and_grad = value_and_grad(loss)
+        super().__init__(loss, "all", eta_max)
 
     def step(self, params):
-        leaves, treedef = tree.flatten(params)
-        value, grads = self._value_and_grad(params)
-        g_leaves = tree.flatten(grads)[0]
-        x = [np.asarray(v, dtype=np.float64) for v in leaves]
-        v = [-np.asarray(gl, dtype=np.float64) for gl in g_leaves]
-        if not any(np.any(d) for d in v):
-            return params, {"loss": float(value), "eta": 0.0, "eta_max": self.eta_max,
-                            "bound": float(value)}
-
-        def along(eta):
-            return self.loss(tree.unflatten(treedef, [a + eta * d for a, d in zip(x, v)]))
-        enc = taylor_bound(along, 0.0, (0.0, self.eta_max), 1)
-        c1 = float(enc.coefficients[1])
-        curvature = float(enc.remainder[1])
-        if curvature > 0:
-            eta = min(max(-c1 / (2 * curvature), 0.0), self.eta_max)
-        else:                           # the bound decreases all the way
-            eta = self.eta_max if c1 < 0 else 0.0
-        bound = float(enc.upper(eta))
-        if bound > float(value):        # rounding at a stationary point: stay
-            eta, bound = 0.0, float(value)
-        new = tree.unflatten(treedef, [a + eta * d for a, d in zip(x, v)])
-        self.eta_max = self.eta_max * 2.0 if eta >= 0.5 * self.eta_max else self.eta_max / 2.0
-        return new, {"loss": float(value), "eta": eta, "eta_max": self.eta_max,
-                     "bound": bound, "c1": c1}
+        new, info = super().step(params)
+        return new, {"loss": info["loss"], "eta": float(info["alpha"][0]),
+                     "eta_max": float(info["alpha_max"][0]), "bound": info["bound"]}
 
 
 def minimize(loss, params, steps: int = 100, eta_max: float = 1.0, method: str = "saferate",
@@ -65,7 +38,6 @@ def minimize(loss, params, steps: int = 100, eta_max: float = 1.0, method: str =
     if method == "saferate":
         opt = SafeRate(loss, eta_max)
     elif method == "mm":
-        from frechet._src.bounds.mm import UniversalMM
         opt = UniversalMM(loss, blocks, eta_max)
     else:
         raise ValueError(f"minimize: method must be 'saferate' or 'mm', got {method!r}")
