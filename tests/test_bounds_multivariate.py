@@ -27,6 +27,11 @@ CASES = [
     ("matrix_in", lambda x: np.sum(np.exp(x @ x.T)) - np.trace(x), [[0.1, 0.2], [-0.3, 0.4]], 0.2),
     ("max_of_rows", lambda x: np.max(np.tanh(W @ x), axis=0) + np.min(x ** 2), [0.2, -0.1, 0.3],
      0.3),
+    ("shapes_and_indexing", lambda x: np.sum(np.where(np.array([True, False, True]), np.sin(x),
+                                                     x ** 2)[::-1] * np.concatenate(
+        [x[:2], x[1:]])[[0, 3, 1]]) + np.stack([x, np.exp(x)]).T.reshape(-1) @ np.arange(6.0)
+     + np.sum(np.broadcast_to(x[:, None], (3, 2)) * np.array([[1.0, -1.0]])), [0.2, -0.3, 0.4],
+     0.3),
     ("two_d", lambda x: np.sin(x[0] * x[1]) + x[0] ** 4 - x[1] / (1.0 + x[0] ** 2),
      [0.5, -1.0], 0.5),
 ]
