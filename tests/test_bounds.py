@@ -298,3 +298,21 @@ def test_ranges_of_maxima_are_the_max_of_the_ends():
     np.testing.assert_allclose(e.range(), [-np.sin(0.5), 1.0], atol=1e-12)
     e = taylor_bound(lambda x: np.maximum(x, 0.0) + np.minimum(x, 0.2), 0.3, (-0.5, 1.0), 1)
     assert e.interval_range[0] == pytest.approx(-0.5) and e.interval_range[1] == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("fn,x0,region", [
+    (lambda x: np.maximum(x, 0.0), 0.5, (-1.0, 1.0)), (lambda x: np.maximum(x, 0.0), -0.3, (-1.0, 2.0)),
+    (np.abs, 0.4, (-2.0, 1.0)), (np.abs, -0.7, (-1.0, 0.2)), (lambda x: np.minimum(x, 0.0), 0.2, (-1.0, 1.0))])
+@pytest.mark.parametrize("degree", [0, 1, 2])
+def test_kinks_are_sharp(fn, x0, region, degree):
+    # rho(x) = (f(x) - T(x)) / (x - x0)^(k+1) on a fine grid (its extremes are at the ends, at 0
+    # or at the mirror point -x0, all on the grid): the remainder is its exact range
+    e = taylor_bound(fn, x0, region, degree)
+    xs = np.concatenate([np.linspace(*region, 200_001), [0.0, np.clip(-x0, *region)]])
+    xs = xs[np.abs(xs - x0) > 1e-3].astype(np.longdouble)
+    exact = [fn(np.float64(x0)), fr.grad(fn)(np.float64(x0)), 0.0][:degree + 1]
+    np.testing.assert_allclose(e.coefficients, exact, atol=1e-15)
+    t = sum(c * (xs - x0) ** i for i, c in enumerate(exact))
+    rho = (fn(xs) - t) / (xs - x0) ** (degree + 1)
+    assert e.remainder[0] <= rho.min() and rho.max() <= e.remainder[1]
+    np.testing.assert_allclose(e.remainder, [rho.min(), rho.max()], rtol=1e-9, atol=1e-12)
