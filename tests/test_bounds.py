@@ -316,3 +316,25 @@ def test_kinks_are_sharp(fn, x0, region, degree):
     rho = (fn(xs) - t) / (xs - x0) ** (degree + 1)
     assert e.remainder[0] <= rho.min() and rho.max() <= e.remainder[1]
     np.testing.assert_allclose(e.remainder, [rho.min(), rho.max()], rtol=1e-9, atol=1e-12)
+
+
+def test_branches_decided_over_the_whole_region():
+    # np.where on a comparison of x: a constant wherever the compared intervals do not overlap
+    def f(x):
+        return np.where(x > 0.0, np.sin(x), x * x) + np.where(np.stack([x, -x]) <= 0.5, 1.0, x)
+    e = taylor_bound(f, 0.5, (0.1, 0.5), 2)
+    g = taylor_bound(lambda x: np.sin(x) + np.array([1.0, 1.0]), 0.5, (0.1, 0.5), 2)
+    for c, d in zip(e.coefficients, g.coefficients):
+        np.testing.assert_allclose(c, d, rtol=1e-15)
+    np.testing.assert_allclose(e.remainder, g.remainder, rtol=1e-15)
+    with pytest.raises(NotImplementedError, match="changes inside the region"):
+        taylor_bound(f, 0.5, (-0.1, 0.5), 2)
+    with pytest.raises(NotImplementedError, match="changes inside the region"):
+        taylor_bound(f, 0.5, (0.1, 0.6), 2)
+    # several variables, every comparison kind
+    h = lambda x: (np.where(x[0] < x[1], x[0], x[1]) + np.where(x[0] >= 0.0, 1.0, 0.0)
+                   + np.where(x[1] != 0.0, x[1] ** 2, 0.0) + np.where(x[0] == 5.0, x[0], 0.0))
+    x0 = np.array([0.2, 0.8])
+    e = taylor_bound(h, x0, (x0 - 0.1, x0 + 0.1), 1)
+    np.testing.assert_allclose(e.coefficients[1], [1.0, 2 * 0.8], rtol=1e-14)
+    _check("piecewise", lambda x: np.where(x > 1.0, np.exp(-x), np.cos(x)), 0.3, (-1.0, 0.9), 2)

@@ -296,6 +296,33 @@ def _bilinear(e, x, y, k):
     return lo, hi
 
 
+def _value_interval(x, reg):
+    """The interval a value lies in over the region (a constant's is itself)."""
+    if not isinstance(x, Enc):
+        return iv.point(x)
+    y = E.value_range(x.terms, reg)
+    return y if x.range is None else iv.intersect(y, x.range)
+
+
+def _comparison(test):
+    """A comparison of values that vary with x is a constant where their intervals do not
+    overlap (test: the intervals -> always true, always false); elsewhere the
+    answer changes inside the region and no polynomial encloses what follows."""
+    def rule(args, reg):
+        always, never = test(*(_value_interval(a, reg) for a in args))
+        if not np.all(always | never):
+            raise NotImplementedError(
+                "taylor_bound: a comparison whose result changes inside the region (a branch "
+                "point of np.where, a step): split the region there, or shrink it")
+        return np.asarray(always)
+    return rule
+
+
+def _equal(a, b):
+    """(always equal: both the same point, never: the intervals apart)."""
+    return ((a[0] == a[1]) & (b[0] == b[1]) & (a[0] == b[0]), (a[0] > b[1]) | (a[1] < b[0]))
+
+
 def _select(args, reg):
     pred, a, b = args
     if isinstance(pred, Enc):
@@ -345,6 +372,13 @@ RULES = {
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
     "reduce_sum": _reduce_sum, "select": _select,
+    # on the intervals a, b of the compared values: (always true, always false)
+    "greater": _comparison(lambda a, b: (a[0] > b[1], a[1] <= b[0])),
+    "greater_equal": _comparison(lambda a, b: (a[0] >= b[1], a[1] < b[0])),
+    "less": _comparison(lambda a, b: (a[1] < b[0], a[0] >= b[1])),
+    "less_equal": _comparison(lambda a, b: (a[1] <= b[0], a[0] > b[1])),
+    "not_equal": _comparison(lambda a, b: _equal(a, b)[::-1]),
+    "equal": _comparison(lambda a, b: _equal(a, b)),
     "reduce_max": _reduce_minmax(1), "reduce_min": _reduce_minmax(-1),
 }
 APPLIED = {"einsum": _einsum, "concatenate": _concatenate,
