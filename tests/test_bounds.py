@@ -338,3 +338,18 @@ def test_branches_decided_over_the_whole_region():
     e = taylor_bound(h, x0, (x0 - 0.1, x0 + 0.1), 1)
     np.testing.assert_allclose(e.coefficients[1], [1.0, 2 * 0.8], rtol=1e-14)
     _check("piecewise", lambda x: np.where(x > 1.0, np.exp(-x), np.cos(x)), 0.3, (-1.0, 0.9), 2)
+
+
+def test_cond_decided_over_the_whole_region():
+    def f(x):
+        y = fr.cond(x > 0.0, lambda v: np.exp(v) * v, lambda v: -v, x)
+        return fr.cond(np.sum(y) < 100.0, lambda v: np.sin(v), lambda v: v, y)
+    e = taylor_bound(f, 0.5, (0.2, 1.0), 2)
+    g = taylor_bound(lambda x: np.sin(np.exp(x) * x), 0.5, (0.2, 1.0), 2)
+    for c, d in zip(e.coefficients + [e.remainder], g.coefficients + [g.remainder]):
+        np.testing.assert_allclose(c, d, rtol=1e-15)
+    x0 = np.array([0.5, 0.3])
+    e = taylor_bound(lambda x: f(x[0] * x[1]), x0, (x0 - 0.1, x0 + 0.1), 1)
+    assert e.lower(x0 + 0.05) <= f(0.55 * 0.35) <= e.upper(x0 + 0.05)
+    with pytest.raises(NotImplementedError, match="changes inside the region"):
+        taylor_bound(f, 0.5, (-0.2, 1.0), 2)

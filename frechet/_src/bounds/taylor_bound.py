@@ -153,7 +153,8 @@ def taylor_bound(f, x0, region, degree: int):
 
     f is plain NumPy code of x0's kind: a scalar, an array or a pytree of arrays. a and b are
     scalars, arrays broadcasting to x0's shape, or pytrees like x0. f is staged with
-    make_program, so Python branching on its value raises (use np.where or frechet.cond).
+    make_program, so Python branching on its value raises; np.where and frechet.cond
+    work where their condition is decided over the whole region (else they raise).
     Returns a TaylorEnclosure (one per output for a tuple of outputs). A function unbounded on
     the region (log reaching 0, 1/x across 0) gets an infinite remainder; one undefined at x0
     raises ValueError. Term i holds n^i coefficients per output element for n variables, so
@@ -179,10 +180,10 @@ def taylor_bound(f, x0, region, degree: int):
     # which bounds the arguments of elementwise functions more tightly than their own
     # enclosures do (AutoBound's range propagation)
     box = (a.reshape((1,) + p), b.reshape((1,) + p))
-    ranges = _interpret(program, E.Region((a - x, b - x), 0), [box], {})
+    ranges = _interpret(program, E.Region((a - x, b - x), 0), [R.Enc([box])], {})
     reg = E.Region((iv.down(a - x), iv.up(b - x)), d)
     x_terms = [iv.point(flat.x0[None]), iv.point(np.eye(n).reshape((n,) + p))] + [None] * (d - 1)
-    env = _interpret(program, reg, x_terms, ranges)
+    env = _interpret(program, reg, [R.Enc(x_terms)], ranges)
     results = []
     for v, spec in zip(program.outvars, program.out_specs):
         val = env.get(v) if v is not None else np.zeros(spec.shape)
@@ -194,31 +195,47 @@ def taylor_bound(f, x0, region, degree: int):
     return results[0] if len(results) == 1 else results
 
 
-def _interpret(program, reg, x_terms, ranges):
-    """The program's values as enclosures over reg (constants stay arrays); `ranges`: each
-    var's range from a degree-0 pass, or empty."""
-    env = dict(zip(program.constvars, program.consts))
-    x = program.invars[0]
-    env[x] = R.Enc(x_terms, _range_of(ranges.get(x)))
+def _interpret(program, reg, inputs, ranges, env=None):
+    """The program's values as enclosures over reg (constants stay arrays), added to env;
+    `ranges`: each var's range from a degree-0 pass, or empty."""
+    env = {} if env is None else env
+    env.update(zip(program.constvars, program.consts))
+    for v, value in zip(program.invars, inputs):
+        if isinstance(value, R.Enc) and v in ranges:
+            value = R.Enc(value.terms, _range_of(ranges[v]))
+        env[v] = value
     for eqn in program.eqns:
         ins = [env[v] for v in eqn.inputs]
+        name = eqn.primitive.name
         if not any(isinstance(v, R.Enc) for v in ins):
             outs = eqn.primitive.impl(*ins, **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
+        elif name == "cond":
+            outs = _branch(ins, reg, ranges, env, **eqn.params)
+        elif name in R.APPLIED:            # rules that apply the primitive itself to ends
+            outs = [R.APPLIED[name](eqn.primitive, ins, reg, **eqn.params)]
+        elif name in R.RULES:
+            outs = [R.RULES[name](ins, reg, **eqn.params)]
         else:
-            name = eqn.primitive.name
-            if name in R.APPLIED:            # rules that apply the primitive itself to ends
-                outs = [R.APPLIED[name](eqn.primitive, ins, reg, **eqn.params)]
-            elif name in R.RULES:
-                outs = [R.RULES[name](ins, reg, **eqn.params)]
-            else:
-                raise NotImplementedError(f"taylor_bound: no enclosure rule for the primitive "
-                                          f"'{name}'")
+            raise NotImplementedError(f"taylor_bound: no enclosure rule for the primitive "
+                                      f"'{name}'")
         for v, o in zip(eqn.outputs, outs):
             if isinstance(o, list):
                 o = R.Enc(_full(o, v.spec.shape), _range_of(ranges.get(v)))
             env[v] = o
     return env
+
+
+def _branch(ins, reg, ranges, env, *, branches):
+    """A cond whose index is the same over the whole region (its predicate decided there, see
+    rules._comparison): the chosen branch's program, interpreted on the operands."""
+    index, operands = ins[0], ins[1:]
+    if isinstance(index, R.Enc):
+        raise NotImplementedError("taylor_bound: a branch chosen by a value that varies with x")
+    program = branches[int(np.asarray(index))]
+    inner = _interpret(program, reg, operands, ranges, env)
+    return [inner[v] if v is not None else np.zeros(spec.shape)
+            for v, spec in zip(program.outvars, program.out_specs)]
 
 
 def _full(terms, shape):
