@@ -47,13 +47,10 @@ def _lifted(args, reg):
 def _one_dimensional(base, reg):
     """g's terms, its constant term y0 and the interval its values lie in over the region
     (intersected with its propagated range, and still holding y0, whatever rounding did)."""
-    known = base.range if isinstance(base, Enc) else None
-    base = base.terms if isinstance(base, Enc) else base
-    y = E.value_range(base, reg)
-    y0 = iv.mid(base[0])[0]
-    if known is not None:
-        y = iv.intersect(y, known)
-    return base, y0, (np.minimum(y[0], y0), np.maximum(y[1], y0))
+    enc = base if isinstance(base, Enc) else Enc(base)
+    y = _value_interval(enc, reg)
+    y0 = iv.mid(enc.terms[0])[0]
+    return enc.terms, y0, (np.minimum(y[0], y0), np.maximum(y[1], y0))
 
 
 def _elementary(name, base, reg, p=None):
