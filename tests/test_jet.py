@@ -101,20 +101,25 @@ def test_rules_from_the_jvp(name):
         np.testing.assert_allclose(got[k] * math.factorial(k), want[k], rtol=1e-10, atol=1e-11)
 
 
+def _check_staged(f, x, v, order, primitives):
+    """Taylor mode of f under jit (the compiled replay) against nested jvps, and the staged
+    program holding f's control flow as `primitives`, not unrolled or decided at trace time."""
+    want = nested(f, x, v, order)
+    jf = fr.jit(lambda x: fr.taylor(f, x, v, order))
+    jf(x)
+    for k, c in enumerate(jf(x)):
+        np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
+    program = fr.make_program(lambda x: fr.taylor(f, x, v, order))(x)
+    names = {e.primitive.name for e in program.eqns}
+    assert set(primitives) <= names, names
+
+
 def test_control_flow_under_jit():
     def f(x):
         y = fr.cond(x.sum() > 0, lambda v: np.sin(v) * v, lambda v: np.exp(v), x)
         c, _ = fr.scan(lambda c, _: (np.tanh(c) * 1.1 + x, None), y, length=3)
         return c
-    x, v = np.array([0.3, -0.1, 0.5]), np.array([1.0, 0.5, -1.0])
-    want = nested(f, x, v, 4)
-    jf = fr.jit(lambda x: fr.taylor(f, x, v, 4))
-    jf(x)
-    for k, c in enumerate(jf(x)):
-        np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
-    # staged as control flow, not unrolled or decided at trace time
-    names = {e.primitive.name for e in fr.make_program(lambda x: fr.taylor(f, x, v, 4))(x).eqns}
-    assert {"cond", "scan"} <= names, names
+    _check_staged(f, np.array([0.3, -0.1, 0.5]), np.array([1.0, 0.5, -1.0]), 4, ["cond", "scan"])
 
 
 def test_while_loops_under_jit():
@@ -123,14 +128,7 @@ def test_while_loops_under_jit():
             i, y = c
             return i + 1, np.sin(y) + 0.5 * y * x
         return fr.while_loop(lambda c: c[0] < 4, body, (0, x))[1]
-    x, v = np.array([0.3, -0.1]), np.array([1.0, 0.5])
-    want = nested(f, x, v, 3)
-    jf = fr.jit(lambda x: fr.taylor(f, x, v, 3))
-    jf(x)
-    for k, c in enumerate(jf(x)):
-        np.testing.assert_allclose(c * math.factorial(k), want[k], rtol=1e-11, atol=1e-12)
-    names = {e.primitive.name for e in fr.make_program(lambda x: fr.taylor(f, x, v, 3))(x).eqns}
-    assert "while_loop" in names or "while" in names, names
+    _check_staged(f, np.array([0.3, -0.1]), np.array([1.0, 0.5]), 3, ["while"])
 
 
 def test_a_primitive_without_a_rule_raises_naming_it():
