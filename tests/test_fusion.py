@@ -9,7 +9,8 @@ import frechet as fr
 from frechet._src import tree
 from frechet._src.ir import fusion
 
-pytest.importorskip("numba")
+if not fusion.available():
+    pytest.skip(f"jit runs NumPy here: {fusion.unavailable_reason()}", allow_module_level=True)
 
 UNARY = ["sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
          "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
@@ -101,6 +102,23 @@ def test_small_arrays_and_disabled_fusion_run_numpy(monkeypatch):
     monkeypatch.setenv("FRECHET_FUSION", "0")
     monkeypatch.setattr(fusion, "MIN_SIZE", 1)
     assert "fused" not in fr.jit(fr.grad(elementwise)).lower(x).source
+
+
+def test_numba_that_cannot_compile_leaves_numpy(monkeypatch, fuse_everything):
+    # a numba that imports but cannot compile (built for another NumPy or LLVM), and a kernel
+    # numba rejects: jit runs the equations with NumPy and gives the same values
+    x = np.linspace(-1, 1, 100)
+    g = fr.jit(fr.grad(elementwise))
+    assert "fused" in g.lower(x).source
+    monkeypatch.setattr(fusion, "compiles", lambda *args: False)
+    g = fr.jit(fr.grad(elementwise))
+    assert "fused" not in g.lower(x).source
+    np.testing.assert_allclose(replay(g, x), fr.grad(elementwise)(x), rtol=1e-14)
+    monkeypatch.setattr(fusion, "_STATUS", ["numba cannot compile here (a test)"])
+    assert not fusion.available()
+    g = fr.jit(fr.grad(elementwise))
+    assert "fused" not in g.lower(x).source
+    np.testing.assert_allclose(replay(g, x), fr.grad(elementwise)(x), rtol=1e-14)
 
 
 def test_values_read_after_the_run_guards_and_broadcasting(fuse_everything):

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 import frechet as fr
+from frechet._src.ir import fusion
 from frechet._src.ir import scalar_loops
 
-pytest.importorskip("numba")
+if not fusion.available():
+    pytest.skip(f"jit runs NumPy here: {fusion.unavailable_reason()}", allow_module_level=True)
 
 COMPILED = "scan: one compiled loop"
 
@@ -49,6 +51,15 @@ def test_pendulum_gradient_is_compiled_loops_and_exact():
     th, x0 = np.array([1.0, 0.1]), np.array([1.0, 0.0])
     g = fr.jit(fr.grad(pendulum, argnums=(0, 1)))
     assert g.lower(th, x0).source.count(COMPILED) == 2      # the known scan and the transposed
+    for got, want in zip(replay(g, th, x0), fr.grad(pendulum, argnums=(0, 1))(th, x0)):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+
+
+def test_a_body_numba_rejects_runs_as_the_scan_loop(monkeypatch):
+    monkeypatch.setattr(fusion, "compiles", lambda *args: False)
+    th, x0 = np.array([1.0, 0.1]), np.array([1.0, 0.0])
+    g = fr.jit(fr.grad(pendulum, argnums=(0, 1)))
+    assert COMPILED not in g.lower(th, x0).source
     for got, want in zip(replay(g, th, x0), fr.grad(pendulum, argnums=(0, 1))(th, x0)):
         np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
 

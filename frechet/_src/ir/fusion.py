@@ -92,12 +92,38 @@ def _fmin(a, b):
 '''
 
 
+_STATUS: list = []     # [reason or None], found once per process
+
+
 def available() -> bool:
+    """Whether jit may compile loops with numba: it is installed, it compiles a trivial loop
+    here (a numba built for another NumPy or LLVM can import and still fail), and
+    FRECHET_FUSION is not 0. Otherwise jit runs NumPy, which is never less exact."""
     if os.environ.get("FRECHET_FUSION", "1") == "0":
         return False
+    return unavailable_reason() is None
+
+
+def unavailable_reason() -> str | None:
+    """Why numba cannot be used here (a sentence), or None where it can."""
+    if not _STATUS:
+        try:
+            import numba
+            numba.njit(lambda x: x + 1.0)(1.0)
+            _STATUS.append(None)
+        except ImportError:
+            _STATUS.append("numba is not installed (pip install 'frechet[fast]')")
+        except Exception as e:          # numba's own errors: it imports but cannot compile
+            _STATUS.append(f"numba cannot compile here ({type(e).__name__}: {e})")
+    return _STATUS[0]
+
+
+def compiles(kernel, *args) -> bool:
+    """Whether numba compiles `kernel` for these arguments (empty arrays of the real dtypes:
+    the loop runs no iteration). A kernel numba rejects leaves its equations to NumPy."""
     try:
-        import numba  # noqa: F401
-    except ImportError:
+        kernel(*args)
+    except Exception:                   # numba's typing and lowering errors have no common base
         return False
     return True
 
@@ -156,7 +182,8 @@ def plan(program: Program, keep=(), min_size=None) -> list:
         if len(run) >= (2 if par else MIN_SERIAL_RUN):
             read_later = {v for e in run for v in e.outputs
                           if v in outside or last_use.get(v, -1) >= end}
-            items.append(_build(run, consts, uniform, read_later, par))
+            fused = _build(run, consts, uniform, read_later, par)
+            items.extend([fused] if fused is not None else run)
         else:
             items.extend(run)
         run.clear()
@@ -192,7 +219,7 @@ def _literal(value, dtype) -> str:
     return f"_T({value!r})"
 
 
-def _build(run, consts, uniform, read_later, parallel) -> Fused:
+def _build(run, consts, uniform, read_later, parallel) -> Fused | None:
     run = tuple(run)                    # plan() reuses its list
     shape, dtype = run[0].outputs[0].spec.shape, run[0].outputs[0].spec.dtype
     defined = {v for e in run for v in e.outputs}
@@ -220,6 +247,10 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
     flat = [v.spec.shape == shape for v in inputs]
     n = math.prod(shape)
     kernel = _compile(source, dtype, parallel)
+    if not compiles(kernel, *[np.zeros(0, v.spec.dtype) if f else v.spec.dtype.type(0)
+                              for v, f in zip(inputs, [v.spec.shape == shape for v in inputs])],
+                    0):
+        return None
     exact = []                          # the C library's version, compiled when first needed
 
     def call(*xs):

@@ -53,6 +53,11 @@ def scan_kernel(body, num_consts, num_carry, length, reverse):
         return None
     kernel = _compile(source)
     carry_specs = body.out_specs[:num_carry]
+    specs = [v.spec for v in body.invars]
+    dummies = [np.zeros(math.prod(s.shape), s.dtype) for s in specs[:num_consts + num_carry]]
+    dummies += [np.zeros((0, math.prod(s.shape)), s.dtype) for s in specs[num_consts + num_carry:]]
+    if not fusion.compiles(kernel, *dummies, 0):
+        return None
 
     def run(*args):
         flat = [np.ascontiguousarray(a).reshape(-1) for a in args[:num_consts + num_carry]]

@@ -98,6 +98,8 @@ def _library_caller() -> str:
         return ""
     module = entry.f_globals.get("__name__", "?")
     name = entry.f_code.co_name
+    if name == "wrapped":               # SciPy's array-API dispatch wrapper (SCIPY_ARRAY_API=1)
+        name = getattr(entry.f_locals.get("self"), "name", name)
     where = f" (inside {module}.{name}, library code that converts its input to a NumPy array"
     if module.startswith("scipy.special"):
         import frechet.scipy.special as fss

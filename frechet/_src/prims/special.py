@@ -4,11 +4,26 @@ from __future__ import annotations
 
 import math
 
-import scipy.special as sp
+import numpy as np
+import scipy.special as _scipy_special
 
 from frechet._src.core.primitive import primitive
 from frechet._src.prims.elementwise import bind, const, div, mul, neg, square, sub, ufunc_primitive
 from frechet._src.prims.rules import defjvp_output, defjvp_scale, defvectorized
+
+
+class _Ufuncs:
+    """scipy.special's ufuncs themselves. With SCIPY_ARRAY_API=1 SciPy exports Python wrappers
+    that dispatch on the array type instead; each keeps its ufunc as `__wrapped__`."""
+
+    def __getattr__(self, name):
+        f = getattr(_scipy_special, name)
+        while not isinstance(f, np.ufunc) and hasattr(f, "__wrapped__"):
+            f = f.__wrapped__
+        return f
+
+
+sp = _Ufuncs()
 
 erf_p = ufunc_primitive(sp.erf, "erf")
 erfc_p = ufunc_primitive(sp.erfc, "erfc")
