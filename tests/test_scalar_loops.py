@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 
 import frechet as fr
-from frechet._src.ir import fusion
-from frechet._src.ir import scalar_loops
+from frechet._src.ir import fusion, scalar_loops
 
 if not fusion.available():
     pytest.skip(f"jit runs NumPy here: {fusion.unavailable_reason()}", allow_module_level=True)

@@ -13,9 +13,9 @@ from frechet._src.ir import fusion
 
 if not fusion.available():
     pytest.skip(f"jit runs NumPy here: {fusion.unavailable_reason()}", allow_module_level=True)
-import numba  # noqa: E402
+import numba
 
-from frechet._src.ir import vecmath  # noqa: E402  (needs numba)
+from frechet._src.ir import vecmath
 
 # ulp bounds, measured in the binade of the larger of the two results
 ULPS = {"exp": 1, "expm1": 1, "sin": 2, "cos": 2, "tanh": 3, "log": 1, "log1p": 1}

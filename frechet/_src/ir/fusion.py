@@ -113,7 +113,7 @@ def unavailable_reason() -> str | None:
             _STATUS.append(None)
         except ImportError:
             _STATUS.append("numba is not installed (pip install 'frechet[fast]')")
-        except Exception as e:          # numba's own errors: it imports but cannot compile
+        except Exception as e:  # noqa: BLE001  (numba imports but cannot compile)
             _STATUS.append(f"numba cannot compile here ({type(e).__name__}: {e})")
     return _STATUS[0]
 
@@ -123,7 +123,7 @@ def compiles(kernel, *args) -> bool:
     the loop runs no iteration). A kernel numba rejects leaves its equations to NumPy."""
     try:
         kernel(*args)
-    except Exception:                   # numba's typing and lowering errors have no common base
+    except Exception:  # noqa: BLE001  (numba's typing and lowering errors share no base)
         return False
     return True
 
