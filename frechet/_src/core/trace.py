@@ -73,7 +73,9 @@ class Tracer:
     attached by `frechet._src.numpy`, so the core does not depend on the front end.
     """
 
-    __slots__ = ("_trace",)
+    # `_view`: how NumPy's aliasing relates this value to others (numpy/aliasing.py), unset
+    # until it has a view or is one; weak references let a base see which views are alive.
+    __slots__ = ("__weakref__", "_trace", "_view")
     __array_priority__ = 1000
     # A Python scalar passed to jit stays weakly typed (NEP 50) inside the trace: the tracer
     # standing for it says which Python type it was (jit's WeakTracer); None for all others.

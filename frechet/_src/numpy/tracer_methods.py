@@ -9,11 +9,11 @@ import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.ir.staging import _PKG_DIR
+from frechet._src.numpy import aliasing, misc, sorting
 from frechet._src.numpy import manipulation as M
-from frechet._src.numpy import misc, sorting
 from frechet._src.numpy import reductions as R
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import apply_ufunc, with_scalar
+from frechet._src.numpy.base import apply_ufunc, asarray, fit, with_scalar
 from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
 
@@ -54,16 +54,51 @@ def _pow(self, other):
 
 
 Tracer.__pow__ = _pow
+
+
+def _inplace(ufunc, fn):
+    def op(self, other):
+        # Note: a 0-d traced value behaves as a NumPy scalar (what reductions and x[i] return):
+        # `s += 1` makes a new value, as for np.float64. Arrays are updated in place, so every
+        # name and view that shares them sees the update.
+        if not self.shape:
+            return fn(self, other)
+        result = fn(self, other)
+        if result is NotImplemented:
+            return result
+        if not np.can_cast(result.dtype, self.dtype, "same_kind"):
+            raise TypeError(f"Cannot cast ufunc '{ufunc.__name__}' output from {result.dtype!r} "
+                            f"to {self.dtype!r} with casting rule 'same_kind'")
+        U._store(result, self)
+        return self
+    return op
+
+
+for _name, _uf in _OPS.items():
+    if _name != "divmod":
+        setattr(Tracer, f"__i{_name}__", _inplace(_uf, getattr(Tracer, f"__{_name}__")))
+Tracer.__ipow__ = _inplace(np.power, _pow)
+Tracer.__imatmul__ = _inplace(np.matmul, lambda self, other: matmul(self, other))
 Tracer.__matmul__ = lambda self, other: matmul(self, other)
 Tracer.__rmatmul__ = lambda self, other: matmul(other, self)
 Tracer.__neg__ = lambda self: U.call(np.negative, self)
-Tracer.__pos__ = lambda self: self
+Tracer.__pos__ = lambda self: aliasing.clone(self)      # NumPy's +x is a copy
 Tracer.__abs__ = lambda self: U.call(np.absolute, self)
 Tracer.__invert__ = lambda self: U.call(np.invert, self)
 
 
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
 def _getitem(self, idx):
-    return M.getitem(self, idx)
+    out = M.getitem(self, idx)
+    # basic indexing (ints, slices, None, ...) gives a view, as in NumPy
+    if type(idx) is tuple:
+        if all(isinstance(e, _BASIC) and not isinstance(e, bool) for e in idx):
+            return aliasing.track(out, self, aliasing.layout(self)[idx], idx)
+    elif isinstance(idx, _BASIC) and not isinstance(idx, bool):
+        return aliasing.track(out, self, aliasing.layout(self)[idx], idx)
+    return out
 
 
 def _setitem(self, idx, value):
@@ -209,6 +244,13 @@ def _array_function(self, func, types, args, kwargs):
         if not (issubclass(t, (Tracer, np.ndarray))):
             return NotImplemented
     impl = FUNCTIONS.get(func)
+    if func in _VIEW_FUNCTIONS and impl is not None:
+        return _track_views(func, args, kwargs, impl(*args, **kwargs))
+    if impl is not None and func not in _SAME_OBJECT:
+        out = impl(*args, **kwargs)
+        if isinstance(out, Tracer) and any(out is a for a in args):
+            return aliasing.clone(out)       # NumPy returns a new array: so does frechet
+        return out
     if impl is None:
         name = _public_name(func)
         raise UnsupportedFunctionError(
@@ -217,6 +259,39 @@ def _array_function(self, func, types, args, kwargs):
             f"(or custom_jvp) and give its derivative; `python -m frechet coverage` lists what "
             "is supported")
     return impl(*args, **kwargs)
+
+
+# NumPy functions whose results may be views of their arguments, and those that return their
+# argument itself
+_VIEW_FUNCTIONS = frozenset(getattr(np, n) for n in (
+    "reshape", "ravel", "transpose", "permute_dims", "matrix_transpose", "swapaxes", "moveaxis",
+    "rollaxis", "squeeze", "expand_dims", "atleast_1d", "atleast_2d", "atleast_3d",
+    "broadcast_to", "broadcast_arrays", "diagonal", "split", "array_split", "hsplit", "vsplit",
+    "dsplit", "unstack", "flip", "fliplr", "flipud", "rot90", "real", "imag")
+    if hasattr(np, n))
+_SAME_OBJECT = frozenset((np.asarray, np.asanyarray, np.ascontiguousarray, np.require))
+
+
+def _track_views(func, args, kwargs, out):
+    """out, with each traced array in it made a view where NumPy's result on the stand-ins is."""
+    tracers = [a for a in args if isinstance(a, Tracer)]
+    if func in (np.real, np.imag) and tracers and tracers[0].dtype.kind == "c":
+        return aliasing.readonly_view(out, tracers[0], f"writing into np.{func.__name__} of a "
+                                      "complex traced array is not supported; build the new "
+                                      "value instead (x = re + 1j * im)")
+    stand = [aliasing.layout(a) if isinstance(a, Tracer) else a for a in args]
+    got = func(*stand, **kwargs)
+    if isinstance(out, Tracer):
+        return _track_one(out, got, tracers)
+    return type(out)(_track_one(o, g, tracers) for o, g in zip(out, got))
+
+
+def _track_one(out, stand_in, sources):
+    for src in sources:
+        if isinstance(stand_in, np.ndarray) and np.may_share_memory(
+                stand_in, aliasing.layout(src)):
+            return aliasing.track(out, src, stand_in)
+    return out
 
 
 Tracer.__array_function__ = _array_function
@@ -230,11 +305,45 @@ def _namespace(self, api_version=None):
 Tracer.__array_namespace__ = _namespace
 
 # attributes and methods -------------------------------------------------------------------------
-Tracer.T = property(lambda self: M.transpose(self))
-Tracer.mT = property(lambda self: M.matrix_transpose(self))
-Tracer.real = property(lambda self: misc.real(self))
-Tracer.imag = property(lambda self: misc.imag(self))
-Tracer.flat = property(lambda self: M.ravel(self))
+def _viewing(np_func, fn):
+    """A method that returns a view where NumPy's does (decided by NumPy on the stand-in)."""
+    def method(self, *args, **kwargs):
+        return aliasing.track(fn(self, *args, **kwargs), self,
+                              np_func(aliasing.layout(self), *args, **kwargs))
+    return method
+
+
+def _copying(fn):
+    """A method that returns a new array, never its input object (NumPy's copies)."""
+    def method(self, *args, **kwargs):
+        out = fn(self, *args, **kwargs)
+        return aliasing.clone(out) if out is self else out
+    return method
+
+
+def _complex_part(fn, part):
+    def get(self):
+        out = fn(self)
+        if self.dtype.kind != "c":
+            # Note: NumPy's .imag of a real array is a new read-only array of zeros
+            return aliasing.track(out, self, aliasing.layout(self)) if part == "real" else out
+        return aliasing.readonly_view(
+            out, self, f"writing into .{part} of a complex traced array is not supported; "
+            f"build the new value instead (x = re + 1j * im)")
+    return property(get)
+
+
+def _flat(self):
+    out = M.ravel(self)
+    return aliasing.track_index(aliasing.clone(out) if out is self else out, self,
+                                np.arange(self.size))
+
+
+Tracer.T = property(_viewing(lambda a: a.T, lambda self: M.transpose(self)))
+Tracer.mT = property(_viewing(lambda a: a.mT, lambda self: M.matrix_transpose(self)))
+Tracer.real = _complex_part(misc.real, "real")
+Tracer.imag = _complex_part(misc.imag, "imag")
+Tracer.flat = property(_flat)
 
 
 def _reshape(self, *shape, order="C"):
@@ -253,16 +362,33 @@ def _sort(self, axis=-1, kind=None, order=None):
     U.rebind(self, sorting.sort(self, axis))
 
 
+def _fill(self, value):
+    U.rebind(self, fit(asarray(value), self.dtype, self.shape))
+
+
+def _view(self, dtype=None, type=None):
+    if dtype is not None and np.dtype(dtype) != self.dtype:
+        raise UnsupportedFunctionError("x.view(dtype) reinterprets bytes, which has no "
+                                       "derivative; use x.astype(dtype)")
+    return aliasing.track(aliasing.clone(self), self, aliasing.layout(self).view())
+
+
 _METHODS = {
     "sum": R.sum, "prod": R.prod, "mean": R.mean, "var": R.var, "std": R.std, "max": R.max,
     "min": R.min, "all": R.all, "any": R.any, "argmax": R.argmax, "argmin": R.argmin,
-    "cumsum": R.cumsum, "cumprod": R.cumprod, "ptp": R.ptp, "ravel": M.ravel,
-    "flatten": M.ravel, "squeeze": M.squeeze, "swapaxes": M.swapaxes, "repeat": M.repeat,
-    "take": M.take, "diagonal": M.diagonal, "clip": misc.clip, "round": misc.round,
+    "cumsum": R.cumsum, "cumprod": R.cumprod, "ptp": R.ptp, "repeat": M.repeat,
+    "take": M.take, "clip": misc.clip, "round": misc.round,
     "nonzero": misc.nonzero, "argsort": sorting.argsort, "dot": dot, "trace": _trace,
-    "conj": U.conjugate, "conjugate": U.conjugate, "astype": lambda self, dtype, **k: M.astype(self, dtype),
-    "copy": lambda self, order="K": self, "reshape": _reshape, "transpose": _transpose,
-    "sort": _sort, "compress": lambda self, condition, axis=None: M.compress(condition, self, axis),
+    "conj": U.conjugate, "conjugate": U.conjugate,
+    "astype": _copying(lambda self, dtype, **k: M.astype(self, dtype)),
+    "copy": lambda self, order="K": aliasing.clone(self), "sort": _sort, "fill": _fill,
+    "view": _view, "flatten": _copying(M.ravel),
+    "reshape": _viewing(np.ndarray.reshape, _reshape),
+    "transpose": _viewing(np.ndarray.transpose, _transpose),
+    "ravel": _viewing(np.ndarray.ravel, M.ravel),
+    "squeeze": _viewing(np.ndarray.squeeze, M.squeeze),
+    "swapaxes": _viewing(np.ndarray.swapaxes, M.swapaxes),
+    "diagonal": _viewing(np.ndarray.diagonal, M.diagonal), "compress": lambda self, condition, axis=None: M.compress(condition, self, axis),
 }
 for _name, _fn in _METHODS.items():
     setattr(Tracer, _name, _fn)

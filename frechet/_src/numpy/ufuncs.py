@@ -11,6 +11,7 @@ import numpy as np
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
+from frechet._src.numpy.aliasing import rebind
 from frechet._src.numpy.base import apply_ufunc, asarray, broadcast_shapes, fit, shape_of
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import select_p
@@ -19,20 +20,6 @@ _GUFUNCS = {np.matmul: contract.matmul, np.vecdot: contract.vecdot, np.matvec: c
             np.vecmat: contract.vecmat}
 _IGNORED = ("casting", "order", "subok", "signature")
 _PLAIN = {np.ndarray, int, float, complex, bool, type(None)}
-
-
-def rebind(target, value):
-    """Make the traced value `target` stand for `value` (NumPy's in-place updates, `x[i] = v`
-    and `out=`): its trace's slots are replaced by those of `value`."""
-    if not isinstance(value, Tracer):
-        value = target._trace.lift(value)          # a constant, as a value of target's trace
-    elif type(value) is not type(target) or value._trace is not target._trace:
-        raise TracerConversionError(
-            "an in-place update would mix values of different transformations; write "
-            "`x = ...` with the new value instead of updating x in place")
-    for slot in type(target).__slots__:
-        setattr(target, slot, getattr(value, slot))
-    return target
 
 
 def _store(result, out, where=True):

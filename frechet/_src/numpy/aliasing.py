@@ -1,0 +1,211 @@
+"""NumPy's aliasing on traced values: copies are independent, views write through to their base.
+
+A traced value is a Python object whose state (its trace's slots) can be replaced: that is how
+`x[i] = v`, `x += y` and `out=` update it (`rebind`). NumPy code also relies on *which* objects
+share memory: `v = x[:2]; v[0] = 1` changes x, `y = x.copy(); y[0] = 1` does not, and
+`x.T[0] = 1` writes a column of x. frechet follows NumPy exactly, by asking NumPy itself.
+
+Each traced array that has views taken of it (a *root*) gets a stand-in: an int8 ndarray of its
+shape (one byte an element, never read). A NumPy function that may return a view is run on the
+stand-in too; where NumPy's result shares the stand-in's memory, the traced result is a view,
+and the stand-in view's offset and strides say which elements of the root it is. Chains of
+views collapse onto the root, as NumPy's `.base` does. A write into a view rebinds the view and
+writes its new value into the root (a scatter, or the setitem that made the view); a write into
+a root refreshes every live view of it (a gather). Views NumPy makes read-only (broadcast_to,
+diagonal) refuse writes with NumPy's error; views that frechet cannot model (.real and .imag of
+a complex array) refuse them with frechet's.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import TracerConversionError
+
+_SLOTS: dict = {}
+
+
+def _state_slots(cls) -> tuple:
+    """Every slot holding a tracer's value, inherited ones included (not its aliasing)."""
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        names = []
+        for k in reversed(cls.__mro__):
+            s = k.__dict__.get("__slots__", ())
+            names += [s] if isinstance(s, str) else list(s)
+        slots = _SLOTS[cls] = tuple(n for n in dict.fromkeys(names)
+                                    if n not in ("_view", "__weakref__"))
+    return slots
+
+
+def _assign(target, value):
+    for slot in _state_slots(type(target)):
+        try:
+            setattr(target, slot, getattr(value, slot))
+        except AttributeError:          # a slot the value never set (it has no default)
+            if hasattr(target, slot):
+                delattr(target, slot)
+
+
+def clone(t):
+    """A new traced object with t's value and no aliasing (NumPy's copy)."""
+    new = object.__new__(type(t))
+    _assign(new, t)
+    return new
+
+
+class _Root:
+    """What a root knows of its views: its stand-in and weak references to the live views."""
+
+    __slots__ = ("layout", "views")
+
+    def __init__(self, shape):
+        self.layout = np.empty(shape, np.int8)
+        self.views = []
+
+
+class _View:
+    """A view of `root`: its stand-in (None where `index` is given), the flat indices of root it
+    covers (computed when first needed), whether it may be written (else the error's text), and
+    for views made by one basic index of the root, that index (cheaper than a gather)."""
+
+    __slots__ = ("basic", "index", "layout", "readonly", "root")
+
+    def __init__(self, root, layout, readonly=None, basic=None, index=None):
+        self.root, self.layout, self.readonly = root, layout, readonly
+        self.basic, self.index = basic, index
+
+    def flat_index(self):
+        if self.index is None:
+            base = self.root._view.layout
+            offset = self.layout.__array_interface__["data"][0] - \
+                base.__array_interface__["data"][0]
+            every = np.arange(base.size, dtype=np.intp)
+            self.index = np.lib.stride_tricks.as_strided(
+                every[offset:], self.layout.shape,
+                tuple(s * every.itemsize for s in self.layout.strides)).copy()
+        return self.index
+
+
+def _aliasing(t):
+    return getattr(t, "_view", None)
+
+
+def layout(t) -> np.ndarray:
+    """t's stand-in: its root's (made on first use) or, for a view, its own."""
+    a = _aliasing(t)
+    if a is None:
+        a = t._view = _Root(t.shape)
+    return a.layout if a.layout is not None else np.empty(t.shape, np.int8)
+
+
+def _writeable(a) -> bool:
+    # np.broadcast_arrays' results are writeable with a FutureWarning: frechet takes them as
+    # read-only (they will be), like broadcast_to's
+    if any(st == 0 and n > 1 for st, n in zip(a.strides, a.shape)):
+        return False
+    return a.flags.writeable
+
+
+def track(result, source, stand_in, basic=None):
+    """Make `result` (a new traced value computed from `source`) a view of source's root where
+    `stand_in` (NumPy's result on source's stand-in) shares the root's stand-in memory."""
+    if not isinstance(result, Tracer) or not isinstance(stand_in, np.ndarray) \
+            or stand_in.size == 0:
+        return result
+    a = _aliasing(source)
+    root = a.root if isinstance(a, _View) else source
+    base = root._view.layout
+    if not np.may_share_memory(stand_in, base):
+        return result
+    if result is source:                 # NumPy made a new view object of the same elements
+        result = clone(result)
+    direct = basic is not None and a is root._view
+    readonly = None if _writeable(stand_in) else "assignment destination is read-only"
+    if isinstance(a, _View) and a.readonly:
+        readonly = a.readonly
+    result._view = _View(root, stand_in, readonly, basic if direct else None)
+    root._view.views.append(weakref.ref(result))
+    return result
+
+
+def track_index(result, source, index, readonly=None):
+    """Make `result` a view of the elements of source given by `index` (flat indices into
+    source, shaped like result): `.flat`, whose writes reach its array whatever its layout."""
+    a = _aliasing(source)
+    if isinstance(a, _View):
+        root, index = a.root, a.flat_index().reshape(-1)[index]
+        readonly = readonly or a.readonly
+    else:
+        root = source
+        layout(source)
+    result._view = _View(root, None, readonly, index=np.asarray(index, np.intp))
+    root._view.views.append(weakref.ref(result))
+    return result
+
+
+def readonly_view(result, source, message):
+    """`result` reads like a view of source but cannot be written (a view frechet cannot model:
+    writes raise `message`)."""
+    return track_index(clone(result) if result is source else result, source,
+                       np.arange(source.size).reshape(source.shape), message) \
+        if source.size else result
+
+
+def _gather(root, view):
+    from frechet._src.numpy import manipulation as M
+    if view.basic is not None:
+        return M.getitem(root, view.basic)
+    idx = view.flat_index()
+    return M.reshape(M.getitem(M.ravel(root), (idx.reshape(-1),)), idx.shape)
+
+
+def _scatter(root, view, value):
+    from frechet._src.numpy import manipulation as M
+    if view.basic is not None:
+        return M.setitem(root, view.basic, value)
+    idx = view.flat_index()
+    flat = M.setitem(M.ravel(root), (idx.reshape(-1),), M.ravel(value))
+    return M.reshape(flat, root.shape)
+
+
+def _refresh(root, skip):
+    """Every live view of root (but `skip`) takes its elements' new values."""
+    a = _aliasing(root)
+    if a is None or isinstance(a, _View):
+        return
+    live = []
+    for ref in a.views:
+        v = ref()
+        if v is None:
+            continue
+        live.append(ref)
+        if v is not skip:
+            _assign(v, _gather(root, v._view))
+    a.views = live
+
+
+def rebind(target, value):
+    """Make the traced value `target` stand for `value` (NumPy's in-place updates, `x[i] = v`
+    and `out=`), and write it through to every array that shares its memory."""
+    if not isinstance(value, Tracer):
+        value = target._trace.lift(value)          # a constant, as a value of target's trace
+    elif type(value) is not type(target) or value._trace is not target._trace:
+        raise TracerConversionError(
+            "an in-place update would mix values of different transformations; write "
+            "`x = ...` with the new value instead of updating x in place")
+    a = _aliasing(target)
+    if isinstance(a, _View):
+        if a.readonly:
+            raise ValueError(a.readonly)
+        root = a.root
+        new_root = _scatter(root, a, value)
+        _assign(target, value)
+        _assign(root, new_root)
+        _refresh(root, target)
+    else:
+        _assign(target, value)
+        _refresh(target, None)
+    return target

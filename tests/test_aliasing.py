@@ -1,0 +1,263 @@
+"""NumPy's aliasing on traced values: copies are independent, writes through views reach their
+base, in-place operators update the object every name and view shares. Each program runs on
+plain ndarrays (NumPy's answer) and under frechet's transformations, which must agree on the
+value and on the derivative (central differences of the NumPy run)."""
+
+import numpy as np
+import pytest
+
+import frechet as fr
+
+X = np.array([0.7, -1.2, 0.4, 2.0, -0.3, 1.1])
+
+
+def check(f, x=X):
+    want = f(x.copy())
+    eps = 1e-6
+    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
+    v, g = fr.value_and_grad(f)(x.copy())
+    np.testing.assert_allclose(v, want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(g, fd.reshape(x.shape), rtol=1e-6, atol=1e-7)
+    _, t = fr.jvp(f, (x.copy(),), (np.ones_like(x),))
+    np.testing.assert_allclose(t, fd.sum(), rtol=1e-6, atol=1e-7)
+    jg = fr.jit(fr.grad(f))
+    for y in (x, x * 0.9 + 0.05):          # traced, then replayed on fresh arguments
+        jg(y.copy())
+    np.testing.assert_allclose(jg(x.copy()), g, rtol=1e-12, atol=1e-13)
+
+
+# copies -------------------------------------------------------------------------------------
+
+def copy_method(x):
+    v = x.copy()
+    v[0] = 0.0
+    return np.sum(x * x)
+
+
+def copy_function(x):
+    v = np.copy(x)
+    v[1:] = 2.0
+    return np.sum(x * v)
+
+
+def astype_same_dtype(x):
+    v = x.astype(np.float64)
+    v[0] = 3.0
+    v *= 3.0
+    return np.sum(x) + np.sum(v)
+
+
+def array_and_positive(x):
+    a, b = x.astype(float), +x
+    a[0] = 1.0
+    b[1] = 2.0
+    return np.sum(x * a * b)
+
+
+def flatten_is_a_copy(x):
+    y = x.reshape(2, 3)
+    f = y.flatten()
+    f[0] = 10.0
+    return np.sum(y * x.reshape(2, 3)) + np.sum(f)
+
+
+@pytest.mark.parametrize("f", [copy_method, copy_function, astype_same_dtype,
+                               array_and_positive, flatten_is_a_copy])
+def test_copies_are_independent(f):
+    check(f)
+
+
+# views --------------------------------------------------------------------------------------
+
+def slice_view(x):
+    w = x * 1.0
+    v = w[:2]
+    v[0] = 100.0
+    return np.sum(w * x)
+
+
+def base_write_reaches_view(x):
+    w = x * 2.0
+    v = w[1:4]
+    w[2] = x[0] ** 2                    # v[1] sees it
+    return np.sum(v * x[:3])
+
+
+def view_of_view(x):
+    w = (x * 1.0).reshape(2, 3)
+    r = w[1]
+    c = r[::2]
+    c[1] = x[0] * 5
+    return np.sum(w * w) + np.sum(r)
+
+
+def temporary_views(x):
+    y = x * 1.0
+    y[1:3][0] = 5.0
+    np.copyto(y[2:], x[:1] * 3)
+    np.sin(y[:2], out=y[:2])
+    return np.sum(y * x)
+
+
+def transposed_and_raveled(x):
+    y = (x * 1.0).reshape(2, 3)
+    y.ravel()[4] = 7.0 * x[0]
+    y.T[1] = x[:2]
+    y.flat[5] = 3.0
+    y.T.ravel()[0] = 9.0                # a copy (the transpose is not contiguous): no effect
+    return np.sum(y * y)
+
+
+def flat_of_a_transpose(x):
+    y = (x * 1.0).reshape(2, 3)
+    y.T.flat[1] = x[2] * x[3]           # .flat writes through whatever the layout
+    return np.sum(y * x.reshape(2, 3))
+
+
+def function_views(x):
+    y = x * 1.0
+    np.reshape(y, (3, 2))[0, 1] = x[5]
+    a, b = np.split(y, 2)
+    b[0] = a[0] * 4
+    np.flip(y)[0] = -1.0
+    np.expand_dims(y, 0)[0, 2] = x[2] ** 3
+    np.moveaxis(y.reshape(2, 3), 0, 1)[2, 0] = 0.5
+    return np.sum(y * x)
+
+
+def squeeze_and_view(x):
+    y = (x * 1.0).reshape(1, 6)
+    s = y.squeeze()
+    s[3] = 0.0
+    v = s.view()
+    v[4] += x[1]
+    return np.sum(y * y)
+
+
+def diagonal_is_read_only(x):
+    m = np.outer(x[:3], x[3:])
+    d = np.diagonal(m)
+    m[1, 1] = 5.0                       # the read-only view sees its base's writes
+    return np.sum(d * x[:3])
+
+
+@pytest.mark.parametrize("f", [slice_view, base_write_reaches_view, view_of_view,
+                               temporary_views, transposed_and_raveled, flat_of_a_transpose,
+                               function_views, squeeze_and_view, diagonal_is_read_only])
+def test_views_write_through(f):
+    check(f)
+
+
+def test_read_only_views_refuse_writes():
+    def f(x):
+        np.broadcast_to(x, (2, 6))[0, 0] = 1.0
+        return np.sum(x)
+
+    def g(x):
+        np.diagonal(np.outer(x, x))[0] = 1.0
+        return np.sum(x)
+
+    def h(x):
+        z = x * 1j
+        z.real[0] = 1.0
+        return np.sum(np.abs(z))
+
+    for fn in (f, g):
+        with pytest.raises(ValueError, match="read-only"):
+            fn(X.copy())                # NumPy's behaviour, which frechet keeps
+        with pytest.raises(ValueError, match="read-only"):
+            fr.grad(fn)(X.copy())
+    with pytest.raises(ValueError, match=r"\.real of a complex traced array is not supported"):
+        fr.grad(h)(X.copy())
+
+
+# in-place operators ---------------------------------------------------------------------------
+
+def alias_iadd(x):
+    y = x * 1.0
+    z = y
+    z += 1.0
+    z *= x
+    z -= x ** 2
+    z /= 2.0
+    z **= 2
+    return np.sum(y)
+
+
+def helper_updates_its_argument(x):
+    def upd(a, b):
+        a += b
+        a *= 0.5
+    y = x * 3.0
+    upd(y, x)
+    upd(y[2:], x[:4] ** 2)
+    return np.sum(y * y)
+
+
+def fill(x):
+    y = x * 1.0
+    y[:3].fill(2.0)
+    return np.sum(y * x)
+
+
+def scalar_stays_a_scalar(x):
+    s = np.sum(x)
+    t = s
+    t += 1.0                            # np.float64 is immutable: s is unchanged
+    u = x[0]
+    u *= 3.0
+    return s * t + x[0] * u
+
+
+def matmul_in_place(x):
+    a = x.reshape(2, 3)[:, :2] * 1.0
+    b = a
+    b @= np.array([[1.0, 2.0], [0.5, -1.0]])
+    return np.sum(a * a)
+
+
+@pytest.mark.parametrize("f", [alias_iadd, helper_updates_its_argument, fill,
+                               scalar_stays_a_scalar, matmul_in_place])
+def test_in_place_operators_update_the_shared_object(f):
+    check(f)
+
+
+def test_in_place_operators_keep_numpys_casting_and_shapes():
+    def cast(x):
+        y = x.astype(np.float32)
+        y += 1j * x                     # NumPy: cannot cast complex into float32 in place
+        return np.sum(y)
+
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'add' output"):
+        fr.grad(cast)(X.copy())
+
+    def grow(x):
+        y = x[:2] * 1.0
+        y += x.reshape(3, 2)            # the result would be (3, 2): not into y's (2,)
+        return np.sum(y)
+
+    with pytest.raises(ValueError, match="non-broadcastable output operand"):
+        grow(X.copy())
+    with pytest.raises(fr.ShapeError, match="non-broadcastable output operand"):
+        fr.grad(grow)(X.copy())
+
+
+def test_every_transformation_rebinds_the_whole_state():
+    # Taylor mode's tracers inherit their primal's slot: an update must replace it too
+    def f(x):
+        y = x * 1.0
+        y[1:] = 5.0
+        z = y[:2]
+        z += x[1:] ** 2
+        return y
+
+    x = np.array([0.5, -1.0, 2.0])
+    coeffs = fr.taylor(f, x, np.ones(3), 3)
+    np.testing.assert_allclose(coeffs[0], f(x))
+    np.testing.assert_allclose(coeffs[1], [1.0 + 2 * x[1], 2 * x[2], 0.0])
+    np.testing.assert_allclose(coeffs[2], [1.0, 1.0, 0.0])         # f''/2
+    lap = fr.laplacian(lambda x: np.sum(f(x) ** 3))(x)
+    h = fr.hessian(lambda x: np.sum(f(x) ** 3))(x)
+    np.testing.assert_allclose(lap, np.trace(h), rtol=1e-12)
+    batch = np.stack([x, 2 * x])
+    np.testing.assert_allclose(fr.vmap(f)(batch), np.stack([f(b) for b in batch]))
