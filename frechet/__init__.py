@@ -6,6 +6,7 @@ primitives; reverse mode is its transpose.
 
 from frechet import bounds, checkpoint_policies, linalg, numpy, optimize, scipy
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
+from frechet._src.config import config
 from frechet._src.errors import (
                                  ConcretizationError,
                                  EscapedTracerError,
@@ -47,7 +48,7 @@ from frechet._src.tree import register_dataclass
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
-    "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "custom_jvp", "custom_vjp",
+    "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
     "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
     "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "scipy", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",

@@ -7,8 +7,15 @@ import frechet as fr
 
 
 def test_asarray_of_tracer():
-    with pytest.raises(fr.TracerConversionError, match="np.asarray.*np.stack"):
-        fr.grad(lambda x: np.asarray(x).sum())(np.ones(2))
+    # np.asarray of a traced value is the value (NumPy constructors are wrapped while a
+    # transformation runs); with the wrapping off, the error says what to write instead
+    np.testing.assert_array_equal(fr.grad(lambda x: np.asarray(x).sum())(np.ones(2)), [1, 1])
+    fr.config.patch_numpy_creation = False
+    try:
+        with pytest.raises(fr.TracerConversionError, match="np.asarray.*np.stack"):
+            fr.grad(lambda x: np.asarray(x).sum())(np.ones(2))
+    finally:
+        fr.config.patch_numpy_creation = True
 
 
 def test_float_of_tracer():
@@ -17,8 +24,8 @@ def test_float_of_tracer():
 
 
 def test_np_array_of_list_of_tracers():
-    with pytest.raises(fr.TracerConversionError, match="drop its derivative"):
-        fr.grad(lambda x: np.array([x[0], x[1]]).sum())(np.ones(2))
+    np.testing.assert_array_equal(
+        fr.grad(lambda x: np.array([x[0], 2 * x[1]]).sum())(np.ones(2)), [1, 2])
 
 
 def test_writing_tracer_into_ndarray():
@@ -53,8 +60,8 @@ def test_unsupported_function_names_it():
 
 
 def test_unsupported_ufunc_method():
-    with pytest.raises(fr.TracerConversionError, match="np.add.at"):
-        fr.grad(lambda x: np.add.at(x, [0], 1.0))(np.ones(2))
+    with pytest.raises(fr.UnsupportedFunctionError, match="np.add.reduceat"):
+        fr.grad(lambda x: np.add.reduceat(x, [0, 1]).sum())(np.ones(2))
 
 
 def test_shape_errors_read_like_numpy():
@@ -134,5 +141,5 @@ def test_conversion_inside_a_library_names_the_library_function():
                              r"frechet\.scipy\.special\.logsumexp is its traced version"):
         fr.grad(lambda x: scipy.special.logsumexp(x))(np.arange(3.0))
     with pytest.raises(fr.TracerConversionError) as info:      # the user's own call: no library
-        fr.grad(lambda x: np.asarray(x).sum())(np.arange(3.0))
+        fr.grad(lambda x: sum(x.tolist()))(np.arange(3.0))
     assert "inside" not in str(info.value)

@@ -11,6 +11,7 @@ keeps nested derivatives from confusing their perturbations.
 from __future__ import annotations
 
 import contextvars
+import threading
 from contextlib import contextmanager
 
 from frechet._src.errors import EscapedTracerError
@@ -64,6 +65,35 @@ def use(trace: Trace):
         yield trace
     finally:
         _current.reset(token)
+
+
+# Hooks run when the first transformation of the process starts running a user's function and
+# when the last one ends (the NumPy front end uses them to install its creation functions only
+# while they can meet traced values, so that NumPy outside transformations is untouched).
+HOOKS: list = []                        # (on_first_enter, on_last_exit) pairs
+_active = [0]
+_active_lock = threading.Lock()
+
+
+@contextmanager
+def transforming(trace: Trace):
+    """`use(trace)` around a user's function run by a transformation (jvp, vmap, staging,
+    Taylor mode): also counts the transformations running in the process, for HOOKS."""
+    with _active_lock:
+        _active[0] += 1
+        if _active[0] == 1:
+            for enter, _ in HOOKS:
+                enter()
+    token = _current.set(trace)
+    try:
+        yield trace
+    finally:
+        _current.reset(token)
+        with _active_lock:
+            _active[0] -= 1
+            if _active[0] == 0:
+                for _, leave in HOOKS:
+                    leave()
 
 
 class Tracer:

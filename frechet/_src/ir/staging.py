@@ -148,6 +148,6 @@ def stage(fun, in_specs, forward_known: bool = False):
     """Run `fun` on staged inputs of `in_specs`; return (program, outputs-as-given)."""
     st = StagingTrace(_trace.current(), forward_known)
     ins = [st.new_arg(s) for s in in_specs]
-    with _trace.use(st):
+    with _trace.transforming(st):
         outs = fun(*ins)
     return st, ins, outs

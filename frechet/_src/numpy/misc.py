@@ -212,11 +212,14 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     dt = np.dtype(dtype) if dtype is not None else asarray(a).dtype
     shp = shape_of(a) if shape is None else shape
     if isinstance(fill_value, Tracer):
-        return fit(fill_value, dt, tuple(np.atleast_1d(shp)) if np.ndim(shp) else (shp,))
+        from frechet._src.numpy.aliasing import clone
+        out = fit(fill_value, dt, tuple(np.atleast_1d(shp)) if np.ndim(shp) else (shp,))
+        return clone(out) if out is fill_value else out
     return np.full(shp, fill_value, dt)
 
 
 def empty_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    # Note: zeros, where NumPy leaves the memory as it was
     return zeros_like(a, dtype, shape=shape)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.ir.staging import _PKG_DIR
-from frechet._src.numpy import aliasing, misc, sorting
+from frechet._src.numpy import aliasing, misc, patching, sorting
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import reductions as R
 from frechet._src.numpy import ufuncs as U
@@ -158,6 +158,8 @@ def _sparse_defers() -> bool:
     """Whether SciPy's sparse matmul is converting this tracer: it gives up on a 0-d object
     array (returning NotImplemented), so Python then asks the tracer's reflected operator."""
     f = sys._getframe(2)
+    if f.f_code.co_filename == patching.__file__:     # through NumPy's wrapped constructors
+        f = f.f_back
     return f.f_code.co_name in ("_matmul_dispatch", "_rmatmul_dispatch") and \
         f.f_globals.get("__name__", "").startswith("scipy.sparse")
 
@@ -244,8 +246,15 @@ def _array_function(self, func, types, args, kwargs):
         if not (issubclass(t, (Tracer, np.ndarray))):
             return NotImplemented
     impl = FUNCTIONS.get(func)
+    if impl is None and func in patching.LIKE:      # np.zeros(n, like=x), np.array([...], like=x), ...
+        return patching.like(func, args, kwargs)
     if func in _VIEW_FUNCTIONS and impl is not None:
         return _track_views(func, args, kwargs, impl(*args, **kwargs))
+    if func in _FILLABLE and isinstance(args[0], Tracer):
+        # a constant of x's own transformation, so that later `out[i] = ...` writes of traced
+        # values can update it (an ndarray would refuse them)
+        out = impl(*args, **kwargs)
+        return out if isinstance(out, Tracer) else args[0]._trace.lift(out)
     if impl is not None and func not in _SAME_OBJECT:
         out = impl(*args, **kwargs)
         if isinstance(out, Tracer) and any(out is a for a in args):
@@ -269,6 +278,7 @@ _VIEW_FUNCTIONS = frozenset(getattr(np, n) for n in (
     "broadcast_to", "broadcast_arrays", "diagonal", "split", "array_split", "hsplit", "vsplit",
     "dsplit", "unstack", "flip", "fliplr", "flipud", "rot90", "real", "imag")
     if hasattr(np, n))
+_FILLABLE = frozenset((np.zeros_like, np.ones_like, np.empty_like, np.full_like))
 _SAME_OBJECT = frozenset((np.asarray, np.asanyarray, np.ascontiguousarray, np.require))
 
 
@@ -303,6 +313,7 @@ def _namespace(self, api_version=None):
 
 
 Tracer.__array_namespace__ = _namespace
+assert patching.HOOKS_INSTALLED  # the constructors are wrapped while transformations run
 
 # attributes and methods -------------------------------------------------------------------------
 def _viewing(np_func, fn):

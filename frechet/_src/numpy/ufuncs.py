@@ -110,6 +110,44 @@ def accumulate(ufunc, a, axis=0, dtype=None, out=None):
     return _store(moveaxis(stack(accs), 0, axis), out)
 
 
+def at(ufunc, a, indices, b=None):
+    """np.ufunc.at: unbuffered in-place application, repeated indices applied once each, in
+    order (np.add.at(x, [0, 0], 1) adds 2)."""
+    from frechet._src.numpy import manipulation as M
+    if not isinstance(a, Tracer):
+        raise TracerConversionError(
+            f"np.{ufunc.__name__}.at would write traced values into a NumPy array, which cannot "
+            "hold them; make the array with np.zeros_like(x) (or another traced array) first")
+    flat_pos = np.arange(a.size).reshape(a.shape)[M.normalize_index(indices, a.shape)]
+    pos = np.ravel(flat_pos)
+    if ufunc in (np.add, np.subtract) and b is not None:
+        v = b if ufunc is np.add else call(np.negative, b)
+        v = fit(asarray(v), a.dtype, np.shape(flat_pos))
+        rebind(a, M.reshape(M.index_add(M.ravel(a), (pos,), M.ravel(v)), a.shape))
+        return
+    vals = None if b is None else M.ravel(fit(asarray(b), result_dtype_of(ufunc, a, b),
+                                              np.shape(flat_pos)))
+    # k-th occurrences of each position: one gather-compute-scatter pass per multiplicity
+    order = np.argsort(pos, kind="stable")
+    sorted_pos = pos[order]
+    first = np.r_[True, sorted_pos[1:] != sorted_pos[:-1]]
+    starts = np.maximum.accumulate(np.where(first, np.arange(pos.size), 0))
+    rank = np.empty(pos.size, np.intp)
+    rank[order] = np.arange(pos.size) - starts
+    flat = M.ravel(a)
+    for r in range(int(rank.max(initial=-1)) + 1):
+        sel = np.nonzero(rank == r)[0]
+        cur = M.getitem(flat, (pos[sel],))
+        new = call(ufunc, cur) if vals is None else call(ufunc, cur, M.getitem(vals, (sel,)))
+        flat = M.setitem(flat, (pos[sel],), fit(new, a.dtype, (sel.size,)))
+    rebind(a, M.reshape(flat, a.shape))
+    return
+
+
+def result_dtype_of(ufunc, a, b):
+    return np.result_type(a.dtype, b.dtype if hasattr(b, "dtype") else np.asarray(b).dtype)
+
+
 def outer(ufunc, a, b, **kwargs):
     from frechet._src.numpy.manipulation import reshape
     a, b = asarray(a), asarray(b)
@@ -167,9 +205,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method == "outer":
         return outer(ufunc, *inputs, **kwargs)
     if method == "at":
-        raise TracerConversionError(
-            f"np.{ufunc.__name__}.at updates an array in place, which cannot carry a derivative "
-            "here; use `x = x.copy(); x[idx] += v` on the traced value instead")
+        return at(ufunc, *inputs, **kwargs)
     raise UnsupportedFunctionError(f"np.{ufunc.__name__}.{method} is not supported on traced values")
 
 

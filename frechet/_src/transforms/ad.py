@@ -287,11 +287,8 @@ Trace.process_custom_vjp = _trace_default_custom_vjp
 def _run_jvp(jt, fun, primals, tangents):
     """fun on (primal, tangent) pairs of the JVP trace jt, with jt current."""
     ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
-    token = _trace.set_current(jt)
-    try:
+    with _trace.transforming(jt):
         outs = fun(*ins)
-    finally:
-        _trace.reset_current(token)
     return _split_outputs(jt, outs)
 
 

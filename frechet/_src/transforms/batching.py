@@ -198,7 +198,7 @@ def batch_flat_raw(fun, args, batched, size=None, axis_name=None):
     n = size if size is not None else next(a.shape[0] for a, b in zip(args, batched) if b)
     bt = BatchTrace(_trace.current(), n, axis_name)
     ins = [BatchTracer(bt, a) if b else a for a, b in zip(args, batched)]
-    with _trace.use(bt):
+    with _trace.transforming(bt):
         outs = fun(*ins)
     vals, out_batched = [], []
     for o in outs:

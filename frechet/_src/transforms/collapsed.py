@@ -124,7 +124,7 @@ def second_order(fun, directions, drift=None):
     def op(x):
         v = directions if not callable(directions) else directions(x)
         ct = CollapsedTrace(_trace.current(), np.shape(v)[0])
-        with _trace.use(ct):
+        with _trace.transforming(ct):
             y = fun(CollapsedTracer(ct, x, v, drift))
         leaves, treedef = tree.flatten(y)
         outs = []

@@ -105,7 +105,7 @@ def series_of(fun, curves):
         out = fun(*[c[0] if isinstance(c, list) else c for c in curves])
         return [[o] for o in (out if isinstance(out, list) else [out])]
     jt = JetTrace(_trace.current(), m)
-    with _trace.use(jt):
+    with _trace.transforming(jt):
         out = fun(*[JetTracer(jt, c[0], list(c[1:])) if isinstance(c, list) else c
                     for c in curves])
     result = []

@@ -52,6 +52,11 @@ class TracingTrace(StagingTrace):
             out.value = value
         return out
 
+    def lift(self, value):
+        out = super().lift(value)
+        out.value = value if isinstance(value, np.ndarray) else np.asarray(value)
+        return out
+
     def concretize(self, tracer):
         if tracer.value is None:
             return None

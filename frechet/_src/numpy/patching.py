@@ -1,0 +1,123 @@
+"""NumPy's array constructors, while a transformation runs.
+
+`np.array([a, b])` of traced scalars, `np.array(list_of_traced_rows)` and `np.asarray(x)` of a
+traced x are ordinary NumPy code, but NumPy's constructors do not dispatch on what a list holds
+(NEP 18 sees only `like=`): they would call `__array__` and refuse. While the first
+transformation of the process runs a user's function until the last one ends (core.trace's
+HOOKS), `numpy.array`, `numpy.asarray` and `numpy.asanyarray` are replaced by wrappers that
+build traced arrays from traced contents when the calling thread is inside a transformation,
+and call NumPy's own function otherwise. Outside transformations NumPy is untouched.
+Code that bound the functions before (`from numpy import array`) keeps NumPy's.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from frechet._src.config import config
+from frechet._src.core import trace as _trace
+from frechet._src.core.trace import EVAL, Tracer
+from frechet._src.ir.staging import _PKG_DIR
+from frechet._src.numpy.aliasing import clone
+from frechet._src.numpy.base import asarray as _frechet_asarray
+
+_NAMES = ("array", "asarray", "asanyarray")
+_ORIGINAL = {name: getattr(np, name) for name in _NAMES}
+_installed = []
+
+
+def _holds_tracer(x) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    return type(x) in (list, tuple) and any(_holds_tracer(e) for e in x)
+
+
+def _traced(obj, dtype, copy, ndmin=0):
+    out = _frechet_asarray(obj, None if dtype is None else np.dtype(dtype))
+    if out is obj and copy is not False:
+        out = clone(out)
+    if ndmin > out.ndim:
+        from frechet._src.numpy.manipulation import reshape
+        out = reshape(out, (1,) * (ndmin - out.ndim) + tuple(out.shape))
+    return out
+
+
+def _wants_frechet(obj) -> bool:
+    if _trace.current() is EVAL or not _holds_tracer(obj):
+        return False
+    # Note: library code (SciPy, scikit-learn, ...) converting a traced array wants an ndarray,
+    # which it cannot have: it gets NumPy's own behaviour (the error naming the library
+    # function, or the hook SciPy's sparse matmul uses to hand over to the tracer)
+    return not isinstance(obj, Tracer) or not _from_library(sys._getframe(2))
+
+
+def _from_library(frame) -> bool:
+    path = frame.f_code.co_filename
+    return ("site-packages" in path or "dist-packages" in path) and not path.startswith(_PKG_DIR)
+
+
+def array(object, dtype=None, *args, copy=True, ndmin=0, **kwargs):
+    if _wants_frechet(object):
+        return _traced(object, dtype, copy, ndmin)
+    return _ORIGINAL["array"](object, dtype, *args, copy=copy, ndmin=ndmin, **kwargs)
+
+
+def asarray(a, dtype=None, *args, **kwargs):
+    if _wants_frechet(a):
+        return _traced(a, dtype, False)
+    return _ORIGINAL["asarray"](a, dtype, *args, **kwargs)
+
+
+def asanyarray(a, dtype=None, *args, **kwargs):
+    if _wants_frechet(a):
+        return _traced(a, dtype, False)
+    return _ORIGINAL["asanyarray"](a, dtype, *args, **kwargs)
+
+
+# NumPy's constructors that take `like=` (NEP 35): called with a traced `like`, they dispatch
+# to the tracer, which makes what NumPy would, as a value of the current transformation
+LIKE = frozenset(_ORIGINAL[n] for n in _NAMES) | frozenset(getattr(np, n) for n in (
+    "zeros", "ones", "empty", "full", "arange", "eye", "identity", "frombuffer",
+    "fromfunction", "fromiter", "fromstring", "genfromtxt", "loadtxt", "require", "tri",
+    "ascontiguousarray", "asfortranarray") if hasattr(np, n))
+
+
+def like(func, args, kwargs):
+    """func(*args, **kwargs) called with like= a traced array."""
+    name = getattr(func, "__name__", "")
+    if name in _ORIGINAL and args and _holds_tracer(args[0]):
+        dtype = args[1] if len(args) > 1 else kwargs.get("dtype")
+        return _traced(args[0], dtype, kwargs.get("copy", name == "array"),
+                       kwargs.get("ndmin", 0))
+    if any(_holds_tracer(a) for a in args) or any(_holds_tracer(v) for v in kwargs.values()):
+        from frechet._src.errors import UnsupportedFunctionError
+        raise UnsupportedFunctionError(f"np.{name} with traced arguments is not supported; "
+                                       "build the array from traced values with np.stack")
+    out = _ORIGINAL.get(name, func)(*args, **kwargs)
+    t = _trace.current()
+    return out if t is EVAL or not isinstance(out, np.ndarray) else t.lift(out)
+
+
+_WRAPPERS = {"array": array, "asarray": asarray, "asanyarray": asanyarray}
+for _name, _f in _WRAPPERS.items():
+    _f.__doc__ = _ORIGINAL[_name].__doc__
+    _f.__wrapped__ = _ORIGINAL[_name]
+
+
+def _install():
+    if config.patch_numpy_creation:
+        for name, f in _WRAPPERS.items():
+            setattr(np, name, f)
+        _installed.append(True)
+
+
+def _restore():
+    if _installed:
+        for name, f in _ORIGINAL.items():
+            setattr(np, name, f)
+        _installed.clear()
+
+
+_trace.HOOKS.append((_install, _restore))
+HOOKS_INSTALLED = True
