@@ -340,25 +340,43 @@ def matrix_power(a, n):
     return result
 
 
-def pinv(a, rcond=None, hermitian=False, *, rtol=None):
-    """np.linalg.pinv through the reduced SVD (singular values below the cutoff dropped)."""
-    fnp = traced_numpy()
+def _hashable(x):
+    """A param value from a concrete number or array (nested tuples of Python floats)."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else tuple(_hashable(r) for r in x)
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
+    """np.linalg.pinv, with the cutoff NumPy uses (rcond, else rtol, relative to the largest
+    singular value). Its derivative is the Golub-Pereyra formula (see
+    frechet/_src/prims/linalg.py), which needs no gaps between singular values; it is the
+    derivative wherever the rank is locally constant. With hermitian=True the value is NumPy's
+    (from one triangle) and the derivative takes the input to be Hermitian (its Hermitian part
+    counts), as for eigh.
+
+    Example:
+      >>> import frechet, numpy as np
+      >>> frechet.grad(lambda x: np.sum(np.linalg.pinv(np.eye(3, 2) + x)))(np.zeros((3, 2)))
+      array([[-1., -1.],
+             [-1., -1.],
+             [ 1.,  1.]])
+    """
     a = _inexact(a)
-    m, n = shape_of(a)[-2:]
     if rcond is None:
-        rcond = rtol if rtol is not None else max(m, n) * np.finfo(a.dtype).eps
-    u, s, vh = svd(a, full_matrices=False)
-    cutoff = fnp.expand_dims(asarray(rcond), -1) * fnp.max(s, axis=-1, keepdims=True)
-    keep = s > cutoff
-    inv_s = fnp.where(keep, 1.0 / fnp.where(keep, s, 1.0), 0.0)
-    return fnp.matmul(matrix_transpose(fnp.conjugate(vh)) * fnp.expand_dims(inv_s, -2),
-                      matrix_transpose(fnp.conjugate(u)))
+        m, n = shape_of(a)[-2:]
+        rcond = (1e-15 if rtol is np._NoValue else
+                 max(m, n) * np.finfo(a.dtype).eps if rtol is None else rtol)
+    elif rtol is not np._NoValue:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    rcond = _hashable(concrete(rcond, "np.linalg.pinv's rcond"))
+    return L.pinv_p.bind(a, rcond=rcond, hermitian=bool(hermitian))
 
 
 def lstsq(a, b, rcond=None):
-    """np.linalg.lstsq: x = pinv(a) b, with NumPy's residuals, rank and singular values."""
+    """np.linalg.lstsq: x = pinv(a) b (its derivative through pinv's, gap-free), with NumPy's
+    residuals, rank and singular values."""
     fnp = traced_numpy()
-    a, b = _inexact(a), _inexact(b)
+    a, b = common_inexact(a, b)
     m, n = shape_of(a)
     if rcond is None:
         rcond = max(m, n) * np.finfo(a.dtype).eps

@@ -1,4 +1,5 @@
-"""Linear algebra primitives: inv, solve, slogdet, det, on stacks of square matrices.
+"""Linear algebra primitives: inv, solve, slogdet, det, eigh, svd, pinv, cholesky, qr, eig, on
+stacks of matrices.
 
 Derivatives are the coordinate-free (Frechet) formulas, not differentiation through LAPACK:
 
@@ -6,6 +7,7 @@ Derivatives are the coordinate-free (Frechet) formulas, not differentiation thro
   solve:    dX = A^-1 (dB - dA X)             (X = A^-1 B; linear in B, transpose A^-T)
   slogdet:  d log|det A| = Re tr(A^-1 dA),    d sign = i Im tr(A^-1 dA) sign
   det:      d det A = det A tr(A^-1 dA)
+  pinv:     dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P      (P = A^+)
 
 Each tangent is written with frechet's own contractions, so its linear program transposes
 rule by rule. At a singular matrix the derivative does not exist: NumPy's LinAlgError is
@@ -308,6 +310,47 @@ def _svd_jvp(primals, tangents):
 
 svd_p.jvp = _svd_jvp
 svd_p.batch = lambda args, batched: svd_p.bind(args[0])
+
+
+# pinv: the Moore-Penrose pseudo-inverse ------------------------------------------------------
+
+def _pinv_abstract(a, *, rcond, hermitian):
+    m, n = _svd_sizes(a)
+    if hermitian:
+        _square(a, "pinv(hermitian=True)")
+    return ArraySpec(a.shape[:-2] + (n, m), a.dtype)
+
+
+pinv_p = primitive(
+    "pinv", lambda a, *, rcond, hermitian: np.linalg.pinv(a, np.asarray(rcond), hermitian),
+    _pinv_abstract)
+
+
+def _pinv_jvp(primals, tangents, *, rcond, hermitian):
+    """Golub & Pereyra (1973): with P = A^+,
+    dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P.
+    Only P and the projectors A P, P A appear (no singular-value gaps), so repeated singular
+    values are fine; it is the derivative wherever the rank stays constant (the cutoff drops
+    the same singular values nearby). Singular values dropped by the cutoff that are not
+    exactly zero count as zero: their O(s_dropped / s_kept^2) contribution is left out.
+    hermitian=True: the Hermitian part of dA (the input is taken to be Hermitian)."""
+    fnp = traced_numpy()
+    (a,), (t,) = primals, tangents
+
+    def h(x):
+        return fnp.conjugate(fnp.swapaxes(x, -1, -2))
+    p = pinv_p.bind(a, rcond=rcond, hermitian=hermitian)
+    if hermitian:
+        t = (t + h(t)) * 0.5
+    ph, th = h(p), h(t)
+    # (I - A P) and (I - P A) applied without forming the identity
+    left = fnp.matmul(fnp.matmul(p, ph), th - fnp.matmul(fnp.matmul(th, a), p))
+    right = fnp.matmul(th - fnp.matmul(p, fnp.matmul(a, th)), fnp.matmul(ph, p))
+    return p, left + right - fnp.matmul(fnp.matmul(p, t), p)
+
+
+pinv_p.jvp = _pinv_jvp
+pinv_p.batch = lambda args, batched, **params: pinv_p.bind(args[0], **params)
 
 
 # cholesky: A = L L^H (lower) -------------------------------------------------------------------

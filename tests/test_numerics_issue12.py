@@ -1,0 +1,103 @@
+"""Derivatives that used to be silently wrong (issue 12): pinv/lstsq at repeated singular
+values, np.roots, weighted 2-d/n-d histograms, std/norm where their value is 0, nan-reductions.
+
+Every check is against central differences in float64 or an exact closed form, eager and under
+jit.
+"""
+
+import numpy as np
+import pytest
+
+import frechet as fr
+from frechet._src.testing import check_grads, numerical_jvp
+
+
+def _fd_grad(f, x, eps=1e-6):
+    """Central-difference gradient of a real scalar f (complex x: d/dRe - i d/dIm, frechet's
+    and JAX's convention for the gradient of a real loss)."""
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        g[i] = (f(x + e) - f(x - e)) / (2 * eps)
+        if np.iscomplexobj(x):
+            g[i] -= 1j * (f(x + 1j * e) - f(x - 1j * e)) / (2 * eps)
+    return g
+
+
+def _grads_agree(f, x, rtol=1e-6, atol=1e-8):
+    """grad(f) eager and jitted both equal finite differences."""
+    expected = _fd_grad(f, x)
+    np.testing.assert_allclose(fr.grad(f)(x), expected, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(fr.jit(fr.grad(f))(x), expected, rtol=rtol, atol=atol)
+
+
+# 1. pinv and lstsq at repeated singular values ----------------------------------------------
+
+_E = np.eye(5)[:, :3]          # singular values 1, 1, 1
+_C = np.random.default_rng(12).standard_normal((3, 5))
+
+
+@pytest.mark.parametrize("dtype", [float, complex])
+def test_pinv_gradient_at_repeated_singular_values(dtype):
+    c = _C.astype(dtype) * (1 + 0.5j if dtype is complex else 1)
+
+    def f(x):
+        return np.real(np.sum(np.linalg.pinv(_E + 0.3 * x) * c))
+    _grads_agree(f, np.zeros((5, 3), dtype))
+    # the wide matrix, and off the degenerate point (where the SVD rule also worked)
+    _grads_agree(lambda x: f(x.T.conj()), np.zeros((3, 5), dtype))
+    x = np.random.default_rng(1).standard_normal((5, 3)).astype(dtype)
+    _grads_agree(f, x)
+
+
+def test_pinv_jvp_and_second_order_at_repeated_singular_values():
+    def f(x):
+        return np.linalg.pinv(_E + 0.3 * x) @ _C.T
+    check_grads(f, (np.zeros((5, 3)),), order=2)
+    check_grads(fr.jit(f), (np.zeros((5, 3)),), order=1)
+
+
+def test_pinv_of_a_rank_deficient_matrix_along_a_rank_preserving_curve():
+    # A(t) = (I + t B) A0 (I + t D) keeps rank 2 (with singular values 2, 2); pinv is
+    # differentiable along it, and the projector terms of the formula matter
+    rng = np.random.default_rng(3)
+    u, _ = np.linalg.qr(rng.standard_normal((4, 4)))
+    v, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    a0 = u[:, :2] @ (2 * v[:, :2].T)
+    b, d = rng.standard_normal((4, 4)), rng.standard_normal((3, 3))
+
+    def curve(t):
+        return (np.eye(4) + t * b) @ a0 @ (np.eye(3) + t * d)
+    t0 = np.zeros(())
+    for fn in (lambda t: np.linalg.pinv(curve(t)), fr.jit(lambda t: np.linalg.pinv(curve(t)))):
+        _, tangent = fr.jvp(fn, (t0,), (np.ones(()),))
+        fd = numerical_jvp(lambda t: np.linalg.pinv(curve(t)), (t0,), (np.ones(()),), 1e-6)
+        np.testing.assert_allclose(tangent, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_pinv_hermitian_and_numpy_defaults():
+    a = np.diag([2.0, 2.0, 0.0])
+    np.testing.assert_array_equal(fr.jit(np.linalg.pinv)(a), np.linalg.pinv(a))
+    tiny = np.diag([1.0, 1e-14])         # NumPy's default cutoff is 1e-15 * max(s)
+    np.testing.assert_allclose(fr.jit(np.linalg.pinv)(tiny), np.linalg.pinv(tiny))
+    np.testing.assert_allclose(fr.numpy.linalg.pinv(tiny, rtol=None),
+                               np.linalg.pinv(tiny, rtol=None))
+    with pytest.raises(ValueError, match="can't be both set"):
+        fr.numpy.linalg.pinv(tiny, rcond=0.1, rtol=0.1)
+    c = np.arange(9.0).reshape(3, 3)
+
+    def f(x):
+        s = np.eye(3) + 0.1 * (x + x.T)
+        return np.sum(np.linalg.pinv(s, hermitian=True) * c)
+    x0 = np.zeros((3, 3))
+    np.testing.assert_allclose(fr.grad(f)(x0), _fd_grad(f, x0), rtol=1e-6, atol=1e-8)
+
+
+def test_lstsq_gradient_at_repeated_singular_values():
+    b = np.arange(5.0) - 2
+
+    def f(x):
+        sol, res, _, _ = np.linalg.lstsq(_E + 0.3 * x, b + 0.5 * np.sum(x, axis=1))
+        return np.sum(sol * np.array([1.0, -2.0, 0.5])) + np.sum(res)
+    _grads_agree(f, np.zeros((5, 3)))
