@@ -101,3 +101,42 @@ def test_lstsq_gradient_at_repeated_singular_values():
         sol, res, _, _ = np.linalg.lstsq(_E + 0.3 * x, b + 0.5 * np.sum(x, axis=1))
         return np.sum(sol * np.array([1.0, -2.0, 0.5])) + np.sum(res)
     _grads_agree(f, np.zeros((5, 3)))
+
+
+# 2. np.roots --------------------------------------------------------------------------------
+
+def test_roots_closed_form_and_numpys_dtype():
+    p = np.array([1.0, -3.0, 2.0])                  # (x - 2)(x - 1): dr = -dp(r) / p'(r)
+    for jac in (fr.jacobian(np.roots), fr.jit(fr.jacfwd(np.roots))):
+        np.testing.assert_allclose(jac(p), [[-4.0, -2.0, -1.0], [1.0, 1.0, 1.0]], atol=1e-12)
+    assert fr.jit(np.roots)(p).dtype == np.float64
+    q = np.array([3.2, 2.0, 1.0])                   # complex roots: complex, as in NumPy
+    np.testing.assert_array_equal(fr.jit(np.roots)(q), np.roots(q))
+    # a trailing zero is a simple root at 0: d0 = -dp_n / p_(n-1)
+    np.testing.assert_allclose(fr.jacobian(np.roots)(np.array([1.0, -3.0, 2.0, 0.0]))[-1],
+                               [0.0, 0.0, 0.0, -0.5], atol=1e-12)
+
+
+@pytest.mark.parametrize("p", [np.array([3.2, 2.0, 1.0, -0.5]),
+                               np.array([1.0, 0.3, -2.0, 0.5, 1.5])])
+def test_roots_gradient_against_finite_differences(p):
+    w = np.arange(1.0, len(p)) * (1 - 0.7j)
+
+    def f(p):
+        r = np.roots(p)
+        return np.real(np.sum(r * w)) + np.sum(np.abs(r) ** 2)
+    _grads_agree(f, p)
+    check_grads(np.roots, (p,), order=2)
+    check_grads(np.roots, (p + 0.4j * np.cos(np.arange(len(p))),), order=2)   # complex
+
+
+def test_roots_raise_where_they_are_not_differentiable():
+    with pytest.raises(fr.NonDifferentiableError, match="repeated roots"):
+        fr.grad(lambda p: np.sum(np.real(np.roots(p))))(np.array([1.0, -2.0, 1.0]))
+    with pytest.raises(fr.NonDifferentiableError, match="repeated roots"):
+        fr.jit(fr.jacfwd(np.roots))(np.array([1.0, 1.0, 0.0, 0.0]))      # 0 twice
+    with pytest.raises(fr.NonDifferentiableError, match="leading coefficient is 0"):
+        fr.jacobian(np.roots)(np.array([0.0, 1.0, -3.0, 2.0]))
+    # the values are NumPy's all the same
+    np.testing.assert_array_equal(fr.jit(np.roots)(np.array([1.0, -2.0, 1.0])),
+                                  np.roots([1.0, -2.0, 1.0]))

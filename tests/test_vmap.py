@@ -17,7 +17,7 @@ N = 3
 DATA_DEPENDENT = {
     "getitem_mask", "histogram_bin_edges", "histogram_edges", "histogram_weights", "interp",
     "interp_xp", "intersect1d", "linalg_lstsq", "linalg_lstsq_c128", "linalg_lstsq_residuals", "nanmedian", "nanpercentile", "nanquantile", "piecewise", "place",
-    "putmask", "setdiff1d", "setxor1d", "trim_zeros", "union1d", "unique", "unwrap",
+    "putmask", "roots", "roots_complex", "roots_c128", "setdiff1d", "setxor1d", "trim_zeros", "union1d", "unique", "unwrap",
 }
 
 
