@@ -140,3 +140,60 @@ def test_roots_raise_where_they_are_not_differentiable():
     # the values are NumPy's all the same
     np.testing.assert_array_equal(fr.jit(np.roots)(np.array([1.0, -2.0, 1.0])),
                                   np.roots([1.0, -2.0, 1.0]))
+
+
+# 3. weighted histograms in several dimensions -----------------------------------------------
+
+_RNG = np.random.default_rng(7)
+_XY = _RNG.uniform(0.02, 0.98, (2, 9))
+_W = _RNG.uniform(0.5, 2.0, 9)
+
+
+def test_histogram2d_is_linear_in_its_weights():
+    x, y = _XY
+    c = _RNG.standard_normal((3, 4))
+    edges = (np.linspace(0, 1, 4), np.array([0.0, 0.2, 0.5, 0.7, 1.0]))
+    ix = np.searchsorted(edges[0], x, side="right") - 1
+    iy = np.searchsorted(edges[1], y, side="right") - 1
+
+    def f(w):
+        return np.sum(np.histogram2d(x, y, bins=edges, weights=w)[0] * c)
+    for g in (fr.grad(f), fr.jit(fr.grad(f))):
+        np.testing.assert_allclose(g(_W), c[ix, iy], rtol=1e-12)     # the closed form
+    np.testing.assert_allclose(fr.jit(lambda w: np.histogram2d(x, y, 3, weights=w)[0])(_W),
+                               np.histogram2d(x, y, 3, weights=_W)[0], rtol=1e-12)
+
+
+def test_histogramdd_weights_with_outliers_mixed_bins_and_density():
+    sample = _RNG.uniform(-0.2, 1.2, (12, 3))
+    w = _RNG.uniform(0.5, 2.0, 12)
+    bins = (3, np.array([0.0, 0.25, 1.0]), 2)
+    rng_ = [(0.0, 1.0), None, (0.1, 0.9)]
+    c = np.cos(np.arange(12.0)).reshape(3, 2, 2)
+    for density in (False, True):
+        def hist(w, density=density):
+            return np.histogramdd(sample, bins, rng_, density=density, weights=w)[0]
+        np.testing.assert_allclose(fr.jit(hist)(w), hist(w), rtol=1e-12)
+        _grads_agree(lambda w, hist=hist: np.sum(hist(w) * c), w)
+    # the sequence-of-coordinates form
+    cols = [sample[:, 0], sample[:, 1]]
+    np.testing.assert_allclose(
+        fr.grad(lambda w: np.sum(np.histogramdd(cols, 2, weights=w)[0] ** 2))(w),
+        _fd_grad(lambda w: np.sum(np.histogramdd(cols, 2, weights=w)[0] ** 2), w), rtol=1e-6)
+
+
+def test_histogram_density_with_weights_and_data_derived_edges():
+    x, y = _XY
+    c = np.arange(6.0).reshape(2, 3)
+    for f in (lambda w: np.sum(np.histogram(x, 3, density=True, weights=w)[0] * c[1]),
+              lambda w: np.sum(np.histogram2d(x, y, (2, 3), density=True, weights=w)[0] * c)):
+        _grads_agree(f, _W)
+    # densities from data-derived edges depend on the data through the bin widths
+    _grads_agree(lambda x: np.sum(np.histogram2d(x, y, (2, 3), density=True)[0] * c), x)
+    _grads_agree(lambda x: np.sum(np.histogram(x, 3, density=True)[0] * c[1]), x)
+    # constant data: NumPy widens the range by 0.5 on each side
+    a = np.full(3, 2.0)
+    for fn in (np.histogram, np.histogram_bin_edges):
+        np.testing.assert_allclose(fr.jit(lambda a, fn=fn: fn(a, 3)[-1] * 1.0)(a), fn(a, 3)[-1])
+    np.testing.assert_allclose(fr.jacobian(lambda a: np.histogramdd(a[:, None], 2)[1][0])(a),
+                               np.full((3, 3), 1 / 3))
