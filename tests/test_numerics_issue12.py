@@ -197,3 +197,75 @@ def test_histogram_density_with_weights_and_data_derived_edges():
         np.testing.assert_allclose(fr.jit(lambda a, fn=fn: fn(a, 3)[-1] * 1.0)(a), fn(a, 3)[-1])
     np.testing.assert_allclose(fr.jacobian(lambda a: np.histogramdd(a[:, None], 2)[1][0])(a),
                                np.full((3, 3), 1 / 3))
+
+
+# 4. std and norms where their value is 0 ----------------------------------------------------
+
+def _all_modes_zero(f, x):
+    """The derivative of f at x is 0 in every mode (and finite), eager and under jit."""
+    n = np.size(f(x))
+    for d in (fr.jacfwd(f)(x), fr.jacrev(f)(x), fr.jit(fr.jacrev(f))(x),
+              fr.jit(fr.jacfwd(f))(x), fr.jvp(f, (x,), (np.ones_like(x),))[1]):
+        np.testing.assert_array_equal(np.asarray(d), 0.0)
+    if n == 1:
+        np.testing.assert_array_equal(fr.grad(lambda x: np.sum(f(x)))(x), 0.0)
+
+
+def test_std_where_it_is_zero_has_zero_derivative():
+    _all_modes_zero(np.std, np.array([1.5]))                # identically 0
+    np.testing.assert_array_equal(fr.hessian(np.std)(np.array([1.5])), [[0.0]])
+    _all_modes_zero(lambda x: np.std(x, axis=1), np.array([[1.5], [2.0]]))
+    _all_modes_zero(np.std, np.full(4, 2.0))                # a kink: the zero subgradient
+
+    def fuzz(x):       # the tangent into std is exactly 0 (every entry below the max's 0.1)
+        return np.std(np.exp(0.3 * np.tanh(np.maximum(x, 0.1))))
+    _all_modes_zero(fuzz, np.array([0.0, -1.0, 0.05]))
+
+
+def test_std_hessian_of_non_constant_data():
+    x = np.array([1.0, 0.0, 0.0, 2.5])
+    n, d = len(x), x - x.mean()
+    s = np.sqrt(np.mean(d * d))
+    p = np.eye(n) - 1.0 / n                                  # centring
+    expected = p / (n * s) - np.outer(d, d) / (n * n * s ** 3)
+    for h in (fr.hessian(np.std), fr.jit(fr.hessian(np.std))):
+        np.testing.assert_allclose(h(x), expected, rtol=1e-10, atol=1e-14)
+    check_grads(np.std, (x,), order=2)
+
+
+def _zero_at_complex(f, x):
+    """Forward and reverse derivatives of real-valued f at complex x are 0 (and finite)."""
+    for t in (np.ones_like(x), 1j * np.ones_like(x)):
+        np.testing.assert_array_equal(fr.jvp(f, (x,), (t,))[1], 0.0)
+    out, back = fr.vjp(f, x)
+    np.testing.assert_array_equal(back(np.ones_like(out))[0], 0.0)
+    np.testing.assert_array_equal(fr.jit(fr.grad(lambda x: np.sum(f(x))))(x), 0.0)
+
+
+@pytest.mark.parametrize(("norm", "euclidean"), [
+    (np.linalg.norm, True), (lambda x: np.linalg.norm(x, axis=-1), True),
+    (lambda x: np.linalg.vector_norm(x), True), (lambda x: np.linalg.norm(x, keepdims=True), True),
+    (lambda x: np.linalg.norm(x, 3), False)])
+def test_vector_norms_at_zero_and_their_hessian(norm, euclidean):
+    _all_modes_zero(norm, np.zeros(3))
+    _zero_at_complex(norm, np.zeros(3, complex))
+    x = np.array([1.0, 0.0, -2.0])
+    check_grads(norm, (x + 0.1,), order=2)
+    if euclidean:                      # the Hessian (I - x x^T / |x|^2) / |x|, at a 0 entry
+        r = np.linalg.norm(x)
+        expected = (np.eye(3) - np.outer(x, x) / r ** 2) / r
+        for h in (fr.hessian(lambda x: np.sum(norm(x))),
+                  fr.jit(fr.hessian(lambda x: np.sum(norm(x))))):
+            np.testing.assert_allclose(h(x), expected, rtol=1e-12, atol=1e-15)
+
+
+def test_frobenius_norm_at_zero_and_its_hessian():
+    for f in (np.linalg.norm, lambda m: np.linalg.norm(m, "fro"),
+              lambda m: np.linalg.matrix_norm(m)):
+        _all_modes_zero(f, np.zeros((2, 3)))
+        x = np.array([[1.0, 0.0, 2.0], [0.0, -1.0, 0.5]])
+        check_grads(f, (x,), order=2)
+        h = fr.hessian(f)(x).reshape(6, 6)
+        v, r = x.ravel(), np.linalg.norm(x)
+        np.testing.assert_allclose(h, (np.eye(6) - np.outer(v, v) / r ** 2) / r, atol=1e-14)
+    check_grads(np.linalg.norm, (np.array([1.0 + 1j, 0.0, -0.5j]),), order=2)
