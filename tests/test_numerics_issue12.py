@@ -269,3 +269,69 @@ def test_frobenius_norm_at_zero_and_its_hessian():
         v, r = x.ravel(), np.linalg.norm(x)
         np.testing.assert_allclose(h, (np.eye(6) - np.outer(v, v) / r ** 2) / r, atol=1e-14)
     check_grads(np.linalg.norm, (np.array([1.0 + 1j, 0.0, -0.5j]),), order=2)
+
+
+# 5. nan-reductions ignore their NaN entries -------------------------------------------------
+
+# (nan-function, the function it is without NaNs, whether it takes an axis with NaNs in it)
+_NAN_PAIRS = [(np.nansum, np.sum, True), (np.nanmean, np.mean, True),
+              (np.nanprod, np.prod, True), (np.nanmax, np.max, True), (np.nanmin, np.min, True),
+              (np.nanvar, np.var, True), (np.nanstd, np.std, True),
+              (np.nanmedian, np.median, False),
+              (lambda x: np.nanquantile(x, 0.3), lambda x: np.quantile(x, 0.3), False),
+              (lambda x: np.nanpercentile(x, 70), lambda x: np.percentile(x, 70), False)]
+# rows: no NaN, a NaN, one number left (std 0: the zero subgradient), distinct values
+_XN = np.array([[0.7, -1.2, 2.0, 0.4],
+                [1.5, np.nan, -0.3, 0.9],
+                [np.nan, 0.8, np.nan, np.nan]])
+
+
+def _without_nans(ref, x, w):
+    """The gradient of sum(w * ref(x with its NaNs removed)), scattered back (0 at NaNs)."""
+    keep = ~np.isnan(x)
+    g = np.zeros_like(x)
+    g[keep] = fr.grad(lambda v: np.sum(ref(v) * w))(x[keep])
+    return g
+
+
+@pytest.mark.parametrize(("nanfn", "ref", "by_axis"), _NAN_PAIRS)
+def test_nan_reductions_gradient_is_that_without_the_nans(nanfn, ref, by_axis):
+    def whole(x):
+        return nanfn(x) * 1.5
+    expected = _without_nans(ref, _XN, 1.5)
+    for g in (fr.grad(whole), fr.jit(fr.grad(whole)), lambda x: fr.jacfwd(whole)(x)):
+        np.testing.assert_allclose(g(_XN), expected, rtol=1e-12, atol=1e-15)
+    if not by_axis:                   # nan-quantiles along an axis with NaNs raise (below)
+        return
+    # along an axis, row by row (the NaN-free slices of a 2-d array)
+    w = np.array([1.0, -2.0, 0.5])
+
+    def rows(x):
+        return np.sum(nanfn(x, axis=1) * w)
+    expected = np.stack([_without_nans(ref, r, wi) for r, wi in zip(_XN, w)])
+    for g in (fr.grad(rows), fr.jit(fr.grad(rows)), fr.jacfwd(rows)):
+        np.testing.assert_allclose(g(_XN), expected, rtol=1e-12, atol=1e-15)
+    # second order: the Hessian without the NaNs, zero in their rows and columns
+    keep = ~np.isnan(_XN[0:2]).ravel()
+    h = fr.hessian(lambda x: np.sum(nanfn(x.reshape(2, 4), axis=1)))(_XN[0:2].ravel())
+    h_ref = fr.hessian(lambda v: ref(v[:4]) + ref(v[4:]))(_XN[0:2].ravel()[keep])
+    assert np.all(np.isfinite(h)) and np.all(h[~keep] == 0) and np.all(h[:, ~keep] == 0)
+    np.testing.assert_allclose(h[np.ix_(keep, keep)], h_ref, rtol=1e-10, atol=1e-13)
+
+
+def test_nan_quantiles_along_an_axis_with_nans_raise():
+    with pytest.raises(NotImplementedError, match="along an axis with NaNs"):
+        fr.grad(lambda x: np.sum(np.nanmedian(x, axis=1)))(_XN)
+
+
+@pytest.mark.parametrize(("nanfn", "fn", "identity"), [(np.nancumsum, np.cumsum, 0.0),
+                                                       (np.nancumprod, np.cumprod, 1.0)])
+def test_nan_cumulative_gradient_ignores_the_nans(nanfn, fn, identity):
+    x = _XN[1:]
+    w = np.cos(np.arange(8.0)).reshape(2, 4)
+    nan = np.isnan(x)
+    filled = np.where(nan, identity, x)
+    expected = np.where(nan, 0.0, fr.grad(lambda v: np.sum(fn(v, axis=1) * w))(filled))
+    for g in (fr.grad, lambda f: fr.jit(fr.grad(f)), fr.jacfwd):
+        np.testing.assert_allclose(g(lambda v: np.sum(nanfn(v, axis=1) * w))(x), expected,
+                                   rtol=1e-12)
