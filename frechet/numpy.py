@@ -48,6 +48,7 @@ from frechet._src.numpy import fft, linalg  # noqa: F401
 from frechet._src.numpy.base import asarray
 from frechet._src.numpy.contract import *
 from frechet._src.numpy.creation import *
+from frechet._src.numpy.histograms import *
 from frechet._src.numpy.manipulation import *
 from frechet._src.numpy.misc import *
 from frechet._src.numpy.poly import *

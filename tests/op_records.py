@@ -289,6 +289,15 @@ rec("histogram_edges", lambda x: np.histogram(x, bins=3)[1], U(-1, 1, 6))
 rec("histogram_weights", lambda w: np.histogram(np.array([0.1, 0.5, 0.52, 0.9]), bins=2,
                                                   weights=w)[0], U(-1, 1, 4))
 rec("histogram_bin_edges", lambda x: np.histogram_bin_edges(x, bins=4), U(-1, 1, 6))
+rec("histogram_density_weights", lambda w: np.histogram(np.array([0.1, 0.5, 0.52, 0.9]), bins=2,
+                                                          density=True, weights=w)[0], U(.5, 1, 4))
+rec("histogram2d_weights", lambda w: np.histogram2d(np.array([0.1, 0.5, 0.52, 0.9]),
+                                                    np.array([0.3, 0.8, 0.1, 0.6]), bins=2,
+                                                    weights=w)[0], U(-1, 1, 4))
+rec("histogramdd_density", lambda s, w: np.histogramdd(s, bins=(2, 3), density=True,
+                                                       weights=w)[0],
+    lambda rng: np.array([[0.1, 0.3], [0.4, 0.8], [0.52, 0.1], [0.9, 0.6]])
+    + rng.uniform(-.01, .01, (4, 2)), U(.5, 1, 4))
 rec("polyval", np.polyval, U(-1, 1, 4), U(-1, 1, 3))
 rec("polyfit", lambda y: np.polyfit(np.linspace(0, 1, 6), y, 2), U(-1, 1, 6))
 rec("vander", lambda x: np.vander(x, 3), U(-1, 1, 4))
@@ -299,6 +308,11 @@ rec("polyder", lambda p: np.polyder(p, 2), U(-1, 1, 4))
 rec("polyint", np.polyint, U(-1, 1, 3))
 rec("polydiv", lambda u, v: np.polydiv(u, v)[0], U(-1, 1, 4), U(.5, 1, 2))
 rec("poly", np.poly, U(-1, 1, 3))
+# roots near well-separated ones (their order stays NumPy's under the finite differences)
+rec("roots", np.roots, lambda rng: np.array([1.0, -6.0, 11.0, -6.0]) + rng.uniform(-.05, .05, 4))
+rec("roots_complex", np.roots, lambda rng: np.array([3.2, 2.0, 1.0, -0.5]) + rng.uniform(-.05, .05, 4))
+rec("roots_c128", np.roots,
+    lambda rng: np.array([1.0, 0.3 + 0.4j, -2.0, 0.5j]) + rng.uniform(-.05, .05, 4))
 rec("cov", np.cov, M34)
 rec("corrcoef", np.corrcoef, M34)
 rec("sort", lambda x: np.sort(x, axis=0), M34)

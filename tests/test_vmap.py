@@ -15,9 +15,10 @@ N = 3
 # Records whose output shape or index positions depend on the input values, per example; like
 # JAX, frechet cannot batch them and says so with a ConcretizationError.
 DATA_DEPENDENT = {
-    "getitem_mask", "histogram_bin_edges", "histogram_edges", "histogram_weights", "interp",
+    "getitem_mask", "histogram_bin_edges", "histogram_edges", "histogram_weights", "histogram_density_weights", "histogram2d_weights",
+    "histogramdd_density", "interp",
     "interp_xp", "intersect1d", "linalg_lstsq", "linalg_lstsq_c128", "linalg_lstsq_residuals", "nanmedian", "nanpercentile", "nanquantile", "piecewise", "place",
-    "putmask", "setdiff1d", "setxor1d", "trim_zeros", "union1d", "unique", "unwrap",
+    "putmask", "roots", "roots_complex", "roots_c128", "setdiff1d", "setxor1d", "trim_zeros", "union1d", "unique", "unwrap",
 }
 
 

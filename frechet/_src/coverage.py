@@ -13,11 +13,10 @@ from frechet._src.prims import elementwise as ew
 ZERO_DERIVATIVE_FUNCTIONS = {
     "all", "any", "allclose", "argmax", "argmin", "argpartition", "argsort", "argwhere",
     "array_equal", "array_equiv", "can_cast", "common_type", "count_nonzero", "digitize",
-    "einsum_path", "empty_like", "flatnonzero", "histogram", "histogram2d", "histogram_bin_edges",
-    "histogramdd", "isclose", "iscomplex", "iscomplexobj", "isin", "isneginf", "isposinf",
-    "isreal", "isrealobj", "ix_", "lexsort", "min_scalar_type", "nanargmax", "nanargmin", "ndim",
-    "nonzero", "ones_like", "result_type", "searchsorted", "shape", "size", "zeros_like",
-    "roots", "diag_indices_from", "tril_indices_from", "triu_indices_from", "ravel_multi_index",
+    "einsum_path", "empty_like", "flatnonzero", "isclose", "iscomplex", "iscomplexobj", "isin",
+    "isneginf", "isposinf", "isreal", "isrealobj", "ix_", "lexsort", "min_scalar_type",
+    "nanargmax", "nanargmin", "ndim", "nonzero", "ones_like", "result_type", "searchsorted", "shape", "size", "zeros_like",
+    "diag_indices_from", "tril_indices_from", "triu_indices_from", "ravel_multi_index",
     "unravel_index", "may_share_memory", "shares_memory", "array2string", "array_repr",
     "array_str", "packbits", "unpackbits",
 }

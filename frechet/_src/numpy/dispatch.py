@@ -7,6 +7,7 @@ import numpy as np
 from frechet._src.numpy import (
     contract,
     creation,
+    histograms,
     inplace,
     manipulation,
     misc,
@@ -15,7 +16,8 @@ from frechet._src.numpy import (
     sorting,
 )
 
-_MODULES = (reductions, manipulation, contract, misc, sorting, poly, creation, inplace)
+_MODULES = (reductions, manipulation, contract, misc, sorting, histograms, poly, creation,
+            inplace)
 
 # NumPy names whose implementation lives under another name.
 _RENAMED = {"amax": "max", "amin": "min", "around": "round", "row_stack": "vstack"}

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 from frechet._src.numpy.base import asarray, concrete, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
+from frechet._src.numpy.reductions import _sqrt_zero_subgradient
 from frechet._src.prims import linalg as L
 from frechet._src.prims.rules import traced_numpy
 from frechet._src.prims.shape import convert
@@ -114,20 +115,28 @@ def svdvals(x, /):
 
 def norm(x, ord=None, axis=None, keepdims=False):
     """np.linalg.norm: vector norms of every order and the matrix norms 'fro', 'nuc', 1, -1, 2,
-    -2, inf, -inf, composed of differentiable operations (2 and 'nuc' through svdvals)."""
+    -2, inf, -inf, composed of differentiable operations (2 and 'nuc' through svdvals).
+
+    Example:
+      >>> import frechet, numpy as np
+      >>> frechet.grad(np.linalg.norm)(np.array([3.0, 4.0]))
+      array([0.6, 0.8])
+    """
+    # Note: at 0 (a kink) the 2-norm, the Frobenius norm and the p-norms (p >= 1) have the
+    # zero subgradient as derivative, as abs has at 0 (JAX gives NaN there).
     import frechet.numpy as fnp
 
     x = _inexact(x)
     nd = len(shape_of(x))
     if axis is None and ord is None:
-        out = fnp.sqrt(fnp.sum(fnp.square(fnp.abs(x))))
+        out = _root_of_sum(fnp.sum(_abs_squared(fnp, x)))
         return fnp.reshape(out, (1,) * nd) if keepdims else out
     if axis is None:
         axis = tuple(range(nd))
     axis = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     axis = tuple(int(a) % nd for a in axis)
     if len(axis) == 1:
-        out = _vector_norm(fnp, fnp.abs(x), ord, axis[0])
+        out = _vector_norm(fnp, x, ord, axis[0])
     elif len(axis) == 2 and axis[0] != axis[1]:
         out = _matrix_norm(fnp, fnp.moveaxis(x, axis, (-2, -1)), ord)
     else:
@@ -135,11 +144,30 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return fnp.expand_dims(out, axis) if keepdims else out
 
 
-def _vector_norm(fnp, a, ord, axis):
+def _abs_squared(fnp, x):
+    """|x|^2 as x x* (not abs(x)^2: abs' derivative is sign(x), whose own is 0, so abs(x)^2
+    would have second derivative 0 at x = 0 instead of 2)."""
+    if np.dtype(x.dtype).kind == "c":
+        return fnp.square(fnp.real(x)) + fnp.square(fnp.imag(x))
+    return fnp.square(x)
+
+
+def _root_of_sum(s, p=2):
+    """s ** (1/p) of a sum of p-th powers of absolute values, with derivative 0 where s is 0:
+    the chain rule there is 0 * inf (see reductions._sqrt_zero_subgradient)."""
+    if p == 2:
+        return _sqrt_zero_subgradient(s)
+    fnp = traced_numpy()
+    zero = s == 0
+    return fnp.where(zero, np.zeros((), s.dtype), fnp.where(zero, 1.0, s) ** (1.0 / p))
+
+
+def _vector_norm(fnp, x, ord, axis):
     if ord is None or ord == 2:
-        return fnp.sqrt(fnp.sum(fnp.square(a), axis=axis))
+        return _root_of_sum(fnp.sum(_abs_squared(fnp, x), axis=axis))
     if isinstance(ord, str):
         raise ValueError(f"Invalid norm order '{ord}' for vectors")  # noqa: TRY004 (NumPy's)
+    a = fnp.abs(x)
     if ord == np.inf:
         return fnp.max(a, axis=axis)
     if ord == -np.inf:
@@ -148,12 +176,14 @@ def _vector_norm(fnp, a, ord, axis):
         return fnp.sum((a != 0).astype(a.dtype), axis=axis)
     if ord == 1:
         return fnp.sum(a, axis=axis)
+    if ord > 1:
+        return _root_of_sum(fnp.sum(a ** ord, axis=axis), ord)
     return fnp.sum(a ** ord, axis=axis) ** (1.0 / ord)
 
 
 def _matrix_norm(fnp, m, ord):
     if ord is None or ord == "fro":
-        return fnp.sqrt(fnp.sum(fnp.square(fnp.abs(m)), axis=(-2, -1)))
+        return _root_of_sum(fnp.sum(_abs_squared(fnp, m), axis=(-2, -1)))
     if ord == "nuc":
         return fnp.sum(L.svdvals_p.bind(m), axis=-1)
     if ord in (2, -2):
@@ -340,25 +370,43 @@ def matrix_power(a, n):
     return result
 
 
-def pinv(a, rcond=None, hermitian=False, *, rtol=None):
-    """np.linalg.pinv through the reduced SVD (singular values below the cutoff dropped)."""
-    fnp = traced_numpy()
+def _hashable(x):
+    """A param value from a concrete number or array (nested tuples of Python floats)."""
+    x = np.asarray(x, dtype=float)
+    return float(x) if x.ndim == 0 else tuple(_hashable(r) for r in x)
+
+
+def pinv(a, rcond=None, hermitian=False, *, rtol=np._NoValue):
+    """np.linalg.pinv, with the cutoff NumPy uses (rcond, else rtol, relative to the largest
+    singular value). Its derivative is the Golub-Pereyra formula (see
+    frechet/_src/prims/linalg.py), which needs no gaps between singular values; it is the
+    derivative wherever the rank is locally constant. With hermitian=True the value is NumPy's
+    (from one triangle) and the derivative takes the input to be Hermitian (its Hermitian part
+    counts), as for eigh.
+
+    Example:
+      >>> import frechet, numpy as np
+      >>> frechet.grad(lambda x: np.sum(np.linalg.pinv(np.eye(3, 2) + x)))(np.zeros((3, 2)))
+      array([[-1., -1.],
+             [-1., -1.],
+             [ 1.,  1.]])
+    """
     a = _inexact(a)
-    m, n = shape_of(a)[-2:]
     if rcond is None:
-        rcond = rtol if rtol is not None else max(m, n) * np.finfo(a.dtype).eps
-    u, s, vh = svd(a, full_matrices=False)
-    cutoff = fnp.expand_dims(asarray(rcond), -1) * fnp.max(s, axis=-1, keepdims=True)
-    keep = s > cutoff
-    inv_s = fnp.where(keep, 1.0 / fnp.where(keep, s, 1.0), 0.0)
-    return fnp.matmul(matrix_transpose(fnp.conjugate(vh)) * fnp.expand_dims(inv_s, -2),
-                      matrix_transpose(fnp.conjugate(u)))
+        m, n = shape_of(a)[-2:]
+        rcond = (1e-15 if rtol is np._NoValue else
+                 max(m, n) * np.finfo(a.dtype).eps if rtol is None else rtol)
+    elif rtol is not np._NoValue:
+        raise ValueError("`rtol` and `rcond` can't be both set.")
+    rcond = _hashable(concrete(rcond, "np.linalg.pinv's rcond"))
+    return L.pinv_p.bind(a, rcond=rcond, hermitian=bool(hermitian))
 
 
 def lstsq(a, b, rcond=None):
-    """np.linalg.lstsq: x = pinv(a) b, with NumPy's residuals, rank and singular values."""
+    """np.linalg.lstsq: x = pinv(a) b (its derivative through pinv's, gap-free), with NumPy's
+    residuals, rank and singular values."""
     fnp = traced_numpy()
-    a, b = _inexact(a), _inexact(b)
+    a, b = common_inexact(a, b)
     m, n = shape_of(a)
     if rcond is None:
         rcond = max(m, n) * np.finfo(a.dtype).eps

@@ -120,7 +120,35 @@ def poly(seq_of_zeros):
 
 
 def roots(p):
-    return np.roots(concrete(p, "np.roots (roots are not differentiated yet)"))
+    """np.roots: the roots of the polynomial with coefficients p (highest power first), as
+    NumPy orders them, complex when any root is complex and real otherwise.
+
+    The derivative is the implicit function theorem's on p(r) = 0, dr = -dp(r) / p'(r), for
+    simple roots. Repeated roots (found on the computed roots: any two within eps**(1/4),
+    relative) and a zero leading coefficient have none, and raise NonDifferentiableError when
+    differentiated. Which roots NumPy returns, and their dtype, depend on the values: under jit
+    the function is traced again when they change.
+
+    Example:
+      >>> import frechet, numpy as np
+      >>> frechet.jacobian(np.roots)(np.array([1.0, -3.0, 2.0]))   # roots 2 and 1
+      array([[-4., -2., -1.],
+             [ 1.,  1.,  1.]])
+    """
+    from frechet._src.numpy.misc import real
+    from frechet._src.prims.linalg import roots_p
+    p = atleast_1d(asarray(p))
+    pc = concrete(p, "np.roots")
+    if pc.ndim != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    nonzero = np.flatnonzero(pc)
+    if len(nonzero) == 0:
+        return np.array([])
+    p = fit(p, float_dtype(p), shape_of(p))
+    r = roots_p.bind(p, leading_zeros=int(nonzero[0]))
+    # NumPy's dtype depends on the values: real when every root of a real polynomial is real
+    rc = concrete(r, "np.roots")
+    return real(r) if np.dtype(p.dtype).kind != "c" and not np.any(rc.imag) else r
 
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,

@@ -174,11 +174,34 @@ def _mean(a, axes, where):
     return mean(a, axes, keepdims=True, where=where)
 
 
+def _sqrt_zero_subgradient(v):
+    """sqrt(v) of a sum of squares v (a variance, a squared norm), with derivative 0 where v is 0.
+
+    There v is at its minimum, so its tangent is exactly 0 while sqrt's derivative is infinite,
+    and the chain rule gives 0 * inf = NaN (forward and reverse) for a function that has a kink
+    (|t| along t), or none at all (the std of one element). 0 is the subgradient abs and
+    maximum take at theirs. The double where keeps the infinite branch out of every derivative
+    without branching on values, so jit traces it once; elsewhere it is sqrt, to every order."""
+    from frechet._src.numpy.misc import where
+    from frechet._src.numpy.ufuncs import equal, sqrt
+    v = asarray(v)
+    zero = equal(v, 0)
+    return where(zero, np.zeros((), v.dtype), sqrt(where(zero, np.ones((), v.dtype), v)))
+
+
 def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
         correction=None):
-    from frechet._src.numpy.ufuncs import sqrt
-    return sqrt(var(a, axis, dtype, None, ddof, keepdims, where=where, mean=mean,
-                    correction=correction))
+    """np.std, the square root of np.var.
+
+    Example:
+      >>> import frechet, numpy as np
+      >>> frechet.grad(np.std)(np.array([1.0, 3.0]))
+      array([-0.5,  0.5])
+    """
+    # Note: where the data are constant (the std is 0, at a kink) the derivative is the zero
+    # subgradient, as for abs at 0 (NumPy has no derivatives; JAX gives NaN there).
+    return _sqrt_zero_subgradient(var(a, axis, dtype, None, ddof, keepdims, where=where,
+                                     mean=mean, correction=correction))
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
@@ -351,9 +374,9 @@ def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=
 
 def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
            correction=None):
-    from frechet._src.numpy.ufuncs import sqrt
-    return sqrt(nanvar(a, axis, dtype, None, ddof, keepdims, where=where, mean=mean,
-                       correction=correction))
+    # Note: the zero subgradient where the std is 0, as for std.
+    return _sqrt_zero_subgradient(nanvar(a, axis, dtype, None, ddof, keepdims, where=where,
+                                        mean=mean, correction=correction))
 
 
 def _nan_order(fn, a, q, axis, keepdims, **kw):

@@ -1,8 +1,8 @@
-"""Sorting, searching, set operations and histograms.
+"""Sorting, searching and set operations (histograms: histograms.py).
 
-Sorted values are differentiable (a permutation of the input). Indices, counts, memberships and
-histogram counts are integer or boolean and have no derivative; they are computed from concrete
-values. Unique values are gathered from the input, so they carry its derivative.
+Sorted values are differentiable (a permutation of the input). Indices, counts and memberships
+are integer or boolean and have no derivative; they are computed from concrete values. Unique
+values are gathered from the input, so they carry its derivative.
 """
 
 from __future__ import annotations
@@ -142,60 +142,6 @@ def trim_zeros(filt, trim="fb", axis=None):
     start = nz[0] if ("f" in trim and nz.size) else (c.size if nz.size == 0 else 0)
     stop = nz[-1] + 1 if ("b" in trim and nz.size) else (0 if nz.size == 0 else c.size)
     return ix.getitem(asarray(filt), (slice(int(start), int(max(stop, start))),))
-
-
-# Histograms: counts have no derivative; edges computed from concrete values are constants.
-# Note: bin edges derived from the data (range=None) are returned without a derivative.
-
-def _edges(a, bins, range, edges):
-    """Bin edges: when NumPy derives them from the data (an int bin count, no range), they are
-    linspace(min(a), max(a)) and carry that derivative; otherwise they are constants."""
-    if isinstance(bins, (int, np.integer)) and range is None and np.ptp(edges) > 0:
-        from frechet._src.numpy.creation import linspace
-        from frechet._src.numpy.reductions import max as _max
-        from frechet._src.numpy.reductions import min as _min
-        a = asarray(a)
-        return linspace(_min(a), _max(a), int(bins) + 1)
-    return edges
-
-
-def histogram(a, bins=10, range=None, density=None, weights=None):
-    # Note: counts are integers (no derivative); densities depend on the edges only through
-    # the bin widths, which are returned without a derivative.
-    if density and weights is not None:
-        raise NotImplementedError("histogram(density=True, weights=...) is not supported on "
-                                  "traced values")
-    counts, edges = np.histogram(concrete(a, "np.histogram"), bins, range, density,
-                                 None if weights is None else concrete(weights, "np.histogram"))
-    if weights is not None and not density:
-        # weighted counts are sums of weights: differentiable in the weights
-        ac = concrete(a, "np.histogram")
-        idx = np.clip(np.searchsorted(edges, np.ravel(ac), side="right") - 1, 0, len(edges) - 2)
-        inside = (np.ravel(ac) >= edges[0]) & (np.ravel(ac) <= edges[-1])
-        from frechet._src.numpy.base import fit, float_dtype
-        w = ravel(asarray(weights))
-        w = fit(w, float_dtype(w), shape_of(w))
-        from frechet._src.numpy.misc import where
-        w = where(inside, w, np.zeros((), w.dtype))
-        counts = ix.index_add_p.bind(np.zeros(len(edges) - 1, w.dtype), w, idx.astype(np.intp),
-                                     index=(("a",),))
-    return counts, _edges(a, bins, range, edges)
-
-
-def histogram_bin_edges(a, bins=10, range=None, weights=None):
-    edges = np.histogram_bin_edges(concrete(a, "np.histogram_bin_edges"), bins, range,
-                                   None if weights is None else concrete(weights, "np.histogram"))
-    return _edges(a, bins, range, edges)
-
-
-def histogram2d(x, y, bins=10, range=None, density=None, weights=None):
-    return np.histogram2d(concrete(x, "np.histogram2d"), concrete(y, "np.histogram2d"), bins,
-                          range, density, None if weights is None else concrete(weights, "w"))
-
-
-def histogramdd(sample, bins=10, range=None, density=None, weights=None):
-    return np.histogramdd(concrete(sample, "np.histogramdd"), bins, range, density,
-                          None if weights is None else concrete(weights, "np.histogramdd"))
 
 
 # Printing and bit packing work on concrete values (no derivative is involved).

@@ -1,4 +1,5 @@
-"""Linear algebra primitives: inv, solve, slogdet, det, on stacks of square matrices.
+"""Linear algebra primitives: inv, solve, slogdet, det, eigh, svd, pinv, cholesky, qr, eig, on
+stacks of matrices.
 
 Derivatives are the coordinate-free (Frechet) formulas, not differentiation through LAPACK:
 
@@ -6,6 +7,7 @@ Derivatives are the coordinate-free (Frechet) formulas, not differentiation thro
   solve:    dX = A^-1 (dB - dA X)             (X = A^-1 B; linear in B, transpose A^-T)
   slogdet:  d log|det A| = Re tr(A^-1 dA),    d sign = i Im tr(A^-1 dA) sign
   det:      d det A = det A tr(A^-1 dA)
+  pinv:     dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P      (P = A^+)
 
 Each tangent is written with frechet's own contractions, so its linear program transposes
 rule by rule. At a singular matrix the derivative does not exist: NumPy's LinAlgError is
@@ -18,6 +20,8 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import NonDifferentiableError
 from frechet._src.prims.rules import defvectorized, traced_numpy
 from frechet._src.transforms.ad import add_tangents, is_undefined
 
@@ -120,7 +124,6 @@ def _det_jvp(primals, tangents):
     singular A the adjugate (the transposed cofactor matrix) is still defined and is the
     derivative: it is formed from the SVD, adj(A) = det(U V^H) V adj(S) U^H with
     adj(S)_ii = prod_{j != i} s_j."""
-    from frechet._src.core.trace import Tracer
     (a,), (t,) = primals, tangents
     d = det_p.bind(a)
     value = a.concrete() if isinstance(a, Tracer) else a
@@ -310,6 +313,47 @@ svd_p.jvp = _svd_jvp
 svd_p.batch = lambda args, batched: svd_p.bind(args[0])
 
 
+# pinv: the Moore-Penrose pseudo-inverse ------------------------------------------------------
+
+def _pinv_abstract(a, *, rcond, hermitian):
+    m, n = _svd_sizes(a)
+    if hermitian:
+        _square(a, "pinv(hermitian=True)")
+    return ArraySpec(a.shape[:-2] + (n, m), a.dtype)
+
+
+pinv_p = primitive(
+    "pinv", lambda a, *, rcond, hermitian: np.linalg.pinv(a, np.asarray(rcond), hermitian),
+    _pinv_abstract)
+
+
+def _pinv_jvp(primals, tangents, *, rcond, hermitian):
+    """Golub & Pereyra (1973): with P = A^+,
+    dP = -P dA P + P P^H dA^H (I - A P) + (I - P A) dA^H P^H P.
+    Only P and the projectors A P, P A appear (no singular-value gaps), so repeated singular
+    values are fine; it is the derivative wherever the rank stays constant (the cutoff drops
+    the same singular values nearby). Singular values dropped by the cutoff that are not
+    exactly zero count as zero: their O(s_dropped / s_kept^2) contribution is left out.
+    hermitian=True: the Hermitian part of dA (the input is taken to be Hermitian)."""
+    fnp = traced_numpy()
+    (a,), (t,) = primals, tangents
+
+    def h(x):
+        return fnp.conjugate(fnp.swapaxes(x, -1, -2))
+    p = pinv_p.bind(a, rcond=rcond, hermitian=hermitian)
+    if hermitian:
+        t = (t + h(t)) * 0.5
+    ph, th = h(p), h(t)
+    # (I - A P) and (I - P A) applied without forming the identity
+    left = fnp.matmul(fnp.matmul(p, ph), th - fnp.matmul(fnp.matmul(th, a), p))
+    right = fnp.matmul(th - fnp.matmul(p, fnp.matmul(a, th)), fnp.matmul(ph, p))
+    return p, left + right - fnp.matmul(fnp.matmul(p, t), p)
+
+
+pinv_p.jvp = _pinv_jvp
+pinv_p.batch = lambda args, batched, **params: pinv_p.bind(args[0], **params)
+
+
 # cholesky: A = L L^H (lower) -------------------------------------------------------------------
 
 cholesky_p = primitive("cholesky", np.linalg.cholesky, lambda a: _square(a, "cholesky"))
@@ -414,3 +458,60 @@ def _eig_jvp(primals, tangents):
 
 eig_p.jvp = _eig_jvp
 eig_p.batch = lambda args, batched: eig_p.bind(args[0])
+
+
+# roots: the roots of a polynomial (eigenvalues of its companion matrix) ------------------------
+
+def _roots_abstract(p, *, leading_zeros):
+    if len(p.shape) != 1:
+        raise ValueError("Input must be a rank-1 array.")
+    return ArraySpec((p.shape[0] - leading_zeros - 1,), np.result_type(p.dtype, np.complex64))
+
+
+def _roots_impl(p, *, leading_zeros):
+    return np.roots(p[leading_zeros:]).astype(np.result_type(p.dtype, np.complex64))
+
+
+roots_p = primitive("roots", _roots_impl, _roots_abstract)
+
+
+def _roots_jvp(primals, tangents, *, leading_zeros):
+    """dr = -dp(r) / p'(r) (the implicit function theorem on p(r) = 0), for simple roots. The
+    leading zero coefficients NumPy drops have no derivative (perturbing one sends a root to
+    infinity), and repeated roots none either (p'(r) = 0): both raise."""
+    fnp = traced_numpy()
+    (p,), (t,) = primals, tangents
+    if leading_zeros:
+        raise NonDifferentiableError(
+            "np.roots: the leading coefficient is 0, where the roots are not differentiable "
+            "(perturbing it sends a root to infinity); drop the leading zeros from the "
+            "polynomial before np.roots")
+    r = roots_p.bind(p, leading_zeros=0)
+    n = p.shape[0]
+    value = r.concrete() if isinstance(r, Tracer) else r
+    if value is not None:
+        _check_simple_roots(np.asarray(value))
+    powers = fnp.power(fnp.expand_dims(r, -1), np.arange(n - 1, -1, -1))   # r_i^(n-1-k)
+    dp_at_r = fnp.matmul(powers, t.astype(r.dtype))
+    slope = fnp.matmul(powers[:, 1:], (p[:-1] * np.arange(n - 1, 0, -1)).astype(r.dtype))
+    return r, -dp_at_r / slope
+
+
+def _check_simple_roots(r):
+    """Raise where two computed roots are closer than eps**(1/4), relative: a root of
+    multiplicity m comes out of the companion matrix split by about eps**(1/m), so double and
+    triple roots are caught; distinct roots that close have derivatives too large to trust."""
+    tol = np.finfo(r.dtype).eps ** 0.25
+    gap = np.where(np.eye(len(r), dtype=bool), np.inf, np.abs(r[:, None] - r[None, :]))
+    scale = np.maximum(np.maximum(np.abs(r)[:, None], np.abs(r)[None, :]), 1.0)
+    if np.any(gap <= tol * scale):
+        raise NonDifferentiableError(
+            f"np.roots: repeated roots (two roots within {tol:.1e} of each other, relative), "
+            "where each root is not differentiable (p'(r) = 0); symmetric functions of a "
+            "cluster of roots (their sum, the coefficients) are, and can be computed from the "
+            "polynomial directly")
+
+
+roots_p.jvp = _roots_jvp
+roots_p.batch = lambda args, batched, *, leading_zeros: traced_numpy().stack(
+    [roots_p.bind(args[0][i], leading_zeros=leading_zeros) for i in range(args[0].shape[0])])
