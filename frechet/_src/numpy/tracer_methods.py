@@ -18,15 +18,28 @@ from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
 
 
+def _defers(other) -> bool:
+    """Whether `other` is another array type with its own ufunc handling (xarray, pandas, dask):
+    Python then asks it, and it wraps the traced value instead of being swallowed by it."""
+    t = type(other)
+    return t.__module__ != "builtins" and not isinstance(other, (Tracer, np.ndarray, np.generic)) \
+        and getattr(t, "__array_ufunc__", None) is not None
+
+
 def _binop(ufunc, reflected=False):
     if ufunc.nout > 1:
-        if reflected:
-            return lambda self, other: U.call(ufunc, other, self)
-        return lambda self, other: U.call(ufunc, self, other)
+        def pair(self, other):
+            if _defers(other):
+                return NotImplemented
+            return U.call(ufunc, other, self) if reflected else U.call(ufunc, self, other)
+        return pair
+
     def op(self, other):      # the common case, a Python scalar, skips apply_ufunc's checks
         t = type(other)
         if t is float or t is int:
             return with_scalar(ufunc, self, other, reflected)
+        if _defers(other):
+            return NotImplemented
         return apply_ufunc(ufunc, other, self) if reflected else apply_ufunc(ufunc, self, other)
     return op
 
@@ -79,8 +92,8 @@ for _name, _uf in _OPS.items():
         setattr(Tracer, f"__i{_name}__", _inplace(_uf, getattr(Tracer, f"__{_name}__")))
 Tracer.__ipow__ = _inplace(np.power, _pow)
 Tracer.__imatmul__ = _inplace(np.matmul, lambda self, other: matmul(self, other))
-Tracer.__matmul__ = lambda self, other: matmul(self, other)
-Tracer.__rmatmul__ = lambda self, other: matmul(other, self)
+Tracer.__matmul__ = lambda self, other: NotImplemented if _defers(other) else matmul(self, other)
+Tracer.__rmatmul__ = lambda self, other: NotImplemented if _defers(other) else matmul(other, self)
 Tracer.__neg__ = lambda self: U.call(np.negative, self)
 Tracer.__pos__ = lambda self: aliasing.clone(self)      # NumPy's +x is a copy
 Tracer.__abs__ = lambda self: U.call(np.absolute, self)
