@@ -130,8 +130,16 @@ def test_hessian_and_hvp():
         Hc[i + 1, i] += -400 * x[i]
     np.testing.assert_allclose(H, Hc, rtol=1e-12)
     v = np.array([1.0, 2.0, -1.0, 0.5])
-    _g, hv = fr.hvp(rosen, (x,), (v,))
-    np.testing.assert_allclose(hv[0], Hc @ v, rtol=1e-12)
+    g, hv = fr.hvp(rosen, (x,), (v,))         # shaped like the one primal: no 1-tuples
+    assert g.shape == hv.shape == x.shape
+    np.testing.assert_allclose(hv, Hc @ v, rtol=1e-12)
+    np.testing.assert_allclose(g, fr.grad(rosen)(x), rtol=1e-14)
+    g2, hv2 = fr.hvp(lambda a, b: np.sum(a * b ** 2), (x, 2 * x), (v, v))
+    np.testing.assert_allclose(hv2[0], 2 * 2 * x * v, rtol=1e-14)          # d/db (b^2) v
+    np.testing.assert_allclose(hv2[1], 2 * 2 * x * v + 2 * x * v, rtol=1e-14)
+    np.testing.assert_allclose(g2[0], (2 * x) ** 2, rtol=1e-14)
+    with pytest.raises(TypeError, match=r"as tuples: hvp\(f, \(x,\), \(v,\)\)"):
+        fr.hvp(rosen, x, v)
 
 
 def test_linear_map_operations():

@@ -12,7 +12,7 @@ def test_asarray_of_tracer():
     np.testing.assert_array_equal(fr.grad(lambda x: np.asarray(x).sum())(np.ones(2)), [1, 1])
     fr.config.patch_numpy_creation = False
     try:
-        with pytest.raises(fr.TracerConversionError, match="np.asarray.*np.stack"):
+        with pytest.raises(fr.TracerConversionError, match="np.stack.*np.asarray"):
             fr.grad(lambda x: np.asarray(x).sum())(np.ones(2))
     finally:
         fr.config.patch_numpy_creation = True
@@ -137,8 +137,8 @@ def test_conversion_inside_a_library_names_the_library_function():
     import scipy.special
 
     with pytest.raises(fr.TracerConversionError,
-                       match=r"inside scipy\.special\._logsumexp\.logsumexp.*"
-                             r"frechet\.scipy\.special\.logsumexp is its traced version"):
+                       match=r"^call frechet\.scipy\.special\.logsumexp instead.*"
+                             r"inside scipy\.special\._logsumexp\.logsumexp"):
         fr.grad(lambda x: scipy.special.logsumexp(x))(np.arange(3.0))
     with pytest.raises(fr.TracerConversionError) as info:      # the user's own call: no library
         fr.grad(lambda x: sum(x.tolist()))(np.arange(3.0))

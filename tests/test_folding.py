@@ -91,5 +91,5 @@ def test_folding_under_jit_and_nested_derivatives():
     h = fr.hessian(loss)(x)
     np.testing.assert_allclose(fr.jit(fr.hessian(loss))(x), h, rtol=1e-12)
     v = np.ones(5)
-    (hv,) = fr.jit(lambda x, v: fr.hvp(loss, (x,), (v,))[1])(x, v)
+    hv = fr.jit(lambda x, v: fr.hvp(loss, (x,), (v,))[1])(x, v)
     np.testing.assert_allclose(hv, h @ v, rtol=1e-12)

@@ -54,7 +54,7 @@ def minimize(fun, x0, args=(), method="BFGS", hessp=None, **kwargs):
 
     if method.lower() in _HESSP and hessp is None:
         def hessp(v, p):
-            return np.asarray(hvp(f, (v,), (p,))[1][0], dtype=np.float64)
+            return np.asarray(hvp(f, (v,), (p,))[1], dtype=np.float64)
     extra = {"hessp": hessp} if method.lower() in _HESSP else {}
     res = so.minimize(fj, v0, method=method, jac=True, **extra, **kwargs)
     res.x = unravel(res.x)

@@ -61,28 +61,61 @@ def _sum_only(op, sub, keep):
     return einsum_p.bind(op, spec=f"{sub}->{kept}"), kept
 
 
+def _sublist_spec(args):
+    """np.einsum's sublist form (op0, [0, 1], op1, [1, 2], [0, 2]) as (spec, operands)."""
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def word(sub):
+        return "".join("..." if k is Ellipsis else letters[int(k)] for k in sub)
+    ops, subs = list(args[0::2]), [word(s) for s in args[1::2]]
+    out = None
+    if len(ops) > len(subs):            # an odd count: the last item is the output's sublist
+        out = word(ops.pop())
+    spec = ",".join(subs) + ("" if out is None else "->" + out)
+    return spec, ops
+
+
 def einsum(subscripts, *operands, out=None, dtype=None, order="K", casting="safe",
            optimize=False):
-    """np.einsum, differentiable in every operand."""
+    """np.einsum, differentiable in every operand, in both call forms; with `optimize`, the
+    contraction order NumPy's einsum_path chooses."""
     if out is not None:
         raise NotImplementedError("einsum(out=...) is not supported on traced values")
+    if not isinstance(subscripts, str):
+        subscripts, operands = _sublist_spec((subscripts, *operands))
     dt = np.dtype(dtype) if dtype is not None else result_dtype(*operands)
     ops = [asarray(o) for o in operands]
     ops = [fit(o, dt, shape_of(o)) for o in ops]
     subs, outs = _parse(subscripts, ops)
     pairs = [_diag_unique(o, s) for o, s in zip(ops, subs)]
+    if optimize is not False and len(pairs) > 2:
+        path = optimize if isinstance(optimize, list) else np.einsum_path(
+            subscripts, *[np.zeros(shape_of(o), np.int8) for o in ops], optimize=optimize)[0]
+        for step in path[1:]:           # each step contracts some operands; the result goes last
+            chosen = [pairs[k] for k in step]
+            pairs = [p for k, p in enumerate(pairs) if k not in step]
+            keep = set(outs).union(*(t for _, t in pairs))
+            pairs.append(_contract(chosen, keep))
+    return _contract(pairs, set(outs), outs)[0]
+
+
+def _contract(pairs, keep, outs=None):
+    """(value, subscripts) of the operands contracted left to right, keeping the letters in
+    `keep` (in order `outs` if given)."""
     while True:
         # reduce subscripts that only one operand has, then contract pairwise, left to right
         allsubs = [s for _, s in pairs]
-        pairs = [_sum_only(o, s, set(outs).union(*(t for k, t in enumerate(allsubs) if k != i)))
+        pairs = [_sum_only(o, s, set(keep).union(*(t for k, t in enumerate(allsubs) if k != i)))
                  for i, (o, s) in enumerate(pairs)]
         if len(pairs) == 1:
             o, s = pairs[0]
-            return einsum_p.bind(o, spec=f"{s}->{outs}") if s != outs else o
+            if outs is None or s == outs:
+                return o, s
+            return einsum_p.bind(o, spec=f"{s}->{outs}"), outs
         (a, sa), (b, sb) = pairs[0], pairs[1]
         rest = [s for _, s in pairs[2:]]
-        keep = set(outs).union(*rest)
-        sc = "".join(dict.fromkeys(c for c in sa + sb if c in keep))
+        later = set(keep).union(*rest)
+        sc = "".join(dict.fromkeys(c for c in sa + sb if c in later))
         pairs = [(einsum_p.bind(a, b, spec=f"{sa},{sb}->{sc}"), sc)] + pairs[2:]
 
 

@@ -4,7 +4,8 @@
 traced x are ordinary NumPy code, but NumPy's constructors do not dispatch on what a list holds
 (NEP 18 sees only `like=`): they would call `__array__` and refuse. While the first
 transformation of the process runs a user's function until the last one ends (core.trace's
-HOOKS), `numpy.array`, `numpy.asarray` and `numpy.asanyarray` are replaced by wrappers that
+HOOKS), `numpy.array`, `numpy.asarray` and `numpy.asanyarray` (and the methods behind np.r_, np.c_
+and np.vectorize) are replaced by wrappers that
 build traced arrays from traced contents when the calling thread is inside a transformation,
 and call NumPy's own function otherwise. Outside transformations NumPy is untouched.
 Code that bound the functions before (`from numpy import array`) keeps NumPy's.
@@ -105,10 +106,38 @@ for _name, _f in _WRAPPERS.items():
     _f.__wrapped__ = _ORIGINAL[_name]
 
 
+# NumPy's Python-level helpers that build arrays with NumPy's own module-level functions:
+# their methods are wrapped the same way (numpy/tricks.py has the traced versions)
+_CONCATENATOR = type(np.r_).__mro__[1]          # AxisConcatenator, behind np.r_ and np.c_
+_METHODS = {(_CONCATENATOR, "__getitem__"): _CONCATENATOR.__getitem__,
+            (np.vectorize, "__call__"): np.vectorize.__call__}
+
+
+def _concatenator_getitem(self, key):
+    if _trace.current() is not EVAL and _holds_tracer(key):
+        from frechet._src.numpy.tricks import concatenate_items
+        return concatenate_items(self, key)
+    return _METHODS[_CONCATENATOR, "__getitem__"](self, key)
+
+
+def _vectorize_call(self, *args, **kwargs):
+    if _trace.current() is not EVAL and (_holds_tracer(args) or
+                                         _holds_tracer(tuple(kwargs.values()))):
+        from frechet._src.numpy.tricks import vectorized_call
+        return vectorized_call(self, args, kwargs)
+    return _METHODS[np.vectorize, "__call__"](self, *args, **kwargs)
+
+
+_METHOD_WRAPPERS = {(_CONCATENATOR, "__getitem__"): _concatenator_getitem,
+                    (np.vectorize, "__call__"): _vectorize_call}
+
+
 def _install():
     if config.patch_numpy_creation:
         for name, f in _WRAPPERS.items():
             setattr(np, name, f)
+        for (cls, name), f in _METHOD_WRAPPERS.items():
+            setattr(cls, name, f)
         _installed.append(True)
 
 
@@ -116,6 +145,8 @@ def _restore():
     if _installed:
         for name, f in _ORIGINAL.items():
             setattr(np, name, f)
+        for (cls, name), f in _METHODS.items():
+            setattr(cls, name, f)
         _installed.clear()
 
 

@@ -3,6 +3,7 @@ namespace hook. Attached to `Tracer` so the core stays independent of the front 
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -130,11 +131,11 @@ Tracer.__setitem__ = _setitem
 Tracer.__iter__ = _iter
 
 
-def _library_caller() -> str:
-    """Where library code (not frechet, not the user's) converted a traced value: the
-    outermost of the library frames just below the user's, named with a hint, or ''."""
+def _library_caller():
+    """Where library code (not frechet, not the user's) converted a traced value: (where, fix)
+    for the outermost of the library frames just below the user's, or ("", None)."""
     entry = None
-    f = sys._getframe(2)
+    f = sys._getframe(3)
     while f is not None:
         path = f.f_code.co_filename
         if not path.startswith(_PKG_DIR) and "site-packages" not in path:
@@ -143,27 +144,36 @@ def _library_caller() -> str:
             entry = f
         f = f.f_back
     if entry is None:
-        return ""
+        return "", None
     module = entry.f_globals.get("__name__", "?")
     name = entry.f_code.co_name
     if name == "wrapped":               # SciPy's array-API dispatch wrapper (SCIPY_ARRAY_API=1)
         name = getattr(entry.f_locals.get("self"), "name", name)
-    where = f" (inside {module}.{name}, library code that converts its input to a NumPy array"
+    where = f" inside {module}.{name}, library code that converts its input to a NumPy array"
     if module.startswith("scipy.special"):
         import frechet.scipy.special as fss
         if hasattr(fss, name):
-            return where + f": frechet.scipy.special.{name} is its traced version)"
-    return where + ": use a frechet equivalent or wrap the call in frechet.custom_vjp)"
+            return where, (f"call frechet.scipy.special.{name} instead (frechet.scipy.special."
+                           f"{name} is its traced version)")
+    return where, (f"use a frechet equivalent of {module}.{name}, or wrap the call in "
+                   "frechet.custom_vjp")
 
 
-def _conversion_error(kind):
+def _user_line() -> str:
+    f = sys._getframe(2)
+    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR)
+                             or "site-packages" in f.f_code.co_filename):
+        f = f.f_back
+    return "" if f is None else f" (at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno})"
+
+
+def _conversion_error(kind, fix):
     def f(self, *args, **kwargs):
+        where, library_fix = _library_caller()
         raise TracerConversionError(
-            f"a traced value reached {kind}{_library_caller()}, which would drop its "
-            "derivative. Keep the "
-            "computation in NumPy functions (np.stack([...]) instead of np.array([...]), "
-            "x.item() only outside differentiated code), or stop the derivative explicitly "
-            "with frechet.stop_gradient")
+            f"{library_fix or fix}, or stop the derivative explicitly with "
+            f"frechet.stop_gradient: a traced value reached {kind}{where}{_user_line()}, "
+            "which would drop its derivative")
     return f
 
 
@@ -178,8 +188,10 @@ def _sparse_defers() -> bool:
 
 
 _array_error = _conversion_error(
-    "np.asarray/np.array (__array__; indexing a NumPy array with a traced index also lands here: "
-    "use frechet.numpy.take(x, i) or np.take_along_axis, or index a traced array)")
+    "np.asarray/np.array (__array__)",
+    "build arrays of traced values with np.stack or with np.zeros_like(x) and item writes, "
+    "never by writing them into a NumPy array; for a traced index, index the traced array or "
+    "use frechet.numpy.take(x, i) or np.take_along_axis")
 
 
 def _array(self, *args, **kwargs):
@@ -189,10 +201,12 @@ def _array(self, *args, **kwargs):
 
 
 Tracer.__array__ = _array
-Tracer.__float__ = _conversion_error("float()")
-Tracer.__complex__ = _conversion_error("complex()")
-Tracer.tolist = _conversion_error(".tolist()")
-Tracer.item = _conversion_error(".item()")
+_SCALAR_FIX = ("keep the value an array (x.item(), float(x) and .tolist() only outside "
+               "differentiated code)")
+Tracer.__float__ = _conversion_error("float()", _SCALAR_FIX)
+Tracer.__complex__ = _conversion_error("complex()", _SCALAR_FIX)
+Tracer.tolist = _conversion_error(".tolist()", _SCALAR_FIX)
+Tracer.item = _conversion_error(".item()", _SCALAR_FIX)
 
 
 def _bool(self):
@@ -230,8 +244,17 @@ def _str(self):
 Tracer.__repr__ = _repr
 Tracer.__str__ = _str
 Tracer.__bool__ = _bool
+def _int(self):
+    if self.dtype.kind not in "iub":
+        raise TracerConversionError(
+            "use np.floor(x) or x.astype(int) to keep a traced value an array (or "
+            "frechet.stop_gradient(x) first): int() of a traced float would drop its "
+            "derivative")
+    return _index(self)
+
+
 Tracer.__index__ = _index
-Tracer.__int__ = _index
+Tracer.__int__ = _int
 Tracer.__array_ufunc__ = U.array_ufunc
 
 

@@ -20,7 +20,16 @@ from frechet._src.transforms.linear_map import LinearMap, apply_basis, basis
 
 def _leaf(x):
     """A pytree leaf as an array: tracers and ndarrays as they are, anything else converted."""
-    return x if isinstance(x, (Tracer, np.ndarray)) else np.asarray(x)
+    if isinstance(x, (Tracer, np.ndarray)):
+        return x
+    a = np.asarray(x)
+    if a.dtype == object:
+        kind = type(x).__name__
+        fix = (f"frechet.register_dataclass({kind})" if hasattr(x, "__dataclass_fields__")
+               else "optree.register_pytree_node")
+        raise TypeError(f"register {kind} as a pytree with {fix}, or pass arrays: a value of "
+                        f"type {kind} is neither an array nor a registered pytree container")
+    return a
 
 
 def _flatten_args(args, what):
@@ -52,6 +61,9 @@ def jvp(fun, primals, tangents):
       >>> jvp(np.sin, (0.0,), (1.0,))
       (0.0, 1.0)
     """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("jvp takes the primals and the tangents as tuples (one entry per "
+                        "argument of fun): jvp(f, (x,), (v,)), not jvp(f, x, v)")
     p, pt = _flatten_args(tuple(primals), "jvp")
     t, tt = _flatten_args(tuple(tangents), "jvp")
     if pt != tt:
@@ -255,8 +267,14 @@ def _jacobian(fun, argnums, has_aux, holomorphic, mode):
             flat = apply_basis(program, in_specs)
         in_tree = pt if multiple else tree.flatten(diff[0])[1]
         jac = _jac_reshape(flat, out_specs, in_specs, store[0], in_tree, rev)
+        jac = tree.tree_map(_scalar, jac)
         return (jac, _strip(aux[0])) if has_aux else jac
     return wrapped
+
+
+def _scalar(x):
+    # Note: a 0-d derivative is a NumPy scalar, as grad's and as NumPy's own 0-d results are
+    return x[()] if isinstance(x, np.ndarray) and x.ndim == 0 else x
 
 
 def jacfwd(fun, argnums=0, has_aux=False, holomorphic=False):
@@ -292,8 +310,17 @@ def hessian(fun, argnums=0, has_aux=False, holomorphic=False):
 
 
 def hvp(fun, primals, tangents):
-    """(grad of fun at primals, Hessian-vector product), by forward over reverse."""
-    return jvp(grad(fun, argnums=tuple(range(len(primals)))), tuple(primals), tuple(tangents))
+    """(gradient of fun at primals, Hessian-vector product), by forward over reverse; each is
+    shaped like `primals` (an array for one argument, a tuple for several).
+
+    Example:
+      >>> g, Hv = hvp(lambda x: np.sum(x ** 3), (np.ones(2),), (np.ones(2),))  # 3x^2, 6x*v
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp takes the primals and the tangents as tuples: "
+                        "hvp(f, (x,), (v,))")
+    argnums = 0 if len(primals) == 1 else tuple(range(len(primals)))
+    return jvp(grad(fun, argnums=argnums), tuple(primals), tuple(tangents))
 
 
 def linear_transpose(fun, *primals):

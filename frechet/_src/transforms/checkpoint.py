@@ -157,10 +157,49 @@ def _default_process(self, fun, policy, args):
         return fun(*args)
 
 
+_CLOSURE_WARNING = ("checkpoint: the function uses a differentiated value it does not receive "
+                    "as an argument (a closure), so it is not rematerialised; pass that value as "
+                    "an argument")
+
+
+def _closes_over(fun, trace, depth=4) -> bool:
+    """Whether a value of `trace` is reachable from fun's closure cells (through functions,
+    lists, tuples and dicts): the function must then run where that trace sees it."""
+    seen = []
+
+    def reach(x, d):
+        if isinstance(x, Tracer):
+            return x._trace is trace
+        if d == 0 or any(x is y for y in seen):
+            return False
+        seen.append(x)
+        if isinstance(x, (list, tuple)):
+            return any(reach(e, d - 1) for e in x)
+        if isinstance(x, dict):
+            return any(reach(e, d - 1) for e in x.values())
+        cells = getattr(x, "__closure__", None) or ()
+        inner = getattr(x, "__wrapped__", None) or getattr(x, "__func__", None)
+        return any(reach(c.cell_contents, d - 1) for c in cells if _filled(c)) or \
+            (inner is not None and reach(inner, d - 1))
+    return reach(fun, depth)
+
+
+def _filled(cell) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018  (an empty cell raises)
+    except ValueError:
+        return False
+    return True
+
+
 def _jvp_process(self, fun, policy, args):
     primals, tangents, found = self._unpack(args)
-    if not found:
+    if not found and not _closes_over(fun, self):
         return self.parent.process_checkpoint(fun, policy, primals)
+    if not found:                   # only a closure is differentiated: nothing to rematerialise
+        warnings.warn(_CLOSURE_WARNING, stacklevel=4)
+        with _trace.use(self):
+            return fun(*args)
     if self.rule_trace is self.parent or policy is everything_saveable:
         with _trace.use(self):      # forward mode keeps nothing: there is nothing to save
             return fun(*args)
@@ -171,10 +210,7 @@ def _jvp_process(self, fun, policy, args):
     else:
         recompute, outs, saved = _staged(fun, policy, primals, self)
     if any(type(o) is JVPTracer and o._trace is self for o in outs):
-        warnings.warn(
-            "checkpoint: the function uses a differentiated value it does not receive as an "
-            "argument (a closure), so it is not rematerialised; pass that value as an argument",
-            stacklevel=4)
+        warnings.warn(_CLOSURE_WARNING, stacklevel=4)
         with _trace.use(self):
             return fun(*args)
     # linear in the inputs with nonzero tangents; kept values are not inputs of the block
