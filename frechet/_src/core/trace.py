@@ -130,3 +130,9 @@ class Tracer:
     def concrete(self):
         """The concrete value behind this tracer, or None where there is none (staging)."""
         return
+
+    def constant(self):
+        """The concrete value where this tracer carries nothing of its transformation (no
+        tangent, no Taylor series: a constant it lifted), else None. Such a value may leave
+        the transformation as a plain array without losing anything."""
+        return

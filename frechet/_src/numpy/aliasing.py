@@ -112,9 +112,12 @@ def _writeable(a) -> bool:
 def track(result, source, stand_in, basic=None):
     """Make `result` (a new traced value computed from `source`) a view of source's root where
     `stand_in` (NumPy's result on source's stand-in) shares the root's stand-in memory."""
-    if not isinstance(result, Tracer) or not isinstance(stand_in, np.ndarray) \
-            or stand_in.size == 0:
+    if not isinstance(stand_in, np.ndarray) or stand_in.size == 0:
         return result
+    if not isinstance(result, Tracer):
+        # a constant of source's transformation (one it lifted, with nothing traced in it yet)
+        # gives plain results; its view must still be its trace's, to write through
+        result = source._trace.lift(result)
     a = _aliasing(source)
     root = a.root if isinstance(a, _View) else source
     base = root._view.layout

@@ -8,17 +8,15 @@ import math
 
 import numpy as np
 from frechet._src.core.trace import Tracer
-from frechet._src.errors import TracerConversionError
+from frechet._src.numpy.aliasing import rebind
 from frechet._src.numpy.base import asarray, concrete, fit, shape_of
 from frechet._src.numpy.manipulation import moveaxis, ravel, reshape, setitem, stack
 
 
 def _rebind(a, new):
-    from frechet._src.numpy.ufuncs import rebind
+    from frechet._src.numpy.ufuncs import _store
     if not isinstance(a, Tracer):
-        raise TracerConversionError(
-            "a traced value cannot be written into a NumPy array in place; build the result "
-            "with frechet operations on a traced array instead")
+        _store(new, a)                  # raises, saying which array and what to do
     rebind(a, new)
 
 

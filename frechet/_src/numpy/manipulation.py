@@ -322,6 +322,8 @@ def getitem(x, idx):
 
 def setitem(x, idx, value):
     """The value of x with x[idx] = value (a new value; the caller rebinds)."""
+    if isinstance(value, (list, tuple)):    # [traced, 0.0]: stacked as np.array would
+        value = asarray(value)
     idx = normalize_index(idx, shape_of(x))
     index, arrays = ix.encode(idx)
     target = ix._result_shape(tuple(shape_of(x)), index, tuple(np.shape(a) for a in arrays))

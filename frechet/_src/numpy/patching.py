@@ -13,6 +13,7 @@ Code that bound the functions before (`from numpy import array`) keeps NumPy's.
 
 from __future__ import annotations
 
+import linecache
 import sys
 
 import numpy as np
@@ -23,7 +24,7 @@ from frechet._src.ir.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import clone
 from frechet._src.numpy.base import asarray as _frechet_asarray
 
-_NAMES = ("array", "asarray", "asanyarray")
+_NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
 _ORIGINAL = {name: getattr(np, name) for name in _NAMES}
 _installed = []
 
@@ -44,13 +45,43 @@ def _traced(obj, dtype, copy, ndmin=0):
     return out
 
 
-def _wants_frechet(obj) -> bool:
+def _wants_frechet(obj, name) -> bool:
     if _trace.current() is EVAL or not _holds_tracer(obj):
         return False
     # Note: library code (SciPy, scikit-learn, ...) converting a traced array wants an ndarray,
     # which it cannot have: it gets NumPy's own behaviour (the error naming the library
     # function, or the hook SciPy's sparse matmul uses to hand over to the tracer)
-    return not isinstance(obj, Tracer) or not _from_library(sys._getframe(2))
+    frame = sys._getframe(2)
+    return _called_as(frame, name) and (not isinstance(obj, Tracer) or not _from_library(frame))
+
+
+_CALLEES: dict = {}
+
+
+def _called_as(frame, name) -> bool:
+    """Whether `frame` is calling the function by this name (`np.zeros(...)`, read from its
+    source at the executing instruction). Compiled code calls NumPy's functions through the
+    module too, with the user's frame still on top: it must get NumPy's ndarrays, since it
+    writes their memory directly. Where the source cannot be read, the answer is no (NumPy's
+    own behaviour)."""
+    code = frame.f_code
+    key = (code, frame.f_lasti)
+    callee = _CALLEES.get(key, False)
+    if callee is False:
+        callee = None
+        try:
+            positions = getattr(code, "co_positions", None)       # Python >= 3.11
+            if positions is not None:
+                lineno, _, col, _ = list(positions())[frame.f_lasti // 2]
+                text = linecache.getline(code.co_filename, lineno).encode()[col:].decode()
+                if "(" in text:
+                    callee = text.split("(", 1)[0].strip()
+        except (IndexError, TypeError, UnicodeDecodeError):
+            callee = None
+        if len(_CALLEES) > 4096:
+            _CALLEES.clear()
+        _CALLEES[key] = callee
+    return callee is not None and (callee == name or callee.endswith("." + name))
 
 
 def _from_library(frame) -> bool:
@@ -58,20 +89,61 @@ def _from_library(frame) -> bool:
     return ("site-packages" in path or "dist-packages" in path) and not path.startswith(_PKG_DIR)
 
 
+def _from_user(frame) -> bool:
+    path = frame.f_code.co_filename
+    return not path.startswith(_PKG_DIR) and "site-packages" not in path \
+        and "dist-packages" not in path
+
+
+def _fillable(out, name):
+    """An array the user's code allocates inside a transformation, as a constant of the current
+    one, so that later `out[i] = traced` writes can update it (an ndarray would refuse them).
+    Only floating and complex arrays (integer and boolean ones index and count), only from the
+    user's own code (libraries and frechet get NumPy's arrays)."""
+    t = _trace.current()
+    if t is EVAL or isinstance(out, Tracer) or out.dtype.kind not in "fc":    # (like=x: made)
+        return out
+    frame = sys._getframe(2)
+    if not _from_user(frame) or not _called_as(frame, name):
+        return out
+    return t.lift(out)
+
+
+def zeros(shape, *args, **kwargs):
+    return _fillable(_ORIGINAL["zeros"](shape, *args, **kwargs), "zeros")
+
+
+def ones(shape, *args, **kwargs):
+    return _fillable(_ORIGINAL["ones"](shape, *args, **kwargs), "ones")
+
+
+def empty(shape, *args, **kwargs):
+    # Note: zeros while a transformation runs, where NumPy leaves the memory as it was
+    return _fillable(_ORIGINAL["zeros"](shape, *args, **kwargs), "empty")
+
+
+def full(shape, fill_value, *args, **kwargs):
+    if _wants_frechet(fill_value, "full"):
+        from frechet._src.numpy.misc import full_like
+        out = _ORIGINAL["empty"](shape, *args, **kwargs)
+        return full_like(out, fill_value, dtype=kwargs.get("dtype", args[0] if args else None))
+    return _fillable(_ORIGINAL["full"](shape, fill_value, *args, **kwargs), "full")
+
+
 def array(object, dtype=None, *args, copy=True, ndmin=0, **kwargs):
-    if _wants_frechet(object):
+    if _wants_frechet(object, "array"):
         return _traced(object, dtype, copy, ndmin)
     return _ORIGINAL["array"](object, dtype, *args, copy=copy, ndmin=ndmin, **kwargs)
 
 
 def asarray(a, dtype=None, *args, **kwargs):
-    if _wants_frechet(a):
+    if _wants_frechet(a, "asarray"):
         return _traced(a, dtype, False)
     return _ORIGINAL["asarray"](a, dtype, *args, **kwargs)
 
 
 def asanyarray(a, dtype=None, *args, **kwargs):
-    if _wants_frechet(a):
+    if _wants_frechet(a, "asanyarray"):
         return _traced(a, dtype, False)
     return _ORIGINAL["asanyarray"](a, dtype, *args, **kwargs)
 
@@ -86,6 +158,7 @@ LIKE = frozenset(_ORIGINAL[n] for n in _NAMES) | frozenset(getattr(np, n) for n 
 
 def like(func, args, kwargs):
     """func(*args, **kwargs) called with like= a traced array."""
+    func = getattr(func, "__wrapped__", func)       # NumPy passes what numpy.NAME is now
     name = getattr(func, "__name__", "")
     if name in _ORIGINAL and args and _holds_tracer(args[0]):
         dtype = args[1] if len(args) > 1 else kwargs.get("dtype")
@@ -100,7 +173,9 @@ def like(func, args, kwargs):
     return out if t is EVAL or not isinstance(out, np.ndarray) else t.lift(out)
 
 
-_WRAPPERS = {"array": array, "asarray": asarray, "asanyarray": asanyarray}
+_WRAPPERS = {"array": array, "asarray": asarray, "asanyarray": asanyarray, "zeros": zeros,
+             "ones": ones, "empty": empty, "full": full}
+LIKE = LIKE | frozenset(_WRAPPERS.values())
 for _name, _f in _WRAPPERS.items():
     _f.__doc__ = _ORIGINAL[_name].__doc__
     _f.__wrapped__ = _ORIGINAL[_name]

@@ -167,8 +167,11 @@ def _user_line() -> str:
     return "" if f is None else f" (at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno})"
 
 
-def _conversion_error(kind, fix):
+def _conversion_error(kind, fix, convert):
     def f(self, *args, **kwargs):
+        c = self.constant()
+        if c is not None:               # nothing of the transformation to lose
+            return convert(c, *args, **kwargs)
         where, library_fix = _library_caller()
         raise TracerConversionError(
             f"{library_fix or fix}, or stop the derivative explicitly with "
@@ -191,7 +194,9 @@ _array_error = _conversion_error(
     "np.asarray/np.array (__array__)",
     "build arrays of traced values with np.stack or with np.zeros_like(x) and item writes, "
     "never by writing them into a NumPy array; for a traced index, index the traced array or "
-    "use frechet.numpy.take(x, i) or np.take_along_axis")
+    "use frechet.numpy.take(x, i) or np.take_along_axis",
+    lambda c, *args, **kwargs: np.asarray(c, *args, **{k: v for k, v in kwargs.items()
+                                                       if k != "copy"}))
 
 
 def _array(self, *args, **kwargs):
@@ -203,10 +208,10 @@ def _array(self, *args, **kwargs):
 Tracer.__array__ = _array
 _SCALAR_FIX = ("keep the value an array (x.item(), float(x) and .tolist() only outside "
                "differentiated code)")
-Tracer.__float__ = _conversion_error("float()", _SCALAR_FIX)
-Tracer.__complex__ = _conversion_error("complex()", _SCALAR_FIX)
-Tracer.tolist = _conversion_error(".tolist()", _SCALAR_FIX)
-Tracer.item = _conversion_error(".item()", _SCALAR_FIX)
+Tracer.__float__ = _conversion_error("float()", _SCALAR_FIX, lambda c: float(c))
+Tracer.__complex__ = _conversion_error("complex()", _SCALAR_FIX, lambda c: complex(c))
+Tracer.tolist = _conversion_error(".tolist()", _SCALAR_FIX, lambda c: np.asarray(c).tolist())
+Tracer.item = _conversion_error(".item()", _SCALAR_FIX, lambda c, *a: np.asarray(c).item(*a))
 
 
 def _bool(self):

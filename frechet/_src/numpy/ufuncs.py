@@ -32,10 +32,14 @@ def _store(result, out, where=True):
         if o is None:
             continue
         if not isinstance(o, Tracer):
+            from frechet._src.ir.staging import _user_source
+            line = _user_source()
             raise TracerConversionError(
-                "a traced value cannot be written into a NumPy array (out=, +=, or x[i] = ...): "
-                "the derivative would be lost. Write `x = x + y` (or collect the values and use "
-                "np.stack) instead of updating an ndarray in place")
+                "make the array inside the transformed function (np.zeros(...), "
+                "np.zeros_like(x)) or write `a = a + v` instead: the NumPy array of shape "
+                f"{np.shape(o)} and dtype {np.asarray(o).dtype}"
+                f"{f' at {line}' if line else ''} was made outside the transformation and "
+                "cannot hold a traced value (out=, +=, or a[i] = ...)")
         # NumPy writes into out: the result is broadcast to out's shape and cast to its dtype
         target = tuple(o.shape)
         if broadcast_shapes(shape_of(r), target, what="result and out") != target:

@@ -124,6 +124,12 @@ class JVPTracer(Tracer):
         p = self.primal
         return p.concrete() if isinstance(p, Tracer) else p
 
+    def constant(self):
+        if self._tangent is not None:
+            return None
+        p = self.primal
+        return p.constant() if isinstance(p, Tracer) else p
+
 
 class JVPTrace(Trace):
     """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for

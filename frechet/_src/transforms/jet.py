@@ -56,6 +56,12 @@ class JetTracer(PrimalTracer):
         self.primal = primal
         self.series = series        # [x1, ..., xK] (normalised), or None: a constant
 
+    def constant(self):
+        if self.series is not None:
+            return None
+        p = self.primal
+        return p.constant() if isinstance(p, Tracer) else p
+
 
 class JetTrace(Trace):
     __slots__ = ("order",)
