@@ -396,6 +396,11 @@ rec("kv", lambda x: sps.kv(np.array([0.5, 1.0, 2.5, 0.0]), x), U(.2, 3, 4))
 rec("zeta", lambda q: sps.zeta(3.0, q), U(.5, 3, 4))
 rec("rel_entr", sps.rel_entr, U(.1, 2, 4), U(.1, 2, 4))
 rec("kl_div", sps.kl_div, U(.1, 2, 4), U(.1, 2, 4))
+rec("gammaincinv", lambda y: sps.gammaincinv(2.5, y), U(.1, .9, 4))
+rec("gammainccinv", lambda y: sps.gammainccinv(0.8, y), U(.1, .9, 4))
+rec("betaincinv", lambda y: sps.betaincinv(2.0, 3.5, y), U(.1, .9, 4))
+rec("stdtr", lambda x: sps.stdtr(3.5, x), U(-3, 3, 4))
+rec("stdtrit", lambda p: sps.stdtrit(np.array([1.0, 2.5, 7.0, 30.0]), p), U(.05, .95, 4))
 
 
 def _quiet(fn, *args):

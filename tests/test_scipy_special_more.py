@@ -37,6 +37,11 @@ CASES = {
     "zeta": (fss.zeta, sps.zeta, (X + 1.5, X + 0.5), (1,)),
     "rel_entr": (fss.rel_entr, sps.rel_entr, (X, X[::-1]), (0, 1)),
     "kl_div": (fss.kl_div, sps.kl_div, (X, X[::-1]), (0, 1)),
+    "gammaincinv": (fss.gammaincinv, sps.gammaincinv, (X + 0.5, X / 3), (1,)),
+    "gammainccinv": (fss.gammainccinv, sps.gammainccinv, (X + 0.5, X / 3), (1,)),
+    "betaincinv": (fss.betaincinv, sps.betaincinv, (X + 0.5, X[::-1] + 1.0, X / 3), (2,)),
+    "stdtr": (fss.stdtr, sps.stdtr, (X + 0.5, X - 1), (1,)),
+    "stdtrit": (fss.stdtrit, sps.stdtrit, (X + 0.5, X / 3), (1,)),
     "polygamma": (lambda x: fss.polygamma(2, x), lambda x: sps.polygamma(2, x), (X,), (0,)),
     "polygamma0": (lambda x: fss.polygamma(0, x), lambda x: sps.polygamma(0, x), (X,), (0,)),
     "multigammaln": (lambda a: fss.multigammaln(a, 3), lambda a: sps.multigammaln(a, 3),
@@ -139,6 +144,10 @@ NONDIFF = [
     ("betainc_b", lambda b: fss.betainc(2.0, b, 0.3), "betainc.*'b'"),
     ("zeta", lambda s: fss.zeta(s, 2.0), "zeta.*'x'"),
     ("zeta_riemann", lambda s: fss.zeta(s), "zeta.*'x'"),
+    ("gammaincinv", lambda a: fss.gammaincinv(a, 0.3), "gammaincinv.*'a'"),
+    ("betaincinv", lambda b: fss.betaincinv(2.0, b, 0.3), "betaincinv.*'b'"),
+    ("stdtr", lambda df: fss.stdtr(df, 0.3), "stdtr.*'df'"),
+    ("stdtrit", lambda df: fss.stdtrit(df, 0.3), "stdtrit.*'df'"),
     ("scipy_iv", lambda v: sps.iv(v, 1.3), "iv.*'v'"),
 ]
 

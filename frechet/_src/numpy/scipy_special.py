@@ -81,6 +81,14 @@ rel_entr = _nary(P.sp.rel_entr, "rel_entr",
                  "scipy.special.rel_entr(x, y), differentiable in x and y (NaN at x = 0 for x).")
 kl_div = _nary(P.sp.kl_div, "kl_div",
                "scipy.special.kl_div(x, y), differentiable in x and y (NaN at x = 0 for x).")
+gammaincinv = _nary(P.sp.gammaincinv, "gammaincinv",
+                   "scipy.special.gammaincinv(a, y), differentiable in y.")
+gammainccinv = _nary(P.sp.gammainccinv, "gammainccinv",
+                     "scipy.special.gammainccinv(a, y), differentiable in y.")
+betaincinv = _nary(P.sp.betaincinv, "betaincinv",
+                   "scipy.special.betaincinv(a, b, y), differentiable in y.")
+stdtr = _nary(P.sp.stdtr, "stdtr", "scipy.special.stdtr(df, t), differentiable in t.")
+stdtrit = _nary(P.sp.stdtrit, "stdtrit", "scipy.special.stdtrit(df, p), differentiable in p.")
 _hurwitz_zeta = _nary(P._ufuncs._zeta, "zeta", "")
 
 

@@ -271,3 +271,36 @@ SPECIAL_UFUNCS.update({sp.gamma: gamma_p, sp.loggamma: loggamma_p, sp.beta: beta
                        sp.ndtri: ndtri_p, sp.log_expit: log_expit_p, sp.erfcx: erfcx_p,
                        sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p,
                        _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p})
+
+
+# Inverses and Student's t (for the distributions of frechet.scipy.stats) -----------------------
+gammaincinv_p = ufunc_primitive(sp.gammaincinv, "gammaincinv")
+gammainccinv_p = ufunc_primitive(sp.gammainccinv, "gammainccinv")
+betaincinv_p = ufunc_primitive(sp.betaincinv, "betaincinv")
+stdtr_p = ufunc_primitive(sp.stdtr, "stdtr")
+stdtrit_p = ufunc_primitive(sp.stdtrit, "stdtrit")
+
+# the inverse function's derivative is the reciprocal of the density at the result
+defjvp_output(gammaincinv_p, no_closed_form("gammaincinv", "a"),
+              lambda t, ans, a, y: div(t, _gamma_density(a, ans)))
+defjvp_output(gammainccinv_p, no_closed_form("gammainccinv", "a"),
+              lambda t, ans, a, y: neg(div(t, _gamma_density(a, ans))))
+defjvp_output(betaincinv_p, no_closed_form("betaincinv", "a"), no_closed_form("betaincinv", "b"),
+              lambda t, ans, a, b, y: div(t, _beta_density(a, b, ans)))
+
+
+def _t_density(df, x):
+    """Student's t density with df degrees of freedom."""
+    half = const(df, 0.5)
+    df1 = mul(half, add(df, const(df, 1.0)))
+    log_norm = sub(sub(gammaln_p.bind(df1), gammaln_p.bind(mul(half, df))),
+                   mul(half, bind("log", mul(df, const(df, math.pi)))))
+    return bind("exp", sub(log_norm, mul(df1, bind("log1p", div(square(x), df)))))
+
+
+defjvp_output(stdtr_p, no_closed_form("stdtr", "df"),
+              lambda t, ans, df, x: mul(t, _t_density(df, x)))
+defjvp_output(stdtrit_p, no_closed_form("stdtrit", "df"),
+              lambda t, ans, df, p: div(t, _t_density(df, ans)))
+SPECIAL_UFUNCS.update({sp.gammaincinv: gammaincinv_p, sp.gammainccinv: gammainccinv_p,
+                       sp.betaincinv: betaincinv_p, sp.stdtr: stdtr_p, sp.stdtrit: stdtrit_p})
