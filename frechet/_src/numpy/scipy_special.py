@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from frechet._src.core.trace import Tracer
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import asarray, fit, float_dtype, shape_of
+from frechet._src.numpy.base import apply_ufunc, asarray, fit, float_dtype, shape_of
 from frechet._src.numpy.misc import where
 from frechet._src.numpy.reductions import max as _max
 from frechet._src.numpy.reductions import sum as _sum
@@ -36,6 +39,106 @@ def polygamma(n, x):
 
 i0 = _unary(P.i0_p)
 i1 = _unary(P.i1_p)
+gamma = _unary(P.gamma_p)
+loggamma = _unary(P.loggamma_p)
+ndtr = _unary(P.ndtr_p)
+log_ndtr = _unary(P.log_ndtr_p)
+ndtri = _unary(P.ndtri_p)
+log_expit = _unary(P.log_expit_p)
+erfcx = _unary(P.erfcx_p)
+i0e = _unary(P.i0e_p)
+i1e = _unary(P.i1e_p)
+
+
+def _nary(ufunc, name, doc):
+    """A SciPy ufunc of several arguments, with NumPy's broadcasting and promotion (integers
+    compute in float64)."""
+    def f(*args):
+        args = [asarray(a) for a in args]
+        dt = np.result_type(*[float_dtype(a) for a in args])
+        return apply_ufunc(ufunc, *[fit(a, dt, shape_of(a)) for a in args])
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = doc
+    return f
+
+
+beta = _nary(P.sp.beta, "beta", "scipy.special.beta(a, b), differentiable in a and b.")
+betaln = _nary(P.sp.betaln, "betaln", "scipy.special.betaln(a, b), differentiable in a and b.")
+betainc = _nary(P.sp.betainc, "betainc",
+                "scipy.special.betainc(a, b, x), differentiable in x (a and b raise "
+                "NonDifferentiableError).")
+gammainc = _nary(P.sp.gammainc, "gammainc",
+                 "scipy.special.gammainc(a, x), differentiable in x (a raises "
+                 "NonDifferentiableError).")
+gammaincc = _nary(P.sp.gammaincc, "gammaincc",
+                  "scipy.special.gammaincc(a, x), differentiable in x (a raises "
+                  "NonDifferentiableError).")
+iv = _nary(P.sp.iv, "iv", "scipy.special.iv(v, x), differentiable in x (the order v raises "
+           "NonDifferentiableError).")
+kv = _nary(P.sp.kv, "kv", "scipy.special.kv(v, x), differentiable in x (the order v raises "
+           "NonDifferentiableError).")
+rel_entr = _nary(P.sp.rel_entr, "rel_entr",
+                 "scipy.special.rel_entr(x, y), differentiable in x and y (NaN at x = 0 for x).")
+kl_div = _nary(P.sp.kl_div, "kl_div",
+               "scipy.special.kl_div(x, y), differentiable in x and y (NaN at x = 0 for x).")
+gammaincinv = _nary(P.sp.gammaincinv, "gammaincinv",
+                   "scipy.special.gammaincinv(a, y), differentiable in y.")
+gammainccinv = _nary(P.sp.gammainccinv, "gammainccinv",
+                     "scipy.special.gammainccinv(a, y), differentiable in y.")
+betaincinv = _nary(P.sp.betaincinv, "betaincinv",
+                   "scipy.special.betaincinv(a, b, y), differentiable in y.")
+stdtr = _nary(P.sp.stdtr, "stdtr", "scipy.special.stdtr(df, t), differentiable in t.")
+stdtrit = _nary(P.sp.stdtrit, "stdtrit", "scipy.special.stdtrit(df, p), differentiable in p.")
+_hurwitz_zeta = _nary(P._ufuncs._zeta, "zeta", "")
+
+
+def zeta(x, q=None):
+    """The Riemann zeta function zeta(x), or Hurwitz's zeta(x, q), differentiable in q.
+
+    Args:
+      x: the exponent; no closed-form derivative (raises NonDifferentiableError when a
+        derivative in x is asked for).
+      q: the shift (None: Riemann's zeta, which is Hurwitz's at q = 1).
+
+    Returns:
+      The zeta function, broadcast over x and q.
+
+    Example:
+      >>> import frechet
+      >>> float(frechet.grad(lambda q: zeta(3.0, q))(2.0))   # -3 zeta(4, 2)
+      -0.24696970113341465
+    """
+    x = asarray(x)
+    if q is None:
+        q = np.ones((), float_dtype(x))
+    return _hurwitz_zeta(x, q)
+
+
+def multigammaln(a, d):
+    """The log of the multivariate gamma function of dimension d (static), differentiable in a.
+
+    Args:
+      a: the argument (each entry must exceed (d - 1) / 2).
+      d: the dimension, a Python integer.
+
+    Returns:
+      sum_j gammaln(a - j/2) + d (d - 1) / 4 log(pi), j = 0..d-1.
+
+    Example:
+      >>> import frechet
+      >>> float(frechet.grad(lambda a: multigammaln(a, 2))(3.0))   # digamma(3) + digamma(2.5)
+      1.6259409757437102
+    """
+    d = int(d)
+    a = asarray(a)
+    if not isinstance(a, Tracer) and np.any(np.asarray(a) <= 0.5 * (d - 1)):
+        raise ValueError(f"condition a > 0.5 * (d-1) ({0.5 * (d - 1)}) not met")
+    # Note: for traced a the domain is not checked (the check would need concrete values).
+    a = fit(a, float_dtype(a), shape_of(a))
+    out = gammaln(a)
+    for j in range(1, d):
+        out = U.add(out, gammaln(U.subtract(a, 0.5 * j)))
+    return U.add(out, d * (d - 1) / 4 * math.log(math.pi))
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):

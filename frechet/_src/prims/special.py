@@ -6,9 +6,23 @@ import math
 
 import numpy as np
 import scipy.special as _scipy_special
+from scipy.special import _ufuncs
 
 from frechet._src.core.primitive import primitive
-from frechet._src.prims.elementwise import bind, const, div, mul, neg, square, sub, ufunc_primitive
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.prims.elementwise import (
+    UFUNC_PRIMS,
+    add,
+    bind,
+    const,
+    div,
+    mul,
+    neg,
+    select,
+    square,
+    sub,
+    ufunc_primitive,
+)
 from frechet._src.prims.rules import defjvp_output, defjvp_scale, defvectorized
 
 
@@ -63,7 +77,6 @@ defjvp_scale(i0_p, lambda x, ans: i1_p.bind(x))
 
 def _i1_deriv(x, ans):
     # i1'(x) = i0(x) - i1(x)/x, with the limit 1/2 at x = 0.
-    from frechet._src.prims.elementwise import select
     zero = bind("equal", x, const(x, 0))
     safe = select(zero, const(x, 1), x)
     return select(zero, const(x, 0.5), sub(i0_p.bind(x), div(ans, safe)))
@@ -71,3 +84,223 @@ def _i1_deriv(x, ans):
 
 defjvp_scale(i1_p, _i1_deriv)
 SPECIAL_UFUNCS.update({sp.i0: i0_p, sp.i1: i1_p})
+
+
+# Gamma and beta functions, the normal distribution, scaled Bessel functions ---------------------
+# Every argument either has a closed-form derivative or raises NonDifferentiableError naming the
+# SciPy function and the argument (the order of a Bessel function, the parameters of an
+# incomplete gamma or beta function): never a silent zero.
+
+def no_closed_form(fname: str, arg: str):
+    """A JVP contribution that refuses: scipy.special.`fname` has no closed-form derivative in
+    its argument `arg`."""
+    def refuse(t, ans, *args, **params):
+        raise NonDifferentiableError(
+            f"scipy.special.{fname} has no closed-form derivative in its argument {arg!r}, and "
+            f"a derivative with respect to {arg!r} was asked for: keep {arg!r} constant "
+            "(frechet.stop_gradient), or supply a derivative with frechet.custom_jvp")
+    return refuse
+
+
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_LOG_SQRT_2PI = math.log(_SQRT_2PI)
+
+
+def _cmp(name, x, value):
+    return bind(name, x, const(x, value))
+
+
+def _safe(pred, x, fill):
+    """x where pred holds, `fill` elsewhere (so a rule never evaluates a function outside its
+    domain: the unused branch of a select is computed too, and would warn)."""
+    return select(pred, x, const(x, fill))
+
+
+def _c_log(c, y):
+    """c * log(y) with 0 * log(y) = 0 and log(y <= 0) = -inf, without warnings."""
+    pos = _cmp("greater", y, 0)
+    log_y = select(pos, bind("log", _safe(pos, y, 1.0)), const(y, -math.inf))
+    c_zero = _cmp("equal", c, 0)
+    return mul(c, select(c_zero, const(y, 0.0), log_y))
+
+
+gamma_p = ufunc_primitive(sp.gamma, "gamma")
+loggamma_p = ufunc_primitive(sp.loggamma, "loggamma")
+beta_p = ufunc_primitive(sp.beta, "beta")
+betaln_p = ufunc_primitive(sp.betaln, "betaln")
+defjvp_scale(gamma_p, lambda x, ans: mul(ans, digamma_p.bind(x)))
+defjvp_scale(loggamma_p, lambda x, ans: digamma_p.bind(x))
+
+
+def _dlogbeta(a, b):
+    """d log B(a, b) / da = digamma(a) - digamma(a + b)."""
+    return sub(digamma_p.bind(a), digamma_p.bind(add(a, b)))
+
+
+defjvp_output(beta_p, lambda t, ans, a, b: mul(t, mul(ans, _dlogbeta(a, b))),
+              lambda t, ans, a, b: mul(t, mul(ans, _dlogbeta(b, a))))
+defjvp_output(betaln_p, lambda t, ans, a, b: mul(t, _dlogbeta(a, b)),
+              lambda t, ans, a, b: mul(t, _dlogbeta(b, a)))
+
+gammainc_p = ufunc_primitive(sp.gammainc, "gammainc")
+gammaincc_p = ufunc_primitive(sp.gammaincc, "gammaincc")
+betainc_p = ufunc_primitive(sp.betainc, "betainc")
+
+
+def _gamma_density(a, x):
+    """x^(a-1) e^(-x) / Gamma(a), the x-derivative of gammainc(a, x)."""
+    one = const(a, 1.0)
+    return bind("exp", sub(sub(_c_log(sub(a, one), x), x), gammaln_p.bind(a)))
+
+
+def _beta_density(a, b, x):
+    """x^(a-1) (1-x)^(b-1) / B(a, b), the x-derivative of betainc(a, b, x)."""
+    one = const(a, 1.0)
+    log_density = add(_c_log(sub(a, one), x), _c_log(sub(b, one), sub(one, x)))
+    return bind("exp", sub(log_density, betaln_p.bind(a, b)))
+
+
+defjvp_output(gammainc_p, no_closed_form("gammainc", "a"),
+              lambda t, ans, a, x: mul(t, _gamma_density(a, x)))
+defjvp_output(gammaincc_p, no_closed_form("gammaincc", "a"),
+              lambda t, ans, a, x: neg(mul(t, _gamma_density(a, x))))
+defjvp_output(betainc_p, no_closed_form("betainc", "a"), no_closed_form("betainc", "b"),
+              lambda t, ans, a, b, x: mul(t, _beta_density(a, b, x)))
+
+ndtr_p = ufunc_primitive(sp.ndtr, "ndtr")
+log_ndtr_p = ufunc_primitive(sp.log_ndtr, "log_ndtr")
+ndtri_p = ufunc_primitive(sp.ndtri, "ndtri")
+log_expit_p = ufunc_primitive(sp.log_expit, "log_expit")
+erfcx_p = ufunc_primitive(sp.erfcx, "erfcx")
+
+
+def _normal_density(x):
+    return mul(const(x, 1 / _SQRT_2PI), bind("exp", mul(const(x, -0.5), square(x))))
+
+
+defjvp_scale(ndtr_p, lambda x, ans: _normal_density(x))
+# phi(x) / Phi(x) = sqrt(2/pi) / erfcx(-x/sqrt(2)): no cancellation far in the lower tail
+defjvp_scale(log_ndtr_p, lambda x, ans: div(const(x, _SQRT_2_OVER_PI),
+                                            erfcx_p.bind(mul(x, const(x, -math.sqrt(0.5))))))
+defjvp_scale(ndtri_p, lambda x, ans: mul(const(x, _SQRT_2PI),
+                                         bind("exp", mul(const(x, 0.5), square(ans)))))
+defjvp_scale(log_expit_p, lambda x, ans: expit_p.bind(neg(x)))
+defjvp_scale(erfcx_p, lambda x, ans: sub(mul(const(x, 2.0), mul(x, ans)),
+                                         const(x, _TWO_OVER_SQRT_PI)))
+
+i0e_p = ufunc_primitive(sp.i0e, "i0e")
+i1e_p = ufunc_primitive(sp.i1e, "i1e")
+# i0e = exp(-|x|) i0(x), i1e = exp(-|x|) i1(x)
+defjvp_scale(i0e_p, lambda x, ans: sub(i1e_p.bind(x), mul(bind("sign", x), ans)))
+
+
+def _i1e_deriv(x, ans):
+    # i1e'(x) = i0e(x) - i1e(x)/x - sign(x) i1e(x), with the limit 1/2 at x = 0.
+    zero = _cmp("equal", x, 0)
+    d = sub(sub(i0e_p.bind(x), div(ans, _safe(bind("logical_not", zero), x, 1.0))),
+            mul(bind("sign", x), ans))
+    return select(zero, const(x, 0.5), d)
+
+
+defjvp_scale(i1e_p, _i1e_deriv)
+
+iv_p = ufunc_primitive(sp.iv, "iv")
+kv_p = ufunc_primitive(sp.kv, "kv")
+
+
+def _bessel_neighbours(prim, v, x):
+    one = const(v, 1.0)
+    return add(prim.bind(sub(v, one), x), prim.bind(add(v, one), x))
+
+
+# iv' = (iv(v-1) + iv(v+1)) / 2, kv' = -(kv(v-1) + kv(v+1)) / 2 (DLMF 10.29.1)
+defjvp_output(iv_p, no_closed_form("iv", "v"),
+              lambda t, ans, v, x: mul(t, mul(const(x, 0.5), _bessel_neighbours(iv_p, v, x))))
+defjvp_output(kv_p, no_closed_form("kv", "v"),
+              lambda t, ans, v, x: mul(t, mul(const(x, -0.5), _bessel_neighbours(kv_p, v, x))))
+
+
+def _zeta_impl(x, q):
+    # Note: scipy.special.zeta(x, 1.0) is NaN for x < 1, where zeta(x) (Riemann's, which is
+    # Hurwitz's at q = 1) is finite; frechet computes Riemann's zeta wherever q == 1.
+    out = _ufuncs._zeta(x, q)
+    at_one = q == 1
+    if np.any(at_one):
+        out = np.where(at_one, _ufuncs._riemann_zeta(x), out)
+    return out
+
+
+zeta_p = primitive("zeta", _zeta_impl, lambda x, q: x)
+defvectorized(zeta_p)
+UFUNC_PRIMS[_ufuncs._zeta] = zeta_p    # scipy.special.zeta(x, q) calls this ufunc
+# d/dq zeta(x, q) = -x zeta(x + 1, q)
+defjvp_output(zeta_p, no_closed_form("zeta", "x"),
+              lambda t, ans, x, q: neg(mul(t, mul(x, zeta_p.bind(add(x, const(x, 1.0)), q)))))
+
+rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
+kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
+
+
+def _entropy_parts(x, y):
+    """Where both are positive; x/y there (safely); where y > 0 and x >= 0."""
+    both = bind("logical_and", _cmp("greater", x, 0), _cmp("greater", y, 0))
+    ratio = div(_safe(both, x, 1.0), _safe(both, y, 1.0))
+    y_ok = bind("logical_and", _cmp("greater_equal", x, 0), _cmp("greater", y, 0))
+    return both, ratio, y_ok, div(x, _safe(y_ok, y, 1.0))
+
+
+# Note: at x = 0 the derivative in x is -inf from the right (not differentiable): NaN there.
+def _rel_entr_dx(t, ans, x, y, *, shift):
+    both, ratio, _, _ = _entropy_parts(x, y)
+    return mul(t, _safe(both, add(bind("log", ratio), const(x, shift)), math.nan))
+
+
+def _entr_dy(t, ans, x, y, *, shift):
+    _, _, y_ok, x_over_y = _entropy_parts(x, y)
+    return mul(t, _safe(y_ok, sub(const(x, shift), x_over_y), math.nan))
+
+
+defjvp_output(rel_entr_p, lambda *a: _rel_entr_dx(*a, shift=1.0),
+              lambda *a: _entr_dy(*a, shift=0.0))
+defjvp_output(kl_div_p, lambda *a: _rel_entr_dx(*a, shift=0.0),
+              lambda *a: _entr_dy(*a, shift=1.0))
+SPECIAL_UFUNCS.update({sp.gamma: gamma_p, sp.loggamma: loggamma_p, sp.beta: beta_p,
+                       sp.betaln: betaln_p, sp.gammainc: gammainc_p, sp.gammaincc: gammaincc_p,
+                       sp.betainc: betainc_p, sp.ndtr: ndtr_p, sp.log_ndtr: log_ndtr_p,
+                       sp.ndtri: ndtri_p, sp.log_expit: log_expit_p, sp.erfcx: erfcx_p,
+                       sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p,
+                       _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p})
+
+
+# Inverses and Student's t (for the distributions of frechet.scipy.stats) -----------------------
+gammaincinv_p = ufunc_primitive(sp.gammaincinv, "gammaincinv")
+gammainccinv_p = ufunc_primitive(sp.gammainccinv, "gammainccinv")
+betaincinv_p = ufunc_primitive(sp.betaincinv, "betaincinv")
+stdtr_p = ufunc_primitive(sp.stdtr, "stdtr")
+stdtrit_p = ufunc_primitive(sp.stdtrit, "stdtrit")
+
+# the inverse function's derivative is the reciprocal of the density at the result
+defjvp_output(gammaincinv_p, no_closed_form("gammaincinv", "a"),
+              lambda t, ans, a, y: div(t, _gamma_density(a, ans)))
+defjvp_output(gammainccinv_p, no_closed_form("gammainccinv", "a"),
+              lambda t, ans, a, y: neg(div(t, _gamma_density(a, ans))))
+defjvp_output(betaincinv_p, no_closed_form("betaincinv", "a"), no_closed_form("betaincinv", "b"),
+              lambda t, ans, a, b, y: div(t, _beta_density(a, b, ans)))
+
+
+def _t_density(df, x):
+    """Student's t density with df degrees of freedom."""
+    half = const(df, 0.5)
+    df1 = mul(half, add(df, const(df, 1.0)))
+    log_norm = sub(sub(gammaln_p.bind(df1), gammaln_p.bind(mul(half, df))),
+                   mul(half, bind("log", mul(df, const(df, math.pi)))))
+    return bind("exp", sub(log_norm, mul(df1, bind("log1p", div(square(x), df)))))
+
+
+defjvp_output(stdtr_p, no_closed_form("stdtr", "df"),
+              lambda t, ans, df, x: mul(t, _t_density(df, x)))
+defjvp_output(stdtrit_p, no_closed_form("stdtrit", "df"),
+              lambda t, ans, df, p: div(t, _t_density(df, ans)))
+SPECIAL_UFUNCS.update({sp.gammaincinv: gammaincinv_p, sp.gammainccinv: gammainccinv_p,
+                       sp.betaincinv: betaincinv_p, sp.stdtr: stdtr_p, sp.stdtrit: stdtrit_p})
