@@ -1,3 +1,3 @@
 """frechet.scipy: differentiable SciPy functions."""
 
-from frechet.scipy import linalg, signal, sparse, special  # noqa: F401
+from frechet.scipy import interpolate, linalg, signal, sparse, special  # noqa: F401
