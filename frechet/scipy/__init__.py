@@ -1,3 +1,3 @@
 """frechet.scipy: differentiable SciPy functions."""
 
-from frechet.scipy import linalg, sparse, special, stats  # noqa: F401
+from frechet.scipy import interpolate, linalg, signal, sparse, special, stats  # noqa: F401
