@@ -9,14 +9,25 @@ import platform
 import sys
 from pathlib import Path
 
-from frechet._src.bench import elementwise, loops, matrices, nets
+from frechet._src.bench import eager, elementwise, loops, matrices, nets
 from frechet._src.bench.runner import fastest_peer, print_workload, run_workload, table_rows
 
 WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
              matrices.ROSENBROCK_HESSIAN, elementwise.SMALL_GRAD_LATENCY, matrices.JACOBIAN_FWD,
              matrices.JACOBIAN_REV, matrices.LOGDET_GRAD, matrices.EIGH_GRAD,
              matrices.SVD_GRAD, elementwise.TAYLOR8,
-             loops.EULER_UNROLL, elementwise.EAGER_OVERHEAD, nets.MLP_BOUND)
+             loops.EULER_UNROLL, elementwise.EAGER_OVERHEAD, nets.MLP_BOUND,
+             eager.FANOUT_CHAIN, eager.SMALL_MATRIX_CHAIN, eager.SCALAR_PROJECTILE)
+
+
+def _eager_within(factor, other):
+    """frechet eager (traced every call) within `factor` of `other`'s time."""
+    def check(o):
+        s, p = o.get("frechet"), o.get(other)
+        if s is None or p is None or s.seconds is None or not p.seconds:
+            return None
+        return s.seconds <= factor * p.seconds, f"{s.seconds / p.seconds:.2f}x {other}"
+    return check
 
 
 def _jit_within(factor, peer=None):
@@ -70,6 +81,11 @@ BARS += [("small_grad_latency", "frechet jit at most 30 us",
          # issue 2's bar on the eager (traced every call) gradient
          ("eager_overhead", "frechet eager at most 5 us per op",
           _at_most("frechet", 5e-6, lambda s: f"{s * 1e6:.2f} us"))]
+# issue 12's bars on eager code of real shapes
+BARS += [(n, "frechet eager at most 0.4x autograd per op", _eager_within(0.4, "autograd"))
+         for n in ("fanout_chain", "small_matrix_chain")]
+BARS += [("scalar_projectile", "frechet eager within 20x of the NumPy primal",
+          _eager_within(20.0, "numpy"))]
 
 
 def check_bars(results: dict) -> list[tuple[str, str, str, str]]:
@@ -172,7 +188,7 @@ def main(argv=None) -> int:
         results[w.name] = run_workload(w, 0.5 if args.quick else 4.0, cands)
         print_workload(w, results[w.name])
     bars = check_bars(results)
-    print("\nbars (issues 2 and 3):")
+    print("\nbars:")
     for name, bar, status, figure in bars:
         print(f"  {status:12s} {name}: {bar} ({figure})")
     if args.out:
