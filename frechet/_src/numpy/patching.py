@@ -58,30 +58,36 @@ def _wants_frechet(obj, name) -> bool:
 _CALLEES: dict = {}
 
 
-def _called_as(frame, name) -> bool:
-    """Whether `frame` is calling the function by this name (`np.zeros(...)`, read from its
-    source at the executing instruction). Compiled code calls NumPy's functions through the
-    module too, with the user's frame still on top: it must get NumPy's ndarrays, since it
-    writes their memory directly. Where the source cannot be read, the answer is no (NumPy's
-    own behaviour)."""
+def callee(frame) -> str | None:
+    """The expression `frame` is calling (`np.zeros`, `scipy.linalg.expm`), read from its source
+    at the executing instruction; None where that cannot be known."""
     code = frame.f_code
     key = (code, frame.f_lasti)
-    callee = _CALLEES.get(key, False)
-    if callee is False:
-        callee = None
+    text = _CALLEES.get(key, False)
+    if text is False:
+        text = None
         try:
             positions = getattr(code, "co_positions", None)       # Python >= 3.11
             if positions is not None:
                 lineno, _, col, _ = list(positions())[frame.f_lasti // 2]
-                text = linecache.getline(code.co_filename, lineno).encode()[col:].decode()
-                if "(" in text:
-                    callee = text.split("(", 1)[0].strip()
+                line = linecache.getline(code.co_filename, lineno).encode()[col:].decode()
+                if "(" in line:
+                    text = line.split("(", 1)[0].strip()
         except (IndexError, TypeError, UnicodeDecodeError):
-            callee = None
+            text = None
         if len(_CALLEES) > 4096:
             _CALLEES.clear()
-        _CALLEES[key] = callee
-    return callee is not None and (callee == name or callee.endswith("." + name))
+        _CALLEES[key] = text
+    return text
+
+
+def _called_as(frame, name) -> bool:
+    """Whether `frame` is calling the function by this name (`np.zeros(...)`). Compiled code
+    calls NumPy's functions through the module too, with the user's frame still on top: it must
+    get NumPy's ndarrays, since it writes their memory directly. Where the source cannot be
+    read, the answer is no (NumPy's own behaviour)."""
+    text = callee(frame)
+    return text is not None and (text == name or text.endswith("." + name))
 
 
 def _from_library(frame) -> bool:

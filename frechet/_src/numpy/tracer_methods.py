@@ -150,13 +150,53 @@ def _library_caller():
     if name == "wrapped":               # SciPy's array-API dispatch wrapper (SCIPY_ARRAY_API=1)
         name = getattr(entry.f_locals.get("self"), "name", name)
     where = f" inside {module}.{name}, library code that converts its input to a NumPy array"
-    if module.startswith("scipy.special"):
-        import frechet.scipy.special as fss
-        if hasattr(fss, name):
-            return where, (f"call frechet.scipy.special.{name} instead (frechet.scipy.special."
-                           f"{name} is its traced version)")
+    equivalent = frechet_equivalent(f) if f is not None else None
+    if equivalent is None and module.startswith("scipy.special"):
+        equivalent = _frechet_attr("scipy.special", [name])
+    if equivalent is not None:
+        return where, f"call {equivalent} instead (it is the traced version)"
     return where, (f"use a frechet equivalent of {module}.{name}, or wrap the call in "
                    "frechet.custom_vjp")
+
+
+def frechet_equivalent(frame) -> str | None:
+    """frechet's version of the SciPy function `frame` is calling (`scipy.linalg.expm(a)` ->
+    frechet.scipy.linalg.expm), found from the call's source and the names it resolves to."""
+    import types
+    text = patching.callee(frame)
+    if not text or not text.replace(".", "").replace("_", "").isalnum():
+        return None
+    parts = text.split(".")
+    obj = frame.f_locals.get(parts[0], frame.f_globals.get(parts[0]))
+    module, rest = None, parts[1:]
+    while isinstance(obj, types.ModuleType):
+        module = obj.__name__
+        if not rest:
+            return None
+        obj, rest = getattr(obj, rest[0], None), rest[1:]
+    if module is None:              # a name imported from its module: where it was defined
+        module = getattr(obj, "__module__", None) or ""
+        rest = []
+    public = [p for p in module.split(".") if not p.startswith("_")]
+    if not public or public[0] != "scipy" or obj is None:
+        return None
+    name = parts[-1] if module != getattr(obj, "__module__", None) or rest else \
+        getattr(obj, "__name__", parts[-1])
+    path = parts[len(parts) - len(rest) - 1:] if rest else [name]
+    return _frechet_attr(".".join(public), path)
+
+
+def _frechet_attr(module, path) -> str | None:
+    import importlib
+    try:
+        obj = importlib.import_module("frechet." + module)
+    except ImportError:
+        return None
+    for p in path:
+        obj = getattr(obj, p, None)
+        if obj is None:
+            return None
+    return "frechet." + module + "." + ".".join(path)
 
 
 def _user_line() -> str:

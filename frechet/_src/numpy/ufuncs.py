@@ -91,7 +91,7 @@ def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, initial=np._N
     # Any other binary ufunc: fold along one axis, left to right.
     a = asarray(a)
     if axis is None or isinstance(axis, tuple):
-        raise UnsupportedFunctionError(f"np.{ufunc.__name__}.reduce over several axes")
+        raise UnsupportedFunctionError(f"{_ufunc_name(ufunc)}.reduce over several axes")
     from frechet._src.numpy.manipulation import expand_dims, moveaxis
     x = moveaxis(a, axis, 0)
     acc = x[0] if initial is np._NoValue else call(ufunc, initial, x[0])
@@ -120,7 +120,7 @@ def at(ufunc, a, indices, b=None):
     from frechet._src.numpy import manipulation as M
     if not isinstance(a, Tracer):
         raise TracerConversionError(
-            f"np.{ufunc.__name__}.at would write traced values into a NumPy array, which cannot "
+            f"{_ufunc_name(ufunc)}.at would write traced values into a NumPy array, which cannot "
             "hold them; make the array with np.zeros_like(x) (or another traced array) first")
     flat_pos = np.arange(a.size).reshape(a.shape)[M.normalize_index(indices, a.shape)]
     pos = np.ravel(flat_pos)
@@ -176,6 +176,15 @@ def _unary_same(ufunc, dtype):
     return prim if prim is not None and ew.out_dtypes(ufunc, (dtype,))[0] == dtype else False
 
 
+def _ufunc_name(ufunc) -> str:
+    """How the user spells the ufunc: np.NAME, or scipy.special.NAME for SciPy's."""
+    import scipy.special as sps
+    name = ufunc.__name__
+    if getattr(np, name, None) is not ufunc and getattr(sps, name, None) is not None:
+        return f"scipy.special.{name}"
+    return f"np.{name}"
+
+
 def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     """Tracer.__array_ufunc__ (NEP 13)."""
     # The common unary call, handled before the general path: this repeats apply_ufunc's own
@@ -198,7 +207,7 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         return composite(*inputs, **kwargs)
     if ufunc not in ew.UFUNC_PRIMS and ufunc not in _GUFUNCS:
         raise UnsupportedFunctionError(
-            f"the ufunc np.{ufunc.__name__} is not supported on traced values; define its "
+            f"the ufunc {_ufunc_name(ufunc)} is not supported on traced values; define its "
             "derivative with frechet.custom_vjp or frechet.custom_jvp")
     if method == "__call__":
         return call(ufunc, *inputs, **kwargs)
@@ -210,7 +219,8 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
         return outer(ufunc, *inputs, **kwargs)
     if method == "at":
         return at(ufunc, *inputs, **kwargs)
-    raise UnsupportedFunctionError(f"np.{ufunc.__name__}.{method} is not supported on traced values")
+    raise UnsupportedFunctionError(f"{_ufunc_name(ufunc)}.{method} is not supported on traced "
+                                   "values")
 
 
 def _make(ufunc, name):
