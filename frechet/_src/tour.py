@@ -1,5 +1,6 @@
 """The guided tour printed by `python -m frechet tour` (and `make tour`)."""
 
+import linecache
 import textwrap
 
 import numpy as np
@@ -10,7 +11,12 @@ import frechet as fr
 def _section(title, code, env):
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
     print(textwrap.indent(textwrap.dedent(code).strip(), "  >>> "))
-    exec(textwrap.dedent(code), env)  # noqa: S102  (the tour runs the code it shows)
+    source = textwrap.dedent(code)
+    name = f"<frechet tour: {title}>"
+    # in linecache, as a file's lines would be (tracebacks, and NumPy's constructors read the
+    # calling line to tell the user's calls from compiled code's)
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)
+    exec(compile(source, name, "exec"), env)  # noqa: S102  (the tour runs the code it shows)
 
 
 def tour():
@@ -74,6 +80,23 @@ def tour():
                 y += 1.0
             return np.sum(y ** 2)
         print(fr.grad(f)({"w": np.ones(3), "b": 2.0}))
+    """, env)
+    _section("Allocate-and-fill code, views and copies behave as in NumPy", """
+        def pendulum(g, theta0=0.5, n=100, dt=0.02):
+            ys = np.zeros((n, 2))                       # filled with traced values below
+            ys[0] = [theta0, 0.0]
+            for i in range(n - 1):
+                th, om = ys[i]
+                ys[i + 1] = ys[i] + dt * np.array([om, -g * np.sin(th)])
+            return ys[-1, 0]
+        print(fr.grad(pendulum)(9.81), fr.jit(fr.grad(pendulum))(9.81))
+        def views(x):
+            w = x * 1.0
+            w[:2][0] = 10.0                  # a write through a view reaches w
+            c = w.copy(); c[1] = -1.0        # a copy does not
+            w.T[2:] *= x[2:]
+            return np.sum(w)
+        print(fr.grad(views)(np.arange(1.0, 5.0)))
     """, env)
     _section("vmap: one example's code, a whole batch at once; per-example gradients", """
         w = np.array([0.5, -1.0, 2.0])
