@@ -195,14 +195,14 @@ _METHODS = {(_CONCATENATOR, "__getitem__"): _CONCATENATOR.__getitem__,
 
 
 def _concatenator_getitem(self, key):
-    if _trace.current() is not EVAL and _holds_tracer(key):
+    if _trace.current() is not EVAL and config.patch_numpy_creation and _holds_tracer(key):
         from frechet._src.numpy.tricks import concatenate_items
         return concatenate_items(self, key)
     return _METHODS[_CONCATENATOR, "__getitem__"](self, key)
 
 
 def _vectorize_call(self, *args, **kwargs):
-    if _trace.current() is not EVAL and (_holds_tracer(args) or
+    if _trace.current() is not EVAL and config.patch_numpy_creation and (_holds_tracer(args) or
                                          _holds_tracer(tuple(kwargs.values()))):
         from frechet._src.numpy.tricks import vectorized_call
         return vectorized_call(self, args, kwargs)
@@ -217,8 +217,6 @@ def _install():
     if config.patch_numpy_creation:
         for name, f in _WRAPPERS.items():
             setattr(np, name, f)
-        for (cls, name), f in _METHOD_WRAPPERS.items():
-            setattr(cls, name, f)
         _installed.append(True)
 
 
@@ -226,9 +224,14 @@ def _restore():
     if _installed:
         for name, f in _ORIGINAL.items():
             setattr(np, name, f)
-        for (cls, name), f in _METHODS.items():
-            setattr(cls, name, f)
         _installed.clear()
+
+
+# Note: the methods behind np.r_, np.c_ and np.vectorize stay wrapped: setting a class's
+# attribute on every transformation's entry costs more than the wrapper's one check costs
+# these (slow, Python-level) methods outside transformations
+for (_cls, _name), _f in _METHOD_WRAPPERS.items():
+    setattr(_cls, _name, _f)
 
 
 _trace.HOOKS.append((_install, _restore))
