@@ -111,3 +111,32 @@ def test_writing_traced_values_into_a_numpy_array_says_how():
         return np.sum(OUTSIDE)
     with pytest.raises(fr.TracerConversionError, match=r"np.zeros_like\(x\)"):
         fr.grad(f)(X)
+
+
+def test_constant_fills_write_in_place_without_sharing():
+    # plain writes into a fresh array go to its memory (a fill loop costs what NumPy's does),
+    # but never into an array that another name or the caller holds
+    u = np.ones(3)
+
+    def f(x):
+        a = np.zeros(3)
+        for i in range(3):
+            a[i] = i + 1.0              # in place
+        b = a.copy()
+        a[0] = 10.0                     # b keeps 1.0
+        v = a[1:]                       # a view sees the write below
+        a[2] = 7.0
+        np.copyto(a, u)                 # a now holds u's values; u must stay ones
+        a[1] = 5.0
+        c = np.zeros(2)
+        c[0] = x[0]                     # traced from here on
+        c[1] = 2.0
+        return np.sum(b * x) + np.sum(v * x[:2]) + np.sum(a * x) + np.sum(c * x[:2])
+
+    x = X[:3].copy()
+    g = fr.grad(f)(x)
+    np.testing.assert_array_equal(u, np.ones(3))
+    eps = 1e-6
+    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(3)])
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(fr.value_and_grad(f)(x)[0], f(x), rtol=1e-14)

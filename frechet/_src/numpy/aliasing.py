@@ -41,6 +41,8 @@ def _state_slots(cls) -> tuple:
 
 
 def _assign(target, value):
+    if not isinstance(value, Tracer):   # a constant (a constant's view or update is plain)
+        value = target._trace.lift(value)
     for slot in _state_slots(type(target)):
         try:
             setattr(target, slot, getattr(value, slot))
@@ -53,17 +55,53 @@ def clone(t):
     """A new traced object with t's value and no aliasing (NumPy's copy)."""
     new = object.__new__(type(t))
     _assign(new, t)
+    _disown(t)                          # the two now share t's constant array
     return new
 
 
+def _disown(t):
+    a = getattr(t, "_view", None)
+    if type(a) is _Root:
+        a.owned = False
+
+
 class _Root:
-    """What a root knows of its views: its stand-in and weak references to the live views."""
+    """What a root knows of its views: its stand-in and weak references to the live views;
+    `owned` while it is a constant whose array nothing else holds (see `write_constant`)."""
 
-    __slots__ = ("layout", "views")
+    __slots__ = ("layout", "owned", "views")
 
-    def __init__(self, shape):
+    def __init__(self, shape, owned=False):
         self.layout = np.empty(shape, np.int8)
         self.views = []
+        self.owned = owned
+
+
+def fillable(t):
+    """t, a constant its transformation just lifted from a new array (np.zeros(n) in the
+    user's code): plain writes into it may go to that array directly."""
+    t._view = _Root(t.shape, owned=True)
+    return t
+
+
+def write_constant(t, idx, value) -> bool:
+    """t[idx] = value done in place, where t is an owned constant and value is plain: NumPy's
+    own write, without copying the array (filling it in a loop costs what NumPy costs)."""
+    a = getattr(t, "_view", None)
+    if type(a) is not _Root or not a.owned:
+        return False
+    c = t.constant()
+    if type(c) is not np.ndarray or not c.flags.writeable or _holds_tracer(value):
+        return False
+    c[idx] = value
+    _refresh(t, None)
+    return True
+
+
+def _holds_tracer(x) -> bool:
+    if isinstance(x, Tracer):
+        return True
+    return type(x) in (list, tuple) and any(_holds_tracer(e) for e in x)
 
 
 class _View:
@@ -210,5 +248,6 @@ def rebind(target, value):
         _refresh(root, target)
     else:
         _assign(target, value)
+        _disown(target)                 # its value may be an array someone else holds
         _refresh(target, None)
     return target

@@ -117,7 +117,8 @@ def _getitem(self, idx):
 
 def _setitem(self, idx, value):
     """x[idx] = value rebinds the traced x to its updated value."""
-    U.rebind(self, M.setitem(self, idx, value))
+    if not aliasing.write_constant(self, idx, value):
+        U.rebind(self, M.setitem(self, idx, value))
 
 
 def _iter(self):
@@ -335,7 +336,7 @@ def _array_function(self, func, types, args, kwargs):
         # a constant of x's own transformation, so that later `out[i] = ...` writes of traced
         # values can update it (an ndarray would refuse them)
         out = impl(*args, **kwargs)
-        return out if isinstance(out, Tracer) else args[0]._trace.lift(out)
+        return out if isinstance(out, Tracer) else aliasing.fillable(args[0]._trace.lift(out))
     if impl is not None and func not in _SAME_OBJECT:
         out = impl(*args, **kwargs)
         if isinstance(out, Tracer) and any(out is a for a in args):
