@@ -137,3 +137,42 @@ def test_program_runs_unchanged(name):
     jg = fr.jit(fr.grad(f))
     jg(p * 1.01)
     np.testing.assert_allclose(jg(p), g, rtol=1e-10, atol=1e-12)
+
+
+def glm_scipy_stats(p):
+    # the same GLM through frechet.scipy.stats (scipy.stats' own functions convert their input
+    # and say so, naming these)
+    from frechet.scipy import stats
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 2)), rng.standard_normal(20)
+    mu = X @ p
+    return -np.sum(stats.norm.logpdf(y, mu, 1.5)) - np.sum(stats.t.logpdf(p, 3.0))
+
+
+def test_glm_with_scipy_stats():
+    import scipy.stats
+    p = np.array([0.4, -0.3])
+    eps = 1e-6
+    fd = np.array([(glm_scipy_stats(p + eps * e) - glm_scipy_stats(p - eps * e)) / (2 * eps)
+                   for e in np.eye(2)])
+    np.testing.assert_allclose(fr.grad(glm_scipy_stats)(p), fd, rtol=1e-6)
+    with pytest.raises(fr.TracerConversionError,
+                       match=r"^call frechet\.scipy\.stats\.norm\.logpdf instead"):
+        fr.grad(lambda p: np.sum(scipy.stats.norm.logpdf(p)))(p)
+
+
+def decay_ode(k, n=80, dt=0.05):
+    """y' = -k0 y + k1 sin(t), explicit Euler from y(0) = 1, filled into a preallocated array."""
+    ys = np.empty(n)
+    ys[0] = 1.0
+    for i in range(n - 1):
+        ys[i + 1] = ys[i] + dt * (-k[0] * ys[i] + k[1] * np.sin(i * dt))
+    return ys
+
+
+def test_ode_fit_recovers_its_parameters():
+    truth = np.array([0.8, 0.5])
+    data = decay_ode(truth)
+    res = fr.optimize.minimize(lambda k: np.sum((decay_ode(k) - data) ** 2),
+                               np.array([0.3, 0.1]), method="BFGS", options={"gtol": 1e-12})
+    np.testing.assert_allclose(res.x, truth, rtol=1e-6)
