@@ -261,3 +261,99 @@ def test_every_transformation_rebinds_the_whole_state():
     np.testing.assert_allclose(lap, np.trace(h), rtol=1e-12)
     batch = np.stack([x, 2 * x])
     np.testing.assert_allclose(fr.vmap(f)(batch), np.stack([f(b) for b in batch]))
+
+
+# found by a random-program fuzzer against NumPy -----------------------------------------------
+
+def check_everywhere(f, x=X):
+    """check(), plus jit of f itself replayed twice and vmap of the gradient."""
+    check(f, x)
+    jf = fr.jit(f)
+    for _ in range(2):                  # the second call replays the compiled program
+        np.testing.assert_allclose(jf(x.copy()), f(x.copy()), rtol=1e-13, atol=1e-13)
+    batch = np.stack([x, x[::-1].copy()])
+    np.testing.assert_allclose(fr.vmap(fr.grad(f))(batch.copy()),
+                               np.stack([fr.grad(f)(b.copy()) for b in batch]), rtol=1e-12)
+
+
+def used_then_written(x):
+    z = np.full(6, 2.0)
+    y = x * z                           # y keeps z's old values
+    z[0] = 5.0
+    w = np.sin(x + z)
+    z.fill(0.0)
+    return np.sum(y) + np.sum(w) + np.sum(z * x)
+
+
+def copies_of_an_allocated_array(x):
+    z = np.zeros(6)
+    copies = [z[:4].copy(), z.reshape(2, 3).flatten()[:4], np.array(z[:4]), +z[:4],
+              np.copy(z[:4]), z[:4].astype(float), z.reshape(2, 3).T.copy().ravel()[:4]]
+    z[0] = 5.0
+    return sum(np.sum(c * x[:4]) for c in copies) + np.sum(z * x)
+
+
+def copied_into_the_argument(x):
+    z = np.zeros(6)
+    np.copyto(x, z)                     # x takes z's values, not its memory
+    z[...] = 1.5
+    return np.sum(x * np.arange(6.0)) + np.sum(z)
+
+
+def zero_d_view_in_place(x):
+    y = x * 1.0
+    d = y[3, ...]                       # a 0-d array view, not a scalar
+    d += 1.0
+    d *= x[0]
+    return np.sum(y * np.arange(6.0))
+
+
+def ravel_of_a_strided_view(x):
+    v = (x * 1.0)[::-1]
+    r = v.ravel()                       # NumPy copies: r keeps the old values
+    s = np.ravel(v[::2])
+    v[3] = 5.0
+    v[0] = 6.0
+    return np.sum(r * np.arange(6.0)) + np.sum(s) + np.sum(v * v)
+
+
+def arithmetic_on_allocated_arrays(x):
+    z = np.zeros(6)
+    a = np.sin(z)
+    np.sin(z, out=z)
+    w = np.zeros(6) * 2.0
+    w[0] = x[0]
+    u = z + 1.0
+    u *= x
+    np.add.at(z + 1.0, [0, 0], x[:2])
+    b = np.reshape(np.zeros(6), (2, 3))
+    b.T[2] = x[:2]
+    c = np.zeros(6)
+    c.reshape(2, 3).flat[2] = x[3]
+    e = np.zeros(6)
+    e.fill(-0.5)
+    e.sort()
+    e[1] = x[1] ** 2
+    return np.sum(a + w * x + u + c) + np.sum(b) + np.sum(e * x)
+
+
+def sort_in_place(x):
+    y = x * 1.0
+    y.sort()
+    y[2:4].sort()
+    return np.sum(y * np.arange(6.0))
+
+
+def writes_into_the_argument(x):
+    x[0] = 10.0
+    v = x[::2]
+    v[1] = x[1] * 3.0
+    return np.sum(x * x)
+
+
+@pytest.mark.parametrize("f", [used_then_written, copies_of_an_allocated_array,
+                               copied_into_the_argument, zero_d_view_in_place,
+                               ravel_of_a_strided_view, arithmetic_on_allocated_arrays,
+                               sort_in_place, writes_into_the_argument])
+def test_programs_the_fuzzer_found(f):
+    check_everywhere(f)

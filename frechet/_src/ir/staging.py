@@ -57,7 +57,8 @@ def _user_source() -> str | None:
 
 
 class StagingTrace(Trace):
-    __slots__ = ("_const_ids", "consts", "constvars", "eqns", "forward_known", "record_source")
+    __slots__ = ("_const_ids", "_inputs", "consts", "constvars", "eqns", "forward_known",
+                 "record_source")
 
     def __init__(self, parent, forward_known: bool):
         self.parent = parent
@@ -67,6 +68,7 @@ class StagingTrace(Trace):
         self.constvars: list[Var] = []
         self.consts: list = []
         self._const_ids: dict[int, Var] = {}
+        self._inputs: dict[int, Var] = {}      # id of an input tracer -> its var
 
     def concretize(self, tracer):
         """A staged value has no concrete value (the tracing trace of jit overrides this)."""
@@ -75,8 +77,12 @@ class StagingTrace(Trace):
     def lift(self, value) -> StagedTracer:
         return StagedTracer(self, self._atom(value))
 
-    def new_arg(self, spec: ArraySpec) -> StagedTracer:
-        return StagedTracer(self, Var(spec))
+    def new_arg(self, spec: ArraySpec, value=None, cls=None, *extra) -> StagedTracer:
+        """A new input of the program (of class `cls`, StagedTracer by default)."""
+        var = Var(spec)
+        t = (cls or StagedTracer)(self, var, value, *extra)
+        self._inputs[id(t)] = var
+        return t
 
     def _atom(self, x) -> Var:
         if isinstance(x, StagedTracer) and x._trace is self:
@@ -140,8 +146,10 @@ class StagingTrace(Trace):
                 v = self._atom(o)
                 outvars.append(v)
                 out_specs.append(v.spec)
-        return Program([t.var for t in in_tracers], self.constvars, self.consts, self.eqns,
-                       outvars, out_specs)
+        # an input the function updated in place (x[0] = ...) has been rebound to a later
+        # var: the program's input is the var it was made with
+        invars = [self._inputs.get(id(t), t.var) for t in in_tracers]
+        return Program(invars, self.constvars, self.consts, self.eqns, outvars, out_specs)
 
 
 def stage(fun, in_specs, forward_known: bool = False):

@@ -18,6 +18,7 @@ a complex array) refuse them with frechet's.
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import numpy as np
@@ -55,47 +56,41 @@ def clone(t):
     """A new traced object with t's value and no aliasing (NumPy's copy)."""
     new = object.__new__(type(t))
     _assign(new, t)
-    _disown(t)                          # the two now share t's constant array
     return new
 
 
-def _disown(t):
-    a = getattr(t, "_view", None)
-    if type(a) is _Root:
-        a.owned = False
-
-
 class _Root:
-    """What a root knows of its views: its stand-in and weak references to the live views;
-    `owned` while it is a constant whose array nothing else holds (see `write_constant`)."""
+    """What a root knows of its views: its stand-in and weak references to the live views."""
 
-    __slots__ = ("layout", "owned", "views")
+    __slots__ = ("layout", "views")
 
-    def __init__(self, shape, owned=False):
+    def __init__(self, shape):
         self.layout = np.empty(shape, np.int8)
         self.views = []
-        self.owned = owned
-
-
-def fillable(t):
-    """t, a constant its transformation just lifted from a new array (np.zeros(n) in the
-    user's code): plain writes into it may go to that array directly."""
-    t._view = _Root(t.shape, owned=True)
-    return t
 
 
 def write_constant(t, idx, value) -> bool:
-    """t[idx] = value done in place, where t is an owned constant and value is plain: NumPy's
-    own write, without copying the array (filling it in a loop costs what NumPy costs)."""
-    a = getattr(t, "_view", None)
-    if type(a) is not _Root or not a.owned:
+    """t[idx] = value done in place, where t is a constant whose array nothing else references
+    and value is plain: NumPy's own write, without copying the array (filling an array in a
+    loop costs what NumPy's loop costs). Anything that used the array (a product holding it as
+    a derivative factor, a compiled program's constant, a NumPy view, a copy of t sharing it,
+    the caller's own name for it) holds a reference, and then the write makes a new array as
+    every other write does."""
+    if isinstance(getattr(t, "_view", None), _View) or _holds_tracer(value):
         return False
-    c = t.constant()
-    if type(c) is not np.ndarray or not c.flags.writeable or _holds_tracer(value):
+    c = getattr(t, "primal", None)
+    if type(c) is not np.ndarray or t.constant() is not c or c.base is not None \
+            or not c.flags.writeable or _REFCOUNT is None:
+        return False
+    # the references: t's slot, `c` here, and getrefcount's argument (CPython)
+    if _REFCOUNT(c) != 3:
         return False
     c[idx] = value
     _refresh(t, None)
     return True
+
+
+_REFCOUNT = getattr(sys, "getrefcount", None)
 
 
 def _holds_tracer(x) -> bool:
@@ -131,6 +126,11 @@ def _aliasing(t):
     return getattr(t, "_view", None)
 
 
+def is_view(t) -> bool:
+    """Whether t is a view of another traced array (NumPy's `t.base is not None`)."""
+    return isinstance(_aliasing(t), _View)
+
+
 def layout(t) -> np.ndarray:
     """t's stand-in: its root's (made on first use) or, for a view, its own."""
     a = _aliasing(t)
@@ -150,17 +150,15 @@ def _writeable(a) -> bool:
 def track(result, source, stand_in, basic=None):
     """Make `result` (a new traced value computed from `source`) a view of source's root where
     `stand_in` (NumPy's result on source's stand-in) shares the root's stand-in memory."""
-    if not isinstance(stand_in, np.ndarray) or stand_in.size == 0:
-        return result
+    a = _aliasing(source)
+    root = a.root if isinstance(a, _View) else source
+    if not isinstance(stand_in, np.ndarray) or stand_in.size == 0 or \
+            not np.may_share_memory(stand_in, root._view.layout):
+        return clone(result) if result is source else result      # NumPy made a copy
     if not isinstance(result, Tracer):
         # a constant of source's transformation (one it lifted, with nothing traced in it yet)
         # gives plain results; its view must still be its trace's, to write through
         result = source._trace.lift(result)
-    a = _aliasing(source)
-    root = a.root if isinstance(a, _View) else source
-    base = root._view.layout
-    if not np.may_share_memory(stand_in, base):
-        return result
     if result is source:                 # NumPy made a new view object of the same elements
         result = clone(result)
     direct = basic is not None and a is root._view
@@ -175,6 +173,8 @@ def track(result, source, stand_in, basic=None):
 def track_index(result, source, index, readonly=None):
     """Make `result` a view of the elements of source given by `index` (flat indices into
     source, shaped like result): `.flat`, whose writes reach its array whatever its layout."""
+    if not isinstance(result, Tracer):  # a constant's: still a value of its transformation
+        result = source._trace.lift(result)
     a = _aliasing(source)
     if isinstance(a, _View):
         root, index = a.root, a.flat_index().reshape(-1)[index]
@@ -248,6 +248,5 @@ def rebind(target, value):
         _refresh(root, target)
     else:
         _assign(target, value)
-        _disown(target)                 # its value may be an array someone else holds
         _refresh(target, None)
     return target

@@ -21,7 +21,7 @@ from frechet._src.config import config
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.ir.staging import _PKG_DIR
-from frechet._src.numpy.aliasing import clone, fillable
+from frechet._src.numpy.aliasing import clone
 from frechet._src.numpy.base import asarray as _frechet_asarray
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
@@ -112,7 +112,7 @@ def _fillable(out, name):
     frame = sys._getframe(2)
     if not _from_user(frame) or not _called_as(frame, name):
         return out
-    return fillable(t.lift(out))
+    return t.lift(out)
 
 
 def zeros(shape, *args, **kwargs):

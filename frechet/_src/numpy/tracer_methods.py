@@ -73,9 +73,9 @@ Tracer.__pow__ = _pow
 def _inplace(ufunc, fn):
     def op(self, other):
         # Note: a 0-d traced value behaves as a NumPy scalar (what reductions and x[i] return):
-        # `s += 1` makes a new value, as for np.float64. Arrays are updated in place, so every
-        # name and view that shares them sees the update.
-        if not self.shape:
+        # `s += 1` makes a new value, as for np.float64, unless it is a 0-d view (x[3, ...]).
+        # Arrays are updated in place, so every name and view that shares them sees it.
+        if not self.shape and not aliasing.is_view(self):
             return fn(self, other)
         result = fn(self, other)
         if result is NotImplemented:
@@ -336,7 +336,7 @@ def _array_function(self, func, types, args, kwargs):
         # a constant of x's own transformation, so that later `out[i] = ...` writes of traced
         # values can update it (an ndarray would refuse them)
         out = impl(*args, **kwargs)
-        return out if isinstance(out, Tracer) else aliasing.fillable(args[0]._trace.lift(out))
+        return out if isinstance(out, Tracer) else args[0]._trace.lift(out)
     if impl is not None and func not in _SAME_OBJECT:
         out = impl(*args, **kwargs)
         if isinstance(out, Tracer) and any(out is a for a in args):
@@ -373,9 +373,9 @@ def _track_views(func, args, kwargs, out):
                                       "value instead (x = re + 1j * im)")
     stand = [aliasing.layout(a) if isinstance(a, Tracer) else a for a in args]
     got = func(*stand, **kwargs)
-    if isinstance(out, Tracer):
-        return _track_one(out, got, tracers)
-    return type(out)(_track_one(o, g, tracers) for o, g in zip(out, got))
+    if isinstance(out, (tuple, list)):
+        return type(out)(_track_one(o, g, tracers) for o, g in zip(out, got))
+    return _track_one(out, got, tracers)
 
 
 def _track_one(out, stand_in, sources):
@@ -383,7 +383,7 @@ def _track_one(out, stand_in, sources):
         if isinstance(stand_in, np.ndarray) and np.may_share_memory(
                 stand_in, aliasing.layout(src)):
             return aliasing.track(out, src, stand_in)
-    return out
+    return aliasing.clone(out) if any(out is s for s in sources) else out
 
 
 Tracer.__array_function__ = _array_function

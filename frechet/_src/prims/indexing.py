@@ -17,7 +17,7 @@ from frechet._src.core.spec import ArraySpec
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
 from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.batching import broadcast_batched, with_batch_axis
+from frechet._src.transforms.batching import with_batch_axis
 
 
 def encode(idx) -> tuple:
@@ -183,7 +183,10 @@ def _getitem_batch(args, batched, *, index):
 
 def _update_batch(prim):
     def rule(args, batched, *, index):
-        x, v = broadcast_batched(args[:2], batched[:2])
+        # the batch size from any batched argument: only the indices may carry it (a sort's
+        # permutation under vmap)
+        n = next(a.shape[0] for a, b in zip(args, batched) if b)
+        x, v = (a if b else with_batch_axis(a, n) for a, b in zip(args[:2], batched[:2]))
         arrays = args[2:]
         if any(batched[2:]):
             n = x.shape[0]

@@ -154,15 +154,27 @@ class JVPTrace(Trace):
         for i, a in enumerate(args):
             if type(a) is JVPTracer and a._trace is self:
                 primals[i] = a.primal
-                tangents[i] = a.tangent
-                found = True
+                if a._tangent is not None:
+                    tangents[i] = a.tangent
+                    found = True
         return primals, tangents, found
+
+    def _constant(self, prim, primals, params):
+        """prim on values of which none has a tangent, some being constants this trace lifted
+        (arrays the user's code allocated): the result is a constant of this trace too, so
+        that later writes of traced values into it can update it."""
+        out = self.parent.process(prim, primals, params)
+        if prim.multiple_results:
+            return [JVPTracer(self, o, None) for o in out]
+        return JVPTracer(self, out, None)
 
     def process(self, prim, args, params):
         if len(args) == 1:       # unary fast path
             (a,) = args
             if type(a) is not JVPTracer or a._trace is not self:
                 return self.parent.process(prim, args, params)
+            if a._tangent is None:       # a constant this trace lifted: it stays one
+                return self._constant(prim, (a.primal,), params)
             d = prim.jvp_scale
             if d is not None and a._tangent is not None:    # the rule is t * d(x, ans)
                 x = a.primal
@@ -179,6 +191,8 @@ class JVPTrace(Trace):
                     return out
             primals, tangents, found = self._unpack(args)
             if not found:
+                if any(type(a) is JVPTracer and a._trace is self for a in args):
+                    return self._constant(prim, primals, params)
                 return self.parent.process(prim, primals, params)
         if self.folds and prim.linearize is not None:
             return prim.linearize(self, primals, tangents, **params)

@@ -27,7 +27,7 @@ from frechet._src.core.trace import Tracer
 from frechet._src.ir.codegen import GuardFailed, emit
 from frechet._src.ir.passes import cse, dce, fold_constants
 from frechet._src.ir.peephole import forward_pieces
-from frechet._src.ir.program import Program, Var, evaluate
+from frechet._src.ir.program import Program, evaluate
 from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
 
 
@@ -192,9 +192,9 @@ class jit:
     def _trace(self, args, kwargs, nums, leaves, treedef, weak=None):
         self.trace_count += 1
         tt = TracingTrace(_trace.current())
-        ins = [StagedTracer(tt, Var(spec_of(x)), x) if not (weak and weak[i])
-               else WeakTracer(tt, Var(spec_of(x)), x, weak[i]) for i, x in enumerate(leaves)]
-        with _trace.use(tt):
+        ins = [tt.new_arg(spec_of(x), x) if not (weak and weak[i])
+               else tt.new_arg(spec_of(x), x, WeakTracer, weak[i]) for i, x in enumerate(leaves)]
+        with _trace.transforming(tt):
             out = self._call_fun(args, kwargs, nums, ins, treedef)
         out_leaves, out_tree = tree.flatten(out)
         values = [o.value if isinstance(o, StagedTracer) and o._trace is tt else np.asarray(o)
