@@ -357,3 +357,30 @@ def writes_into_the_argument(x):
                                sort_in_place, writes_into_the_argument])
 def test_programs_the_fuzzer_found(f):
     check_everywhere(f)
+
+
+def shifts(x):
+    u = x * 1.0
+    u[1:] = u[:-1]                      # equal strides: NumPy's memmove, a copy's result
+    w = x * 2.0
+    w[:-1] = w[1:]
+    w[::-1][:3] = w[:3]                 # opposite directions: NumPy copies the source first
+    return np.sum(u * np.arange(6.0)) + np.sum(w * w)
+
+
+def test_overlapping_self_assignment():
+    check_everywhere(shifts)
+
+    def strided(x):
+        u = x * 1.0
+        u[::2] = u[1:4]                 # NumPy's element order decides: refused, not guessed
+        return np.sum(u)
+    strided(X.copy())
+    with pytest.raises(NotImplementedError, match=r"^copy the source first"):
+        fr.grad(strided)(X.copy())
+
+    def copied(x):
+        u = x * 1.0
+        u[::2] = u[1:4].copy()
+        return np.sum(u * np.arange(6.0))
+    check_everywhere(copied)

@@ -195,6 +195,30 @@ def readonly_view(result, source, message):
         if source.size else result
 
 
+def check_overlap(dst, idx, src):
+    """Raise where `dst[idx] = src` copies between overlapping views of one array with
+    different strides: NumPy then copies element by element in an order of its choosing (its
+    1-d raw copy, without a temporary), which frechet does not reproduce."""
+    if not isinstance(src, Tracer) or not isinstance(dst, Tracer):
+        return
+    a, b = _aliasing(dst), _aliasing(src)
+    root = a.root if isinstance(a, _View) else dst
+    src_root = b.root if isinstance(b, _View) else src
+    if src_root is not root or getattr(root, "_view", None) is None:
+        return
+    d = layout(dst) if idx is None else layout(dst)[idx]
+    s_ = layout(src)
+    if not isinstance(d, np.ndarray) or d.ndim != 1 or s_.ndim < 1 or d.size < 2:
+        return                          # several dimensions: NumPy copies the source first
+    if d.strides[0] * s_.strides[-1] < 0 or d.strides[0] == s_.strides[-1] or \
+            not np.shares_memory(d, s_):
+        return                          # a temporary copy, or memmove: a copy's semantics
+    raise NotImplementedError(
+        "copy the source first (x[a] = x[b].copy()): this assignment between overlapping "
+        "views of one traced array with different strides would follow NumPy's element-by-"
+        "element copy order, which frechet does not reproduce")
+
+
 def _gather(root, view):
     from frechet._src.numpy import manipulation as M
     if view.basic is not None:

@@ -68,6 +68,8 @@ def fill_diagonal(a, val, wrap=False):
 
 
 def copyto(dst, src, casting="same_kind", where=True):
+    from frechet._src.numpy.aliasing import check_overlap
+    check_overlap(dst, None, src)
     from frechet._src.numpy.misc import where as _where
     new = fit(asarray(src), asarray(dst).dtype, shape_of(dst))
     if where is not True:

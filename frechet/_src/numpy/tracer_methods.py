@@ -118,6 +118,7 @@ def _getitem(self, idx):
 def _setitem(self, idx, value):
     """x[idx] = value rebinds the traced x to its updated value."""
     if not aliasing.write_constant(self, idx, value):
+        aliasing.check_overlap(self, idx, value)
         U.rebind(self, M.setitem(self, idx, value))
 
 
