@@ -22,9 +22,10 @@ from frechet._src.numpy.contract import trace as _trace
 def _defers(other) -> bool:
     """Whether `other` is another array type with its own ufunc handling (xarray, pandas, dask):
     Python then asks it, and it wraps the traced value instead of being swallowed by it."""
+    if isinstance(other, (Tracer, np.ndarray, np.generic)):
+        return False
     t = type(other)
-    return t.__module__ != "builtins" and not isinstance(other, (Tracer, np.ndarray, np.generic)) \
-        and getattr(t, "__array_ufunc__", None) is not None
+    return t.__module__ != "builtins" and getattr(t, "__array_ufunc__", None) is not None
 
 
 def _binop(ufunc, reflected=False):
