@@ -3,6 +3,7 @@ promotion (NEP 50) and broadcasting made explicit, axis normalisation."""
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -98,6 +99,9 @@ def broadcast_shapes(*shapes, what="operands"):
                          + " ".join(str(tuple(s)) for s in shapes)) from None
 
 
+_SMALL_BROADCAST = 4096                 # elements
+
+
 def fit(x, dtype, shape):
     """x converted to `dtype` and broadcast to `shape`: primitives for tracers, NumPy for
     constants (a constant never needs a derivative)."""
@@ -112,7 +116,11 @@ def fit(x, dtype, shape):
         return x
     if x.ndim == 0:
         return ew.full(shape, x.item(), dtype)
-    return np.broadcast_to(x, shape)
+    if math.prod(shape) > _SMALL_BROADCAST:
+        return np.broadcast_to(x, shape)
+    out = np.empty(shape, dtype)        # small: a copy is ~8x cheaper than broadcast_to's view
+    out[...] = x
+    return out
 
 
 def apply_ufunc(ufunc, *args):

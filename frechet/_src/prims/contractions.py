@@ -100,6 +100,13 @@ def _impl(*ops, spec):
 
 
 def _abstract(*ops, spec):
+    # memoised: eager code stages the same few contractions over and over
+    return _abstract_of(spec, tuple(op if type(op) is ArraySpec else
+                                    ArraySpec(tuple(op.shape), op.dtype) for op in ops))
+
+
+@functools.lru_cache(maxsize=4096)
+def _abstract_of(spec, ops):
     ins, out = parse(spec)
     if len(ins) != len(ops):
         raise TypeError(f"einsum {spec!r} takes {len(ins)} operands")
