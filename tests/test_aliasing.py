@@ -384,3 +384,42 @@ def test_overlapping_self_assignment():
         u[::2] = u[1:4].copy()
         return np.sum(u * np.arange(6.0))
     check_everywhere(copied)
+
+
+def zero_d_arrays_and_scalars(x):
+    d = (x * 1.0)[5, ...]               # a 0-d view
+    s = +d                              # NumPy: a scalar (a ufunc's 0-d result)
+    a = np.array(s)                     # a 0-d array, mutable
+    b = np.asarray(a)                   # the same object
+    a += np.tanh(x[0])
+    c = d.astype(float)                 # a copy of a 0-d array is a 0-d array
+    n = c
+    c *= x[1]
+    t = s
+    t += 1.0                            # s is a scalar: unchanged
+    z = np.zeros(())
+    z += x[2]
+    return b * 2.0 + n + s * t + z
+
+
+def test_zero_d_arrays_are_mutable_and_scalars_are_not():
+    check_everywhere(zero_d_arrays_and_scalars)
+
+
+def fortran_ordered_copies(x):
+    m = np.c_[x[:3], x[3:]]             # (3, 2)
+    t = m.T                             # Fortran-ordered view
+    a = np.array(t)                     # order 'K': a Fortran-ordered copy
+    ra = a.reshape(-1)                  # so this reshape is a copy
+    a[0, 0] = 100.0
+    b = t.astype(float)
+    rb = b.reshape(-1)
+    b[1, 2] = 50.0
+    c = t.copy()                        # order 'C': the reshape is a view
+    rc = c.reshape(-1)
+    c[0, 1] = x[0] * 3.0
+    return np.sum(ra * np.arange(6.0)) + np.sum(rb * np.arange(6.0)) + np.sum(rc * rc)
+
+
+def test_copies_keep_numpys_memory_order():
+    check_everywhere(fortran_ordered_copies)

@@ -52,21 +52,66 @@ def _assign(target, value):
                 delattr(target, slot)
 
 
-def clone(t):
-    """A new traced object with t's value and no aliasing (NumPy's copy)."""
+def clone(t, scalar=False):
+    """A new traced object with t's value and no aliasing (NumPy's copy; with `scalar`, what a
+    ufunc returns, which for a 0-d array is a scalar)."""
     new = object.__new__(type(t))
     _assign(new, t)
+    if not scalar and not t.shape and is_array0d(t):    # a 0-d array's copy is a 0-d array
+        new._view = _Root((), array0d=True)
     return new
 
 
 class _Root:
-    """What a root knows of its views: its stand-in and weak references to the live views."""
+    """What a root knows of its views: its stand-in and weak references to the live views;
+    for a 0-d value, whether it is a 0-d array (mutable) rather than a NumPy scalar."""
 
-    __slots__ = ("layout", "views")
+    __slots__ = ("array0d", "layout", "views")
 
-    def __init__(self, shape):
-        self.layout = np.empty(shape, np.int8)
+    def __init__(self, shape, array0d=False, layout=None):
+        self.layout = np.empty(shape, np.int8) if layout is None else layout
         self.views = []
+        self.array0d = array0d
+
+
+def copy_layout(out, source, order="K"):
+    """out, a new copy of source, laid out as NumPy lays out that copy: order 'K' (np.array,
+    np.copy, astype) keeps a Fortran-ordered source Fortran-ordered, which decides whether a
+    later reshape of the copy is a view."""
+    if order not in ("K", "A", "F") or not isinstance(out, Tracer) or \
+            _aliasing(out) is not None or _aliasing(source) is None or out.shape != source.shape:
+        return out
+    src = layout(source)
+    copied = np.array(src, order=order)
+    if not copied.flags.c_contiguous:
+        out._view = _Root(out.shape, layout=copied)
+    return out
+
+
+def is_array0d(t) -> bool:
+    """Whether the 0-d traced value t is a 0-d array (np.array(s), x[3, ...], np.zeros(()),
+    their copies), which in-place operators update, rather than a scalar, which they rebind."""
+    a = _aliasing(t)
+    return isinstance(a, _View) or (isinstance(a, _Root) and a.array0d)
+
+
+def mark_array0d(t):
+    """t, a new 0-d value, marked as a 0-d array."""
+    a = _aliasing(t)
+    if isinstance(a, _Root):
+        a.array0d = True
+    elif a is None:
+        t._view = _Root((), array0d=True)
+    return t
+
+
+def as_array0d(t):
+    """t as a 0-d array: itself if it is one, else a new one holding its value."""
+    if is_array0d(t):
+        return t
+    new = clone(t)
+    new._view = _Root((), array0d=True)
+    return new
 
 
 def write_constant(t, idx, value) -> bool:
@@ -125,10 +170,6 @@ class _View:
 def _aliasing(t):
     return getattr(t, "_view", None)
 
-
-def is_view(t) -> bool:
-    """Whether t is a view of another traced array (NumPy's `t.base is not None`)."""
-    return isinstance(_aliasing(t), _View)
 
 
 def layout(t) -> np.ndarray:

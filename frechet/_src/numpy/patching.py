@@ -21,7 +21,7 @@ from frechet._src.config import config
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.ir.staging import _PKG_DIR
-from frechet._src.numpy.aliasing import clone
+from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
 from frechet._src.numpy.base import asarray as _frechet_asarray
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
@@ -35,13 +35,15 @@ def _holds_tracer(x) -> bool:
     return type(x) in (list, tuple) and any(_holds_tracer(e) for e in x)
 
 
-def _traced(obj, dtype, copy, ndmin=0):
+def _traced(obj, dtype, copy, ndmin=0, order="K"):
     out = _frechet_asarray(obj, None if dtype is None else np.dtype(dtype))
     if out is obj and copy is not False:
-        out = clone(out)
+        out = copy_layout(clone(out), obj, order or "K")
     if ndmin > out.ndim:
         from frechet._src.numpy.manipulation import reshape
         out = reshape(out, (1,) * (ndmin - out.ndim) + tuple(out.shape))
+    if not out.shape:                   # np.array(s) of a scalar is a (mutable) 0-d array
+        out = as_array0d(out) if out is obj else mark_array0d(out)
     return out
 
 
@@ -112,7 +114,7 @@ def _fillable(out, name):
     frame = sys._getframe(2)
     if not _from_user(frame) or not _called_as(frame, name):
         return out
-    return t.lift(out)
+    return mark_array0d(t.lift(out)) if not out.shape else t.lift(out)
 
 
 def zeros(shape, *args, **kwargs):
@@ -138,7 +140,7 @@ def full(shape, fill_value, *args, **kwargs):
 
 def array(object, dtype=None, *args, copy=True, ndmin=0, **kwargs):
     if _wants_frechet(object, "array"):
-        return _traced(object, dtype, copy, ndmin)
+        return _traced(object, dtype, copy, ndmin, kwargs.get("order", "K"))
     return _ORIGINAL["array"](object, dtype, *args, copy=copy, ndmin=ndmin, **kwargs)
 
 

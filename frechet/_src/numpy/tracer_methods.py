@@ -76,7 +76,7 @@ def _inplace(ufunc, fn):
         # Note: a 0-d traced value behaves as a NumPy scalar (what reductions and x[i] return):
         # `s += 1` makes a new value, as for np.float64, unless it is a 0-d view (x[3, ...]).
         # Arrays are updated in place, so every name and view that shares them sees it.
-        if not self.shape and not aliasing.is_view(self):
+        if not self.shape and not aliasing.is_array0d(self):
             return fn(self, other)
         result = fn(self, other)
         if result is NotImplemented:
@@ -97,7 +97,7 @@ Tracer.__imatmul__ = _inplace(np.matmul, lambda self, other: matmul(self, other)
 Tracer.__matmul__ = lambda self, other: NotImplemented if _defers(other) else matmul(self, other)
 Tracer.__rmatmul__ = lambda self, other: NotImplemented if _defers(other) else matmul(other, self)
 Tracer.__neg__ = lambda self: U.call(np.negative, self)
-Tracer.__pos__ = lambda self: aliasing.clone(self)      # NumPy's +x is a copy
+Tracer.__pos__ = lambda self: aliasing.clone(self, scalar=True)   # NumPy's +x: a copy
 Tracer.__abs__ = lambda self: U.call(np.absolute, self)
 Tracer.__invert__ = lambda self: U.call(np.invert, self)
 
@@ -342,7 +342,12 @@ def _array_function(self, func, types, args, kwargs):
     if impl is not None and func not in _SAME_OBJECT:
         out = impl(*args, **kwargs)
         if isinstance(out, Tracer) and any(out is a for a in args):
-            return aliasing.clone(out)       # NumPy returns a new array: so does frechet
+            src = out
+            out = aliasing.clone(out)        # NumPy returns a new array: so does frechet
+            if func is np.copy and not out.shape:
+                out = aliasing.mark_array0d(out)
+            if func is np.copy:
+                out = aliasing.copy_layout(out, src, kwargs.get("order", "K"))
         return out
     if impl is None:
         name = _public_name(func)
@@ -408,11 +413,17 @@ def _viewing(np_func, fn):
     return method
 
 
-def _copying(fn):
-    """A method that returns a new array, never its input object (NumPy's copies)."""
+def _copying(fn, order="K"):
+    """A method that returns a new array, never its input object (NumPy's copies, laid out by
+    `order`); a 0-d array's copy is a 0-d array."""
     def method(self, *args, **kwargs):
         out = fn(self, *args, **kwargs)
-        return aliasing.clone(out) if out is self else out
+        if out is self:
+            return aliasing.copy_layout(aliasing.clone(out), self, kwargs.get("order", order))
+        if not self.shape and isinstance(out, Tracer) and not out.shape \
+                and aliasing.is_array0d(self):
+            return aliasing.mark_array0d(out)
+        return aliasing.copy_layout(out, self, kwargs.get("order", order))
     return method
 
 
@@ -476,8 +487,9 @@ _METHODS = {
     "nonzero": misc.nonzero, "argsort": sorting.argsort, "dot": dot, "trace": _trace,
     "conj": U.conjugate, "conjugate": U.conjugate,
     "astype": _copying(lambda self, dtype, **k: M.astype(self, dtype)),
-    "copy": lambda self, order="K": aliasing.clone(self), "sort": _sort, "fill": _fill,
-    "view": _view, "flatten": _copying(M.ravel),
+    "copy": lambda self, order="C": aliasing.copy_layout(aliasing.clone(self), self, order),
+    "sort": _sort, "fill": _fill,
+    "view": _view, "flatten": _copying(M.ravel, "C"),
     "reshape": _viewing(np.ndarray.reshape, _reshape),
     "transpose": _viewing(np.ndarray.transpose, _transpose),
     "ravel": _viewing(np.ndarray.ravel, M.ravel),
