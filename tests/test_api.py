@@ -324,3 +324,21 @@ def test_out_argument_shape_errors_like_numpy():
         return np.sum(y)
     with pytest.raises(fr.ShapeError, match="non-broadcastable output operand"):
         fr.grad(f)(np.ones(2))
+
+
+def test_fan_out_of_one_value_keeps_one_scaling():
+    # every term of each step is a diagonal map of the same tangent: their sum is diagonal too,
+    # so 25 steps of 6 operations linearize to one scaling (and a sum), not ~125 equations
+    def fanout(x):
+        for _ in range(25):
+            x = np.sin(x) * 1.01 + np.tanh(x) - 0.5 * x
+        return x
+    x = np.linspace(-1.0, 1.0, 7)
+    y, L = fr.linearize(fanout, x)
+    assert len(L.program.eqns) <= 2
+    v = np.cos(np.arange(7.0))
+    np.testing.assert_allclose(L(v), fr.jvp(fanout, (x,), (v,))[1], rtol=1e-13)
+    eps = 1e-6
+    fd = (fanout(x + eps * v) - fanout(x - eps * v)) / (2 * eps)
+    np.testing.assert_allclose(L(v), fd, rtol=1e-3, atol=1e-6)   # (the map grows ~1.5^25)
+    np.testing.assert_allclose(L.T(v), L.to_dense().T @ v, rtol=1e-13)

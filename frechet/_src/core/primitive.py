@@ -31,6 +31,7 @@ class Primitive:
         "jvp",
         "jvp_by_constant",
         "jvp_scale",
+        "jvp_sum_sign",
         "linear",
         "linearize",
         "multiple_results",
@@ -47,6 +48,7 @@ class Primitive:
         self.jvp = None         # (primals, tangents, **params) -> (out, tangent_out); None tangent = zero
         self.jvp_scale = None   # for unary rules of the form t * d(x, ans): that d (see defjvp_scale)
         self.jvp_by_constant = None  # binary, one argument constant: its tangent factor (see ad.py)
+        self.jvp_sum_sign = None     # add (+1), subtract (-1): tx + sign * ty (see ad.py)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.taylor = None      # (primals, series, **params) -> (out, out series): see transforms/jet.py
         self.batch = None       # (args, batched, **params) -> out with the batch axis first

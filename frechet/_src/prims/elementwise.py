@@ -197,6 +197,9 @@ defbilinear(P["multiply"], P["multiply"].bind, P["multiply"].bind)
 # With one argument constant, the tangent of the other is scaled by a factor (None: one); the
 # JVP trace uses this to fold chains of scalings (see JVPTracer).
 P["add"].jvp_by_constant = lambda i, c: None
+# Both arguments scalings of one tangent: the JVP trace adds the factors (fan-out code, where
+# every term comes from the same value, keeps one pending scaling instead of recording three).
+P["add"].jvp_sum_sign, P["subtract"].jvp_sum_sign = 1, -1
 P["subtract"].jvp_by_constant = lambda i, c: None if i == 0 else const(c, -1)
 P["multiply"].jvp_by_constant = lambda i, c: c
 

@@ -189,6 +189,10 @@ class JVPTrace(Trace):
                 out = self._by_constant(prim, args)
                 if out is not NotImplemented:
                     return out
+                if prim.jvp_sum_sign is not None:
+                    out = self._sum_of_scalings(prim, args)
+                    if out is not NotImplemented:
+                        return out
             primals, tangents, found = self._unpack(args)
             if not found:
                 if any(type(a) is JVPTracer and a._trace is self for a in args):
@@ -246,6 +250,29 @@ class JVPTrace(Trace):
         pair = (p, c) if i == 0 else (c, p)
         ans = prim.bind(*pair) if isinstance(p, Tracer) else prim.impl(*pair)
         return self._scaled(ans, a, f)
+
+    def _sum_of_scalings(self, prim, args):
+        """Under linearization, x + y or x - y where both tangents are pending scalings of the
+        same staged tangent t: the result's tangent is t times (sx +- sy), still pending (the
+        sum of two diagonal maps of t is diagonal). NotImplemented when that does not apply."""
+        x, y = args
+        if type(x) is not JVPTracer or type(y) is not JVPTracer or x._trace is not self \
+                or y._trace is not self:
+            return NotImplemented
+        t = x._tangent
+        if t is None or t is not y._tangent or type(t) is not StagedTracer:
+            return NotImplemented
+        sx, sy = x.scale, y.scale
+        if (sx is not None and type(sx) is not np.ndarray) or \
+                (sy is not None and type(sy) is not np.ndarray):
+            return NotImplemented
+        p, q = x.primal, y.primal
+        ans = prim.bind(p, q) if isinstance(p, Tracer) or isinstance(q, Tracer) else \
+            prim.impl(p, q)
+        one = np.ones(t.var.spec[0], t.var.spec[1])
+        sx = one if sx is None else sx
+        sy = one if sy is None else sy
+        return JVPTracer(self, ans, t, sx + sy if prim.jvp_sum_sign > 0 else sx - sy)
 
     def process_custom_jvp(self, fun, jvp, args):
         primals, tangents, found = self._unpack(args)
