@@ -334,7 +334,7 @@ def test_fan_out_of_one_value_keeps_one_scaling():
             x = np.sin(x) * 1.01 + np.tanh(x) - 0.5 * x
         return x
     x = np.linspace(-1.0, 1.0, 7)
-    y, L = fr.linearize(fanout, x)
+    _y, L = fr.linearize(fanout, x)
     assert len(L.program.eqns) <= 2
     v = np.cos(np.arange(7.0))
     np.testing.assert_allclose(L(v), fr.jvp(fanout, (x,), (v,))[1], rtol=1e-13)
