@@ -130,7 +130,8 @@ def emit(program: Program, guards=(), fuse=False):
             ins = ", ".join(names[v] for v in eqn.inputs)
             fn = None
             if fuse and eqn.primitive.name == "scan" and fusion.available():
-                fn = scalar_loops.scan_kernel(**eqn.params)
+                fn = scalar_loops.scan_kernel(
+                    **eqn.params, fallback=functools.partial(eqn.primitive.impl, **eqn.params))
                 comment = comment.replace("# scan", "# scan: one compiled loop", 1) if fn else comment
             if fn is None:
                 fn = eqn.primitive.impl if not eqn.params else functools.partial(

@@ -118,14 +118,10 @@ def unavailable_reason() -> str | None:
     return _STATUS[0]
 
 
-def compiles(kernel, *args) -> bool:
-    """Whether numba compiles `kernel` for these arguments (empty arrays of the real dtypes:
-    the loop runs no iteration). A kernel numba rejects leaves its equations to NumPy."""
-    try:
-        kernel(*args)
-    except Exception:  # noqa: BLE001  (numba's typing and lowering errors share no base)
-        return False
-    return True
+def numba_failed(e: BaseException) -> bool:
+    """Whether e is numba's refusal to compile (its typing and lowering errors, which share no
+    public base class): the caller then runs NumPy instead."""
+    return type(e).__module__.startswith("numba")
 
 
 class Fused:
@@ -182,8 +178,7 @@ def plan(program: Program, keep=(), min_size=None) -> list:
         if len(run) >= (2 if par else MIN_SERIAL_RUN):
             read_later = {v for e in run for v in e.outputs
                           if v in outside or last_use.get(v, -1) >= end}
-            fused = _build(run, consts, uniform, read_later, par)
-            items.extend([fused] if fused is not None else run)
+            items.append(_build(run, consts, uniform, read_later, par))
         else:
             items.extend(run)
         run.clear()
@@ -219,7 +214,7 @@ def _literal(value, dtype) -> str:
     return f"_T({value!r})"
 
 
-def _build(run, consts, uniform, read_later, parallel) -> Fused | None:
+def _build(run, consts, uniform, read_later, parallel) -> Fused:
     run = tuple(run)                    # plan() reuses its list
     shape, dtype = run[0].outputs[0].spec.shape, run[0].outputs[0].spec.dtype
     defined = {v for e in run for v in e.outputs}
@@ -247,15 +242,27 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused | None:
     flat = [v.spec.shape == shape for v in inputs]
     n = math.prod(shape)
     kernel = _compile(source, dtype, parallel)
-    if not compiles(kernel, *[np.zeros(0, v.spec.dtype) if f else v.spec.dtype.type(0)
-                              for v, f in zip(inputs, [v.spec.shape == shape for v in inputs])],
-                    0):
-        return None
     exact = []                          # the C library's version, compiled when first needed
+    refused = []                        # numba could not compile the kernel: NumPy runs it
+
+    def numpy_run(*xs):
+        env = {v: consts[v] for e in run for v in e.inputs if v in consts}
+        env.update(zip(inputs, xs))
+        for e in run:
+            env[e.outputs[0]] = e.primitive.impl(*[env[v] for v in e.inputs])
+        return [env[v] for v in outputs]
 
     def call(*xs):
+        if refused:
+            return numpy_run(*xs)
         args = [x.reshape(-1) if f else x[()] for x, f in zip(xs, flat)]
-        outs = kernel(*args, n)
+        try:
+            outs = kernel(*args, n)
+        except Exception as e:
+            if not numba_failed(e):
+                raise
+            refused.append(e)
+            return numpy_run(*xs)
         if vector:
             *outs, far = outs
             if far:                     # a sin or cos argument beyond vecmath's reduction

@@ -42,9 +42,10 @@ class _Unsupported(Exception):
     pass
 
 
-def scan_kernel(body, num_consts, num_carry, length, reverse):
+def scan_kernel(body, num_consts, num_carry, length, reverse, fallback=None):
     """A function of the scan's operands returning its outputs, or None when the body has
-    something this compiler does not handle."""
+    something this compiler does not handle; `fallback` (the scan's own loop) runs where numba
+    cannot compile the kernel."""
     from frechet._src.transforms.jit import simplify
     body = simplify(body)[0]
     try:
@@ -53,17 +54,21 @@ def scan_kernel(body, num_consts, num_carry, length, reverse):
         return None
     kernel = _compile(source)
     carry_specs = body.out_specs[:num_carry]
-    specs = [v.spec for v in body.invars]
-    dummies = [np.zeros(math.prod(s.shape), s.dtype) for s in specs[:num_consts + num_carry]]
-    dummies += [np.zeros((0, math.prod(s.shape)), s.dtype) for s in specs[num_consts + num_carry:]]
-    if not fusion.compiles(kernel, *dummies, 0):
-        return None
+    refused = []
 
     def run(*args):
+        if refused:
+            return fallback(*args)
         flat = [np.ascontiguousarray(a).reshape(-1) for a in args[:num_consts + num_carry]]
         flat += [np.ascontiguousarray(x).reshape(length, -1) for x in args[num_consts
                                                                           + num_carry:]]
-        outs = kernel(*flat, length)
+        try:
+            outs = kernel(*flat, length)
+        except Exception as e:
+            if fallback is None or not fusion.numba_failed(e):
+                raise
+            refused.append(e)
+            return fallback(*args)
         carry = [o.reshape(s.shape) for o, s in zip(outs, carry_specs)]
         return carry + [o.reshape((length, *s.shape)) for o, s in zip(outs[num_carry:], ys)]
 
