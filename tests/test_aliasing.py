@@ -5,6 +5,7 @@ value and on the derivative (central differences of the NumPy run)."""
 
 import numpy as np
 import pytest
+from numpy_checks import agrees_with_numpy
 
 import frechet as fr
 
@@ -12,18 +13,7 @@ X = np.array([0.7, -1.2, 0.4, 2.0, -0.3, 1.1])
 
 
 def check(f, x=X):
-    want = f(x.copy())
-    eps = 1e-6
-    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
-    v, g = fr.value_and_grad(f)(x.copy())
-    np.testing.assert_allclose(v, want, rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(g, fd.reshape(x.shape), rtol=1e-6, atol=1e-7)
-    _, t = fr.jvp(f, (x.copy(),), (np.ones_like(x),))
-    np.testing.assert_allclose(t, fd.sum(), rtol=1e-6, atol=1e-7)
-    jg = fr.jit(fr.grad(f))
-    for y in (x, x * 0.9 + 0.05):          # traced, then replayed on fresh arguments
-        jg(y.copy())
-    np.testing.assert_allclose(jg(x.copy()), g, rtol=1e-12, atol=1e-13)
+    agrees_with_numpy(f, x)
 
 
 # copies -------------------------------------------------------------------------------------

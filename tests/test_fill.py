@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 import pytest
+from numpy_checks import agrees_with_numpy
 
 import frechet as fr
 
@@ -13,16 +14,7 @@ X = np.array([0.5, -1.0, 2.0, 0.3, 1.5, -0.7])
 
 
 def check(f, x=X):
-    eps = 1e-6
-    fd = np.array([(f(x + eps * e) - f(x - eps * e)) / (2 * eps) for e in np.eye(x.size)])
-    v, g = fr.value_and_grad(f)(x.copy())
-    np.testing.assert_allclose(v, f(x.copy()), rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-7)
-    jg = fr.jit(fr.grad(f))
-    jg(x * 0.5)
-    np.testing.assert_allclose(jg(x.copy()), g, rtol=1e-12, atol=1e-13)
-    np.testing.assert_allclose(fr.vmap(fr.grad(f))(np.stack([x, x])), np.stack([g, g]),
-                               rtol=1e-12, atol=1e-13)
+    agrees_with_numpy(f, x, vmap=True)
 
 
 @pytest.mark.parametrize("make", [np.zeros_like, np.empty_like, np.ones_like,
