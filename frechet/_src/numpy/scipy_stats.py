@@ -262,9 +262,22 @@ class Frozen:
         return f"{self.dist!r}(*{self.args}, **{self.kwds})"
 
 
+class Symmetric(Continuous):
+    """A distribution symmetric about 0 (in z): its upper tail is its lower tail mirrored."""
+
+    def _sf(self, z, *shapes):
+        return self._cdf(U.negative(z), *shapes)
+
+    def _logsf(self, z, *shapes):
+        return self._logcdf(U.negative(z), *shapes)
+
+    def _isf(self, q, *shapes):
+        return U.negative(self._ppf(q, *shapes))
+
+
 # The distributions -----------------------------------------------------------------------------
 
-class _Norm(Continuous):
+class _Norm(Symmetric):
     name = "norm"
 
     def _logpdf(self, z):
@@ -276,20 +289,11 @@ class _Norm(Continuous):
     def _logcdf(self, z):
         return S.log_ndtr(z)
 
-    def _sf(self, z):
-        return S.ndtr(U.negative(z))
-
-    def _logsf(self, z):
-        return S.log_ndtr(U.negative(z))
-
     def _ppf(self, q):
         return S.ndtri(q)
 
-    def _isf(self, q):
-        return U.negative(S.ndtri(q))
 
-
-class _T(Continuous):
+class _T(Symmetric):
     name = "t"
     shapes = ("df",)
     no_closed_form = no_closed_form_in("its degrees of freedom 'df'")
@@ -307,14 +311,8 @@ class _T(Continuous):
     def _cdf(self, z, df):
         return S.stdtr(df, z)
 
-    def _sf(self, z, df):
-        return S.stdtr(df, U.negative(z))
-
     def _ppf(self, q, df):
         return S.stdtrit(df, q)
-
-    def _isf(self, q, df):
-        return U.negative(S.stdtrit(df, q))
 
 
 class _Gamma(Continuous):
@@ -422,7 +420,7 @@ class _Expon(Continuous):
         return U.negative(U.log(q))
 
 
-class _Laplace(Continuous):
+class _Laplace(Symmetric):
     name = "laplace"
 
     def _logpdf(self, z):
@@ -437,22 +435,13 @@ class _Laplace(Continuous):
         return where(U.greater(z, 0), U.log1p(U.multiply(-0.5, e)),
                      U.add(math.log(0.5), U.negative(U.absolute(z))))
 
-    def _sf(self, z):
-        return self._cdf(U.negative(z))
-
-    def _logsf(self, z):
-        return self._logcdf(U.negative(z))
-
     def _ppf(self, q):
         lower = U.less_equal(q, 0.5)
         return where(lower, U.log(U.multiply(2.0, where(lower, q, 0.25))),
                      U.negative(U.log(U.subtract(2.0, U.multiply(2.0, where(lower, 0.75, q))))))
 
-    def _isf(self, q):
-        return U.negative(self._ppf(q))
 
-
-class _Logistic(Continuous):
+class _Logistic(Symmetric):
     name = "logistic"
 
     def _logpdf(self, z):
@@ -465,17 +454,8 @@ class _Logistic(Continuous):
     def _logcdf(self, z):
         return S.log_expit(z)
 
-    def _sf(self, z):
-        return S.expit(U.negative(z))
-
-    def _logsf(self, z):
-        return S.log_expit(U.negative(z))
-
     def _ppf(self, q):
         return S.logit(q)
-
-    def _isf(self, q):
-        return U.negative(S.logit(q))
 
 
 class _Cauchy(Continuous):
