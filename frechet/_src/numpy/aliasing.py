@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
+from frechet._src.numpy.base import holds_tracer
 
 _SLOTS: dict = {}
 
@@ -109,9 +110,7 @@ def as_array0d(t):
     """t as a 0-d array: itself if it is one, else a new one holding its value."""
     if is_array0d(t):
         return t
-    new = clone(t)
-    new._view = _Root((), array0d=True)
-    return new
+    return mark_array0d(clone(t))
 
 
 def write_constant(t, idx, value) -> bool:
@@ -121,7 +120,7 @@ def write_constant(t, idx, value) -> bool:
     a derivative factor, a compiled program's constant, a NumPy view, a copy of t sharing it,
     the caller's own name for it) holds a reference, and then the write makes a new array as
     every other write does."""
-    if isinstance(getattr(t, "_view", None), _View) or _holds_tracer(value):
+    if isinstance(_aliasing(t), _View) or holds_tracer(value):
         return False
     c = getattr(t, "primal", None)
     if type(c) is not np.ndarray or t.constant() is not c or c.base is not None \
@@ -136,12 +135,6 @@ def write_constant(t, idx, value) -> bool:
 
 
 _REFCOUNT = getattr(sys, "getrefcount", None)
-
-
-def _holds_tracer(x) -> bool:
-    if isinstance(x, Tracer):
-        return True
-    return type(x) in (list, tuple) and any(_holds_tracer(e) for e in x)
 
 
 class _View:
@@ -171,6 +164,11 @@ def _aliasing(t):
     return getattr(t, "_view", None)
 
 
+def _root(t):
+    """The array t is a view of, or t itself."""
+    a = _aliasing(t)
+    return a.root if isinstance(a, _View) else t
+
 
 def layout(t) -> np.ndarray:
     """t's stand-in: its root's (made on first use) or, for a view, its own."""
@@ -192,7 +190,7 @@ def track(result, source, stand_in, basic=None):
     """Make `result` (a new traced value computed from `source`) a view of source's root where
     `stand_in` (NumPy's result on source's stand-in) shares the root's stand-in memory."""
     a = _aliasing(source)
-    root = a.root if isinstance(a, _View) else source
+    root = _root(source)
     if not isinstance(stand_in, np.ndarray) or stand_in.size == 0 or \
             not np.may_share_memory(stand_in, root._view.layout):
         return clone(result) if result is source else result      # NumPy made a copy
@@ -242,10 +240,8 @@ def check_overlap(dst, idx, src):
     1-d raw copy, without a temporary), which frechet does not reproduce."""
     if not isinstance(src, Tracer) or not isinstance(dst, Tracer):
         return
-    a, b = _aliasing(dst), _aliasing(src)
-    root = a.root if isinstance(a, _View) else dst
-    src_root = b.root if isinstance(b, _View) else src
-    if src_root is not root or getattr(root, "_view", None) is None:
+    root = _root(dst)
+    if _root(src) is not root or _aliasing(root) is None:
         return
     d = layout(dst) if idx is None else layout(dst)[idx]
     s_ = layout(src)

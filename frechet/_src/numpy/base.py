@@ -40,6 +40,11 @@ def _has_tracer(xs) -> bool:
     return False
 
 
+def holds_tracer(x) -> bool:
+    """Whether x is a traced value or a (nested) list or tuple holding one."""
+    return isinstance(x, Tracer) or (isinstance(x, (list, tuple)) and _has_tracer(x))
+
+
 def weak(x):
     """What NumPy's promotion sees: a Python scalar's type (weak, NEP 50), else a dtype. A
     Python bool is not weak: it promotes as np.bool_ does."""

@@ -23,16 +23,11 @@ from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.ir.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
 from frechet._src.numpy.base import asarray as _frechet_asarray
+from frechet._src.numpy.base import holds_tracer
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
 _ORIGINAL = {name: getattr(np, name) for name in _NAMES}
 _installed = []
-
-
-def _holds_tracer(x) -> bool:
-    if isinstance(x, Tracer):
-        return True
-    return type(x) in (list, tuple) and any(_holds_tracer(e) for e in x)
 
 
 def _traced(obj, dtype, copy, ndmin=0, order="K"):
@@ -48,7 +43,7 @@ def _traced(obj, dtype, copy, ndmin=0, order="K"):
 
 
 def _wants_frechet(obj, name) -> bool:
-    if _trace.current() is EVAL or not _holds_tracer(obj):
+    if _trace.current() is EVAL or not holds_tracer(obj):
         return False
     # Note: library code (SciPy, scikit-learn, ...) converting a traced array wants an ndarray,
     # which it cannot have: it gets NumPy's own behaviour (the error naming the library
@@ -168,11 +163,11 @@ def like(func, args, kwargs):
     """func(*args, **kwargs) called with like= a traced array."""
     func = getattr(func, "__wrapped__", func)       # NumPy passes what numpy.NAME is now
     name = getattr(func, "__name__", "")
-    if name in _ORIGINAL and args and _holds_tracer(args[0]):
+    if name in _ORIGINAL and args and holds_tracer(args[0]):
         dtype = args[1] if len(args) > 1 else kwargs.get("dtype")
         return _traced(args[0], dtype, kwargs.get("copy", name == "array"),
                        kwargs.get("ndmin", 0))
-    if any(_holds_tracer(a) for a in args) or any(_holds_tracer(v) for v in kwargs.values()):
+    if any(holds_tracer(a) for a in args) or any(holds_tracer(v) for v in kwargs.values()):
         from frechet._src.errors import UnsupportedFunctionError
         raise UnsupportedFunctionError(f"np.{name} with traced arguments is not supported; "
                                        "build the array from traced values with np.stack")
@@ -197,15 +192,15 @@ _METHODS = {(_CONCATENATOR, "__getitem__"): _CONCATENATOR.__getitem__,
 
 
 def _concatenator_getitem(self, key):
-    if _trace.current() is not EVAL and config.patch_numpy_creation and _holds_tracer(key):
+    if _trace.current() is not EVAL and config.patch_numpy_creation and holds_tracer(key):
         from frechet._src.numpy.tricks import concatenate_items
         return concatenate_items(self, key)
     return _METHODS[_CONCATENATOR, "__getitem__"](self, key)
 
 
 def _vectorize_call(self, *args, **kwargs):
-    if _trace.current() is not EVAL and config.patch_numpy_creation and (_holds_tracer(args) or
-                                         _holds_tracer(tuple(kwargs.values()))):
+    if _trace.current() is not EVAL and config.patch_numpy_creation and (holds_tracer(args) or
+                                         holds_tracer(tuple(kwargs.values()))):
         from frechet._src.numpy.tricks import vectorized_call
         return vectorized_call(self, args, kwargs)
     return _METHODS[np.vectorize, "__call__"](self, *args, **kwargs)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from frechet._src.core.trace import Tracer
 from frechet._src.errors import UnsupportedFunctionError
 from frechet._src.numpy.base import asarray, broadcast_shapes, shape_of
 
@@ -78,8 +77,3 @@ def vectorized_call(vec, args, kwargs):
         res = fit(res, np.dtype(vec.otypes[0]), shape)
     return res
 
-
-def holds_tracer(x) -> bool:
-    if isinstance(x, Tracer):
-        return True
-    return type(x) in (list, tuple) and any(holds_tracer(e) for e in x)
