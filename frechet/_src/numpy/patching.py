@@ -88,14 +88,14 @@ def _called_as(frame, name) -> bool:
 
 
 def _from_library(frame) -> bool:
+    """Whether frame runs an installed package's code other than frechet's."""
     path = frame.f_code.co_filename
     return ("site-packages" in path or "dist-packages" in path) and not path.startswith(_PKG_DIR)
 
 
 def _from_user(frame) -> bool:
-    path = frame.f_code.co_filename
-    return not path.startswith(_PKG_DIR) and "site-packages" not in path \
-        and "dist-packages" not in path
+    """Whether frame runs the user's own code: neither frechet's nor a library's."""
+    return not frame.f_code.co_filename.startswith(_PKG_DIR) and not _from_library(frame)
 
 
 def _fillable(out, name):
