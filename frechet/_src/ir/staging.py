@@ -46,10 +46,12 @@ class StagedTracer(Tracer):
         return self._trace.concretize(self)
 
 
-def _user_source() -> str | None:
-    """The first stack frame outside frechet: the user's line, for printed programs."""
+def _user_source(past_libraries=False) -> str | None:
+    """The first stack frame outside frechet (and, with `past_libraries`, outside installed
+    packages): the user's line, for printed programs and error messages."""
     f = sys._getframe(2)
-    while f is not None and f.f_code.co_filename.startswith(_PKG_DIR):
+    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR) or
+                             (past_libraries and "site-packages" in f.f_code.co_filename)):
         f = f.f_back
     if f is None:
         return None

@@ -3,13 +3,12 @@ namespace hook. Attached to `Tracer` so the core stays independent of the front 
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
-from frechet._src.ir.staging import _PKG_DIR
+from frechet._src.ir.staging import _PKG_DIR, _user_source
 from frechet._src.numpy import aliasing, misc, patching, sorting
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import reductions as R
@@ -108,10 +107,8 @@ _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 def _getitem(self, idx):
     out = M.getitem(self, idx)
     # basic indexing (ints, slices, None, ...) gives a view, as in NumPy
-    if type(idx) is tuple:
-        if all(isinstance(e, _BASIC) and not isinstance(e, bool) for e in idx):
-            return aliasing.track(out, self, aliasing.layout(self)[idx], idx)
-    elif isinstance(idx, _BASIC) and not isinstance(idx, bool):
+    if all(isinstance(e, _BASIC) and not isinstance(e, bool)
+           for e in (idx if type(idx) is tuple else (idx,))):
         return aliasing.track(out, self, aliasing.layout(self)[idx], idx)
     return out
 
@@ -203,11 +200,8 @@ def _frechet_attr(module, path) -> str | None:
 
 
 def _user_line() -> str:
-    f = sys._getframe(2)
-    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR)
-                             or "site-packages" in f.f_code.co_filename):
-        f = f.f_back
-    return "" if f is None else f" (at {os.path.basename(f.f_code.co_filename)}:{f.f_lineno})"
+    line = _user_source(past_libraries=True)
+    return "" if line is None else f" (at {line})"
 
 
 def _conversion_error(kind, fix, convert):
@@ -344,10 +338,9 @@ def _array_function(self, func, types, args, kwargs):
         if isinstance(out, Tracer) and any(out is a for a in args):
             src = out
             out = aliasing.clone(out)        # NumPy returns a new array: so does frechet
-            if func is np.copy and not out.shape:
-                out = aliasing.mark_array0d(out)
-            if func is np.copy:
-                out = aliasing.copy_layout(out, src, kwargs.get("order", "K"))
+            if func is np.copy:              # an array, as np.copy(x, order='K') lays it out
+                out = aliasing.copy_layout(aliasing.mark_array0d(out) if not out.shape else out,
+                                           src, kwargs.get("order", "K"))
         return out
     if impl is None:
         name = _public_name(func)
@@ -419,8 +412,8 @@ def _copying(fn, order="K"):
     def method(self, *args, **kwargs):
         out = fn(self, *args, **kwargs)
         if out is self:
-            return aliasing.copy_layout(aliasing.clone(out), self, kwargs.get("order", order))
-        if not self.shape and isinstance(out, Tracer) and not out.shape \
+            out = aliasing.clone(out)        # (a 0-d array's clone is a 0-d array)
+        elif not self.shape and isinstance(out, Tracer) and not out.shape \
                 and aliasing.is_array0d(self):
             return aliasing.mark_array0d(out)
         return aliasing.copy_layout(out, self, kwargs.get("order", order))
