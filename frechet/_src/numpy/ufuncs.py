@@ -12,7 +12,14 @@ from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.numpy import contract
 from frechet._src.numpy.aliasing import rebind
-from frechet._src.numpy.base import apply_ufunc, asarray, broadcast_shapes, fit, shape_of
+from frechet._src.numpy.base import (
+    apply_ufunc,
+    asarray,
+    broadcast_shapes,
+    fit,
+    result_dtype,
+    shape_of,
+)
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import select_p
 
@@ -129,7 +136,7 @@ def at(ufunc, a, indices, b=None):
         v = fit(asarray(v), a.dtype, np.shape(flat_pos))
         rebind(a, M.reshape(M.index_add(M.ravel(a), (pos,), M.ravel(v)), a.shape))
         return
-    vals = None if b is None else M.ravel(fit(asarray(b), result_dtype_of(ufunc, a, b),
+    vals = None if b is None else M.ravel(fit(asarray(b), result_dtype(a, b),
                                               np.shape(flat_pos)))
     # k-th occurrences of each position: one gather-compute-scatter pass per multiplicity
     order = np.argsort(pos, kind="stable")
@@ -146,10 +153,6 @@ def at(ufunc, a, indices, b=None):
         flat = M.setitem(flat, (pos[sel],), fit(new, a.dtype, (sel.size,)))
     rebind(a, M.reshape(flat, a.shape))
     return
-
-
-def result_dtype_of(ufunc, a, b):
-    return np.result_type(a.dtype, b.dtype if hasattr(b, "dtype") else np.asarray(b).dtype)
 
 
 def outer(ufunc, a, b, **kwargs):

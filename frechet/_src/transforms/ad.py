@@ -266,9 +266,7 @@ class JVPTrace(Trace):
         if (sx is not None and type(sx) is not np.ndarray) or \
                 (sy is not None and type(sy) is not np.ndarray):
             return NotImplemented
-        p, q = x.primal, y.primal
-        ans = prim.bind(p, q) if isinstance(p, Tracer) or isinstance(q, Tracer) else \
-            prim.impl(p, q)
+        ans = prim.bind(x.primal, y.primal)
         one = np.ones(t.var.spec[0], t.var.spec[1])
         sx = one if sx is None else sx
         sy = one if sy is None else sy
