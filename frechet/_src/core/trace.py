@@ -43,11 +43,22 @@ class EvalTrace(Trace):
     def process(self, prim, args, params):
         for a in args:
             if isinstance(a, Tracer):
-                raise EscapedTracerError(
-                    f"primitive '{prim.name}' received a traced value of a transformation that has "
-                    "already finished (a tracer escaped, e.g. through a global or a closure); "
-                    "return values from the transformed function instead of storing them")
+                raise EscapedTracerError(_escaped(prim))
         return prim.impl(*args, **params)
+
+
+def _escaped(prim) -> str:
+    if _active[0]:     # a transformation is running, in another thread than this one
+        return (f"primitive '{prim.name}' received a traced value outside the transformation "
+                "that made it: if you run traced code in other threads (a thread pool), run it "
+                "in the calling thread instead, or submit it with the caller's context "
+                "(ctx = contextvars.copy_context(); pool.submit(ctx.run, fn, *args)), since "
+                "the transformation in progress is visible only in its own thread's context; "
+                "otherwise a tracer escaped (through a global or a closure): return values "
+                "from the transformed function instead of storing them")
+    return (f"primitive '{prim.name}' received a traced value of a transformation that has "
+            "already finished (a tracer escaped, e.g. through a global or a closure); "
+            "return values from the transformed function instead of storing them")
 
 
 EVAL = EvalTrace()

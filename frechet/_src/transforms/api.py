@@ -15,7 +15,14 @@ from frechet._src.ir.program import zeros
 from frechet._src.ir.staging import StagedTracer, stage
 from frechet._src.transforms.ad import jvp_flat, linearize_flat, pullback
 from frechet._src.transforms.batching import batch_flat
-from frechet._src.transforms.linear_map import LinearMap, apply_basis, basis
+from frechet._src.transforms.linear_map import (
+    LinearMap,
+    apply_basis,
+    basis,
+    check_flat,
+    check_leaves,
+)
+from frechet._src.transforms.ownership import owned, private_residuals, roots
 
 
 def _leaf(x):
@@ -69,15 +76,11 @@ def jvp(fun, primals, tangents):
     if pt != tt:
         raise ValueError(f"primals and tangents must have the same structure: {pt} vs {tt}")
     _check_inexact(p, "jvp")
-    t = [np.asarray(ti, dtype=pi.dtype) if not isinstance(ti, Tracer) else ti
-         for pi, ti in zip(p, t)]
-    for pi, ti in zip(p, t):
-        if tuple(pi.shape) != tuple(ti.shape):
-            raise ValueError(f"primal of shape {tuple(pi.shape)} has a tangent of shape "
-                             f"{tuple(ti.shape)}")
+    t = check_leaves(t, [spec_of(x) for x in p], "jvp (a tangent for each primal)")
     store = []
     outs, touts = jvp_flat(_flat_fun(fun, pt, store), p, t)
-    touts = [zeros(spec_of(o)) if tt_ is None else tt_ for o, tt_ in zip(outs, touts)]
+    touts = owned([zeros(spec_of(o)) if tt_ is None else tt_ for o, tt_ in zip(outs, touts)],
+                  t)
     return tree.unflatten(store[0], outs), tree.unflatten(store[0], touts)
 
 
@@ -93,6 +96,7 @@ def linearize(fun, *primals):
     _check_inexact(p, "linearize")
     store = []
     outs, program = linearize_flat(_flat_fun(fun, pt, store), p)
+    program = private_residuals(program)
     in_tree = pt if len(primals) != 1 else tree.flatten(primals[0])[1]
     return tree.unflatten(store[0], outs), LinearMap(program, in_tree, store[0])
 
@@ -111,19 +115,24 @@ def _split_aux(fun, has_aux, aux_store):
 
 
 def vjp(fun, *primals, has_aux=False):
-    """(fun(*primals), vjp_fn[, aux]) with vjp_fn(ct) the cotangents of the primals."""
+    """(fun(*primals), vjp_fn[, aux]) with vjp_fn(ct) the cotangents of the primals.
+
+    vjp_fn keeps the residuals it needs as they were: arrays the caller can still reach (the
+    primals, closed-over constants, the outputs) are copied, so later in-place changes to them
+    do not reach the derivative."""
     aux = []
     p, pt = _flatten_args(primals, "vjp")
     _check_inexact(p, "vjp")
     store = []
     outs, program = linearize_flat(_flat_fun(_split_aux(fun, has_aux, aux), pt, store), p)
+    program = private_residuals(program)
     out_tree = store[0]
+    kept = roots(program.consts)
 
     def vjp_fn(ct):
-        cts, ctt = _flatten_args(ct, "vjp")
-        if ctt != out_tree:
-            raise ValueError(f"cotangent structure {ctt} does not match the output {out_tree}")
-        return tuple(tree.unflatten(pt, pullback(program, cts)))
+        cts = check_flat(ct, out_tree, program.out_specs, "vjp's pullback (a cotangent "
+                         "shaped like the output)")
+        return tuple(tree.unflatten(pt, owned(pullback(program, cts), cts, kept)))
     out = tree.unflatten(out_tree, outs)
     return (out, vjp_fn, _strip(aux[0])) if has_aux else (out, vjp_fn)
 
@@ -139,13 +148,29 @@ def _strip(aux):
     return tree.tree_map(f, aux)
 
 
-def _argnums_fun(fun, argnums, args):
-    multiple = not isinstance(argnums, int)
-    nums = tuple(argnums) if multiple else (argnums,)
+def _is_index(n) -> bool:
+    return isinstance(n, (int, np.integer)) and not isinstance(n, (bool, np.bool_))
+
+
+def _argnums(argnums, nargs):
+    """(positions, whether argnums was a sequence), checked: ints in range, none twice."""
+    multiple = not _is_index(argnums)
+    if multiple and not (isinstance(argnums, (tuple, list)) and argnums
+                         and all(_is_index(n) for n in argnums)):
+        raise TypeError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    nums = tuple(int(n) for n in argnums) if multiple else (int(argnums),)
     for n in nums:
-        if not -len(args) <= n < len(args):
-            raise ValueError(f"argnums {argnums} out of range for {len(args)} arguments")
-    nums = tuple(n % len(args) for n in nums)
+        if not -nargs <= n < nargs:
+            raise ValueError(f"argnums {argnums} out of range for {nargs} arguments")
+    nums = tuple(n % nargs for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"argnums {argnums} names an argument more than once; name each "
+                         "argument once (its derivative is one value)")
+    return nums, multiple
+
+
+def _argnums_fun(fun, argnums, args):
+    nums, multiple = _argnums(argnums, len(args))
 
     def f(*diff):
         full = list(args)
@@ -176,6 +201,9 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         aux, store = [], []
         outs, program = linearize_flat(_flat_fun(_split_aux(f, has_aux, aux), pt, store), p)
         out = tree.unflatten(store[0], outs)
+        if out is None:
+            raise TypeError("grad requires a scalar output, and the function returned None "
+                            "(is a `return` missing?)")
         if not hasattr(out, "shape") or tuple(out.shape) != ():
             raise TypeError(
                 f"grad requires a scalar output, got shape {tuple(np.shape(out))}; use "
@@ -187,7 +215,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
-        g = pullback(program, [np.ones((), odt)])
+        g = owned(pullback(program, [np.ones((), odt)]), p)
         g = tree.unflatten(pt, [_scalar(x) for x in g])
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)
@@ -267,6 +295,7 @@ def _jacobian(fun, argnums, has_aux, holomorphic, mode):
         else:
             flat = apply_basis(program, in_specs)
         in_tree = pt if multiple else tree.flatten(diff[0])[1]
+        flat = owned(flat, p)
         jac = _jac_reshape(flat, out_specs, in_specs, store[0], in_tree, rev)
         jac = tree.tree_map(_scalar, jac)
         return (jac, _strip(aux[0])) if has_aux else jac

@@ -17,6 +17,7 @@ from frechet._src.ir.program import Program, evaluate, pretty
 from frechet._src.ir.staging import StagedTracer, stage
 from frechet._src.transforms.ad import backward_pass, pullback
 from frechet._src.transforms.batching import batch_flat
+from frechet._src.transforms.ownership import owned, roots
 
 
 class LinearMap:
@@ -27,13 +28,21 @@ class LinearMap:
       in_tree, out_tree: pytree structures of inputs and outputs.
     """
 
-    __slots__ = ("_T", "in_tree", "out_tree", "program")
+    __slots__ = ("_T", "_kept", "in_tree", "out_tree", "program")
 
     def __init__(self, program: Program, in_tree, out_tree):
         self.program = program
         self.in_tree = in_tree
         self.out_tree = out_tree
         self._T = None
+        self._kept = None       # the program's constants by owning array (see ownership.py)
+
+    def _owned(self, results, given):
+        """results the caller may write to, sharing memory with neither `given` nor the
+        program's constants."""
+        if self._kept is None:
+            self._kept = roots(self.program.consts)
+        return owned(results, given, self._kept)
 
     # structure ------------------------------------------------------------------------------
     @property
@@ -51,18 +60,20 @@ class LinearMap:
                 sum(s.size for s in self.program.in_specs))
 
     def _flat_in(self, v):
-        return _check_flat(v, self.in_tree, self.program.in_specs)
+        return check_flat(v, self.in_tree, self.program.in_specs)
 
     def _flat_out(self, w):
-        return _check_flat(w, self.out_tree, self.program.out_specs)
+        return check_flat(w, self.out_tree, self.program.out_specs)
 
     # application ------------------------------------------------------------------------------
     def __call__(self, v):
-        return tree.unflatten(self.out_tree, evaluate(self.program, *self._flat_in(v)))
+        v = self._flat_in(v)
+        return tree.unflatten(self.out_tree, self._owned(evaluate(self.program, *v), v))
 
     def apply_transpose(self, w):
         """L^T w, by a backward pass over the program (no staging)."""
-        return tree.unflatten(self.in_tree, pullback(self.program, self._flat_out(w)))
+        w = self._flat_out(w)
+        return tree.unflatten(self.in_tree, self._owned(pullback(self.program, w), w))
 
     @property
     def T(self) -> LinearMap:
@@ -197,17 +208,27 @@ def apply_basis(program: Program, specs):
     return batch_flat(lambda *v: evaluate(program, *v), basis(specs), [True] * len(specs))
 
 
-def _check_flat(v, treedef, specs):
-    """The leaves of v, checked against the expected structure and specs."""
+def check_flat(v, treedef, specs, what="linear map"):
+    """The leaves of v, checked against the expected structure and specs (dtypes converted,
+    except complex to real, which would drop a part)."""
     leaves, t = tree.flatten(v)
     if t != treedef:
-        raise ShapeError(f"linear map takes values structured as {treedef}, got {t}")
+        raise ShapeError(f"{what} takes values structured as {treedef}, got {t}")
+    return check_leaves(leaves, specs, what)
+
+
+def check_leaves(leaves, specs, what):
+    """Flat values checked against specs: shapes equal, dtypes converted except complex to
+    real (which would drop a part)."""
     out = []
     for x, s in zip(leaves, specs):
         x = x if hasattr(x, "shape") else np.asarray(x)
         if tuple(x.shape) != s.shape:
-            raise ShapeError(f"linear map takes an array of shape {s.shape}, got {tuple(x.shape)}")
+            raise ShapeError(f"{what} takes an array of shape {s.shape}, got {tuple(x.shape)}")
         if x.dtype != s.dtype:
+            if x.dtype.kind == "c" and s.dtype.kind != "c":
+                raise TypeError(f"{what} takes a real value of dtype {s.dtype}, got a complex "
+                                f"one ({x.dtype}); pass its real part if that is what you mean")
             from frechet._src.numpy.base import fit
             x = fit(x, s.dtype, s.shape)
         out.append(x)
