@@ -11,6 +11,8 @@ from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ConcretizationError, ShapeError
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import broadcast_to, convert
+from numpy import asarray as _np_asarray
+from numpy import empty as _np_empty
 
 
 def is_traced(x) -> bool:
@@ -114,7 +116,9 @@ def fit(x, dtype, shape):
         if x.dtype != dtype:
             x = convert(x, dtype)
         return broadcast_to(x, shape) if tuple(x.shape) != shape else x
-    x = np.asarray(x)
+    # Note: NumPy's own asarray and empty, bound at import: while a transformation runs the
+    # module's names are wrappers for the user's code (numpy/patching.py), too slow for this path
+    x = x if type(x) is np.ndarray else _np_asarray(x)
     if x.dtype != dtype:
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)
     if x.shape == shape:
@@ -123,7 +127,7 @@ def fit(x, dtype, shape):
         return ew.full(shape, x.item(), dtype)
     if math.prod(shape) > _SMALL_BROADCAST:
         return np.broadcast_to(x, shape)
-    out = np.empty(shape, dtype)        # small: a copy is ~8x cheaper than broadcast_to's view
+    out = _np_empty(shape, dtype)        # small: a copy is ~8x cheaper than broadcast_to's view
     out[...] = x
     return out
 
