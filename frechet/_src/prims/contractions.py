@@ -123,16 +123,32 @@ def _abstract_of(spec, ops):
 einsum_p = primitive("einsum", _impl, _abstract)
 
 
-def _contract(ct, out, other_ops, other_subs, target, target_shape):
-    """The cotangent of an operand with subscripts `target`: contract ct with the other
-    operands, then broadcast over the subscripts that only the target had (summed away)."""
-    have = set(out).union(*other_subs)
+@functools.lru_cache(maxsize=4096)
+def _transpose_plan(spec, i):
+    """For the cotangent of operand i: the einsum of the cotangent with the other operands,
+    and the dimensions of the result within operand i (None when it is the operand's own
+    shape; otherwise the subscripts only operand i had are summed away and broadcast back)."""
+    ins, out = parse(spec)
+    target, others = ins[i], [s for k, s in enumerate(ins) if k != i]
+    have = set(out).union(*others)
     kept = "".join(c for c in target if c in have)
-    r = einsum_p.bind(ct, *other_ops, spec=",".join([out, *other_subs]) + "->" + kept)
-    if kept == target:
-        return r
-    dims = tuple(target.index(c) for c in kept)
-    return broadcast_in_dim_p.bind(r, shape=tuple(target_shape), broadcast_dimensions=dims)
+    dims = None if kept == target else tuple(target.index(c) for c in kept)
+    return ",".join([out, *others]) + "->" + kept, dims
+
+
+def _transpose(ct, *ops, spec):
+    if len(ops) == 1:
+        i = 0
+    else:
+        x, y = ops
+        if is_undefined(x) == is_undefined(y):
+            raise TypeError("einsum is linear in one operand at a time")
+        i = 0 if is_undefined(x) else 1
+    contract, dims = _transpose_plan(spec, i)
+    r = einsum_p.bind(ct, *(op for k, op in enumerate(ops) if k != i), spec=contract)
+    if dims is not None:
+        r = broadcast_in_dim_p.bind(r, shape=tuple(ops[i].shape), broadcast_dimensions=dims)
+    return [r, None] if i == 0 and len(ops) == 2 else [None, r] if len(ops) == 2 else [r]
 
 
 def einsum_tangent(primals, tangents, *, spec):
@@ -148,19 +164,6 @@ def einsum_tangent(primals, tangents, *, spec):
 
 def _jvp(primals, tangents, *, spec):
     return einsum_p.bind(*primals, spec=spec), einsum_tangent(primals, tangents, spec=spec)
-
-
-def _transpose(ct, *ops, spec):
-    ins, o = parse(spec)
-    undefined = [i for i, x in enumerate(ops) if is_undefined(x)]
-    if len(undefined) != 1:
-        raise TypeError("einsum is linear in one operand at a time")
-    (i,) = undefined
-    others = [k for k in range(len(ops)) if k != i]
-    cts = [None] * len(ops)
-    cts[i] = _contract(ct, o, [ops[k] for k in others], [ins[k] for k in others], ins[i],
-                       ops[i].shape)
-    return cts
 
 
 def _taylor(primals, series, *, spec):
