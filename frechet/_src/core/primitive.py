@@ -8,6 +8,8 @@ stage it or batch it.
 
 from __future__ import annotations
 
+import re
+
 from frechet._src.core.trace import Tracer
 from frechet._src.core.trace import current as _current
 
@@ -41,7 +43,7 @@ class Primitive:
     )
 
     def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
-        self.name = name
+        self.name = check_name(name)
         self.impl = impl
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
@@ -70,6 +72,20 @@ class Primitive:
 
     def __repr__(self) -> str:
         return self.name
+
+
+# A primitive's name is printed in programs, error messages and the comments of jit's generated
+# source; an identifier (dots allowed, for namespaces) cannot break out of any of them.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def check_name(name) -> str:
+    """`name` if it is a valid primitive name; a ValueError saying what one looks like if not."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"use a name like 'my_op' or 'mylib.my_op': primitive names must be identifiers "
+            f"(letters, digits, '_' and '.', not starting with a digit), got {name!r}")
+    return name
 
 
 # The registry of all primitives, for coverage tests and the coverage report.

@@ -125,6 +125,17 @@ def typecheck(program: Program) -> None:
             raise TypeError(f"output {v} is undefined or has the wrong spec")
 
 
+def printable(text) -> str:
+    """`text` on one line, with every character that is not printable (newlines, carriage
+    returns, NULs, ...) escaped as repr would. Text the user controls (a source file's name, a
+    primitive's) goes through this before it is printed in a program or pasted into a comment
+    of generated source, where a line break would end the comment and run the rest as code."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _letters(n: int) -> str:
     s = ""
     while True:
@@ -159,8 +170,8 @@ def pretty(program: Program) -> str:
         ps = ", ".join(f"{k}={fmt_param(v)}" for k, v in e.params.items())
         ps = f"[{ps}]" if ps else ""
         args = " ".join(name(v) for v in e.inputs)
-        src = f"    # {e.source}" if e.source else ""
-        lines.append(f"    {outs} = {e.primitive.name}{ps} {args}{src}")
+        src = f"    # {printable(e.source)}" if e.source else ""
+        lines.append(f"    {outs} = {printable(e.primitive.name)}{ps} {args}{src}")
     outs = ", ".join("0" if v is None else name(v) for v in program.outvars)
     lines.append(f"  in ({outs}) }}")
     return "\n".join(lines)
