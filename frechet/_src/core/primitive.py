@@ -8,6 +8,7 @@ stage it or batch it.
 
 from __future__ import annotations
 
+import pickle
 import re
 
 from frechet._src.core.trace import Tracer
@@ -72,6 +73,27 @@ class Primitive:
 
     def __repr__(self) -> str:
         return self.name
+
+    def __reduce__(self):
+        # Rules are closures, so a primitive is pickled as its registered name and found in
+        # REGISTRY again when unpickled: programs (and LinearMaps) pickle as data.
+        if REGISTRY.get(self.name) is not self:
+            raise pickle.PicklingError(
+                f"define primitive {self.name!r} with frechet.extend.primitive (which registers "
+                f"it under its name) to pickle a program that uses it: pickle saves primitives "
+                f"by their registered name, and no primitive, or another one, is registered "
+                f"as {self.name!r}")
+        return (registered, (self.name,))
+
+
+def registered(name: str) -> Primitive:
+    """The primitive registered as `name`: how a pickled program finds its primitives."""
+    p = REGISTRY.get(name)
+    if p is None:
+        raise pickle.UnpicklingError(
+            f"import the module that defines primitive {name!r} before unpickling: a pickled "
+            f"program names its primitives, and no primitive {name!r} is registered")
+    return p
 
 
 # A primitive's name is printed in programs, error messages and the comments of jit's generated

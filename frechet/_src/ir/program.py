@@ -7,8 +7,11 @@ made), equations and outputs. An output may be `None`, meaning a symbolic zero o
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
+from frechet._src.core.primitive import Held
 from frechet._src.core.spec import ArraySpec
 
 
@@ -39,6 +42,29 @@ class Eqn:
 
     def __repr__(self) -> str:
         return f"Eqn({self.primitive.name}, {len(self.inputs)} inputs)"
+
+    def __reduce__(self):
+        # Programs pickle as data (primitives by their registered name). A param holding a
+        # Python function that pickle cannot save (a custom rule's callback defined inside a
+        # function, a lambda) is named here, with its primitive, rather than left to pickle's
+        # bare attribute error.
+        for key, value in self.params.items():
+            _check_picklable(self.primitive.name, key, value)
+        return (Eqn, (self.primitive, self.inputs, self.outputs, self.params, self.source))
+
+
+def _check_picklable(prim: str, key: str, value) -> None:
+    value = value.value if isinstance(value, Held) else value
+    if not callable(value) or isinstance(value, (type, Program)):
+        return
+    try:
+        pickle.dumps(value)
+    except Exception as e:      # pickle raises many kinds (AttributeError, TypeError, ...)
+        name = getattr(value, "__qualname__", type(value).__qualname__)
+        raise pickle.PicklingError(
+            f"define {name} at module level (not inside a function, not as a lambda) to pickle "
+            f"this program: primitive {printable(prim)!r} holds it in its param {key!r}, and "
+            f"pickle cannot save it ({type(e).__name__}: {e})") from e
 
 
 class Program:

@@ -35,6 +35,12 @@ class LinearMap:
         self.out_tree = out_tree
         self._T = None
 
+    def __reduce__(self):
+        # The program is data (primitives pickle by their registered name); the cached
+        # transpose is not saved, and the tree structures are rebuilt from equal ones so that
+        # the fast paths of tree.unflatten, which test identity, apply to the copy too.
+        return (_unpickle, (self.program, self.in_tree, self.out_tree))
+
     # structure ------------------------------------------------------------------------------
     @property
     def in_specs(self):
@@ -161,6 +167,15 @@ class LinearMap:
             return join(evaluate(t.program, *split(w, outs)))
         dt = np.result_type(*[s.dtype for s in ins + outs])
         return LinearOperator(self.shape, matvec=mv, rmatvec=rmv, dtype=dt)
+
+
+def _canonical(treedef):
+    """The tree structure tree.flatten gives for structures equal to treedef."""
+    return tree.flatten(tree.unflatten(treedef, [0] * treedef.num_leaves))[1]
+
+
+def _unpickle(program: Program, in_tree, out_tree) -> LinearMap:
+    return LinearMap(program, _canonical(in_tree), _canonical(out_tree))
 
 
 def _stage_linear(fun, in_specs) -> Program:
