@@ -50,9 +50,19 @@ def test_primitive_names_are_validated(payload):
         fx.Primitive(payload, lambda x: x, lambda x: x)
 
 
-def test_primitive_name_changed_after_creation_is_not_pasted():
+def test_primitive_names_are_unique_and_fixed():
+    # passes know built-in primitives by name: a look-alike must not be compiled as one
+    with pytest.raises(ValueError, match="choose another name.*'multiply' already exists"):
+        fx.Primitive("multiply", lambda x, y: x - y, lambda x, y: x)
+    p = fx.primitive("test_codegen_fixed_name", lambda x: x * 2.0, lambda x: x)
+    with pytest.raises(AttributeError, match="keeps its name"):
+        p.name = "add"
+    assert p.name == "test_codegen_fixed_name"
+
+
+def test_primitive_name_forced_after_creation_is_not_pasted():
     p = fx.primitive("test_codegen_renamed", lambda x: x * 2.0, lambda x: x)
-    p.name = PAYLOADS[0]        # a name set later, past the check, is escaped where emitted
+    object.__setattr__(p, "name", PAYLOADS[0])     # past every check: still escaped
     f = fr.jit(lambda x: p.bind(x))
     np.testing.assert_allclose(_twice(f, np.ones(3)), 2.0)
     assert "\n    __import__" not in f.lower(np.ones(3)).source

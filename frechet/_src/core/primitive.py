@@ -19,7 +19,8 @@ class Primitive:
     """A named operation with its rules.
 
     Args:
-      name: printed in programs and error messages.
+      name: printed in programs and error messages; an identifier (see check_name), not the
+        name of a registered primitive, and fixed once given.
       impl: runs the operation on concrete arrays.
       abstract_eval: maps input ArraySpecs (and params) to the output ArraySpec(s).
       multiple_results: whether impl returns a list of arrays.
@@ -44,7 +45,12 @@ class Primitive:
     )
 
     def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
-        self.name = check_name(name)
+        if name in REGISTRY:
+            # passes that treat built-in primitives specially (codegen's operators, fusion's
+            # templates, peephole rules) know them by name: a second primitive under one of
+            # those names would be compiled as the built-in one
+            raise ValueError(f"choose another name: a primitive named {name!r} already exists")
+        object.__setattr__(self, "name", check_name(name))
         self.impl = impl
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
@@ -70,6 +76,12 @@ class Primitive:
         if self.collective:      # its value depends on the enclosing vmap, not on the arguments
             return _current().process(self, args, params)
         return self.impl(*args, **params) if params else self.impl(*args)
+
+    def __setattr__(self, key, value):
+        if key == "name":       # for the reason __init__ checks it
+            raise AttributeError(f"primitive {self.name!r} keeps its name: define a new "
+                                 f"primitive instead of renaming one")
+        object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
         return self.name
