@@ -141,7 +141,32 @@ def test_unpicklable_callback_is_named():
     f.defvjp(fwd, bwd)
     _, L = fr.linearize(f, np.ones(3))
     with pytest.raises(pickle.PicklingError,
-                       match="define .*bwd at module level.*custom_vjp_lin.*'bwd'"):
+                       match="without frechet.custom_vjp.*'custom_vjp_lin'.*'bwd'"):
+        pickle.dumps(L)
+
+
+def test_unpicklable_internal_callback_names_the_operation():
+    f = fr.checkpoint(lambda x: np.sin(np.sin(x)))
+    _, L = fr.linearize(lambda x: f(x) * 2.0, np.ones(3))
+    with pytest.raises(pickle.PicklingError,
+                       match="without frechet.checkpoint.*'remat'.*'fun'"):
+        pickle.dumps(L)
+
+
+def _triple(x):
+    return 3.0 * x
+
+
+_APPLY_P = fx.primitive("test_pickle_apply", lambda x, *, fn: fn(x), lambda x, *, fn: x)
+fx.deflinear(_APPLY_P, lambda ct, x, *, fn: (_APPLY_P.bind(ct, fn=fn),))
+
+
+def test_user_function_in_a_param():
+    _, L = fr.linearize(lambda x: _APPLY_P.bind(x, fn=_triple), np.ones(3))
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(L)).T(np.ones(3)), 3.0)
+    _, L = fr.linearize(lambda x: _APPLY_P.bind(x, fn=lambda v: 3.0 * v), np.ones(3))
+    with pytest.raises(pickle.PicklingError,
+                       match="define .*<lambda> at module level.*'test_pickle_apply'.*'fn'"):
         pickle.dumps(L)
 
 

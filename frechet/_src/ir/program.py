@@ -61,10 +61,16 @@ def _check_picklable(prim: str, key: str, value) -> None:
         pickle.dumps(value)
     except Exception as e:      # pickle raises many kinds (AttributeError, TypeError, ...)
         name = getattr(value, "__qualname__", type(value).__qualname__)
-        raise pickle.PicklingError(
-            f"define {name} at module level (not inside a function, not as a lambda) to pickle "
-            f"this program: primitive {printable(prim)!r} holds it in its param {key!r}, and "
-            f"pickle cannot save it ({type(e).__name__}: {e})") from e
+        where = (f"primitive {printable(prim)!r} holds it in its param {key!r}, and pickle "
+                 f"cannot save it ({type(e).__name__}: {e})")
+        if getattr(value, "__module__", "").startswith("frechet."):
+            # a closure frechet made (custom_vjp's, checkpoint's): its qualname names the API
+            fix = (f"pickle this program without frechet.{name.split('.')[0]}, which cannot "
+                   f"be pickled yet: {name} is a function frechet made, and ")
+        else:
+            fix = (f"define {name} at module level (not inside a function, not as a lambda) "
+                   f"to pickle this program: ")
+        raise pickle.PicklingError(fix + where) from e
 
 
 class Program:
