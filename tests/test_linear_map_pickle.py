@@ -108,6 +108,8 @@ def test_linear_map_round_trip(case):
     rng = np.random.default_rng(0)
     v, w = _random_like(L.in_specs, rng), _random_like(L.out_specs, rng)
     before = (L(v), L.T(w))                 # L.T cached: the copy must rebuild its own
+    for protocol in range(pickle.HIGHEST_PROTOCOL):     # every protocol but the default
+        _close(pickle.loads(pickle.dumps(L, protocol=protocol))(v), before[0])
     M = pickle.loads(pickle.dumps(L))
     assert isinstance(M, fr.LinearMap) and M is not L
     _close(M(v), before[0])

@@ -146,3 +146,6 @@ class Held:
 
     def __repr__(self):
         return f"<{getattr(self.value, '__name__', type(self.value).__name__)}>"
+
+    def __reduce__(self):       # by value: a copy is a new identity, as a new Held would be
+        return (Held, (self.value,))

@@ -26,6 +26,9 @@ class Var:
     def __repr__(self) -> str:
         return f"Var({self.spec!r})"
 
+    def __reduce__(self):       # explicit, so that every pickle protocol can save it
+        return (Var, (self.spec,))
+
 
 class Eqn:
     """`outputs = primitive(*inputs, **params)`; `source` is the user's line, where known."""
@@ -105,6 +108,12 @@ class Program:
         return pretty(self)
 
     __repr__ = __str__
+
+    def __reduce__(self):
+        # Programs are data: Vars keep their identity through pickle's memo, primitives are
+        # saved by name (Primitive.__reduce__), params by value (Eqn.__reduce__ checks them).
+        return (Program, (self.invars, self.constvars, self.consts, self.eqns, self.outvars,
+                          self.out_specs))
 
 
 def zeros(spec: ArraySpec):
