@@ -99,6 +99,22 @@ def test_source_file_names_are_escaped_under_fusion(payload):
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
+def test_source_file_names_are_escaped_in_compiled_scans(payload):
+    env = {"np": np, "fr": fr}
+    src = ("def g(x):\n"
+           "    def step(c, xi):\n"
+           "        c = np.sin(c) * xi + c\n"
+           "        return c, c * 2.0\n"
+           "    return fr.scan(step, x[0], x)[1]\n")
+    exec(compile(src, payload, "exec"), env)  # noqa: S102
+    g = env["g"]
+    x = np.linspace(0.1, 0.4, 4)
+    f = fr.jit(g, fuse=True)
+    np.testing.assert_allclose(_twice(f, x), g(x), rtol=1e-12)
+    assert "\n    __import__" not in f.lower(x).source
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
 def test_pytree_keys_qualnames_and_static_strings(payload):
     def f(d, tag):
         return {payload: d[payload] * 2.0 + len(tag), "other": np.sin(d["b"])}
