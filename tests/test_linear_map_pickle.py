@@ -195,3 +195,22 @@ def test_unpickling_without_the_primitive_says_what_to_import():
     finally:
         REGISTRY["test_pickle_later_missing"] = p
     np.testing.assert_allclose(pickle.loads(data)(np.ones(2)), 3.0)
+
+
+def test_loads_in_a_fresh_process(tmp_path):
+    import os
+    import subprocess
+    import sys
+    _, L = fr.linearize(_indexing, np.linspace(0.5, 2.0, 4))
+    (tmp_path / "L.pkl").write_bytes(pickle.dumps(L))
+    v = np.arange(4.0)
+    np.save(tmp_path / "want.npy", L(v))
+    code = ("import pickle, numpy as np\n"
+            f"L = pickle.loads(open({str(tmp_path / 'L.pkl')!r}, 'rb').read())\n"
+            f"np.testing.assert_allclose(L(np.arange(4.0)), np.load({str(tmp_path / 'want.npy')!r}),"
+            " rtol=1e-13)\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fr.__file__)))
+    env = dict(os.environ, PYTHONPATH=root + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
