@@ -8,6 +8,9 @@ stage it or batch it.
 
 from __future__ import annotations
 
+import pickle
+import re
+
 from frechet._src.core.trace import Tracer
 from frechet._src.core.trace import current as _current
 
@@ -16,7 +19,8 @@ class Primitive:
     """A named operation with its rules.
 
     Args:
-      name: printed in programs and error messages.
+      name: printed in programs and error messages; an identifier (see check_name), not the
+        name of a registered primitive, and fixed once given.
       impl: runs the operation on concrete arrays.
       abstract_eval: maps input ArraySpecs (and params) to the output ArraySpec(s).
       multiple_results: whether impl returns a list of arrays.
@@ -41,7 +45,12 @@ class Primitive:
     )
 
     def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
-        self.name = name
+        if name in REGISTRY:
+            # passes that treat built-in primitives specially (codegen's operators, fusion's
+            # templates, peephole rules) know them by name: a second primitive under one of
+            # those names would be compiled as the built-in one
+            raise ValueError(f"choose another name: a primitive named {name!r} already exists")
+        object.__setattr__(self, "name", check_name(name))
         self.impl = impl
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
@@ -68,8 +77,49 @@ class Primitive:
             return _current().process(self, args, params)
         return self.impl(*args, **params) if params else self.impl(*args)
 
+    def __setattr__(self, key, value):
+        if key == "name":       # for the reason __init__ checks it
+            raise AttributeError(f"primitive {self.name!r} keeps its name: define a new "
+                                 f"primitive instead of renaming one")
+        object.__setattr__(self, key, value)
+
     def __repr__(self) -> str:
         return self.name
+
+    def __reduce__(self):
+        # Rules are closures, so a primitive is pickled as its registered name and found in
+        # REGISTRY again when unpickled: programs (and LinearMaps) pickle as data.
+        if REGISTRY.get(self.name) is not self:
+            raise pickle.PicklingError(
+                f"define primitive {self.name!r} with frechet.extend.primitive (which registers "
+                f"it under its name) to pickle a program that uses it: pickle saves primitives "
+                f"by their registered name, and no primitive, or another one, is registered "
+                f"as {self.name!r}")
+        return (registered, (self.name,))
+
+
+def registered(name: str) -> Primitive:
+    """The primitive registered as `name`: how a pickled program finds its primitives."""
+    p = REGISTRY.get(name)
+    if p is None:
+        raise pickle.UnpicklingError(
+            f"import the module that defines primitive {name!r} before unpickling: a pickled "
+            f"program names its primitives, and no primitive {name!r} is registered")
+    return p
+
+
+# A primitive's name is printed in programs, error messages and the comments of jit's generated
+# source; an identifier (dots allowed, for namespaces) cannot break out of any of them.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def check_name(name) -> str:
+    """`name` if it is a valid primitive name; a ValueError saying what one looks like if not."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(
+            f"use a name like 'my_op' or 'mylib.my_op': primitive names must be identifiers "
+            f"(letters, digits, '_' and '.', not starting with a digit), got {name!r}")
+    return name
 
 
 # The registry of all primitives, for coverage tests and the coverage report.
@@ -96,3 +146,6 @@ class Held:
 
     def __repr__(self):
         return f"<{getattr(self.value, '__name__', type(self.value).__name__)}>"
+
+    def __reduce__(self):       # by value: a copy is a new identity, as a new Held would be
+        return (Held, (self.value,))

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 from frechet._src.ir import buffers, fusion, scalar_loops
-from frechet._src.ir.program import Program
+from frechet._src.ir.program import Program, printable
 
 
 class GuardFailed(Exception):
@@ -60,7 +60,10 @@ def _index_add(x, v, index):
 
 
 def _comment(eqn) -> str:
-    return f"  # {eqn.primitive.name}" + (f"  ({eqn.source})" if eqn.source else "")
+    # The only text of the program pasted into the source: escaped onto one line, so that a
+    # file or primitive name holding a line break cannot end the comment (see printable).
+    text = eqn.primitive.name + (f"  ({eqn.source})" if eqn.source else "")
+    return f"  # {printable(text)}"
 
 
 def emit(program: Program, guards=(), fuse=False):
@@ -112,7 +115,7 @@ def emit(program: Program, guards=(), fuse=False):
             env[f"f{k}"] = eqn.call
             ins = ", ".join(names[v] for v in eqn.inputs)
             outs = ", ".join(name(v) for v in eqn.outputs)
-            ops = " ".join(e.primitive.name for e in eqn.eqns)
+            ops = printable(" ".join(e.primitive.name for e in eqn.eqns))
             lines.append(f"    [{outs}] = f{k}({ins})  # fused: {ops}")
             for v in eqn.outputs:
                 emit_checks(v)

@@ -277,7 +277,9 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
 
 def _kernel_source(dtype, inputs, outputs, names, loads, run, parallel, vector) -> str:
     """A loop computing `run` element by element. With `vector`, float64 transcendentals are
-    vecmath's and the kernel also returns how many sin/cos arguments were beyond their range."""
+    vecmath's and the kernel also returns how many sin/cos arguments were beyond their range.
+    Only TEMPLATES' text, generated variable names and literals written by _literal (repr of
+    floats and bools) reach this source: no name or string from the program itself."""
     body, far = [], []
     for eqn in run:
         name, args = eqn.primitive.name, [names[v] for v in eqn.inputs]

@@ -7,8 +7,11 @@ made), equations and outputs. An output may be `None`, meaning a symbolic zero o
 
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 
+from frechet._src.core.primitive import Held
 from frechet._src.core.spec import ArraySpec
 
 
@@ -22,6 +25,9 @@ class Var:
 
     def __repr__(self) -> str:
         return f"Var({self.spec!r})"
+
+    def __reduce__(self):       # explicit, so that every pickle protocol can save it
+        return (Var, (self.spec,))
 
 
 class Eqn:
@@ -39,6 +45,35 @@ class Eqn:
 
     def __repr__(self) -> str:
         return f"Eqn({self.primitive.name}, {len(self.inputs)} inputs)"
+
+    def __reduce__(self):
+        # Programs pickle as data (primitives by their registered name). A param holding a
+        # Python function that pickle cannot save (a custom rule's callback defined inside a
+        # function, a lambda) is named here, with its primitive, rather than left to pickle's
+        # bare attribute error.
+        for key, value in self.params.items():
+            _check_picklable(self.primitive.name, key, value)
+        return (Eqn, (self.primitive, self.inputs, self.outputs, self.params, self.source))
+
+
+def _check_picklable(prim: str, key: str, value) -> None:
+    value = value.value if isinstance(value, Held) else value
+    if not callable(value) or isinstance(value, (type, Program)):
+        return
+    try:
+        pickle.dumps(value)
+    except Exception as e:      # pickle raises many kinds (AttributeError, TypeError, ...)
+        name = getattr(value, "__qualname__", type(value).__qualname__)
+        where = (f"primitive {printable(prim)!r} holds it in its param {key!r}, and pickle "
+                 f"cannot save it ({type(e).__name__}: {e})")
+        if getattr(value, "__module__", "").startswith("frechet."):
+            # a closure frechet made (custom_vjp's, checkpoint's): its qualname names the API
+            fix = (f"pickle this program without frechet.{name.split('.')[0]}, which cannot "
+                   f"be pickled yet: {name} is a function frechet made, and ")
+        else:
+            fix = (f"define {name} at module level (not inside a function, not as a lambda) "
+                   f"to pickle this program: ")
+        raise pickle.PicklingError(fix + where) from e
 
 
 class Program:
@@ -73,6 +108,12 @@ class Program:
         return pretty(self)
 
     __repr__ = __str__
+
+    def __reduce__(self):
+        # Programs are data: Vars keep their identity through pickle's memo, primitives are
+        # saved by name (Primitive.__reduce__), params by value (Eqn.__reduce__ checks them).
+        return (Program, (self.invars, self.constvars, self.consts, self.eqns, self.outvars,
+                          self.out_specs))
 
 
 def zeros(spec: ArraySpec):
@@ -125,6 +166,17 @@ def typecheck(program: Program) -> None:
             raise TypeError(f"output {v} is undefined or has the wrong spec")
 
 
+def printable(text) -> str:
+    """`text` on one line, with every character that is not printable (newlines, carriage
+    returns, NULs, ...) escaped as repr would. Text the user controls (a source file's name, a
+    primitive's) goes through this before it is printed in a program or pasted into a comment
+    of generated source, where a line break would end the comment and run the rest as code."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _letters(n: int) -> str:
     s = ""
     while True:
@@ -159,8 +211,8 @@ def pretty(program: Program) -> str:
         ps = ", ".join(f"{k}={fmt_param(v)}" for k, v in e.params.items())
         ps = f"[{ps}]" if ps else ""
         args = " ".join(name(v) for v in e.inputs)
-        src = f"    # {e.source}" if e.source else ""
-        lines.append(f"    {outs} = {e.primitive.name}{ps} {args}{src}")
+        src = f"    # {printable(e.source)}" if e.source else ""
+        lines.append(f"    {outs} = {printable(e.primitive.name)}{ps} {args}{src}")
     outs = ", ".join("0" if v is None else name(v) for v in program.outvars)
     lines.append(f"  in ({outs}) }}")
     return "\n".join(lines)

@@ -94,7 +94,9 @@ def _check(spec):
 
 
 def _source(body, num_consts, num_carry, reverse):
-    """The numba source of the loop: kernel(consts..., carry..., xs..., length)."""
+    """The numba source of the loop: kernel(consts..., carry..., xs..., length). As in fusion,
+    only this module's and fusion's templates, generated names, literals written by _literal and
+    the names of the dtypes in _DTYPES reach it; params are used as data (run on labels)."""
     from frechet._src.transforms.loop import split_operands
     names: dict = {}                    # var -> list of scalar names (or literals), C order
     lines: list = []
