@@ -199,3 +199,20 @@ def test_det_derivative_near_a_singular_matrix():
     a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0 + 1e-14], [1.0, 0.0, 1.0]])
     want = np.array([[4.0, 4.0, -4.0], [-2.0, -2.0, 2.0], [0.0, 0.0, 0.0]])
     np.testing.assert_allclose(fr.grad(np.linalg.det)(a), want, atol=1e-10)
+
+
+def test_eigh_at_repeated_eigenvalues_jit_agrees_with_eager_and_warns_at_the_users_line():
+    # issue 14: the traced form of the eigenvalue-gap matrix divided by zero (NaN under jit)
+    Q = np.linalg.qr(np.arange(9.0).reshape(3, 3) + np.eye(3))[0]
+    A = Q @ np.diag([1.0, 1.0, 2.0]) @ Q.T
+    w = np.linalg.eigvalsh(A)
+    assert abs(w[0] - w[1]) < 1e-12           # a repeated eigenvalue
+
+    def f(a):
+        return np.sum(np.linalg.eigh(a)[1][:, 2] ** 2 * np.arange(3.0))
+    with pytest.warns(RuntimeWarning, match="repeated eigenvalues") as record:
+        eager = fr.grad(f)(A)
+    assert all(r.filename == __file__ for r in record)
+    compiled = fr.jit(fr.grad(f))(A)
+    assert np.all(np.isfinite(compiled))
+    np.testing.assert_allclose(compiled, eager, atol=1e-12)

@@ -24,6 +24,7 @@ from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.prims.rules import defvectorized, traced_numpy
 from frechet._src.transforms.ad import add_tangents, is_undefined
+from frechet._src.warn import warn
 
 
 def _square(a, what):
@@ -182,21 +183,25 @@ def _gaps(w, what="eigh: repeated eigenvalues"):
     right for losses invariant under those rotations; a warning says so)."""
     fnp = traced_numpy()
     diff = fnp.expand_dims(w, -2) - fnp.expand_dims(w, -1)
-    if not isinstance(diff, np.ndarray):     # traced eigenvalues (higher derivatives)
-        n = w.shape[-1]
-        return (1.0 - np.eye(n)) / (diff + np.eye(n))
+    eye = np.eye(w.shape[-1], dtype=bool)
+    if not isinstance(diff, np.ndarray):
+        # traced eigenvalues (jit, higher derivatives): the same formula, in traced operations
+        # (no warning: the values are not known here)
+        scale = (fnp.max(fnp.abs(w), axis=-1, keepdims=True)[..., None] if w.shape[-1]
+                 else 1.0)
+        tol = 1e3 * np.finfo(diff.dtype).eps * fnp.maximum(scale, 1e-300)
+        gap = fnp.logical_or(fnp.abs(diff) <= tol, eye)
+        return fnp.where(gap, 0.0, 1.0 / fnp.where(gap, 1.0, diff))
     concrete = diff
     scale = np.max(np.abs(w), axis=-1, keepdims=True)[..., None] if w.shape[-1] else 1.0
     tiny = np.abs(concrete) <= 1e3 * np.finfo(concrete.dtype).eps * np.maximum(scale, 1e-300)
-    eye = np.eye(w.shape[-1], dtype=bool)
     degenerate = tiny & ~eye
     if degenerate.any():
-        import warnings
-        warnings.warn(
+        warn(
             f"{what}; the derivative of their vectors is defined only up to a rotation of "
             "their subspace, and frechet takes the one without rotation. Gradients of losses "
             "that do not depend on that choice (the values, projectors onto whole subspaces) "
-            "are right", RuntimeWarning, stacklevel=6)
+            "are right")
     with np.errstate(divide="ignore"):
         f = 1.0 / np.where(tiny | eye, 1.0, concrete)
     return np.where(tiny | eye, 0.0, f).astype(w.dtype)

@@ -99,9 +99,7 @@ class _Iterative:
         import scipy.sparse.linalg as spla
         x, info = getattr(spla, self.name)(op, b, **self.options)
         if info != 0:
-            import warnings
-            warnings.warn(f"{self.name} did not converge (info={info})", RuntimeWarning,
-                          stacklevel=4)
+            warn(f"{self.name} did not converge (info={info})")
         return x
 
     def __repr__(self):
