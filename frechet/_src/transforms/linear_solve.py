@@ -19,6 +19,7 @@ from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.prims.rules import traced_numpy
 from frechet._src.transforms.branch import compiled, stage_closed
+from frechet._src.warn import warn
 
 # ---- sparse matrices as constant linear maps -----------------------------------------------------
 
