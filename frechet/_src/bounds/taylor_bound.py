@@ -210,6 +210,9 @@ def _interpret(program, reg, inputs, ranges, env=None):
         if not any(isinstance(v, R.Enc) for v in ins):
             outs = eqn.primitive.impl(*ins, **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
+        elif any(o.spec.dtype.kind == "c" for o in eqn.outputs):
+            raise NotImplementedError(f"taylor_bound: complex values (the primitive '{name}' "
+                                      "makes one); enclosures are real intervals")
         elif name == "cond":
             outs = _branch(ins, reg, ranges, env, **eqn.params)
         elif name in R.APPLIED:            # rules that apply the primitive itself to ends

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core.primitive import REGISTRY as P
+from frechet._src.core.spec import is_complex
 from frechet._src.prims.elementwise import SMOOTH_UNARY
 from frechet._src.prims.rules import taylor_by_jvp
-from frechet._src.transforms.jet import run_series
+from frechet._src.transforms.jet import run_series, taylor_from_jvp
 
 # derivatives that do not read the output
 _X_ONLY = frozenset({"sin", "cos", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh",
@@ -111,3 +112,15 @@ P["power"].taylor = _power
 for _name in ("add", "subtract", "select", "convert_element_type", "stop_gradient", "maximum",
               "minimum", "fmax", "fmin", "absolute"):
     P[_name].taylor = taylor_by_jvp(P[_name])
+
+
+def _complex_abs(real_rule, complex_rule):
+    """|x| is piecewise linear for real x only: |z| of a complex z is smooth away from 0, and
+    its series comes from its JVP rule run in Taylor mode."""
+    def rule(primals, series, **params):
+        pick = complex_rule if is_complex(primals[0].dtype) else real_rule
+        return pick(primals, series, **params)
+    return rule
+
+
+P["absolute"].taylor = _complex_abs(P["absolute"].taylor, taylor_from_jvp(P["absolute"]))
