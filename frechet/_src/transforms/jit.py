@@ -41,7 +41,7 @@ from frechet._src.errors import RetracingWarning
 from frechet._src.ir.codegen import GuardFailed, emit
 from frechet._src.ir.passes import cse, dce, fold_constants
 from frechet._src.ir.peephole import forward_pieces
-from frechet._src.ir.program import Program, evaluate
+from frechet._src.ir.program import Eqn, Program, evaluate
 from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
 from frechet._src.transforms.jit_checks import (
     check_inputs,
@@ -135,21 +135,39 @@ def simplify(program: Program, guards=()) -> tuple[Program, list]:
     return dce(program, keep=[v for v, _ in guards]), guards
 
 
-def _by_value(program: Program) -> Program:
-    """The program with its array constants copied (captured by value at trace time) and the
-    tracers of enclosing transformations among them hoisted to extra (hidden) last inputs.
+def _by_value(program: Program):
+    """The program with its array constants copied (captured by value at trace time), also
+    in the sub-programs its equations hold (branches, loop bodies), and the tracers of
+    enclosing transformations among its constants hoisted to extra (hidden) last inputs.
+    Returns (program, hidden values).
 
     Copying all array constants is simpler than telling the arrays a closure holds from those
     tracing created, and cheap: one copy per trace, about the cost of reading them once."""
     keep, hidden = [], []
     for v, c in zip(program.constvars, program.consts):
-        if isinstance(c, Tracer):
-            hidden.append((v, c))
-        else:
-            keep.append((v, c.copy() if type(c) is np.ndarray else c))
-    return Program(list(program.invars) + [v for v, _ in hidden], [v for v, _ in keep],
-                   [c for _, c in keep], program.eqns, program.outvars,
-                   program.out_specs), tuple(c for _, c in hidden)
+        (hidden if isinstance(c, Tracer) else keep).append((v, c))
+    memo: dict = {}
+    program = Program(list(program.invars) + [v for v, _ in hidden], [v for v, _ in keep],
+                      [c for _, c in keep], program.eqns, program.outvars, program.out_specs)
+    return _copied(program, memo), tuple(c for _, c in hidden)
+
+
+def _copied(x, memo):
+    """x (a Program, or a param holding Programs) with its array constants copied."""
+    if isinstance(x, tuple):
+        out = tuple(_copied(e, memo) for e in x)
+        return x if all(a is b for a, b in zip(out, x)) else out
+    if not isinstance(x, Program):
+        return x
+    if id(x) not in memo:
+        eqns = [e if not any(isinstance(p, (Program, tuple)) for p in e.params.values())
+                else Eqn(e.primitive, e.inputs, e.outputs,
+                         {k: _copied(p, memo) for k, p in e.params.items()}, e.source)
+                for e in x.eqns]
+        consts = [c.copy() if type(c) is np.ndarray else c for c in x.consts]
+        memo[id(x)] = (x, Program(x.invars, x.constvars, consts, eqns, x.outvars,
+                                  x.out_specs))
+    return memo[id(x)][1]
 
 
 def _same_guards(a, b) -> bool:
