@@ -180,6 +180,7 @@ def _same_guards(a, b) -> bool:
 # once). A thread already tracing (any jitted function) takes no further lock, so no thread
 # waits while holding one: no lock-order cycles, and recursion traces freely.
 _TRACING = threading.local()
+_EAGER = object()       # _miss's answer: run the function eagerly
 
 
 class jit:
@@ -281,13 +282,15 @@ class jit:
                 except GuardFailed:
                     continue
         if getattr(_TRACING, "active", False):
-            return self._miss(key, tried, args, kwargs, nums, leaves, treedef, weak)
-        with self._lock:
-            _TRACING.active = True
-            try:
-                return self._miss(key, tried, args, kwargs, nums, leaves, treedef, weak)
-            finally:
-                _TRACING.active = False
+            out = self._miss(key, tried, args, kwargs, nums, leaves, treedef, weak)
+        else:
+            with self._lock:
+                _TRACING.active = True
+                try:
+                    out = self._miss(key, tried, args, kwargs, nums, leaves, treedef, weak)
+                finally:
+                    _TRACING.active = False
+        return self.fun(*args, **kwargs) if out is _EAGER else out
 
     def _miss(self, key, tried, args, kwargs, nums, leaves, treedef, weak):
         """No compiled trace fits: try those other threads added meanwhile, else trace."""
@@ -303,7 +306,7 @@ class jit:
                               "set of shapes (its Python branches on traced values keep "
                               "changing); running eagerly", RetracingWarning, stacklevel=3)
                 self._warned = True
-            return self.fun(*args, **kwargs)
+            return _EAGER       # run by the caller, outside the lock
         if treedef is None:
             treedef = tree.flatten(([*args], {}))[1]
         entry, values = self._trace(args, kwargs, nums, leaves, treedef, weak)
