@@ -75,7 +75,7 @@ def test_static_argument_by_either_spelling():
     by_name = fr.jit(f, static_argnames="n")
     np.testing.assert_allclose(by_name(X, 3), 3 * X)        # passed by position: still static
     assert by_name.static_argnums == (1,)
-    by_num = fr.jit(f, static_argnums=1)
+    by_num = fr.jit(f, static_argnums=-1)
     np.testing.assert_allclose(by_num(X, n=3), 3 * X)       # passed by keyword: still static
     assert by_num.static_argnames == ("n",)
 
@@ -161,6 +161,10 @@ def test_escaped_tracer_in_a_closure():
     fr.grad(lambda y: (leaked.append(y), y * 1.0)[1])(1.0)
     with pytest.raises(fr.EscapedTracerError, match="escaped"):
         fr.jit(lambda x: x * leaked[0])(2.0)
+    staged = []
+    fr.jit(lambda x: (staged.append(x), x + 1)[1])(1.0)       # a tracer of jit's own trace
+    with pytest.raises(fr.EscapedTracerError, match="escaped"):
+        fr.jit(lambda x: x * staged[0])(2.0)
 
 
 # ---- 5. threads ---------------------------------------------------------------------------------
@@ -198,6 +202,23 @@ def test_recursive_and_mutual_jit_while_tracing():
         results = list(pool.map(call, range(4)))
     for k, r in enumerate(results):
         np.testing.assert_allclose(r, (X[:2] + k) * 8)
+
+
+def test_a_duplicate_trace_is_not_kept():
+    depth = [0]
+    X1 = X + 1
+
+    def f(x):
+        if depth[0] == 0:       # while tracing, call itself on the same key (traced inside)
+            depth[0] += 1
+            jf(X1)          # a plain array (made outside the trace)
+            depth[0] -= 1
+        return x * 2
+    jf = fr.jit(f)
+    np.testing.assert_allclose(jf(X), 2 * X)
+    assert jf.trace_count == 2
+    (entries,) = jf.cache.values()
+    assert len(entries) == 1        # the two traces took the same branches: one is kept
 
 
 # ---- 6. bounded cache ---------------------------------------------------------------------------
