@@ -117,6 +117,18 @@ def test_closure_over_grad_tracer():
     np.testing.assert_allclose(fr.grad(_closure)(3.0), 2.0 + np.cos(3.0))
 
 
+def test_lower_shows_the_hidden_input():
+    seen = []
+
+    def f(y):
+        seen.append(fr.jit(lambda x: x * y + 1).lower(2.0))
+        return y
+    fr.grad(f)(3.0)
+    (compiled,) = seen
+    assert len(compiled.hidden) == 1 and len(compiled.program.invars) == 2
+    assert compiled.source.startswith("def run(a1, a2):")
+
+
 def test_closure_over_jvp_and_vmap_tracers():
     y, t = fr.jvp(_closure, (3.0,), (1.0,))
     np.testing.assert_allclose([y, t], [6.0 + np.sin(3.0), 2.0 + np.cos(3.0)])

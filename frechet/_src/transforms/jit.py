@@ -135,25 +135,25 @@ def simplify(program: Program, guards=()) -> tuple[Program, list]:
     return dce(program, keep=[v for v, _ in guards]), guards
 
 
-def _by_value(program: Program):
-    """The program with its array constants copied (captured by value at trace time), also
-    in the sub-programs its equations hold (branches, loop bodies), and the tracers of
-    enclosing transformations among its constants hoisted to extra (hidden) last inputs.
-    Returns (program, hidden values).
-
-    Copying all array constants is simpler than telling the arrays a closure holds from those
-    tracing created, and cheap: one copy per trace, about the cost of reading them once."""
+def _hoist(program: Program):
+    """The program with the tracers of enclosing transformations among its constants hoisted
+    to extra (hidden) last inputs; returns (program, those tracers)."""
     keep, hidden = [], []
     for v, c in zip(program.constvars, program.consts):
         (hidden if isinstance(c, Tracer) else keep).append((v, c))
-    memo: dict = {}
-    program = Program(list(program.invars) + [v for v, _ in hidden], [v for v, _ in keep],
-                      [c for _, c in keep], program.eqns, program.outvars, program.out_specs)
-    return _copied(program, memo), tuple(c for _, c in hidden)
+    if not hidden:
+        return program, ()
+    return Program(list(program.invars) + [v for v, _ in hidden], [v for v, _ in keep],
+                   [c for _, c in keep], program.eqns, program.outvars,
+                   program.out_specs), tuple(c for _, c in hidden)
 
 
 def _copied(x, memo):
-    """x (a Program, or a param holding Programs) with its array constants copied."""
+    """x (a Program, or a param holding Programs: branches, loop bodies) with its array
+    constants copied: captured by value at trace time.
+
+    Copying all array constants is simpler than telling the arrays a closure holds from those
+    tracing created, and cheap: one copy per trace, about the cost of reading them once."""
     if isinstance(x, tuple):
         out = tuple(_copied(e, memo) for e in x)
         return x if all(a is b for a, b in zip(out, x)) else out
@@ -335,7 +335,7 @@ class jit:
     def _name(self) -> str:
         return getattr(self.fun, "__name__", "fun")
 
-    def _trace(self, args, kwargs, nums, leaves, treedef, weak=None):
+    def _trace(self, args, kwargs, nums, leaves, treedef, weak=None, lowering=False):
         check_inputs(self._name(), leaves, args, kwargs, nums, self.fun)
         self.trace_count += 1
         tt = TracingTrace(_trace.current())
@@ -347,8 +347,10 @@ class jit:
         check_outputs(self._name(), out_leaves)
         values = [o.value if isinstance(o, StagedTracer) and o._trace is tt
                   else o if isinstance(o, Tracer) else np.asarray(o) for o in out_leaves]
-        program, hidden = _by_value(tt.build(ins, out_leaves))
-        program, guards = simplify(program, tt.guards)
+        program, hidden = _hoist(tt.build(ins, out_leaves))
+        if hidden and not lowering:     # not kept (see _miss): nothing to compile
+            return Compiled(None, None, program, tt.guards, out_tree, hidden), values
+        program, guards = simplify(_copied(program, {}), tt.guards)
         run, source = emit(program, guards, fuse=self.fuse)
         return Compiled(run, source, program, guards, out_tree, hidden), values
 
@@ -372,5 +374,5 @@ class jit:
         _static, nums, dyn = self._split(args, kwargs)
         leaves, treedef = tree.flatten(dyn)
         leaves, weak = _arrays(leaves)
-        entry, _ = self._trace(args, kwargs, nums, leaves, treedef, weak)
+        entry, _ = self._trace(args, kwargs, nums, leaves, treedef, weak, lowering=True)
         return entry
