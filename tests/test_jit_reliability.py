@@ -126,7 +126,7 @@ def test_lower_shows_the_hidden_input():
     fr.grad(f)(3.0)
     (compiled,) = seen
     assert len(compiled.hidden) == 1 and len(compiled.program.invars) == 2
-    assert compiled.source.startswith("def run(a1, a2):")
+    assert compiled.source.splitlines()[0].count(",") == 1     # run(x, y)
 
 
 def test_closure_over_jvp_and_vmap_tracers():
