@@ -191,6 +191,7 @@ class jit:
       static_argnums, static_argnames: arguments passed as Python values (part of the cache
         key); each also marks the other spelling of the same parameter static.
       max_traces: traces kept per key (different branches taken) before running eagerly.
+        At most `frechet.config.jit_cache_size` keys are kept (least recently used dropped).
       fuse: compile runs of elementwise operations on large arrays into single loops with numba
         (installed by `pip install frechet[fast]`); ignored when numba is missing.
 
@@ -198,7 +199,8 @@ class jit:
     so jit(f)(x32, 0.5) keeps float32 like f(x32, 0.5); arithmetic among such scalars inside
     f (`5 * s`) yields a strongly typed float64 value, where NumPy would keep a Python float.
 
-    Note: arrays `fun` closes over are captured by value when it is traced (as in JAX).
+    Note: arrays `fun` closes over are captured by value when it is traced (as in JAX);
+    pass an array as an argument to have each call read its current value.
 
     Example:
       >>> f = jit(lambda x: np.sum(np.sin(x) ** 2))
