@@ -80,6 +80,13 @@ def test_static_argument_by_either_spelling():
     assert by_num.static_argnames == ("n",)
 
 
+def test_unhashable_static_argument():
+    jf = fr.jit(lambda x, n: x * len(n), static_argnums=1)
+    with pytest.raises(TypeError, match=r"static argument 1 as a hashable value.*it is a list"):
+        jf(X, [1, 2])
+    np.testing.assert_allclose(jf(X, (1, 2)), 2 * X)
+
+
 def test_static_argnums_on_uninspectable_function_checked_at_call():
     jf = fr.jit(max, static_argnums=5)       # a builtin: no signature to read
     with pytest.raises(ValueError, match="called with 2 positional"):

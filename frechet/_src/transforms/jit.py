@@ -170,6 +170,14 @@ def _copied(x, memo):
     return memo[id(x)][1]
 
 
+def _hashable(x) -> bool:
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
 def _same_guards(a, b) -> bool:
     """Whether two traces of one key took the same branches (a duplicate trace)."""
     return len(a) == len(b) and all(
@@ -248,7 +256,12 @@ class jit:
         try:
             hash(static)
         except TypeError:
-            raise TypeError("jit static arguments must be hashable") from None
+            k, v = next((k, v) for k, v in static if not _hashable(v))
+            raise TypeError(
+                f"jit({self._name()}): pass static argument {k!r} as a hashable value (a tuple, "
+                f"not a list), or leave it out of static_argnums/static_argnames to trace it; "
+                f"it is a {type(v).__name__}, which cannot be hashed (static values are part "
+                "of the cache key)") from None
         return static, nums, dyn
 
     def _call_fun(self, args, kwargs, nums, dyn_leaves, treedef):
