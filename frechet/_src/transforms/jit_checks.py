@@ -64,7 +64,10 @@ def check_static_in_range(fun, static_argnums, nargs):
 
 
 def _traceable(x) -> bool:
-    return isinstance(x, Tracer) or np.asarray(x).dtype.kind in "biufc"
+    try:
+        return isinstance(x, Tracer) or np.asarray(x).dtype.kind in "biufc"
+    except Exception:       # noqa: BLE001  (whatever NumPy cannot convert, jit cannot trace)
+        return False
 
 
 def check_inputs(name, leaves, args, kwargs, nums, fun):
@@ -82,8 +85,10 @@ def check_inputs(name, leaves, args, kwargs, nums, fun):
                 pass
             break
     else:
-        k = next(k for k, v in kwargs.items()
-                 if not all(_traceable(x) for x in tree.flatten(v)[0]))
+        k = next((k for k, v in kwargs.items()
+                  if not all(_traceable(x) for x in tree.flatten(v)[0])), None)
+        if k is None:
+            return              # converted leaves only (e.g. datetimes): left to tracing
         a, where, fix = kwargs[k], f"argument {k!r}", f"jit({name}, static_argnames={k!r})"
     raise TypeError(
         f"jit({name}): mark {where} static ({fix}): it is a {type(a).__name__} "
