@@ -88,7 +88,7 @@ def check_inputs(name, leaves, args, kwargs, nums, fun):
         k = next((k for k, v in kwargs.items()
                   if not all(_traceable(x) for x in tree.flatten(v)[0])), None)
         if k is None:
-            return              # converted leaves only (e.g. datetimes): left to tracing
+            return              # no argument found to blame: left to tracing
         a, where, fix = kwargs[k], f"argument {k!r}", f"jit({name}, static_argnames={k!r})"
     raise TypeError(
         f"jit({name}): mark {where} static ({fix}): it is a {type(a).__name__} "
