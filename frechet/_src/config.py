@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"set frechet.config.{name} to a positive int, not {value!r}")
+    return value
+
+
 class _Config:
     """Settings read when they matter (assign to change them).
 
@@ -10,15 +16,40 @@ class _Config:
         `np.asanyarray` accept traced values and lists holding them (NumPy's own functions,
         which do not dispatch on list contents, would refuse them). Outside transformations
         NumPy's functions are NumPy's, untouched. Set to False to leave NumPy alone always.
+    jit_cache_size: compiled traces each jitted function keeps, one per argument signature
+        (pytree structure, shapes, dtypes, static values); the least recently used is dropped
+        beyond it (default 256).
+    jit_retrace_warning: a jitted function that has traced this many different argument
+        signatures warns once (RetracingWarning) that its shapes keep changing (default 64).
     """
 
-    __slots__ = ("patch_numpy_creation",)
+    __slots__ = ("_jit_cache_size", "_jit_retrace_warning", "patch_numpy_creation")
 
     def __init__(self):
         self.patch_numpy_creation = True
+        self._jit_cache_size = 256
+        self._jit_retrace_warning = 64
+
+    @property
+    def jit_cache_size(self) -> int:
+        return self._jit_cache_size
+
+    @jit_cache_size.setter
+    def jit_cache_size(self, value: int):
+        self._jit_cache_size = _positive_int("jit_cache_size", value)
+
+    @property
+    def jit_retrace_warning(self) -> int:
+        return self._jit_retrace_warning
+
+    @jit_retrace_warning.setter
+    def jit_retrace_warning(self, value: int):
+        self._jit_retrace_warning = _positive_int("jit_retrace_warning", value)
 
     def __repr__(self):
-        return f"frechet.config(patch_numpy_creation={self.patch_numpy_creation})"
+        return (f"frechet.config(patch_numpy_creation={self.patch_numpy_creation}, "
+                f"jit_cache_size={self.jit_cache_size}, "
+                f"jit_retrace_warning={self.jit_retrace_warning})")
 
 
 config = _Config()

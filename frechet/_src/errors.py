@@ -29,3 +29,8 @@ class ShapeError(FrechetError, ValueError):
 
 class EscapedTracerError(FrechetError):
     """A traced value was used after the transformation that made it had finished."""
+
+
+class RetracingWarning(RuntimeWarning):
+    """A jitted function keeps tracing again (new shapes, new static values, or Python
+    branches on traced values that keep changing): compilation is repeated instead of reused."""
