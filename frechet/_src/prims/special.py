@@ -76,10 +76,10 @@ defjvp_scale(i0_p, lambda x, ans: i1_p.bind(x))
 
 
 def _i1_deriv(x, ans):
-    # i1'(x) = i0(x) - i1(x)/x, with the limit 1/2 at x = 0.
-    zero = bind("equal", x, const(x, 0))
-    safe = select(zero, const(x, 1), x)
-    return select(zero, const(x, 0.5), sub(i0_p.bind(x), div(ans, safe)))
+    # i1' = (i0 + I_2) / 2 (DLMF 10.29.1), not i0 - i1/x: that form needs a value at x = 0 and
+    # cancels near it, and so do all its derivatives. This one is exact at every order, since
+    # iv's rule (below) is the same recurrence.
+    return mul(const(x, 0.5), add(i0_p.bind(x), iv_p.bind(const(x, 2.0), x)))
 
 
 defjvp_scale(i1_p, _i1_deriv)
@@ -196,11 +196,9 @@ defjvp_scale(i0e_p, lambda x, ans: sub(i1e_p.bind(x), mul(bind("sign", x), ans))
 
 
 def _i1e_deriv(x, ans):
-    # i1e'(x) = i0e(x) - i1e(x)/x - sign(x) i1e(x), with the limit 1/2 at x = 0.
-    zero = _cmp("equal", x, 0)
-    d = sub(sub(i0e_p.bind(x), div(ans, _safe(bind("logical_not", zero), x, 1.0))),
-            mul(bind("sign", x), ans))
-    return select(zero, const(x, 0.5), d)
+    # i1e' = (i0e + ive(2, x)) / 2 - sign(x) i1e: as i1's rule, no cancellation near 0.
+    half_sum = mul(const(x, 0.5), add(i0e_p.bind(x), ive_p.bind(const(x, 2.0), x)))
+    return sub(half_sum, mul(bind("sign", x), ans))
 
 
 defjvp_scale(i1e_p, _i1e_deriv)
@@ -220,6 +218,12 @@ defjvp_output(iv_p, no_closed_form("iv", "v"),
 defjvp_output(kv_p, no_closed_form("kv", "v"),
               lambda t, ans, v, x: mul(t, mul(const(x, -0.5), _bessel_neighbours(kv_p, v, x))))
 
+ive_p = ufunc_primitive(sp.ive, "ive")
+# ive = exp(-|x|) iv: ive' = (ive(v-1) + ive(v+1)) / 2 - sign(x) ive
+defjvp_output(ive_p, no_closed_form("ive", "v"),
+              lambda t, ans, v, x: mul(t, sub(mul(const(x, 0.5), _bessel_neighbours(ive_p, v, x)),
+                                              mul(bind("sign", x), ans))))
+
 
 def _zeta_impl(x, q):
     # Note: scipy.special.zeta(x, 1.0) is NaN for x < 1, where zeta(x) (Riemann's, which is
@@ -238,6 +242,36 @@ UFUNC_PRIMS[_ufuncs._zeta] = zeta_p    # scipy.special.zeta(x, q) calls this ufu
 defjvp_output(zeta_p, no_closed_form("zeta", "x"),
               lambda t, ans, x, q: neg(mul(t, mul(x, zeta_p.bind(add(x, const(x, 1.0)), q)))))
 
+xlogy_p = ufunc_primitive(sp.xlogy, "xlogy")
+xlog1py_p = ufunc_primitive(sp.xlog1py, "xlog1py")
+
+
+def _nan_where(bad, like):
+    """NaN where `bad`, 0 elsewhere, with derivatives (through `like`) NaN where `bad` and 0
+    elsewhere at every order: the value of a rule where the function has no derivative, so
+    that no higher derivative reads a zero from a constant fill. Its weight is 0, not NaN,
+    where it is not used, so reverse mode (which sends a zero cotangent there) stays finite."""
+    k = select(bad, const(like, math.nan), const(like, 0.0))
+    return mul(k, add(const(like, 1.0), like))
+
+
+def _x_over(x, z):
+    """x / z for z != 0 (exactly 0 at x == 0, with its derivatives); NaN at every order at
+    z == 0, where log has its pole."""
+    nonzero = _cmp("not_equal", z, 0)
+    return select(nonzero, div(x, _safe(nonzero, z, 1.0)),
+                  _nan_where(bind("logical_not", nonzero), add(x, z)))
+
+
+# xlogy(x, y) = x log y, with xlogy(0, y) = 0. Note: the x-derivative is log(y) at every x,
+# x = 0 included (not 0 there), computed as xlogy(1, y): -inf at y = 0 (the one-sided limit;
+# JAX gives the same) and NaN for y < 0, without warnings. The y-derivative x / y is 0 at
+# x = 0, y != 0, and NaN at y = 0 (JAX: NaN too); from there every higher derivative is NaN,
+# never a zero read from a constant fill. xlog1py likewise, with 1 + y for y.
+defjvp_output(xlogy_p, lambda t, ans, x, y: mul(t, xlogy_p.bind(const(x, 1.0), y)),
+              lambda t, ans, x, y: mul(t, _x_over(x, y)))
+defjvp_output(xlog1py_p, lambda t, ans, x, y: mul(t, xlog1py_p.bind(const(x, 1.0), y)),
+              lambda t, ans, x, y: mul(t, _x_over(x, add(y, const(y, 1.0)))))
 rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
 kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
 
@@ -269,8 +303,9 @@ SPECIAL_UFUNCS.update({sp.gamma: gamma_p, sp.loggamma: loggamma_p, sp.beta: beta
                        sp.betaln: betaln_p, sp.gammainc: gammainc_p, sp.gammaincc: gammaincc_p,
                        sp.betainc: betainc_p, sp.ndtr: ndtr_p, sp.log_ndtr: log_ndtr_p,
                        sp.ndtri: ndtri_p, sp.log_expit: log_expit_p, sp.erfcx: erfcx_p,
-                       sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p,
-                       _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p})
+                       sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p, sp.ive: ive_p,
+                       _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p,
+                       sp.xlogy: xlogy_p, sp.xlog1py: xlog1py_p})
 
 
 # Inverses and Student's t (for the distributions of frechet.scipy.stats) -----------------------
