@@ -148,17 +148,50 @@ gammaincc_p = ufunc_primitive(sp.gammaincc, "gammaincc")
 betainc_p = ufunc_primitive(sp.betainc, "betainc")
 
 
+def _power_times_exp(c, z, rest, near, fill):
+    """z^c exp(rest) where `near` (z >= 0 small, c >= 0, rest not overflowing): as a power, which
+    is exact with every derivative at z = 0 (z^1 has derivative 1 there; exp(c log z), taken
+    as 0 at z = 0, has derivative 0 at every order). The unused entries see z = `fill`."""
+    return mul(bind("power", _safe(near, z, fill), c), bind("exp", _safe(near, rest, 0.0)))
+
+
+def _below(v, bound):
+    return _cmp("less", v, bound)
+
+
 def _gamma_density(a, x):
-    """x^(a-1) e^(-x) / Gamma(a), the x-derivative of gammainc(a, x)."""
+    """x^(a-1) e^(-x) / Gamma(a), the x-derivative of gammainc(a, x): a power of x for
+    0 <= x < 1 and a >= 1 (right at x = 0 at every order), else through logs (no overflow)."""
     one = const(a, 1.0)
-    return bind("exp", sub(sub(_c_log(sub(a, one), x), x), gammaln_p.bind(a)))
+    c = sub(a, one)
+    rest = sub(neg(x), gammaln_p.bind(a))
+    near = bind("logical_and", bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 1)),
+                _cmp("greater_equal", c, 0))
+    log_form = bind("exp", add(_c_log(c, x), rest))
+    xs = _safe(near, x, 0.5)
+    return select(near, _power_times_exp(c, xs, sub(neg(xs), gammaln_p.bind(a)), near, 0.5),
+                  log_form)
 
 
 def _beta_density(a, b, x):
-    """x^(a-1) (1-x)^(b-1) / B(a, b), the x-derivative of betainc(a, b, x)."""
+    """x^(a-1) (1-x)^(b-1) / B(a, b), the x-derivative of betainc(a, b, x): a power of x near
+    x = 0 (a >= 1), of 1 - x near x = 1 (b >= 1), so the derivatives are right at both ends;
+    else, or where the power form would overflow, through logs."""
     one = const(a, 1.0)
-    log_density = add(_c_log(sub(a, one), x), _c_log(sub(b, one), sub(one, x)))
-    return bind("exp", sub(log_density, betaln_p.bind(a, b)))
+    ca, cb, log_b = sub(a, one), sub(b, one), betaln_p.bind(a, b)
+    log_form = bind("exp", sub(add(_c_log(ca, x), _c_log(cb, sub(one, x))), log_b))
+    left = bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 0.5))
+    right = bind("logical_and", _cmp("greater_equal", x, 0.5), _cmp("less_equal", x, 1))
+    x0, x1 = _safe(left, x, 0.25), _safe(right, x, 0.75)
+    rest0 = sub(_c_log(cb, sub(one, x0)), log_b)      # finite: 1 - x0 > 1/2
+    rest1 = sub(_c_log(ca, x1), log_b)                # finite: x1 >= 1/2
+    near0 = bind("logical_and", bind("logical_and", left, _cmp("greater_equal", ca, 0)),
+                 _below(rest0, 700.0))
+    near1 = bind("logical_and", bind("logical_and", right, _cmp("greater_equal", cb, 0)),
+                 _below(rest1, 700.0))
+    at0 = _power_times_exp(ca, x0, rest0, near0, 0.25)
+    at1 = _power_times_exp(cb, sub(one, x1), rest1, near1, 0.25)
+    return select(near0, at0, select(near1, at1, log_form))
 
 
 defjvp_output(gammainc_p, no_closed_form("gammainc", "a"),
