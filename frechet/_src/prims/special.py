@@ -164,10 +164,11 @@ def _gamma_density(a, x):
     0 <= x < 1 and a >= 1 (right at x = 0 at every order), else through logs (no overflow)."""
     one = const(a, 1.0)
     c = sub(a, one)
-    rest = sub(neg(x), gammaln_p.bind(a))
     near = bind("logical_and", bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 1)),
                 _cmp("greater_equal", c, 0))
-    log_form = bind("exp", add(_c_log(c, x), rest))
+    far = bind("logical_not", near)
+    xl = _safe(far, x, 2.0)        # where a power is used, logs see x = 2 (no 1/x overflow)
+    log_form = bind("exp", sub(sub(_c_log(c, xl), xl), gammaln_p.bind(a)))
     xs = _safe(near, x, 0.5)
     return select(near, _power_times_exp(c, xs, sub(neg(xs), gammaln_p.bind(a)), near, 0.5),
                   log_form)
@@ -179,7 +180,6 @@ def _beta_density(a, b, x):
     else, or where the power form would overflow, through logs."""
     one = const(a, 1.0)
     ca, cb, log_b = sub(a, one), sub(b, one), betaln_p.bind(a, b)
-    log_form = bind("exp", sub(add(_c_log(ca, x), _c_log(cb, sub(one, x))), log_b))
     left = bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 0.5))
     right = bind("logical_and", _cmp("greater_equal", x, 0.5), _cmp("less_equal", x, 1))
     x0, x1 = _safe(left, x, 0.25), _safe(right, x, 0.75)
@@ -191,6 +191,9 @@ def _beta_density(a, b, x):
                  _below(rest1, 700.0))
     at0 = _power_times_exp(ca, x0, rest0, near0, 0.25)
     at1 = _power_times_exp(cb, sub(one, x1), rest1, near1, 0.25)
+    far = bind("logical_not", bind("logical_or", near0, near1))
+    xl = _safe(far, x, 0.5)         # where a power is used, logs see x = 1/2
+    log_form = bind("exp", sub(add(_c_log(ca, xl), _c_log(cb, sub(one, xl))), log_b))
     return select(near0, at0, select(near1, at1, log_form))
 
 
@@ -282,10 +285,12 @@ xlog1py_p = ufunc_primitive(sp.xlog1py, "xlog1py")
 def _nan_where(bad, like):
     """NaN where `bad`, 0 elsewhere, with derivatives (through `like`) NaN where `bad` and 0
     elsewhere at every order: the value of a rule where the function has no derivative, so
-    that no higher derivative reads a zero from a constant fill. Its weight is 0, not NaN,
-    where it is not used, so reverse mode (which sends a zero cotangent there) stays finite."""
+    that no higher derivative reads a zero from a constant fill. (k tanh(like): tanh has
+    derivatives of every order, where a linear function's second is a structural zero.) Its
+    weight k is 0, not NaN, where it is not used, so reverse mode (which sends a zero cotangent
+    there) stays finite."""
     k = select(bad, const(like, math.nan), const(like, 0.0))
-    return mul(k, add(const(like, 1.0), like))
+    return mul(k, bind("tanh", like))
 
 
 def _x_over(x, z):

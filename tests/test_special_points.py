@@ -1,0 +1,150 @@
+"""Derivatives at and near removable singularities and special points, to order 4, against
+mpmath: nested grad (reverse over reverse), Taylor mode (frechet.derivatives), and jit(grad).
+
+A rule written as select(x == 0, limit, formula) is wrong at every order above the first at
+x = 0 (the constant has no derivatives) and cancels catastrophically near 0. The rules tested
+here use identities without cancellation (Bessel functions), series near the special point
+(sinc), powers instead of exp(c log x) (densities), or the derivative itself at the point
+(xlogy). Tolerance: rtol 1e-9 everywhere (the rules are accurate to a few ulps), plus an
+absolute 1e-40 (1e-300 within 1e-20 of 0) for derivatives that are exactly 0, where the
+reference is mpmath's difference noise.
+"""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.special as sps
+
+import frechet
+
+mp = pytest.importorskip("mpmath")
+
+RTOL = 1e-9
+NEAR = [0.0, 1e-300, 1e-12, 1e-8, 1e-4, -1e-300, -1e-12, -1e-8, -1e-4]
+AWAY = [0.5, 3.0, -0.5, -3.0]
+
+
+def _e_scaled(nu):
+    """exp(-|x|) I_nu(x), smooth on each side of 0: the side of the evaluation point."""
+    def ref(x, side):
+        return mp.exp(-side * x) * mp.besseli(nu, x)
+    return ref
+
+
+# name: (function, mpmath reference (x, side of the point) -> value, points)
+CASES = {
+    "sinc": (np.sinc, lambda x, s: mp.sincpi(x),
+             NEAR + AWAY + [1 / math.pi, 1 / math.pi * (1 - 1e-12), 1 / math.pi * (1 + 1e-12)]),
+    "i0": (sps.i0, lambda x, s: mp.besseli(0, x), NEAR + AWAY),
+    "i1": (sps.i1, lambda x, s: mp.besseli(1, x), NEAR + AWAY),
+    # i0e, i1e and ive have a kink at 0 (exp(-|x|)): every point but 0 itself
+    "i0e": (sps.i0e, _e_scaled(0), NEAR[1:] + AWAY),
+    "i1e": (sps.i1e, _e_scaled(1), NEAR[1:] + AWAY),
+    "ive2": (lambda x: sps.ive(2.0, x), _e_scaled(2), NEAR[1:] + AWAY),
+    # xlogy and xlog1py at x = 0, along curves that move y too (mixed derivatives)
+    "xlogy": (lambda p: sps.xlogy(p, 0.5 + 2 * p), lambda p, s: p * mp.log(0.5 + 2 * p),
+              NEAR + AWAY[:2]),
+    "xlogy_const_y": (lambda p: sps.xlogy(p, 0.2), lambda p, s: p * mp.log(mp.mpf("0.2")),
+                      NEAR + AWAY),
+    "xlog1py": (lambda p: sps.xlog1py(p, 3 * p), lambda p, s: p * mp.log1p(3 * p),
+                NEAR + AWAY[:2]),
+    "xlog1py_const_y": (lambda p: sps.xlog1py(p, 0.2), lambda p, s: p * mp.log1p(mp.mpf("0.2")),
+                        NEAR + AWAY),
+    # densities x^(a-1) (1-x)^(b-1) at the ends, where exp((a-1) log x) had no derivatives
+    "gammainc2": (lambda x: sps.gammainc(2.0, x), lambda x, s: 1 - (1 + x) * mp.exp(-x),
+                  NEAR[:5] + [0.5, 2.5]),
+    # where the density switches from a power of x to logs (x = 1)
+    "gammainc3": (lambda x: sps.gammainc(3.0, x),
+                  lambda x, s: 1 - (1 + x + x * x / 2) * mp.exp(-x),
+                  NEAR[:5] + [0.5, 1 - 1e-12, 1.0, 1 + 1e-12, 3.5]),
+    "betainc": (lambda x: sps.betainc(2.0, 3.0, x), lambda x, s: 6 * x**2 - 8 * x**3 + 3 * x**4,
+                NEAR[:5] + [0.25, 0.5 - 1e-12, 0.5, 0.75]),
+    "betainc_at_1": (lambda x: sps.betainc(3.0, 2.0, x), lambda x, s: 4 * x**3 - 3 * x**4,
+                     [1.0, 1 - 1e-12, 1 - 1e-8, 1 - 1e-4, 0.75, 0.5 + 1e-12]),
+    "power": (lambda x: x ** 3.0 + np.power(x, 2.0), lambda x, s: x**3 + x**2, NEAR + AWAY),
+}
+
+
+def _reference(case, x, n):
+    """The n-th derivative by mpmath's high-precision differences, whose noise is below
+    10^-(dps + 10) or so: 40 digits, or 340 near 0, where derivatives are as small as x."""
+    _, ref, _ = CASES[case]
+    side = 1 if x >= 0 else -1
+    with mp.workdps(40 if abs(x) > 1e-20 else 340):
+        return float(mp.diff(lambda t: ref(t, side), mp.mpf(x), n))
+
+
+def _nested(f, n):
+    for _ in range(n):
+        f = frechet.grad(f)
+    return f
+
+
+def _check(got, want, what, x):
+    got = float(got)
+    tol = RTOL * abs(want) + (1e-300 if abs(x) <= 1e-20 else 1e-40)   # the reference's noise
+    assert abs(got - want) <= tol, f"{what}: got {got!r}, want {want!r}"
+
+
+POINTS = [(case, x) for case, (_, _, xs) in CASES.items() for x in xs]
+
+
+@pytest.mark.parametrize(("case", "x"), POINTS)
+def test_nested_grad_and_taylor_mode(case, x):
+    f = CASES[case][0]
+    taylor = frechet.derivatives(f, x, 4)
+    for n in range(1, 5):
+        want = _reference(case, x, n)
+        _check(_nested(f, n)(x), want, f"{case}: grad^{n} at {x}", x)
+        _check(taylor[n], want, f"{case}: derivatives(..., 4)[{n}] at {x}", x)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_jit_of_grad(case):
+    """The rules survive staging and code generation: one compiled function per order, called
+    on every point (fresh arguments, not only the ones it was traced with)."""
+    f, _, xs = CASES[case]
+    for n in (1, 2, 4):
+        compiled = frechet.jit(_nested(f, n))
+        for x in xs:
+            _check(compiled(x), _reference(case, x, n), f"{case}: jit(grad^{n}) at {x}", x)
+
+
+def test_reported_values():
+    """The figures of the issue: xlogy's x-derivative at x = 0 was 0, sinc's second derivative
+    at 0 was 0 (and -6.28 at 1e-8), i1's third at 0 was 0."""
+    assert frechet.grad(lambda p: sps.xlogy(p, 0.2))(0.0) == pytest.approx(math.log(0.2),
+                                                                            rel=1e-15)
+    assert frechet.grad(lambda p: sps.xlog1py(p, 0.2))(0.0) == pytest.approx(math.log1p(0.2),
+                                                                              rel=1e-15)
+    for x in (0.0, 1e-8):
+        assert frechet.hessian(np.sinc)(x) == pytest.approx(-math.pi**2 / 3, rel=1e-12)
+        assert _nested(sps.i1, 3)(x) == pytest.approx(0.375, rel=1e-12)
+
+
+def test_xlogy_at_the_pole_of_log():
+    """At y = 0: d/dx xlogy(x, 0) = log(0) = -inf (as JAX); the y-derivative is NaN there (JAX:
+    NaN too), and so is every higher one (never a 0 read from a constant fill)."""
+    assert frechet.grad(lambda p: sps.xlogy(p, 0.0))(0.0) == -math.inf
+    assert frechet.grad(lambda p: sps.xlog1py(p, -1.0))(0.0) == -math.inf
+    for n in (1, 2, 3):
+        assert math.isnan(_nested(lambda q: sps.xlogy(0.0, q), n)(0.0))
+        assert math.isnan(_nested(lambda q: sps.xlog1py(0.0, q), n)(-1.0))
+    # away from y = 0 the y-derivatives at x = 0 are exactly 0 (xlogy(0, y) = 0 for every y)
+    for n in (1, 2, 3):
+        assert _nested(lambda q: sps.xlogy(0.0, q), n)(0.5) == 0.0
+
+
+def test_xlogy_hessian_reverse_mode_stays_finite():
+    """Reverse mode sends a zero cotangent into the branch a select does not use; the NaN
+    fill must not turn it into NaN."""
+    h = frechet.hessian(lambda v: sps.xlogy(v[0], v[1]))(np.array([0.0, 0.2]))
+    np.testing.assert_allclose(h, [[0.0, 5.0], [5.0, 0.0]], rtol=1e-14)
+    h = frechet.hessian(lambda v: sps.xlog1py(v[0], v[1]))(np.array([0.0, 0.25]))
+    np.testing.assert_allclose(h, [[0.0, 0.8], [0.8, 0.0]], rtol=1e-14)
+
+
+def test_sinc_values_match_numpy():
+    x = np.concatenate([np.linspace(-1, 1, 201), [0.0, 1e-300, 1 / np.pi, -1 / np.pi, 5.5]])
+    np.testing.assert_allclose(frechet.jit(np.sinc)(x), np.sinc(x), rtol=4e-16, atol=0)
