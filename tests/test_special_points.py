@@ -17,6 +17,7 @@ import pytest
 import scipy.special as sps
 
 import frechet
+import frechet.scipy.stats as fst
 
 mp = pytest.importorskip("mpmath")
 
@@ -63,6 +64,20 @@ CASES = {
     "betainc_at_1": (lambda x: sps.betainc(3.0, 2.0, x), lambda x, s: 4 * x**3 - 3 * x**4,
                      [1.0, 1 - 1e-12, 1 - 1e-8, 1 - 1e-4, 0.75, 0.5 + 1e-12]),
     "power": (lambda x: x ** 3.0 + np.power(x, 2.0), lambda x, s: x**3 + x**2, NEAR + AWAY),
+    # densities and masses at the ends of the support or of a parameter's range, where
+    # exp(logpdf) had derivative 0 at every order
+    "gamma_pdf": (lambda x: fst.gamma.pdf(x, 2.0), lambda x, s: x * mp.exp(-x),
+                  NEAR[:5] + [0.5, 1.0, 2.5]),
+    "chi2_pdf": (lambda x: fst.chi2.pdf(x, 6.0), lambda x, s: x * x * mp.exp(-x / 2) / 16,
+                 NEAR[:5] + [0.5, 3.0]),
+    "beta_pdf": (lambda x: fst.beta.pdf(x, 2.0, 3.0), lambda x, s: 12 * x * (1 - x)**2,
+                 NEAR[:5] + [0.5, 1 - 1e-8, 1.0]),
+    "poisson_pmf_in_mu": (lambda m: fst.poisson.pmf(2, m), lambda m, s: m * m * mp.exp(-m) / 2,
+                          NEAR[:5] + [0.5, 3.0]),
+    "binom_pmf_in_p": (lambda p: fst.binom.pmf(1, 3, p), lambda p, s: 3 * p * (1 - p)**2,
+                       NEAR[:5] + [0.5, 1 - 1e-8, 1.0]),
+    "nbinom_pmf_in_p": (lambda p: fst.nbinom.pmf(2, 3, p),
+                        lambda p, s: 6 * p**3 * (1 - p)**2, [1.0, 1 - 1e-8, 0.5]),
 }
 
 
@@ -145,6 +160,29 @@ def test_xlogy_hessian_reverse_mode_stays_finite():
     np.testing.assert_allclose(h, [[0.0, 0.8], [0.8, 0.0]], rtol=1e-14)
 
 
+def test_dirichlet_pdf_at_the_boundary():
+    """dirichlet.pdf(x, [2, 1, 3]) = x0 x2^2 / B: its gradient at x0 = 0 is (x2^2, 0, 2 x0 x2)
+    / B, where exp(logpdf) gave 0."""
+    alpha = np.array([2.0, 1.0, 3.0])
+    inv_b = math.exp(math.lgamma(6.0) - math.lgamma(2.0) - math.lgamma(3.0))
+    x = np.array([0.0, 0.4, 0.6])
+    g = frechet.grad(lambda x: fst.dirichlet.pdf(x, alpha))(x)
+    np.testing.assert_allclose(g, [0.36 * inv_b, 0.0, 0.0], rtol=1e-13)
+    h = frechet.hessian(lambda x: fst.dirichlet.pdf(x, alpha))(x)
+    np.testing.assert_allclose(h[0], [0.0, 0.0, 1.2 * inv_b], rtol=1e-13)
+
+
 def test_sinc_values_match_numpy():
     x = np.concatenate([np.linspace(-1, 1, 201), [0.0, 1e-300, 1 / np.pi, -1 / np.pi, 5.5]])
     np.testing.assert_allclose(frechet.jit(np.sinc)(x), np.sinc(x), rtol=4e-16, atol=0)
+
+
+def test_power_taylor_mode_at_zero():
+    """Taylor mode through x**p at x = 0 when p is not a known integer (it has a series, or is
+    traced by jit): it used y' = p (y / x) x' or exp(p log x), NaN at 0."""
+    ds = frechet.derivatives(lambda x: x ** (2.0 + 0.0 * x), 0.0, 4)
+    np.testing.assert_allclose(ds, [0.0, 0.0, 2.0, 0.0, 0.0], atol=1e-300)
+    staged = frechet.jit(lambda x, p: frechet.derivatives(lambda t: t ** p, x, 4))
+    for x, want in ((0.0, [0.0, 0.0, 2.0, 0.0, 0.0]), (0.5, [0.25, 1.0, 2.0, 0.0, 0.0])):
+        ds = staged(x, 2.0)
+        np.testing.assert_allclose(ds, want, rtol=1e-14, atol=1e-300)
