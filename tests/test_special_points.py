@@ -52,6 +52,12 @@ CASES = {
                 NEAR + AWAY[:2]),
     "xlog1py_const_y": (lambda p: sps.xlog1py(p, 0.2), lambda p, s: p * mp.log1p(mp.mpf("0.2")),
                         NEAR + AWAY),
+    # x log x near 0 (at 0 itself NaN: test_entropies_at_zero)
+    "entr": (sps.entr, lambda x, s: -x * mp.log(x), [1e-100, 1e-12, 1e-8, 1e-4, 0.5, 3.0]),
+    "rel_entr": (lambda x: sps.rel_entr(x, 0.5), lambda x, s: x * mp.log(2 * x),
+                 [1e-100, 1e-12, 1e-8, 1e-4, 0.5, 3.0]),
+    "kl_div": (lambda x: sps.kl_div(x, 0.5), lambda x, s: x * mp.log(2 * x) - x + 0.5,
+               [1e-100, 1e-12, 1e-8, 1e-4, 0.5, 3.0]),
     # densities x^(a-1) (1-x)^(b-1) at the ends, where exp((a-1) log x) had no derivatives
     "gammainc2": (lambda x: sps.gammainc(2.0, x), lambda x, s: 1 - (1 + x) * mp.exp(-x),
                   NEAR[:5] + [0.5, 2.5]),
@@ -149,6 +155,18 @@ def test_xlogy_at_the_pole_of_log():
     # away from y = 0 the y-derivatives at x = 0 are exactly 0 (xlogy(0, y) = 0 for every y)
     for n in (1, 2, 3):
         assert _nested(lambda q: sps.xlogy(0.0, q), n)(0.5) == 0.0
+
+
+def test_entropies_at_zero():
+    """entr, rel_entr and kl_div at x = 0: the x-derivative is +-inf one-sided and the function
+    is not defined to the left: NaN at every order, where the constant 0 gave 0 from order 1
+    (entr) or 2 (rel_entr, kl_div)."""
+    fns = [sps.entr, lambda x: sps.rel_entr(x, 0.5), lambda x: sps.kl_div(x, 0.5)]
+    for f in fns:
+        for n in (1, 2, 3):
+            assert math.isnan(_nested(f, n)(0.0))
+            assert math.isnan(frechet.jit(_nested(f, n))(0.0))
+    assert math.copysign(1.0, frechet.jit(sps.entr)(0.0)) == 1.0      # scipy's +0.0
 
 
 def test_xlogy_hessian_reverse_mode_stays_finite():

@@ -184,8 +184,14 @@ def log_softmax(x, axis=None):
 
 
 def entr(x):
+    """-x log(x) for x >= 0 (0 at x = 0), -inf for x < 0.
+
+    Note: -xlogy(x, x), so at x = 0 the derivative is NaN at every order (the one-sided
+    derivative -log(x) - 1 is +inf; from the left the function is -inf), never a 0 from
+    the constant 0 there.
+    """
     x = asarray(x)
-    pos = U.greater(x, 0)
-    safe = where(pos, x, 1.0)
-    return where(pos, U.negative(U.multiply(safe, U.log(safe))),
-                 where(U.equal(x, 0), 0.0, -np.inf))
+    x = fit(x, float_dtype(x), shape_of(x))
+    ok = U.greater_equal(x, 0)
+    safe = where(ok, x, 1.0)
+    return where(ok, U.subtract(0.0, xlogy(safe, safe)), -np.inf)    # 0 - 0 is +0

@@ -322,15 +322,21 @@ def _entropy_parts(x, y):
     return both, ratio, y_ok, div(x, _safe(y_ok, y, 1.0))
 
 
-# Note: at x = 0 the derivative in x is -inf from the right (not differentiable): NaN there.
+def _nan_outside(ok, value, x, y):
+    """value where ok; NaN elsewhere, and NaN at every higher order too (_nan_where)."""
+    return select(ok, value, _nan_where(bind("logical_not", ok), add(x, y)))
+
+
+# Note: at x = 0 the derivative in x is -inf from the right (not differentiable): NaN there,
+# at every order.
 def _rel_entr_dx(t, ans, x, y, *, shift):
     both, ratio, _, _ = _entropy_parts(x, y)
-    return mul(t, _safe(both, add(bind("log", ratio), const(x, shift)), math.nan))
+    return mul(t, _nan_outside(both, add(bind("log", ratio), const(x, shift)), x, y))
 
 
 def _entr_dy(t, ans, x, y, *, shift):
     _, _, y_ok, x_over_y = _entropy_parts(x, y)
-    return mul(t, _safe(y_ok, sub(const(x, shift), x_over_y), math.nan))
+    return mul(t, _nan_outside(y_ok, sub(const(x, shift), x_over_y), x, y))
 
 
 defjvp_output(rel_entr_p, lambda *a: _rel_entr_dx(*a, shift=1.0),
