@@ -204,3 +204,12 @@ def test_power_taylor_mode_at_zero():
     for x, want in ((0.0, [0.0, 0.0, 2.0, 0.0, 0.0]), (0.5, [0.25, 1.0, 2.0, 0.0, 0.0])):
         ds = staged(x, 2.0)
         np.testing.assert_allclose(ds, want, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("x", [-800.0, -40.0, 0.0, 3.0, 40.0, 100.0, 700.0])
+def test_expit_derivatives_in_the_tails(x):
+    """expit' was ans (1 - ans): exactly 0 for x > 37, where it is about e^-x."""
+    for n in (1, 2, 3):
+        with mp.workdps(400):
+            want = float(mp.diff(lambda t: 1 / (1 + mp.exp(-t)), mp.mpf(x), n))
+        _check(_nested(sps.expit, n)(x), want, f"expit: grad^{n} at {x}", 0.0)  # atol 1e-300

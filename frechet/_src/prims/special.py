@@ -63,7 +63,8 @@ defjvp_output(erfinv_p, lambda t, ans, x: mul(t, mul(const(x, 1 / _TWO_OVER_SQRT
 defjvp_scale(gammaln_p, lambda x, ans: digamma_p.bind(x))
 defjvp_scale(digamma_p, lambda x, ans: polygamma_p.bind(x, n=1))
 defjvp_output(polygamma_p, lambda t, ans, x, *, n: mul(t, polygamma_p.bind(x, n=n + 1)))
-defjvp_scale(expit_p, lambda x, ans: mul(ans, sub(const(ans, 1), ans)))
+# expit(x) expit(-x), not ans (1 - ans): 1 - ans is 0 for x > 37, where the derivative is e^-x
+defjvp_scale(expit_p, lambda x, ans: mul(ans, expit_p.bind(neg(x))))
 defjvp_output(logit_p, lambda t, ans, x: div(t, mul(x, sub(const(x, 1), x))))
 
 SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammaln: gammaln_p,
