@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.special as sps
 
 import frechet as fr
 from frechet.bounds import taylor_bound
@@ -68,6 +69,10 @@ CASES = [
      (-0.5, 2.0)),
     ("abs", np.abs, 0.3, (-1.0, 1.0)),
     ("abs_negative_side", lambda x: np.abs(x - 0.5), -0.2, (-1.0, 1.5)),
+    # xlogy and xlog1py are primitives (their x-derivative at x = 0 is log y)
+    ("xlogy", lambda x: sps.xlogy(x, x) + sps.xlogy(2.0, x) + sps.xlogy(x, 3.0), 1.0,
+     (0.5, 2.0)),
+    ("xlog1py", lambda x: sps.xlog1py(x * x, x) + sps.xlog1py(0.0, x), 0.3, (-0.5, 1.0)),
     ("abs_one_signed", np.abs, -0.5, (-1.0, -0.1)),
     ("exp_of_abs", lambda x: np.exp(np.abs(x)) + np.sqrt(np.abs(x - 2.0)), -0.5, (-1.0, 0.3)),
     ("relu_mlp", lambda x: np.sum(V * np.maximum(W @ np.stack([x, 1 - x]), 0.0)), 0.2,

@@ -23,6 +23,7 @@ from frechet._src.numpy.scipy_special import (  # noqa: F401
     i1,
     i1e,
     iv,
+    ive,
     kl_div,
     kv,
     log_expit,

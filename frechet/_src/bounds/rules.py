@@ -169,6 +169,23 @@ def _power(args, reg):
     return _elementary("power", x, reg, p)
 
 
+def _xlog(shift):
+    """xlogy (shift 0) and xlog1py (shift 1): x log(shift + y), with 0 wherever x is a
+    constant 0 (scipy's xlogy(0, y) = 0)."""
+    def rule(args, reg):
+        x, y = args
+        if not isinstance(y, Enc):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_y = np.log(shift + np.asarray(y, dtype=np.float64))
+            return E.scale(_terms(x, reg), (iv.down(log_y), iv.up(log_y)))
+        if not isinstance(x, Enc) and not np.any(np.asarray(x)):
+            return E.constant(np.zeros(np.broadcast_shapes(np.shape(x),
+                                                           E.value_shape(y.terms))), reg)
+        log_y = _elementary("log", _shifted(y, reg) if shift else y, reg)
+        return _mul(x, Enc(log_y), reg)
+    return rule
+
+
 def _one_plus(terms, reg, sign=1.0):
     return E.add(terms, E.constant(np.full(E.value_shape(terms), sign), reg))
 
@@ -365,7 +382,7 @@ RULES = {
     "expit": lambda args, reg: _elementary("expit", args[0], reg),
     "erf": lambda args, reg: _elementary("erf", args[0], reg),
     "erfc": lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
-    "logaddexp": _logaddexp,
+    "logaddexp": _logaddexp, "xlogy": _xlog(0.0), "xlog1py": _xlog(1.0),
     "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
     "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
     "reduce_sum": _reduce_sum, "select": _select,

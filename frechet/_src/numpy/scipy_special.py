@@ -87,6 +87,14 @@ gammainccinv = _nary(P.sp.gammainccinv, "gammainccinv",
                      "scipy.special.gammainccinv(a, y), differentiable in y.")
 betaincinv = _nary(P.sp.betaincinv, "betaincinv",
                    "scipy.special.betaincinv(a, b, y), differentiable in y.")
+xlogy = _nary(P.sp.xlogy, "xlogy",
+              "scipy.special.xlogy(x, y) = x log(y) (0 at x = 0), differentiable in x and y "
+              "(d/dx = log(y), also at x = 0).")
+xlog1py = _nary(P.sp.xlog1py, "xlog1py",
+                "scipy.special.xlog1py(x, y) = x log1p(y) (0 at x = 0), differentiable in x and "
+                "y (d/dx = log1p(y), also at x = 0).")
+ive = _nary(P.sp.ive, "ive", "scipy.special.ive(v, x), differentiable in x (the order v raises "
+            "NonDifferentiableError).")
 stdtr = _nary(P.sp.stdtr, "stdtr", "scipy.special.stdtr(df, t), differentiable in t.")
 stdtrit = _nary(P.sp.stdtrit, "stdtrit", "scipy.special.stdtrit(df, p), differentiable in p.")
 _hurwitz_zeta = _nary(P._ufuncs._zeta, "zeta", "")
@@ -175,23 +183,15 @@ def log_softmax(x, axis=None):
     return U.subtract(x, logsumexp(x, axis=axis, keepdims=True))
 
 
-def xlogy(x, y):
-    x, y = asarray(x), asarray(y)
-    zero = U.equal(x, 0)
-    safe_y = where(zero, 1.0, y)
-    return where(zero, 0.0, U.multiply(x, U.log(safe_y)))
-
-
-def xlog1py(x, y):
-    x, y = asarray(x), asarray(y)
-    zero = U.equal(x, 0)
-    safe_y = where(zero, 0.0, y)
-    return where(zero, 0.0, U.multiply(x, U.log1p(safe_y)))
-
-
 def entr(x):
+    """-x log(x) for x >= 0 (0 at x = 0), -inf for x < 0.
+
+    Note: -xlogy(x, x), so at x = 0 the derivative is NaN at every order (the one-sided
+    derivative -log(x) - 1 is +inf; from the left the function is -inf), never a 0 from
+    the constant 0 there.
+    """
     x = asarray(x)
-    pos = U.greater(x, 0)
-    safe = where(pos, x, 1.0)
-    return where(pos, U.negative(U.multiply(safe, U.log(safe))),
-                 where(U.equal(x, 0), 0.0, -np.inf))
+    x = fit(x, float_dtype(x), shape_of(x))
+    ok = U.greater_equal(x, 0)
+    safe = where(ok, x, 1.0)
+    return where(ok, U.subtract(0.0, xlogy(safe, safe)), -np.inf)    # 0 - 0 is +0

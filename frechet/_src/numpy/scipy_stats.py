@@ -58,6 +58,52 @@ def _c_log1m(c, z):
                   fill=0.0)
 
 
+def _log_density(parts, rest):
+    """rest + sum_i c_i log(b_i), parts [(c_i, t_i, one_minus_i)] with b_i = t_i, or 1 - t_i
+    (its log then log1p(-t_i))."""
+    out = rest
+    for c, t, one_minus in parts:
+        out = U.add(out, _c_log1m(c, t) if one_minus else _c_log(c, t))
+    return out
+
+
+def _power_density(parts, rest):
+    """exp(_log_density(parts, rest)), as prod_i b_i^c_i exp(rest) where every b_i is in [0, 1]
+    with c_i >= 0 (and rest < 700: no overflow): the powers are exact with every derivative
+    where a b_i is 0 (the density x e^-x has derivative 1 at x = 0; exp(log x - x), taken as 0
+    there, has 0 at every order). Elsewhere through logs. Each form sees safe substitutes where
+    it is not used (b_i = 1/2), so neither has the other's infinite derivatives."""
+    bases = [U.subtract(1.0, t) if one_minus else t for _, t, one_minus in parts]
+    near = U.less(rest, 700.0)
+    for (c, _, _), b in zip(parts, bases):
+        near = _and(near, _and(_and(U.greater_equal(b, 0), U.less_equal(b, 1)),
+                                U.greater_equal(c, 0)))
+    product = U.exp(where(near, rest, 0.0))
+    for (c, _, _), b in zip(parts, bases):
+        product = U.multiply(product, U.power(where(near, b, 0.5), c))
+    far = [(c, where(near, 0.5, t), one_minus) for c, t, one_minus in parts]
+    return where(near, product, U.exp(_log_density(far, rest)))
+
+
+class PowerDensity:
+    """A mixin for a density (or mass) prod_i b_i^c_i exp(rest) whose bases reach 0 at the
+    ends of the support or of a parameter's range: `_parts` gives the terms, the log density
+    and the density both come from them."""
+
+    def _parts(self, z, *shapes):
+        """([(c_i, t_i, one_minus_i)], rest): see _log_density."""
+        raise NotImplementedError
+
+    def _logpdf(self, z, *shapes):
+        return _log_density(*self._parts(z, *shapes))
+
+    def _logpmf(self, k, *shapes):
+        return _log_density(*self._parts(k, *shapes))
+
+    def _pdf(self, z, *shapes):
+        return _power_density(*self._parts(z, *shapes))
+
+
 class _Distribution(abc.ABC):
     """What continuous and discrete distributions share: parameter parsing, edge handling,
     freezing, sampling by SciPy."""
@@ -194,7 +240,16 @@ class Continuous(_Distribution):
 
     def pdf(self, x, *args, **kwds):
         """The probability density at x."""
-        return U.exp(self.logpdf(x, *args, **kwds))
+        if not isinstance(self, PowerDensity):
+            return U.exp(self.logpdf(x, *args, **kwds))
+
+        def run():
+            z, zs, inside, valid, shapes, scale = self._standardise(x, args, kwds, "pdf", True)
+            out = U.divide(self._pdf(zs, *shapes), scale)
+            if inside is not None:
+                out = where(inside, out, 0.0)
+            return self._finish(out, z, valid)
+        return self._guard("pdf", run)
 
     def _tail(self, method, x, args, kwds, fn, below, above):
         """cdf-like methods: fn(z) inside the open support, `below`/`above` beyond it."""
@@ -315,7 +370,7 @@ class _T(Symmetric):
         return S.stdtrit(df, q)
 
 
-class _Gamma(Continuous):
+class _Gamma(PowerDensity, Continuous):
     name = "gamma"
     shapes = ("a",)
     support = (0.0, math.inf)
@@ -325,8 +380,8 @@ class _Gamma(Continuous):
     def _valid_shapes(self, a):
         return U.greater(a, 0)
 
-    def _logpdf(self, z, a):
-        return U.subtract(U.subtract(_c_log(U.subtract(a, 1.0), z), z), S.gammaln(a))
+    def _parts(self, z, a):
+        return [(U.subtract(a, 1.0), z, False)], U.subtract(U.negative(z), S.gammaln(a))
 
     def _cdf(self, z, a):
         return S.gammainc(a, z)
@@ -347,11 +402,11 @@ class _Chi2(_Gamma):
     shapes = ("df",)
     no_closed_form = no_closed_form_in("its degrees of freedom 'df'")
 
-    def _logpdf(self, z, df):
+    def _parts(self, z, df):
         h = U.multiply(0.5, df)
-        return U.subtract(U.subtract(U.subtract(_c_log(U.subtract(h, 1.0), z),
-                                                U.multiply(0.5, z)), S.gammaln(h)),
+        rest = U.subtract(U.subtract(U.multiply(-0.5, z), S.gammaln(h)),
                           U.multiply(h, math.log(2.0)))
+        return [(U.subtract(h, 1.0), z, False)], rest
 
     def _cdf(self, z, df):
         return S.gammainc(U.multiply(0.5, df), U.multiply(0.5, z))
@@ -366,7 +421,7 @@ class _Chi2(_Gamma):
         return U.multiply(2.0, S.gammainccinv(U.multiply(0.5, df), q))
 
 
-class _Beta(Continuous):
+class _Beta(PowerDensity, Continuous):
     name = "beta"
     shapes = ("a", "b")
     support = (0.0, 1.0)
@@ -376,9 +431,9 @@ class _Beta(Continuous):
     def _valid_shapes(self, a, b):
         return _and(U.greater(a, 0), U.greater(b, 0))
 
-    def _logpdf(self, z, a, b):
-        return U.subtract(U.add(_c_log1m(U.subtract(b, 1.0), z), _c_log(U.subtract(a, 1.0), z)),
-                          S.betaln(a, b))
+    def _parts(self, z, a, b):
+        return ([(U.subtract(a, 1.0), z, False), (U.subtract(b, 1.0), z, True)],
+                U.negative(S.betaln(a, b)))
 
     def _cdf(self, z, a, b):
         return S.betainc(a, b, z)

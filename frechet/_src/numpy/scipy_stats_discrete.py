@@ -16,9 +16,8 @@ from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import asarray
 from frechet._src.numpy.misc import where
 from frechet._src.numpy.scipy_stats import (
+    PowerDensity,
     _and,
-    _c_log,
-    _c_log1m,
     _Distribution,
     _log0,
     no_closed_form_in,
@@ -53,6 +52,12 @@ class Discrete(_Distribution):
         return k, valid, shapes, hi
 
     @staticmethod
+    def _inside(k, hi):
+        """k on the integers of the support."""
+        inside = _and(U.greater_equal(k, 0), U.equal(U.floor(k), k))
+        return inside if hi is None else _and(inside, U.less_equal(k, hi))
+
+    @staticmethod
     def _finish(out, k, valid):
         return where(_and(valid, U.logical_not(U.isnan(k))), out, np.nan)
 
@@ -60,16 +65,22 @@ class Discrete(_Distribution):
         """The log of the probability mass at k."""
         def run():
             k_, valid, shapes, hi = self._prepare(k, args, kwds, "logpmf")
-            inside = _and(U.greater_equal(k_, 0), U.equal(U.floor(k_), k_))
-            if hi is not None:
-                inside = _and(inside, U.less_equal(k_, hi))
+            inside = self._inside(k_, hi)
             out = where(inside, self._logpmf(where(inside, k_, self.inside), *shapes), -np.inf)
             return self._finish(out, k_, valid)
         return self._guard("logpmf", run)
 
     def pmf(self, k, *args, **kwds):
         """The probability mass at k."""
-        return U.exp(self.logpmf(k, *args, **kwds))
+        if not isinstance(self, PowerDensity):
+            return U.exp(self.logpmf(k, *args, **kwds))
+
+        def run():
+            k_, valid, shapes, hi = self._prepare(k, args, kwds, "pmf")
+            inside = self._inside(k_, hi)
+            out = where(inside, self._pdf(where(inside, k_, self.inside), *shapes), 0.0)
+            return self._finish(out, k_, valid)
+        return self._guard("pmf", run)
 
     def _tail(self, method, k, args, kwds, fn, below, above):
         def run():
@@ -100,15 +111,15 @@ class Discrete(_Distribution):
         return self._tail("logsf", k, args, kwds, lambda *a: _log0(self._sf(*a)), 0.0, -np.inf)
 
 
-class _Poisson(Discrete):
+class _Poisson(PowerDensity, Discrete):
     name = "poisson"
     shapes = ("mu",)
 
     def _valid_shapes(self, mu):
         return U.greater_equal(mu, 0)
 
-    def _logpmf(self, k, mu):
-        return U.subtract(U.subtract(_c_log(k, mu), S.gammaln(U.add(k, 1.0))), mu)
+    def _parts(self, k, mu):
+        return [(k, mu, False)], U.subtract(U.negative(S.gammaln(U.add(k, 1.0))), mu)
 
     def _cdf(self, k, mu):
         return S.gammaincc(U.add(k, 1.0), mu)
@@ -117,7 +128,7 @@ class _Poisson(Discrete):
         return S.gammainc(U.add(k, 1.0), mu)
 
 
-class _Binom(Discrete):
+class _Binom(PowerDensity, Discrete):
     name = "binom"
     shapes = ("n", "p")
     no_closed_form = no_closed_form_in("its number of trials 'n'", _TAILS)
@@ -132,10 +143,10 @@ class _Binom(Discrete):
     def _upper(self, n, p):
         return n
 
-    def _logpmf(self, k, n, p):
+    def _parts(self, k, n, p):
         comb = U.subtract(S.gammaln(U.add(n, 1.0)),
                           U.add(S.gammaln(U.add(k, 1.0)), S.gammaln(U.add(U.subtract(n, k), 1.0))))
-        return U.add(U.add(comb, _c_log(k, p)), _c_log1m(U.subtract(n, k), p))
+        return [(k, p, False), (U.subtract(n, k), p, True)], comb
 
     def _cdf(self, k, n, p):
         return S.betainc(U.subtract(n, k), U.add(k, 1.0), U.subtract(1.0, p))
@@ -144,7 +155,7 @@ class _Binom(Discrete):
         return S.betainc(U.add(k, 1.0), U.subtract(n, k), p)
 
 
-class _Nbinom(Discrete):
+class _Nbinom(PowerDensity, Discrete):
     name = "nbinom"
     shapes = ("n", "p")
     no_closed_form = no_closed_form_in("its number of successes 'n'", _TAILS)
@@ -155,10 +166,10 @@ class _Nbinom(Discrete):
     def _safe_shape(self, i):
         return 0.5
 
-    def _logpmf(self, k, n, p):
+    def _parts(self, k, n, p):
         coeff = U.subtract(U.subtract(S.gammaln(U.add(n, k)), S.gammaln(U.add(k, 1.0))),
                            S.gammaln(n))
-        return U.add(U.add(coeff, U.multiply(n, U.log(p))), _c_log1m(k, p))
+        return [(n, p, False), (k, p, True)], coeff
 
     def _cdf(self, k, n, p):
         return S.betainc(n, U.add(k, 1.0), p)

@@ -13,9 +13,12 @@ from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.numpy.linalg import cholesky
 from frechet._src.numpy.manipulation import concatenate, diagonal, reshape, squeeze, transpose
+from frechet._src.numpy.misc import where
+from frechet._src.numpy.reductions import all as _all
+from frechet._src.numpy.reductions import prod as _prod
 from frechet._src.numpy.reductions import sum as _sum
 from frechet._src.numpy.scipy_linalg import solve_triangular
-from frechet._src.numpy.scipy_stats import _c_log
+from frechet._src.numpy.scipy_stats import _and, _c_log
 
 
 class _MultivariateNormal:
@@ -96,6 +99,25 @@ class _Dirichlet:
           >>> float(dirichlet.logpdf(np.array([0.2, 0.3, 0.5]), np.array([1.0, 2.0, 3.0])))
           1.5040773967762737
         """
+        x, a, log_norm = self._process(x, alpha)
+        return U.subtract(_sum(_c_log(U.subtract(a, 1.0), x), axis=0), log_norm)
+
+    def pdf(self, x, alpha):
+        """The density at x: a product of powers x_i^(a_i - 1) where every a_i >= 1 (exact,
+        with every derivative, where an x_i is 0: exp of the log-density has derivative 0
+        there), else exp of the log-density."""
+        x, a, log_norm = self._process(x, alpha)
+        c = U.subtract(a, 1.0)
+        near = _and(U.less(U.negative(log_norm), 700.0), _all(U.greater_equal(c, 0)))
+        product = U.exp(where(near, U.negative(log_norm), 0.0))
+        product = U.multiply(product, _prod(U.power(where(near, x, 0.5), c), axis=0))
+        far = U.subtract(_sum(_c_log(c, where(near, 0.5, x)), axis=0), log_norm)
+        return where(near, product, U.exp(far))
+
+    @staticmethod
+    def _process(x, alpha):
+        """x with its last component filled in, alpha shaped to broadcast with it, the log of
+        the normalisation."""
         alpha = asarray(alpha, float)
         x = asarray(x, float)
         k = shape_of(alpha)[0]
@@ -110,11 +132,7 @@ class _Dirichlet:
         # Note: traced x is not checked against the simplex (that needs concrete values).
         a = reshape(alpha, (k,) + (1,) * (len(shape_of(x)) - 1))
         log_norm = U.subtract(_sum(S.gammaln(alpha)), S.gammaln(_sum(alpha)))
-        return U.subtract(_sum(_c_log(U.subtract(a, 1.0), x), axis=0), log_norm)
-
-    def pdf(self, x, alpha):
-        """The density at x."""
-        return U.exp(self.logpdf(x, alpha))
+        return x, a, log_norm
 
     def rvs(self, alpha, size=1, random_state=None):
         """Random variates, by scipy.stats (plain NumPy)."""

@@ -167,7 +167,7 @@ def _composites():
     import scipy.special as sps
 
     from frechet._src.numpy import scipy_special as fsp
-    return {sps.xlogy: fsp.xlogy, sps.xlog1py: fsp.xlog1py, sps.entr: fsp.entr}
+    return {sps.entr: fsp.entr}
 
 
 _UNARY_SAME: dict = {}

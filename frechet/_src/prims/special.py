@@ -63,7 +63,8 @@ defjvp_output(erfinv_p, lambda t, ans, x: mul(t, mul(const(x, 1 / _TWO_OVER_SQRT
 defjvp_scale(gammaln_p, lambda x, ans: digamma_p.bind(x))
 defjvp_scale(digamma_p, lambda x, ans: polygamma_p.bind(x, n=1))
 defjvp_output(polygamma_p, lambda t, ans, x, *, n: mul(t, polygamma_p.bind(x, n=n + 1)))
-defjvp_scale(expit_p, lambda x, ans: mul(ans, sub(const(ans, 1), ans)))
+# expit(x) expit(-x), not ans (1 - ans): 1 - ans is 0 for x > 37, where the derivative is e^-x
+defjvp_scale(expit_p, lambda x, ans: mul(ans, expit_p.bind(neg(x))))
 defjvp_output(logit_p, lambda t, ans, x: div(t, mul(x, sub(const(x, 1), x))))
 
 SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammaln: gammaln_p,
@@ -76,10 +77,10 @@ defjvp_scale(i0_p, lambda x, ans: i1_p.bind(x))
 
 
 def _i1_deriv(x, ans):
-    # i1'(x) = i0(x) - i1(x)/x, with the limit 1/2 at x = 0.
-    zero = bind("equal", x, const(x, 0))
-    safe = select(zero, const(x, 1), x)
-    return select(zero, const(x, 0.5), sub(i0_p.bind(x), div(ans, safe)))
+    # i1' = (i0 + I_2) / 2 (DLMF 10.29.1), not i0 - i1/x: that form needs a value at x = 0 and
+    # cancels near it, and so do all its derivatives. This one is exact at every order, since
+    # iv's rule (below) is the same recurrence.
+    return mul(const(x, 0.5), add(i0_p.bind(x), iv_p.bind(const(x, 2.0), x)))
 
 
 defjvp_scale(i1_p, _i1_deriv)
@@ -148,17 +149,53 @@ gammaincc_p = ufunc_primitive(sp.gammaincc, "gammaincc")
 betainc_p = ufunc_primitive(sp.betainc, "betainc")
 
 
+def _power_times_exp(c, z, rest, near, fill):
+    """z^c exp(rest) where `near` (z >= 0 small, c >= 0, rest not overflowing): as a power, which
+    is exact with every derivative at z = 0 (z^1 has derivative 1 there; exp(c log z), taken
+    as 0 at z = 0, has derivative 0 at every order). The unused entries see z = `fill`."""
+    return mul(bind("power", _safe(near, z, fill), c), bind("exp", _safe(near, rest, 0.0)))
+
+
+def _below(v, bound):
+    return _cmp("less", v, bound)
+
+
 def _gamma_density(a, x):
-    """x^(a-1) e^(-x) / Gamma(a), the x-derivative of gammainc(a, x)."""
+    """x^(a-1) e^(-x) / Gamma(a), the x-derivative of gammainc(a, x): a power of x for
+    0 <= x < 1 and a >= 1 (right at x = 0 at every order), else through logs (no overflow)."""
     one = const(a, 1.0)
-    return bind("exp", sub(sub(_c_log(sub(a, one), x), x), gammaln_p.bind(a)))
+    c = sub(a, one)
+    near = bind("logical_and", bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 1)),
+                _cmp("greater_equal", c, 0))
+    far = bind("logical_not", near)
+    xl = _safe(far, x, 2.0)        # where a power is used, logs see x = 2 (no 1/x overflow)
+    log_form = bind("exp", sub(sub(_c_log(c, xl), xl), gammaln_p.bind(a)))
+    xs = _safe(near, x, 0.5)
+    return select(near, _power_times_exp(c, xs, sub(neg(xs), gammaln_p.bind(a)), near, 0.5),
+                  log_form)
 
 
 def _beta_density(a, b, x):
-    """x^(a-1) (1-x)^(b-1) / B(a, b), the x-derivative of betainc(a, b, x)."""
+    """x^(a-1) (1-x)^(b-1) / B(a, b), the x-derivative of betainc(a, b, x): a power of x near
+    x = 0 (a >= 1), of 1 - x near x = 1 (b >= 1), so the derivatives are right at both ends;
+    else, or where the power form would overflow, through logs."""
     one = const(a, 1.0)
-    log_density = add(_c_log(sub(a, one), x), _c_log(sub(b, one), sub(one, x)))
-    return bind("exp", sub(log_density, betaln_p.bind(a, b)))
+    ca, cb, log_b = sub(a, one), sub(b, one), betaln_p.bind(a, b)
+    left = bind("logical_and", _cmp("greater_equal", x, 0), _below(x, 0.5))
+    right = bind("logical_and", _cmp("greater_equal", x, 0.5), _cmp("less_equal", x, 1))
+    x0, x1 = _safe(left, x, 0.25), _safe(right, x, 0.75)
+    rest0 = sub(_c_log(cb, sub(one, x0)), log_b)      # finite: 1 - x0 > 1/2
+    rest1 = sub(_c_log(ca, x1), log_b)                # finite: x1 >= 1/2
+    near0 = bind("logical_and", bind("logical_and", left, _cmp("greater_equal", ca, 0)),
+                 _below(rest0, 700.0))
+    near1 = bind("logical_and", bind("logical_and", right, _cmp("greater_equal", cb, 0)),
+                 _below(rest1, 700.0))
+    at0 = _power_times_exp(ca, x0, rest0, near0, 0.25)
+    at1 = _power_times_exp(cb, sub(one, x1), rest1, near1, 0.25)
+    far = bind("logical_not", bind("logical_or", near0, near1))
+    xl = _safe(far, x, 0.5)         # where a power is used, logs see x = 1/2
+    log_form = bind("exp", sub(add(_c_log(ca, xl), _c_log(cb, sub(one, xl))), log_b))
+    return select(near0, at0, select(near1, at1, log_form))
 
 
 defjvp_output(gammainc_p, no_closed_form("gammainc", "a"),
@@ -196,11 +233,9 @@ defjvp_scale(i0e_p, lambda x, ans: sub(i1e_p.bind(x), mul(bind("sign", x), ans))
 
 
 def _i1e_deriv(x, ans):
-    # i1e'(x) = i0e(x) - i1e(x)/x - sign(x) i1e(x), with the limit 1/2 at x = 0.
-    zero = _cmp("equal", x, 0)
-    d = sub(sub(i0e_p.bind(x), div(ans, _safe(bind("logical_not", zero), x, 1.0))),
-            mul(bind("sign", x), ans))
-    return select(zero, const(x, 0.5), d)
+    # i1e' = (i0e + ive(2, x)) / 2 - sign(x) i1e: as i1's rule, no cancellation near 0.
+    half_sum = mul(const(x, 0.5), add(i0e_p.bind(x), ive_p.bind(const(x, 2.0), x)))
+    return sub(half_sum, mul(bind("sign", x), ans))
 
 
 defjvp_scale(i1e_p, _i1e_deriv)
@@ -220,6 +255,12 @@ defjvp_output(iv_p, no_closed_form("iv", "v"),
 defjvp_output(kv_p, no_closed_form("kv", "v"),
               lambda t, ans, v, x: mul(t, mul(const(x, -0.5), _bessel_neighbours(kv_p, v, x))))
 
+ive_p = ufunc_primitive(sp.ive, "ive")
+# ive = exp(-|x|) iv: ive' = (ive(v-1) + ive(v+1)) / 2 - sign(x) ive
+defjvp_output(ive_p, no_closed_form("ive", "v"),
+              lambda t, ans, v, x: mul(t, sub(mul(const(x, 0.5), _bessel_neighbours(ive_p, v, x)),
+                                              mul(bind("sign", x), ans))))
+
 
 def _zeta_impl(x, q):
     # Note: scipy.special.zeta(x, 1.0) is NaN for x < 1, where zeta(x) (Riemann's, which is
@@ -238,6 +279,38 @@ UFUNC_PRIMS[_ufuncs._zeta] = zeta_p    # scipy.special.zeta(x, q) calls this ufu
 defjvp_output(zeta_p, no_closed_form("zeta", "x"),
               lambda t, ans, x, q: neg(mul(t, mul(x, zeta_p.bind(add(x, const(x, 1.0)), q)))))
 
+xlogy_p = ufunc_primitive(sp.xlogy, "xlogy")
+xlog1py_p = ufunc_primitive(sp.xlog1py, "xlog1py")
+
+
+def _nan_where(bad, like):
+    """NaN where `bad`, 0 elsewhere, with derivatives (through `like`) NaN where `bad` and 0
+    elsewhere at every order: the value of a rule where the function has no derivative, so
+    that no higher derivative reads a zero from a constant fill. (k tanh(like): tanh has
+    derivatives of every order, where a linear function's second is a structural zero.) Its
+    weight k is 0, not NaN, where it is not used, so reverse mode (which sends a zero cotangent
+    there) stays finite."""
+    k = select(bad, const(like, math.nan), const(like, 0.0))
+    return mul(k, bind("tanh", like))
+
+
+def _x_over(x, z):
+    """x / z for z != 0 (exactly 0 at x == 0, with its derivatives); NaN at every order at
+    z == 0, where log has its pole."""
+    nonzero = _cmp("not_equal", z, 0)
+    return select(nonzero, div(x, _safe(nonzero, z, 1.0)),
+                  _nan_where(bind("logical_not", nonzero), add(x, z)))
+
+
+# xlogy(x, y) = x log y, with xlogy(0, y) = 0. Note: the x-derivative is log(y) at every x,
+# x = 0 included (not 0 there), computed as xlogy(1, y): -inf at y = 0 (the one-sided limit;
+# JAX gives the same) and NaN for y < 0, without warnings. The y-derivative x / y is 0 at
+# x = 0, y != 0, and NaN at y = 0 (JAX: NaN too); from there every higher derivative is NaN,
+# never a zero read from a constant fill. xlog1py likewise, with 1 + y for y.
+defjvp_output(xlogy_p, lambda t, ans, x, y: mul(t, xlogy_p.bind(const(x, 1.0), y)),
+              lambda t, ans, x, y: mul(t, _x_over(x, y)))
+defjvp_output(xlog1py_p, lambda t, ans, x, y: mul(t, xlog1py_p.bind(const(x, 1.0), y)),
+              lambda t, ans, x, y: mul(t, _x_over(x, add(y, const(y, 1.0)))))
 rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
 kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
 
@@ -250,15 +323,21 @@ def _entropy_parts(x, y):
     return both, ratio, y_ok, div(x, _safe(y_ok, y, 1.0))
 
 
-# Note: at x = 0 the derivative in x is -inf from the right (not differentiable): NaN there.
+def _nan_outside(ok, value, x, y):
+    """value where ok; NaN elsewhere, and NaN at every higher order too (_nan_where)."""
+    return select(ok, value, _nan_where(bind("logical_not", ok), add(x, y)))
+
+
+# Note: at x = 0 the derivative in x is -inf from the right (not differentiable): NaN there,
+# at every order.
 def _rel_entr_dx(t, ans, x, y, *, shift):
     both, ratio, _, _ = _entropy_parts(x, y)
-    return mul(t, _safe(both, add(bind("log", ratio), const(x, shift)), math.nan))
+    return mul(t, _nan_outside(both, add(bind("log", ratio), const(x, shift)), x, y))
 
 
 def _entr_dy(t, ans, x, y, *, shift):
     _, _, y_ok, x_over_y = _entropy_parts(x, y)
-    return mul(t, _safe(y_ok, sub(const(x, shift), x_over_y), math.nan))
+    return mul(t, _nan_outside(y_ok, sub(const(x, shift), x_over_y), x, y))
 
 
 defjvp_output(rel_entr_p, lambda *a: _rel_entr_dx(*a, shift=1.0),
@@ -269,8 +348,9 @@ SPECIAL_UFUNCS.update({sp.gamma: gamma_p, sp.loggamma: loggamma_p, sp.beta: beta
                        sp.betaln: betaln_p, sp.gammainc: gammainc_p, sp.gammaincc: gammaincc_p,
                        sp.betainc: betainc_p, sp.ndtr: ndtr_p, sp.log_ndtr: log_ndtr_p,
                        sp.ndtri: ndtri_p, sp.log_expit: log_expit_p, sp.erfcx: erfcx_p,
-                       sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p,
-                       _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p})
+                       sp.i0e: i0e_p, sp.i1e: i1e_p, sp.iv: iv_p, sp.kv: kv_p, sp.ive: ive_p,
+                       _ufuncs._zeta: zeta_p, sp.rel_entr: rel_entr_p, sp.kl_div: kl_div_p,
+                       sp.xlogy: xlogy_p, sp.xlog1py: xlog1py_p})
 
 
 # Inverses and Student's t (for the distributions of frechet.scipy.stats) -----------------------

@@ -68,21 +68,19 @@ def _divide(primals, series):
 
 
 def _power(primals, series):
-    """x^p. A constant non-negative integer p (the common case, exact at x = 0): repeated
-    products; another constant p: (x^p)' = p x^(p-1) x', as for smooth functions; a p with a
-    series: exp(p log x)."""
+    """x^p. A constant non-negative integer p (the common case): repeated products; any other
+    p (or one with a series): the JVP rule's p x^(p-1) x' and x^p log(x) p', run in Taylor
+    mode (taylor_from_jvp). Not the ODE y' = p (y / x) x' or exp(p log x): both divide by or
+    take the log of x, so at x = 0 they gave NaN where x^2 (say) has derivatives 0, 2, 0."""
     (x, p), (sx, sp) = primals, series
-    ans = P["power"].bind(x, p)
-    order = len(sx if sx is not None else sp)
     if sp is not None:
-        return ans, run_series(lambda v, q: P["exp"].bind(P["multiply"].bind(q, P["log"].bind(v))),
-                               [[x] + list(sx or _zeros(x, order)), [p] + list(sp)])[1:]
+        return _POWER_BY_JVP(primals, series)
     concrete = p if isinstance(p, np.ndarray) else getattr(p, "concrete", lambda: None)()
     if concrete is not None:
         c = np.asarray(concrete)
         if c.size and np.all(c == c.flat[0]) and float(c.flat[0]).is_integer() \
                 and 0 <= c.flat[0] <= 16:
-            n = int(c.flat[0])
+            n, ans, order = int(c.flat[0]), P["power"].bind(x, p), len(sx)
             if n == 0:
                 return ans, _zeros(x, order)
 
@@ -92,12 +90,7 @@ def _power(primals, series):
                     out = P["multiply"].bind(out, v)
                 return out
             return ans, run_series(pw, [[x] + list(sx)])[1:]
-    xs, ys = [x] + list(sx), [ans]
-    for k in range(1, order + 1):
-        gs = run_series(lambda v, y: P["multiply"].bind(p, P["divide"].bind(y, v)),
-                        [xs[:k], ys[:k]])
-        ys.append(_ode_step(xs, gs, k))
-    return ans, ys[1:]
+    return _POWER_BY_JVP(primals, series)
 
 
 def _zeros(x, order):
@@ -105,6 +98,7 @@ def _zeros(x, order):
 
 
 P["divide"].taylor = _divide
+_POWER_BY_JVP = taylor_from_jvp(P["power"])
 P["power"].taylor = _power
 # linear in the tangents with weights fixed by the primal: sums, selections, and the piecewise
 # choices of maximum/minimum and absolute value (away from ties and zero, the chosen piece's
