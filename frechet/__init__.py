@@ -12,6 +12,7 @@ from frechet._src.errors import (
                                  EscapedTracerError,
                                  FrechetError,
                                  NonDifferentiableError,
+                                 RetracingWarning,
                                  ShapeError,
                                  TracerConversionError,
                                  UnsupportedFunctionError,
@@ -47,7 +48,7 @@ from frechet._src.tree import register_dataclass
 
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
-    "NonDifferentiableError", "Program", "ShapeError", "TracerConversionError",
+    "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
     "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
     "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
