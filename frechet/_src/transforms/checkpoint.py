@@ -107,7 +107,7 @@ def _remat_transpose(cts, *args, fun, which, out_specs):
     # the recomputation: linearize the block again at the saved point
     _, program = linearize_flat(_linear_in(fun.value, res, which),
                                 [r for r, w in zip(res, which) if w])
-    return [None] * len(which) + backward_pass(program, list(cts))
+    return [None] * len(which) + backward_pass(program, list(cts), once=True)
 
 
 def _remat_jvp(primals, tangents, **params):
