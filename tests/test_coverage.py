@@ -49,6 +49,8 @@ def test_every_primitive_has_a_rule_and_a_record():
         "remat", "checkpoint_kept", "remat_barrier",
         # control flow appears only when staged: tests/test_cond.py, tests/test_scan.py
         "cond", "scan", "while",
+        # a while loop's reverse mode under staging: tests/test_resources.py
+        "while_tape", "tape_loop",
         # solves and sparse operators take non-array operands: tests/test_operators.py
         "linear_solve", "sparse_matmul",
         # needs concrete values (which roots, and their dtype, depend on them), so it is never

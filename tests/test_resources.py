@@ -87,3 +87,93 @@ def test_folded_scalings_keep_gradients_exact():
     s, e, c = np.sin(x), np.exp(x), np.cos(x)
     want = c * e * x * c + s * e * x * c + s * e * c - s * e * x * s
     np.testing.assert_allclose(g, want, rtol=1e-12)
+
+
+# ---- reverse mode through a while loop under jit is a loop -------------------------------------
+
+def _damped(n):
+    def f(x):
+        return fr.while_loop(lambda c: c[0] < n, lambda c: (c[0] + 1, np.sin(c[1]) * 0.999
+                                                            + 0.001 * x), (0, x))[1]
+    return f
+
+
+def _damped_grad(x, n):
+    c, d = x, 1.0
+    for _ in range(n):
+        c, d = np.sin(c) * 0.999 + 0.001 * x, np.cos(c) * 0.999 * d + 0.001
+    return d
+
+
+def test_jit_grad_while_loop_compiles_a_loop_not_its_unrolling():
+    g = fr.jit(fr.grad(_damped(10 ** 4)))
+    program = g.lower(0.5).program
+    assert len(program.eqns) < 20, len(program.eqns)     # was one body per iteration
+    assert {e.primitive.name for e in program.eqns} >= {"while_tape", "tape_loop"}
+    for x in (0.5, 0.7):
+        np.testing.assert_allclose(g(x), _damped_grad(x, 10 ** 4), rtol=1e-10)
+
+
+def test_jit_grad_while_loop_trip_count_is_found_at_run_time():
+    # the trip count depends on x: one trace serves every trip count (no guard, no retrace)
+    def f(x, w):
+        def body(c):
+            i, v, s = c
+            return i + 1, v * 1.5 + w * 0.1, s + np.sin(v) * w
+        return fr.while_loop(lambda c: c[1] < 10.0 * np.sum(w), body, (0, x, x * w))[2]
+
+    def eager(x, w):    # the same loop in Python
+        i, v, s = 0, x, x * w
+        while v < 10.0 * np.sum(w):
+            i, v, s = i + 1, v * 1.5 + w * 0.1, s + np.sin(v) * w
+        return s
+    g = fr.jit(fr.grad(f, argnums=(0, 1)))
+    for x in (0.1, 1.0, 3.0, 9.0, 12.0):
+        w = np.float64(0.8)
+        want = fr.grad(eager, argnums=(0, 1))(x, w)
+        got = g(np.float64(x), w)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+    assert g.trace_count == 1
+
+
+def test_jit_grad_while_loop_with_array_carry_and_fori_loop():
+    w = np.linspace(0.5, 1.5, 4)
+
+    def f(x, n):
+        out = fr.fori_loop(0, n, lambda i, v: np.tanh(v * w) + x, x)
+        return np.sum(out ** 2)
+
+    x = np.linspace(-1.0, 1.0, 4)
+    g = fr.jit(fr.grad(f))
+    for n in (0, 1, 5, 12):
+        np.testing.assert_allclose(g(x, np.int64(n)), fr.grad(f)(x, n), rtol=1e-12)
+    assert g.trace_count == 1
+
+
+def test_nested_derivatives_of_while_loop_under_jit():
+    # jvp/vmap of grad: the inner linearization runs the loop as eager code does
+    f = _damped(5)
+    h = fr.jit(fr.grad(fr.grad(f)))
+    eps = 1e-5
+    fd = (_damped_grad(0.5 + eps, 5) - _damped_grad(0.5 - eps, 5)) / (2 * eps)
+    np.testing.assert_allclose(h(0.5), fd, rtol=1e-6)
+    xs = np.array([0.2, 0.5])
+    v = fr.jit(fr.vmap(fr.grad(f)))(xs)
+    np.testing.assert_allclose(v, [_damped_grad(x, 5) for x in xs], rtol=1e-12)
+
+
+def test_transposing_a_staged_while_tape_again_says_what_to_do():
+    program = fr.make_program(fr.grad(_damped(3)))(0.5)
+    with pytest.raises(fr.NonDifferentiableError, match="apply the outer transformation"):
+        fr.grad(lambda x: program(x)[0])(np.float64(0.5))
+
+
+@pytest.mark.slow
+def test_jit_grad_while_loop_memory_at_1e5_iterations():
+    g = fr.jit(fr.grad(_damped(10 ** 5)))
+    out, peak = _peak(g, 0.5)             # traces and runs (the unrolled trace took 2.5 GB)
+    np.testing.assert_allclose(out, _damped_grad(0.5, 10 ** 5), rtol=1e-9)
+    assert peak < 300e6, peak
+    out, peak = _peak(g, 0.7)
+    np.testing.assert_allclose(out, _damped_grad(0.7, 10 ** 5), rtol=1e-9)
+    assert peak < 300e6, peak
