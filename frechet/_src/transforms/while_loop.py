@@ -19,7 +19,13 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.ir.program import evaluate
 from frechet._src.transforms.branch import compiled, place, stage_closed
-from frechet._src.transforms.loop import carry_fixpoint, split_operands, tangent_operands
+from frechet._src.transforms.loop import (
+    carry_fixpoint,
+    merge_invariant,
+    split_invariant,
+    split_operands,
+    tangent_operands,
+)
 
 
 def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
@@ -92,20 +98,25 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     known, lin, res_specs = partial_eval(
         jb, [False] * nbc + [True] * len(tc) + [False] * len(k) + [True] * len(tkk),
         [False] * len(k) + [True] * len(tkk))
+    # residuals that are consts of the loop are the same every iteration: not on the tape
+    known, invariant = split_invariant(known, len(k), bc)
     with _trace.use(jt.parent):
         outs = while_tape_p.bind(*cc, *bc, *k, cond=cond, body=known, num_cond_consts=ncc,
                                  num_body_consts=nbc)
     carry, tape = outs[:-1], outs[-1]
-    n_tc, n_tk = len(tc), len(tkk)
+    inv = [r for r in invariant if r is not None]
+    n_inv, n_lin = len(inv), len(tc) + len(tkk)
+    row_specs = [s for s, r in zip(res_specs, invariant) if r is None]
 
-    def linear_body(*args):      # a tape loop body: (linear consts, carry, one tape row)
-        return evaluate(lin, *args[n_tc + n_tk:], *args[:n_tc + n_tk])
-    lb, lifted = stage_closed(linear_body, [spec_of(t) for t in tc] +
-                              [spec_of(t) for t in tkk] + list(res_specs))
+    def linear_body(*args):   # a tape loop body: (invariant residuals, tc, tk, one tape row)
+        res = merge_invariant(invariant, args[:n_inv], args[n_inv + n_lin:])
+        return evaluate(lin, *res, *args[n_inv:n_inv + n_lin])
+    lb, lifted = stage_closed(linear_body, [spec_of(r) for r in inv] +
+                              [spec_of(t) for t in tc] + [spec_of(t) for t in tkk] + row_specs)
     assert not lifted
     with _trace.use(jt.rule_trace):
-        touts = tape_loop_p.bind(*tc, *tkk, tape, body=lb, num_known=0, num_linear=n_tc,
-                                 reverse=False)
+        touts = tape_loop_p.bind(*inv, *tc, *tkk, tape, body=lb, num_known=n_inv,
+                                 num_linear=len(tc), reverse=False)
     tcarry = place(touts, nz[nbc:])
     return [o if t is None else JVPTracer(jt, o, t) for o, t in zip(carry, tcarry)]
 
