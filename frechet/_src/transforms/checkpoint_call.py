@@ -90,18 +90,23 @@ def _split(program, unknown, policy):
     saves; the unknown program maps (known inputs, saved values, unknown inputs) to the other
     outputs, recomputing every other primal value it needs."""
     dirty = {v for v, u in zip(program.invars, unknown) if u}
-    read = set()
     candidates = []
     for e in program.eqns:
         if any(v in dirty for v in e.inputs):
             dirty.update(e.outputs)
-            read.update(e.inputs)
         elif len(e.outputs) == 1 and policy(e.primitive, e.params):
             candidates.append(e.outputs[0])
-    saved = [v for v in candidates if v in read]
     out_unknown = [v is not None and v in dirty for v in program.outvars]
     known_in = [v for v, u in zip(program.invars, unknown) if not u]
     unknown_in = [v for v, u in zip(program.invars, unknown) if u]
+    # saved: the policy's values that the tangent part (with its recomputation) reads
+    outs = [v for v, u in zip(program.outvars, out_unknown) if u]
+    kept = set(candidates)
+    read = {v for e in dce(Program(known_in + candidates + unknown_in, program.constvars,
+                                   program.consts, [e for e in program.eqns
+                                                    if not kept.intersection(e.outputs)],
+                                   outs, [v.spec for v in outs])).eqns for v in e.inputs}
+    saved = [v for v in candidates if v in read or v in outs]
     known = dce(Program(known_in, program.constvars, program.consts, program.eqns,
                         [v for v, u in zip(program.outvars, out_unknown) if not u] + saved,
                         [s for s, u in zip(program.out_specs, out_unknown) if not u] +
