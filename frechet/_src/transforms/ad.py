@@ -373,6 +373,11 @@ def linearize_flat(fun, primals):
     return out_primals, pe.build(tin, touts)
 
 
+# Residuals from this size (bytes) on are worth releasing early (below it, NumPy's allocator
+# recycles the memory anyway and the bookkeeping would cost more than it saves).
+_LARGE = 1 << 16
+
+
 def backward_pass(program: Program, cts_out, once: bool = False):
     """Transpose a linear program: map output cotangents (None = zero) to input cotangents
     (None = zero). Every primitive is bound, so an outer trace sees the backward pass.
@@ -387,10 +392,13 @@ def backward_pass(program: Program, cts_out, once: bool = False):
             ct_env[v] = add_tangents(ct_env.get(v), ct)
     known = dict(zip(program.constvars, program.consts))
     eqns = program.eqns
+    # releasing matters for large residuals only: small programs skip the bookkeeping
+    large = any(type(c) is np.ndarray and c.nbytes >= _LARGE for c in program.consts)
     if once:
         program.consts = ()
-        eqns = _fold_scalings(program, known)
-    release = _releases(eqns, known)
+        if large:
+            eqns = _fold_scalings(program, known)
+    release = _releases(eqns, known) if large else {}
     for i in range(len(eqns) - 1, -1, -1):
         _transpose_eqn(eqns[i], ct_env, known, release.get(i, ()))
     return [ct_env.get(v) for v in program.invars]
