@@ -281,3 +281,39 @@ def test_checkpoint_policy_in_scan_body_keeps_the_contractions():
     # the forward pass's 3 matmuls; rematerialising everything recomputes them backwards too
     assert matmuls[fr.checkpoint_policies.dots_saveable] == 3
     assert matmuls[None] == 6
+
+
+def test_folded_scalings_of_mixed_dtypes_and_orders():
+    # a chain whose residuals differ in dtype is left as it is; operands in either order
+    x = np.random.default_rng(8).random(10 ** 4)
+    x32 = x.astype(np.float32)
+
+    def f(x):
+        s = np.sin(x)
+        return np.sum(x32 * (s * x)) + np.sum((x * s) * np.cos(x))
+    g = fr.grad(f)(x)
+    s, c = np.sin(x), np.cos(x)
+    want = x32 * (c * x + s) + (s + x * c) * c - x * s * s
+    np.testing.assert_allclose(g, want, rtol=1e-6)
+
+
+def test_scaling_folds_skip_residuals_they_cannot_multiply():
+    from frechet._src.core.primitive import REGISTRY
+    from frechet._src.core.spec import ArraySpec
+    from frechet._src.ir.program import Eqn, Program, Var
+    from frechet._src.transforms.ad import backward_pass
+
+    class Sub(np.ndarray):      # not a plain ndarray: never folded
+        pass
+    multiply_p = REGISTRY["multiply"]
+    spec = ArraySpec((10 ** 4,), np.float64)
+    d, e, f, g = (Var(spec) for _ in range(4))
+    ca, cb, cc = Var(spec), Var(spec), Var(spec)
+    a, c = np.full(10 ** 4, 2.0), np.full(10 ** 4, 5.0)
+    b = np.full(10 ** 4, 3.0).view(Sub)
+    eqns = [Eqn(multiply_p, (d, ca), (e,), {}), Eqn(multiply_p, (cb, e), (f,), {}),
+            Eqn(multiply_p, (f, cc), (g,), {})]
+    program = Program([d], [ca, cb, cc], [a, b, c], eqns, [g], [spec])
+    (ct,) = backward_pass(program, [np.ones(10 ** 4)], once=True)
+    np.testing.assert_allclose(ct, 30.0)
+    assert program.consts == ()

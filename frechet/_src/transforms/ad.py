@@ -428,8 +428,10 @@ def _fold_scalings(program: Program, known: dict) -> list:
             if lin is not None:
                 prev = scalings.pop(lin, None)
                 if prev is not None and uses[lin] == 1:
-                    eqn = _fold(eqn, prev, c, out, known, uses)
-                    lin, c = eqn.inputs
+                    folded = _fold(eqn, prev, c, out, known, uses)
+                    if folded is not eqn:
+                        eqn = folded
+                        lin, c = eqn.inputs
                 scalings[eqn.outputs[0]] = (len(out), lin, c)
         out.append(eqn)
     return [e for e in out if e is not None]
