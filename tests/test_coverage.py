@@ -46,9 +46,11 @@ def test_every_primitive_has_a_rule_and_a_record():
         "argmax", "argmin", "reduce_or", "reduce_and", "polygamma", "stop_gradient",
         "custom_vjp_lin", "argsort", "divmod", "frexp", "modf",
         # checkpoint's primitives are checked in tests/test_checkpoint.py
-        "remat", "checkpoint_kept", "remat_barrier",
+        "remat", "checkpoint_kept", "remat_barrier", "checkpoint_call",
         # control flow appears only when staged: tests/test_cond.py, tests/test_scan.py
         "cond", "scan", "while",
+        # a while loop's reverse mode under staging: tests/test_resources.py
+        "while_tape", "tape_loop",
         # solves and sparse operators take non-array operands: tests/test_operators.py
         "linear_solve", "sparse_matmul",
         # needs concrete values (which roots, and their dtype, depend on them), so it is never

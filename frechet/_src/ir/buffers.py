@@ -38,6 +38,11 @@ def out_ufunc(eqn):
     return None
 
 
+def _elementwise(eqn) -> bool:
+    impl = eqn.primitive.impl
+    return isinstance(impl, np.ufunc) and impl.signature is None
+
+
 def plan(program: Program, items) -> tuple[dict, list]:
     """Slots for the intermediates of `items` (the program's equations, with fused runs).
     Returns ({item index: slot}, [slot spec]) where each slot spec is (shape, dtype)."""
@@ -74,6 +79,11 @@ def plan(program: Program, items) -> tuple[dict, list]:
     release: dict = {}       # item index -> slots freed after it
     for i, item in enumerate(items):
         v = candidate.get(i)
+        if v is not None and _elementwise(item):
+            # an elementwise ufunc may write over an input read for the last time here (NumPy
+            # buffers any overlap it cannot do in place): `sin(x) * cos(x)` needs 2 slots, not 3
+            for key, s in release.pop(i, ()):
+                free.setdefault(key, []).append(s)
         if v is not None and v not in escaping and free_at.get(v, -1) > i:
             key = (v.spec.shape, v.spec.dtype)
             pool = free.get(key)

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 from frechet._src.ir.program import Program, Var
 
+# Primitives that split themselves (checkpoint: its primal part runs in the known program, and
+# the unknown program recomputes it from the inputs instead of reading it as residuals):
+# rule(eqn, which inputs are unknown) -> (known equation or None, unknown equation).
+RULES: dict = {}
+
 
 def partial_eval(program: Program, unknown, unknown_outputs=None):
     """Split `program`; `unknown` flags its inputs. The unknown program returns the outputs
@@ -26,11 +31,17 @@ def partial_eval(program: Program, unknown, unknown_outputs=None):
     dirty = {v for v, u in zip(program.invars, unknown) if u}
     known_eqns, unknown_eqns = [], []
     for eqn in program.eqns:
-        if any(v in dirty for v in eqn.inputs):
-            unknown_eqns.append(eqn)
-            dirty.update(eqn.outputs)
-        else:
+        flags = [v in dirty for v in eqn.inputs]
+        if not any(flags):
             known_eqns.append(eqn)
+            continue
+        rule = RULES.get(eqn.primitive)
+        if rule is not None and not all(flags):
+            known_eqn, eqn = rule(eqn, flags)
+            if known_eqn is not None:
+                known_eqns.append(known_eqn)
+        unknown_eqns.append(eqn)
+        dirty.update(eqn.outputs)
     out_unknown = [v is not None and v in dirty for v in program.outvars]
     if unknown_outputs is None:
         unknown_outputs = out_unknown

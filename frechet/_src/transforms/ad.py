@@ -19,7 +19,7 @@ from frechet._src.core.primitive import REGISTRY, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.ir.program import Program, zeros
+from frechet._src.ir.program import Eqn, Program, Var, zeros
 from frechet._src.ir.staging import StagedTracer, StagingTrace
 
 
@@ -373,41 +373,140 @@ def linearize_flat(fun, primals):
     return out_primals, pe.build(tin, touts)
 
 
-def backward_pass(program: Program, cts_out):
+# Residuals from this size (bytes) on are worth releasing early (below it, NumPy's allocator
+# recycles the memory anyway and the bookkeeping would cost more than it saves).
+_LARGE = 1 << 16
+
+
+def backward_pass(program: Program, cts_out, once: bool = False):
     """Transpose a linear program: map output cotangents (None = zero) to input cotangents
-    (None = zero). Every primitive is bound, so an outer trace sees the backward pass."""
+    (None = zero). Every primitive is bound, so an outer trace sees the backward pass.
+
+    Each residual and cotangent is dropped as soon as the last equation that reads it has run,
+    so the pass holds only what is still to be read. With `once` (a pullback used this one
+    time, as grad's is) the program's own reference to its residuals is released too: the
+    program is spent afterwards (its consts are empty)."""
     ct_env: dict = {}
     for v, ct in zip(program.outvars, cts_out):
         if v is not None and ct is not None:
             ct_env[v] = add_tangents(ct_env.get(v), ct)
     known = dict(zip(program.constvars, program.consts))
-    for eqn in reversed(program.eqns):
-        prim = eqn.primitive
-        if prim.multiple_results:
-            cts = [ct_env.pop(v, None) for v in eqn.outputs]
-            if all(c is None for c in cts):
-                continue
-        else:
-            cts = ct_env.pop(eqn.outputs[0], None)
-            if cts is None:
-                continue
-        rule = prim.transpose
-        if rule is None:
-            raise NonDifferentiableError(
-                f"primitive '{prim.name}' appeared in a linear program but has no transpose rule")
-        args = [known[v] if v in known else _undefined(v.spec) for v in eqn.inputs]
-        params = eqn.params
-        cts_in = rule(cts, *args, **params) if params else rule(cts, *args)
-        for v, a, c in zip(eqn.inputs, args, cts_in):
-            if c is not None and type(a) is UndefinedPrimal:
-                ct_env[v] = add_tangents(ct_env.get(v), c)
+    eqns = program.eqns
+    # releasing matters for large residuals only: small programs skip the bookkeeping
+    large = any(type(c) is np.ndarray and c.nbytes >= _LARGE for c in program.consts)
+    if once:
+        program.consts = ()
+        if large:
+            eqns = _fold_scalings(program, known)
+    release = _releases(eqns, known) if large else {}
+    for i in range(len(eqns) - 1, -1, -1):
+        _transpose_eqn(eqns[i], ct_env, known, release.get(i, ()))
     return [ct_env.get(v) for v in program.invars]
 
 
-def pullback(program: Program, cts_out):
+def _fold_scalings(program: Program, known: dict) -> list:
+    """The equations of a program about to be transposed once, with each chain of scalings
+    of one tangent by residuals (`e = d * a; f = e * b`, e read only there) folded into one
+    scaling by their product (`f = d * (a * b)`), residuals that no other equation reads being
+    dropped from `known`. One residual instead of two: the backward pass (which must hold a
+    scaling's residual, its cotangent and the result at once) then peaks lower. Linearization
+    records such chains whenever a pending scaling (ad.JVPTracer) meets a product rule."""
+    multiply = REGISTRY["multiply"]
+    uses: dict = {}
+    for eqn in program.eqns:
+        for v in eqn.inputs:
+            uses[v] = uses.get(v, 0) + 1
+    for v in program.outvars:
+        uses[v] = uses.get(v, 0) + 2        # an output is never folded away
+    out: list = []
+    scalings: dict = {}     # output var -> (position in out, scaled var, residual var)
+    for eqn in program.eqns:
+        if eqn.primitive is multiply and not eqn.params:
+            x, y = eqn.inputs
+            lin, c = (x, y) if y in known and x not in known else (
+                (y, x) if x in known and y not in known else (None, None))
+            if lin is not None:
+                prev = scalings.pop(lin, None)
+                if prev is not None and uses[lin] == 1:
+                    folded = _fold(eqn, prev, c, out, known, uses)
+                    if folded is not eqn:
+                        eqn = folded
+                        lin, c = eqn.inputs
+                scalings[eqn.outputs[0]] = (len(out), lin, c)
+        out.append(eqn)
+    return [e for e in out if e is not None]
+
+
+def _fold(eqn, prev, c, out, known, uses):
+    """eqn (`f = e * c`) and the earlier scaling prev (`e = d * c0`) as `f = d * (c0 * c)`,
+    or eqn unchanged where the residuals are not plain arrays of f's shape and dtype."""
+    j, base, c0 = prev
+    a, b = known[c0], known[c]
+    spec = eqn.outputs[0].spec
+    if not all(type(r) is np.ndarray and r.shape == spec.shape and r.dtype == spec.dtype
+               for r in (a, b)):
+        return eqn
+    folded = Var(spec)
+    known[folded] = np.multiply(a, b)
+    del a, b
+    for r in (c0, c):
+        uses[r] -= 1
+        if uses[r] == 0:
+            del known[r]
+    uses[folded] = 1
+    out[j] = None
+    return Eqn(eqn.primitive, (base, folded), eqn.outputs, {}, eqn.source)
+
+
+def _releases(eqns, known) -> dict:
+    """{i: residuals read last (going backwards) by equation i}: walking the equations from the
+    first, the first reader of a residual is the last to read it in the backward pass."""
+    release: dict = {}
+    seen = set()
+    for i, eqn in enumerate(eqns):
+        for v in eqn.inputs:
+            if v in known and v not in seen:
+                seen.add(v)
+                release.setdefault(i, []).append(v)
+    return release
+
+
+def _transpose_eqn(eqn, ct_env, known, release):
+    """One step of the backward pass: eqn's output cotangents (taken out of ct_env, so they are
+    freed once read) pulled back and accumulated into its linear inputs' cotangents. The
+    residuals in `release` are read for the last time here: they are dropped before the
+    accumulation, which allocates."""
+    prim = eqn.primitive
+    if prim.multiple_results:
+        cts = [ct_env.pop(v, None) for v in eqn.outputs]
+        skip = all(c is None for c in cts)
+    else:
+        cts = ct_env.pop(eqn.outputs[0], None)
+        skip = cts is None
+    if skip:
+        for v in release:
+            del known[v]
+        return
+    rule = prim.transpose
+    if rule is None:
+        raise NonDifferentiableError(
+            f"primitive '{prim.name}' appeared in a linear program but has no transpose rule")
+    args = [known[v] if v in known else _undefined(v.spec) for v in eqn.inputs]
+    linear = [type(a) is UndefinedPrimal for a in args]
+    params = eqn.params
+    cts_in = rule(cts, *args, **params) if params else rule(cts, *args)
+    del cts, args
+    for v in release:
+        del known[v]
+    for v, lin, c in zip(eqn.inputs, linear, cts_in):
+        if c is not None and lin:
+            ct_env[v] = add_tangents(ct_env.get(v), c)
+
+
+def pullback(program: Program, cts_out, once: bool = False):
     """backward_pass, with the symbolic-zero input cotangents made concrete zeros."""
     return [zeros(s) if r is None else r
-            for r, s in zip(backward_pass(program, cts_out), program.in_specs)]
+            for r, s in zip(backward_pass(program, cts_out, once), program.in_specs)]
 
 
 def pullback_linear(program: Program, linear, known, cts_out):

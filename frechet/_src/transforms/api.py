@@ -215,7 +215,8 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
-        g = owned(pullback(program, [np.ones((), odt)]), p)
+        # used once: the backward pass frees residuals as it goes
+        g = owned(pullback(program, [np.ones((), odt)], once=True), p)
         g = tree.unflatten(pt, [_scalar(x) for x in g])
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)

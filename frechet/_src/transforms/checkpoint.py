@@ -6,9 +6,10 @@ records one linear `remat` equation holding its inputs (and whatever the policy 
 equation's transpose linearizes the function again at those inputs (the recomputation) and
 pulls the cotangent back through that fresh linear program, so one block's residuals are alive
 at a time. Applied forwards (`jvp` of the linear map) it is forward mode at the saved point.
-Forward mode, vmap and staging simply run the function. Under jit the recomputation is staged
-after a barrier, so common-subexpression elimination does not merge it back into the forward
-pass.
+Forward mode and vmap simply run the function; staged into a program (a scan or while body,
+make_program) it becomes a checkpoint_call equation that reverse mode through the program
+recomputes (checkpoint_call.py). Under jit the recomputation is staged after a barrier, so
+common-subexpression elimination does not merge it back into the forward pass.
 
 Policies (`policy(primitive, params) -> bool`: keep this equation's outputs) need the function
 staged into a program, so with a policy other than the default the function must not branch
@@ -107,7 +108,7 @@ def _remat_transpose(cts, *args, fun, which, out_specs):
     # the recomputation: linearize the block again at the saved point
     _, program = linearize_flat(_linear_in(fun.value, res, which),
                                 [r for r, w in zip(res, which) if w])
-    return [None] * len(which) + backward_pass(program, list(cts))
+    return [None] * len(which) + backward_pass(program, list(cts), once=True)
 
 
 def _remat_jvp(primals, tangents, **params):
@@ -265,8 +266,19 @@ def _staged(fun, policy, primals, jt):
     return run, outs, saved
 
 
+def _staging_process(self, fun, policy, args):
+    """Staged into a program (a loop body, make_program): one checkpoint_call equation, which
+    reverse mode through the program recomputes (checkpoint_call.py). jit's own tracing and
+    linearization's partial evaluator run the function as it is."""
+    if self.forward_known or type(self) is not StagingTrace or policy is everything_saveable:
+        return _default_process(self, fun, policy, args)
+    from frechet._src.transforms.checkpoint_call import stage_call
+    return stage_call(fun, policy, args)
+
+
 Trace.process_checkpoint = _default_process
 JVPTrace.process_checkpoint = _jvp_process
+StagingTrace.process_checkpoint = _staging_process
 
 
 def checkpoint(fun, policy=None):
@@ -301,3 +313,7 @@ def checkpoint(fun, policy=None):
 
 
 remat = checkpoint
+
+
+# checkpoint_call registers its primitive and its partial-evaluation rule
+from frechet._src.transforms import checkpoint_call as _checkpoint_call  # noqa: F401

@@ -76,8 +76,10 @@ def switch(index, branches, *operands):
 
 def while_loop(cond_fun, body_fun, init_val):
     """Repeat val = body_fun(val) while cond_fun(val); differentiable in both modes. With a
-    staged carry (make_program, jit) it is one while primitive; reverse mode through it runs
-    the loop when its trip count is known (eager values, or jit's)."""
+    staged carry (make_program, jit) it is one while primitive; reverse mode through it is a
+    loop that records each iteration's residuals on a tape and a loop back over the tape, so
+    jit(grad(f)) compiles loops (not one copy of the body per iteration) and finds the trip
+    count when it runs."""
     if any(is_staged(a) for a in tree.flatten(init_val)[0]):
         from frechet._src.transforms.while_loop import staged_while
         return staged_while(cond_fun, body_fun, init_val)

@@ -166,25 +166,30 @@ def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, lengt
     unknown_in = ([False] * len(c) + [True] * len(tc) + [False] * len(k) + [True] * len(tk) +
                   [False] * len(x) + [True] * len(tx))
     unknown_out = [False] * ncar + [True] * len(tk) + [False] * ny + [True] * sum(y_nz)
-    known, lin, res_specs = partial_eval(jb, unknown_in, unknown_out)
+    known, lin, _ = partial_eval(jb, unknown_in, unknown_out)
+    # residuals that are consts of the loop are the same every step: read, not stacked
+    known, invariant = split_invariant(known, ncar + ny, c)
     # known: (c, k, x) -> (carry, y, residuals): a scan body whose residuals are extra ys
     with _trace.use(jt.parent):
         got = scan_p.bind(*c, *k, *x, body=known, num_consts=len(c), num_carry=ncar,
                           length=length, reverse=reverse)
     carry, ys, stacked = got[:ncar], got[ncar:ncar + ny], got[ncar + ny:]
-    # lin: (residuals, tc, tk, tx) -> (tcarry, ty); as a scan body: consts tc, carry tk,
-    # xs (residuals, tx)
-    n_res = len(res_specs)
+    # lin: (residuals, tc, tk, tx) -> (tcarry, ty); as a scan body: consts (invariant
+    # residuals, tc), carry tk, xs (stacked residuals, tx)
+    inv = [r for r in invariant if r is not None]
+    n_inv, n_res = len(inv), len(stacked)
     tc_s, tk_s, tx_s = ([spec_of(t) for t in tc], [spec_of(t) for t in tk],
                         [_step_spec(spec_of(t)) for t in tx])
 
     def linear_body(*args):
-        a_tc, a_tk, a_res, a_tx = _unflatten(args, [len(tc), len(tk), n_res, len(tx)])
-        return evaluate(lin, *a_res, *a_tc, *a_tk, *a_tx)
-    lb, lifted = stage_closed(linear_body, tc_s + tk_s + list(res_specs) + tx_s)
+        a_inv, a_tc, a_tk, a_res, a_tx = _unflatten(args, [n_inv, len(tc), len(tk), n_res,
+                                                           len(tx)])
+        return evaluate(lin, *merge_invariant(invariant, a_inv, a_res), *a_tc, *a_tk, *a_tx)
+    lb, lifted = stage_closed(linear_body, [spec_of(r) for r in inv] + tc_s + tk_s +
+                              [_step_spec(spec_of(r)) for r in stacked] + tx_s)
     assert not lifted
     with _trace.use(jt.rule_trace):
-        touts = scan_p.bind(*tc, *tk, *stacked, *tx, body=lb, num_consts=len(tc),
+        touts = scan_p.bind(*inv, *tc, *tk, *stacked, *tx, body=lb, num_consts=n_inv + len(tc),
                             num_carry=len(tk), length=length, reverse=reverse)
     tcarry = place(touts[:len(tk)], nz[nc:nc + ncar])
     tys = place(touts[len(tk):], y_nz)
@@ -193,6 +198,27 @@ def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, lengt
 
 
 scan_p.linearize = _scan_linearize
+
+
+def split_invariant(known, n_outs, consts):
+    """`known` (a loop body whose outputs past the first n_outs are residuals, whose first
+    inputs are the loop's consts) without the residuals that are those consts. Returns it and,
+    per residual, the const's value (None: stacked per step, still an output)."""
+    from frechet._src.ir.program import Program
+    pos = {v: i for i, v in enumerate(known.invars[:len(consts)])}
+    res = known.outvars[n_outs:]
+    invariant = [consts[pos[v]] if v in pos else None for v in res]
+    keep = [v for v, r in zip(res, invariant) if r is None]
+    body = Program(known.invars, known.constvars, known.consts, known.eqns,
+                   list(known.outvars[:n_outs]) + keep,
+                   list(known.out_specs[:n_outs]) + [v.spec for v in keep])
+    return body, invariant
+
+
+def merge_invariant(invariant, inv_values, stacked_values):
+    """The residuals in order: invariant ones from inv_values, the others from stacked_values."""
+    a, b = iter(inv_values), iter(stacked_values)
+    return [next(a) if r is not None else next(b) for r in invariant]
 
 
 # ---- transpose (of a scan linear in some consts, every carry and some xs) -------------------------

@@ -3,8 +3,11 @@
 while_p(cond_consts, body_consts, init; cond, body): cond (cond_consts, carry) -> bool scalar,
 body (body_consts, carry) -> carry. `while_loop` binds it when its carry is staged (make_program,
 jit). Forward mode and batching are rules on the sub-programs (the JVP reuses scan's
-carry-tangent fixpoint, loop.py); linearization runs the loop on the spot, one linearized body
-per iteration, so the trip count must be concrete, as in eager code.
+carry-tangent fixpoint, loop.py). Linearization splits the JVP body into its primal part and
+its linear part (ir/partial_eval.py): the primal loop runs and records each iteration's
+residuals on a tape, whose length is the trip count found at run time, and a linear loop over
+the tape (forwards; backwards when transposed) is recorded (tape.py). So jit(grad(f)) of a
+while loop compiles two loops, as for scan, with no guard on the trip count.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.ir.program import evaluate
 from frechet._src.transforms.branch import compiled, place, stage_closed
-from frechet._src.transforms.loop import carry_fixpoint, split_operands, tangent_operands
+from frechet._src.transforms.loop import (
+    carry_fixpoint,
+    merge_invariant,
+    split_invariant,
+    split_operands,
+    tangent_operands,
+)
 
 
 def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
@@ -66,11 +75,56 @@ def _while_jvp(primals, tangents, *, cond, body, num_cond_consts, num_body_const
 
 
 def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_body_consts):
-    """Reverse mode through a loop whose trip count is known only at run time: the loop runs
-    now, each iteration's body linearized, as in eager code."""
+    """Reverse mode through a loop whose trip count is known only at run time. Staged (jit,
+    make_program): one equation runs the loop, stacking each iteration's residuals on a tape,
+    and one linear equation runs the linearized body over the tape (tape.py), so jit
+    compiles a loop, not one copy of the body per iteration. Under another transformation
+    (jvp or vmap of grad), the loop runs now, each iteration's body linearized, as eager
+    code does."""
+    from frechet._src.ir.partial_eval import partial_eval
+    from frechet._src.ir.staging import StagingTrace
+    from frechet._src.transforms.ad import JVPTracer
+    from frechet._src.transforms.tape import tape_loop_p, while_tape_p
+    if not isinstance(jt.parent, StagingTrace):
+        return _while_unrolled(jt, primals, tangents, cond, num_cond_consts, num_body_consts,
+                               body)
+    ncc, nbc = num_cond_consts, num_body_consts
+    cc, bc, k = split_operands(primals, ncc, nbc)
+    _, tbc, tk = split_operands(tangents, ncc, nbc)
+    nz, jb, _ = carry_fixpoint(body, nbc, len(k), list(tbc) + list(tk))
+    tc, tkk, _ = tangent_operands(bc + k, list(tbc) + list(tk), nz, nbc, len(k))
+    # jb: (bc, tc, k, tk) -> (k, tk); known: (bc, k) -> (k, residuals);
+    # lin: (residuals, tc, tk) -> tk
+    known, lin, res_specs = partial_eval(
+        jb, [False] * nbc + [True] * len(tc) + [False] * len(k) + [True] * len(tkk),
+        [False] * len(k) + [True] * len(tkk))
+    # residuals that are consts of the loop are the same every iteration: not on the tape
+    known, invariant = split_invariant(known, len(k), bc)
+    with _trace.use(jt.parent):
+        outs = while_tape_p.bind(*cc, *bc, *k, cond=cond, body=known, num_cond_consts=ncc,
+                                 num_body_consts=nbc)
+    carry, tape = outs[:-1], outs[-1]
+    inv = [r for r in invariant if r is not None]
+    n_inv, n_lin = len(inv), len(tc) + len(tkk)
+    row_specs = [s for s, r in zip(res_specs, invariant) if r is None]
+
+    def linear_body(*args):   # a tape loop body: (invariant residuals, tc, tk, one tape row)
+        res = merge_invariant(invariant, args[:n_inv], args[n_inv + n_lin:])
+        return evaluate(lin, *res, *args[n_inv:n_inv + n_lin])
+    lb, lifted = stage_closed(linear_body, [spec_of(r) for r in inv] +
+                              [spec_of(t) for t in tc] + [spec_of(t) for t in tkk] + row_specs)
+    assert not lifted
+    with _trace.use(jt.rule_trace):
+        touts = tape_loop_p.bind(*inv, *tc, *tkk, tape, body=lb, num_known=n_inv,
+                                 num_linear=len(tc), reverse=False)
+    tcarry = place(touts, nz[nbc:])
+    return [o if t is None else JVPTracer(jt, o, t) for o, t in zip(carry, tcarry)]
+
+
+def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
+    """The loop run now, each iteration's body linearized (its trip count must be concrete)."""
     from frechet._src.numpy.base import concrete
     from frechet._src.transforms.ad import JVPTracer
-    ncc, nbc = num_cond_consts, num_body_consts
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
     cc, bc, carry = split_operands(args, ncc, nbc)
     with _trace.use(jt):
