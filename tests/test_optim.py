@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import frechet
-import frechet.optim as optim
+from frechet import optim
 
 # ---- a small pytree with an array, a 0-d array and a Python float -------------------------------
 
@@ -182,5 +182,248 @@ def test_user_written_transformation_in_a_chain():
     opt = optim.chain(halve, optim.sgd(0.1))
     np.testing.assert_allclose(run(opt), reference(lambda g, p, k, mem: -0.05 * g), rtol=1e-13)
     # fit passes value_fn only to updates that take extra keywords
-    params, hist = optim.fit(lambda w: np.sum(w ** 2), np.ones(2), opt, 2, progress=False)
+    params, _ = optim.fit(lambda w: np.sum(w ** 2), np.ones(2), opt, 2, progress=False)
     np.testing.assert_allclose(params, 0.9 ** 2 * np.ones(2))
+
+
+# ---- L-BFGS -----------------------------------------------------------------------------------
+
+def lbfgs_run(f, x, steps, opt):
+    state = opt.init(x)
+    for _ in range(steps):
+        u, state = opt.update(frechet.grad(f)(x), state, x, value_fn=f)
+        x = optim.apply_updates(x, u)
+    return x
+
+
+def test_lbfgs_converges_on_a_quadratic():
+    a = np.array([[4.0, 1.0, 0.0, 0.0], [1.0, 3.0, 0.5, 0.0], [0.0, 0.5, 2.0, 0.1],
+                  [0.0, 0.0, 0.1, 1.0]])
+    b = np.array([1.0, -2.0, 0.5, 3.0])
+    f = lambda x: 0.5 * x @ a @ x - b @ x  # noqa: E731
+    x = lbfgs_run(f, np.zeros(4), 20, optim.lbfgs(memory_size=3))
+    np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8)
+
+
+def rosenbrock(p):
+    x, y = p["x"], p["y"]
+    return (1.0 - x) ** 2 + 100.0 * (y - x ** 2) ** 2
+
+
+def test_lbfgs_converges_on_rosenbrock_with_pytree_params():
+    p = lbfgs_run(rosenbrock, {"x": np.array(-1.2), "y": 1.0}, 100, optim.lbfgs(memory_size=5))
+    np.testing.assert_allclose([p["x"], p["y"]], [1.0, 1.0], atol=1e-6)
+
+
+def test_lbfgs_fit_and_missing_value_fn():
+    params, hist = optim.fit(rosenbrock, {"x": np.array(-1.2), "y": np.array(1.0)},
+                             optim.lbfgs(), 60, progress=False)
+    assert hist[0] == pytest.approx(24.2) and hist[-1] < 1e-10
+    assert np.all(np.diff(hist) <= 1e-12)     # the Armijo search never increases the loss
+    opt = optim.lbfgs()
+    with pytest.raises(ValueError, match="pass value_fn=<the objective> to lbfgs"):
+        opt.update(np.ones(2), opt.init(np.ones(2)), np.ones(2))
+
+
+def test_lbfgs_with_a_fixed_learning_rate_is_differentiable():
+    def final(x0):
+        f = lambda x: np.sum((x - 1.0) ** 2 * np.array([1.0, 3.0]))  # noqa: E731
+        return f(lbfgs_run(f, x0, 3, optim.lbfgs(learning_rate=0.1)))
+    x0 = np.array([0.2, -0.4])
+    g = frechet.grad(final)(x0)
+    fd = [(final(x0 + e) - final(x0 - e)) / 2e-6 for e in 1e-6 * np.eye(2)]
+    np.testing.assert_allclose(g, fd, rtol=1e-6)
+
+
+# ---- differentiating training loops -----------------------------------------------------------
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(12, 3))
+Y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * RNG.normal(size=12)
+
+
+def mse(p):
+    return np.mean((X @ p["w"] + p["b"] - Y) ** 2)
+
+
+def train_python(lr, p0, n=6, make=lambda lr: optim.adam(lr)):
+    opt = make(lr)
+    p, state = p0, opt.init(p0)
+    for _ in range(n):
+        u, state = opt.update(frechet.grad(mse)(p), state, p)
+        p = optim.apply_updates(p, u)
+    return mse(p)
+
+
+def train_fori(lr, p0, n=6):
+    opt = optim.sgd(lr, momentum=0.9, nesterov=True)
+    def body(i, carry):
+        p, state = carry
+        u, state = opt.update(frechet.grad(mse)(p), state, p)
+        return optim.apply_updates(p, u), state
+    p, _ = frechet.fori_loop(0, n, body, (p0, opt.init(p0)))
+    return mse(p)
+
+
+def train_scan(lr, p0, n=6):
+    opt = optim.rmsprop(lr, momentum=0.5)
+    def body(carry, _):
+        p, state = carry
+        u, state = opt.update(frechet.grad(mse)(p), state, p)
+        return (optim.apply_updates(p, u), state), mse(p)
+    (p, _), losses = frechet.scan(body, (p0, opt.init(p0)), length=n)
+    return mse(p) + 0.1 * np.sum(losses)
+
+
+P_INIT = {"w": np.array([0.1, 0.2, -0.3]), "b": np.array(0.5)}
+
+
+def fd_check(fun, lr, p0):
+    """d fun / d lr and d fun / d p0 against central differences."""
+    dlr, dp = frechet.grad(fun, argnums=(0, 1))(lr, p0)
+    h = 1e-6
+    np.testing.assert_allclose(dlr, (fun(lr + h, p0) - fun(lr - h, p0)) / (2 * h), rtol=1e-5)
+    shift = lambda t: {"w": p0["w"] + t[:3], "b": p0["b"] + t[3]}  # noqa: E731
+    fd = [(fun(lr, shift(e)) - fun(lr, shift(-e))) / (2 * h) for e in h * np.eye(4)]
+    np.testing.assert_allclose(np.append(dp["w"], dp["b"]), fd, rtol=1e-5, atol=1e-9)
+    assert abs(dlr) > 1e-3 and abs(dp["b"]) > 1e-6     # not vacuous
+
+
+@pytest.mark.parametrize("fun", [train_python, train_fori, train_scan],
+                         ids=["python_for", "fori_loop", "scan"])
+def test_unrolled_hypergradient_matches_finite_differences(fun):
+    fd_check(fun, 0.05, P_INIT)
+
+
+@pytest.mark.parametrize("make", [
+    lambda lr: optim.adamw(lr, weight_decay=0.1),
+    lambda lr: optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(lr, momentum=0.5)),
+    lambda lr: optim.adagrad(lr),
+    lambda lr: optim.sgd(optim.cosine_decay(lr, 4)),
+], ids=["adamw", "clip_sgd", "adagrad", "cosine_schedule"])
+def test_hypergradient_through_other_optimisers(make):
+    fd_check(lambda lr, p0: train_python(lr, p0, 5, make), 0.05, P_INIT)
+
+
+def test_zero_d_and_float_parameters_get_nonzero_gradients():
+    def final(w0):
+        opt = optim.sgd(0.1)
+        w, s = w0, opt.init(w0)
+        for _ in range(3):
+            u, s = opt.update(frechet.grad(lambda v: (v - 2.0) ** 2)(w), s, w)
+            w = optim.apply_updates(w, u)
+        return w
+    np.testing.assert_allclose(frechet.grad(final)(np.array(0.5)), 0.8 ** 3)
+    np.testing.assert_allclose(frechet.grad(final)(0.5), 0.8 ** 3)
+
+
+# ---- unroll: truncation and checkpointing -----------------------------------------------------
+
+def sgd_step(p, lr):
+    return {k: p[k] - lr * g for k, g in frechet.grad(mse)(p).items()}
+
+
+def unrolled(lr, p0, n, **kw):
+    return mse(optim.unroll(sgd_step, p0, n, args=(lr,), **kw))
+
+
+def test_unroll_matches_a_python_loop_and_checkpointing_changes_nothing():
+    p = P_INIT
+    for _ in range(7):
+        p = sgd_step(p, 0.05)
+    assert unrolled(0.05, P_INIT, 7) == pytest.approx(mse(p), rel=1e-14)
+    g = frechet.grad(unrolled, argnums=(0, 1))(0.05, P_INIT, 7)
+    gc = frechet.grad(unrolled, argnums=(0, 1))(0.05, P_INIT, 7, checkpoint_every=3)
+    np.testing.assert_allclose(gc[0], g[0], rtol=1e-12)
+    np.testing.assert_allclose(gc[1]["w"], g[1]["w"], rtol=1e-12)
+    fd_check(lambda lr, p0: unrolled(lr, p0, 7, checkpoint_every=3), 0.05, P_INIT)
+
+
+@pytest.mark.parametrize("checkpoint_every", [None, 2])
+def test_truncate_differentiates_only_the_steps_after_the_last_cut(checkpoint_every):
+    n, k = 10, 4          # cuts before steps 4 and 8: only steps 8 and 9 are differentiated
+    dlr, dp = frechet.grad(unrolled, argnums=(0, 1))(0.05, P_INIT, n, truncate=k,
+                                                     checkpoint_every=checkpoint_every)
+    assert np.all(dp["w"] == 0) and dp["b"] == 0
+    mid = optim.unroll(sgd_step, P_INIT, 8, args=(0.05,))          # plain values
+    expected = frechet.grad(lambda lr: unrolled(lr, mid, 2))(0.05)
+    np.testing.assert_allclose(dlr, expected, rtol=1e-12)
+    full = frechet.grad(unrolled)(0.05, P_INIT, n)
+    assert abs(full - dlr) > 1e-3 * abs(full)   # truncation changed the derivative
+    # with n <= truncate nothing is cut
+    np.testing.assert_allclose(frechet.grad(unrolled)(0.05, P_INIT, 4, truncate=4),
+                               frechet.grad(unrolled)(0.05, P_INIT, 4), rtol=1e-13)
+
+
+def test_unroll_argument_errors():
+    with pytest.raises(ValueError, match="pass a positive integer checkpoint_every"):
+        optim.unroll(sgd_step, P_INIT, 3, checkpoint_every=0)
+    with pytest.raises(ValueError, match="pass a positive integer n"):
+        optim.unroll(sgd_step, P_INIT, 2.5)
+
+
+def grad_peak_bytes(n, checkpoint_every):
+    import tracemalloc
+    opt = optim.sgd
+    def step(carry, lr):
+        p, state = carry
+        u, state = opt(lr).update(frechet.grad(mse)(p), state, p)
+        return optim.apply_updates(p, u), state
+    def final(lr):
+        p, _ = optim.unroll(step, (P_INIT, opt(0.0).init(P_INIT)), n,
+                            checkpoint_every=checkpoint_every, args=(lr,))
+        return mse(p)
+    tracemalloc.start()
+    try:
+        g = frechet.grad(final)(0.01)
+        return g, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_checkpointing_cuts_the_peak_memory_of_a_long_unroll():
+    g0, plain = grad_peak_bytes(200, None)
+    g1, ckpt = grad_peak_bytes(200, 14)
+    np.testing.assert_allclose(g1, g0, rtol=1e-10)
+    assert plain > 3 * ckpt, (plain, ckpt)
+
+
+@pytest.mark.slow
+def test_checkpointed_memory_stays_nearly_flat_over_1000_steps():
+    _, plain = grad_peak_bytes(1000, None)
+    _, ckpt = grad_peak_bytes(1000, 32)
+    _, ckpt_short = grad_peak_bytes(250, 16)
+    assert plain > 8 * ckpt, (plain, ckpt)
+    assert ckpt < 2 * ckpt_short, (ckpt, ckpt_short)
+
+
+# ---- fit ------------------------------------------------------------------------------------
+
+def test_fit_history_and_plain_progress_line(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)           # as if tqdm were not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    params, hist = optim.fit(mse, P_INIT, optim.sgd(0.05), 5)
+    p, expected = P_INIT, []
+    for _ in range(5):
+        expected.append(mse(p))
+        p = sgd_step(p, 0.05)
+    np.testing.assert_allclose(hist, expected, rtol=1e-14)
+    np.testing.assert_allclose(params["w"], p["w"], rtol=1e-14)
+    err = capsys.readouterr().err
+    assert "fit: step 5/5" in err and f"loss {expected[-1]:.6g}" in err and err.endswith("\n")
+    assert "\n" not in err[:-1]                                 # one line, rewritten in place
+
+
+def test_fit_with_batches_cycles_a_list_and_stops_with_an_iterator():
+    batches = [(X[:6], Y[:6]), (X[6:], Y[6:])]
+    loss = lambda w, batch: np.mean((batch[0] @ w - batch[1]) ** 2)  # noqa: E731
+    _, hist = optim.fit(loss, np.zeros(3), optim.sgd(0.05), 5, data=batches, progress=False)
+    w, expected = np.zeros(3), []
+    for k in range(5):
+        b = batches[k % 2]
+        expected.append(loss(w, b))
+        w = w - 0.05 * frechet.grad(loss)(w, b)
+    np.testing.assert_allclose(hist, expected, rtol=1e-14)
+    _, hist = optim.fit(loss, np.zeros(3), optim.sgd(0.05), 5, data=iter(batches),
+                        progress=False)
+    assert len(hist) == 2

@@ -4,8 +4,8 @@ The pair (s, y) of the previous step is formed at the next call from the paramet
 gradients kept in the state (s = params - prev_params, y = grads - prev_grads), so `update`
 needs nothing but its arguments. Pairs with s.y <= 0 (no positive curvature) are skipped.
 The direction is the two-loop recursion (Nocedal & Wright, Algorithm 7.4) with the initial
-scaling gamma = s.y / y.y of the newest pair; the step length comes from a backtracking
-Armijo line search on `value_fn`, or is a fixed `learning_rate` (a float or a schedule).
+scaling gamma = s.y / y.y of the newest pair; the step length comes from a weak-Wolfe
+line search on `value_fn`, or is a fixed `learning_rate` (a float or a schedule).
 """
 
 from __future__ import annotations
@@ -59,36 +59,37 @@ def _two_loop(grads, s_hist, y_hist, rho, memory_size, gamma):
     return r
 
 
-def _backtrack(value_fn, params, direction, f0, slope, c1, decrease, max_steps):
-    """The first t in 1, decrease, decrease**2, ... with f(x + t d) <= f0 + c1 t slope (the
-    last one tried after max_steps). A frechet.while_loop, so it also runs staged."""
-    def trial(t):
-        return value_fn(tree_map(lambda p, d: p + t * d, params, direction))
+def _wolfe(value_fn, params, direction, f0, slope, c1, c2, max_steps):
+    """A step t satisfying the weak Wolfe conditions, by bisection from t = 1 (Lewis and
+    Overton): f(x + t d) <= f0 + c1 t slope and g(x + t d).d >= c2 slope. The curvature
+    condition keeps s.y > 0, so every accepted step adds a curvature pair. The step is a
+    Python float chosen by comparisons, so its derivative is zero; the comparisons read
+    values, so the search runs eagerly (a Python loop, eager fori_loop or scan)."""
+    lo, hi, t = 0.0, np.inf, 1.0
+    for _ in range(max_steps):
+        x = tree_map(lambda p, d: p + t * d, params, direction)
+        ft, gt = frechet.value_and_grad(value_fn)(x)
+        if bool(ft > f0 + c1 * t * slope):
+            hi = t
+        elif bool(tree_vdot(gt, direction) < c2 * slope):
+            lo = t
+        else:
+            return t
+        t = 0.5 * (lo + hi) if hi < np.inf else 2.0 * lo
+    return lo if lo > 0 else t      # the search ran out: the last step known to decrease f
 
-    def cond(c):
-        t, ft, k = c
-        return np.logical_and(ft > f0 + c1 * t * slope, k < max_steps)
 
-    def body(c):
-        t, _, k = c
-        t = t * decrease
-        return t, trial(t), k + 1
-
-    one = np.ones(())
-    t, _, _ = frechet.while_loop(cond, body, (one, trial(one), np.zeros((), np.int64)))
-    return t
-
-
-def lbfgs(learning_rate=None, memory_size: int = 10, c1=1e-4, decrease=0.5,
-          max_linesearch_steps: int = 30) -> GradientTransformation:
-    """Limited-memory BFGS with a backtracking (Armijo) line search.
+def lbfgs(learning_rate=None, memory_size: int = 10, c1=1e-4, c2=0.9,
+          max_linesearch_steps: int = 40) -> GradientTransformation:
+    """Limited-memory BFGS with a weak-Wolfe line search.
 
     `update(grads, state, params, value_fn=f)` returns `t * d`, d = -H g from the last
-    `memory_size` curvature pairs and t the first of 1, decrease, decrease**2, ... with
-    f(params + t d) <= f(params) + c1 t g.d. With `learning_rate` given, t is that value (or
-    schedule) and no `value_fn` is needed. `value=f(params)` saves one evaluation. Every step
-    is NumPy operations plus a `frechet.while_loop`, so an unrolled L-BFGS loop is
-    differentiable (the accepted step length is piecewise constant: zero derivative).
+    `memory_size` curvature pairs and t from a bisection search starting at 1 for
+    f(params + t d) <= f(params) + c1 t g.d and grad f(params + t d).d >= c2 g.d. With
+    `learning_rate` given, t is that value (or schedule), no `value_fn` is needed and the
+    update is NumPy operations only (so it also runs staged, in jit or a staged scan).
+    `value=f(params)` saves one evaluation. An unrolled L-BFGS loop is differentiable; the
+    line search's step length is piecewise constant, so its derivative is zero.
 
     Example:
       >>> f = lambda x: np.sum((x - 3.0) ** 2)
@@ -127,8 +128,8 @@ def lbfgs(learning_rate=None, memory_size: int = 10, c1=1e-4, decrease=0.5,
         d = tree_map(lambda r: -r, _two_loop(grads, s_hist, y_hist, rho, memory_size, gamma))
         if learning_rate is None:
             f0 = value_fn(params) if value is None else value
-            t = _backtrack(value_fn, params, d, f0, tree_vdot(grads, d), c1, decrease,
-                           max_linesearch_steps)
+            t = _wolfe(value_fn, params, d, f0, tree_vdot(grads, d), c1, c2,
+                       max_linesearch_steps)
         else:
             t = learning_rate(state.count) if callable(learning_rate) else learning_rate
         updates = tree_map(lambda x: t * x, d)
