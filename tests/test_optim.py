@@ -200,7 +200,7 @@ def test_lbfgs_converges_on_a_quadratic():
     a = np.array([[4.0, 1.0, 0.0, 0.0], [1.0, 3.0, 0.5, 0.0], [0.0, 0.5, 2.0, 0.1],
                   [0.0, 0.0, 0.1, 1.0]])
     b = np.array([1.0, -2.0, 0.5, 3.0])
-    f = lambda x: 0.5 * x @ a @ x - b @ x  # noqa: E731
+    f = lambda x: 0.5 * x @ a @ x - b @ x
     x = lbfgs_run(f, np.zeros(4), 20, optim.lbfgs(memory_size=3))
     np.testing.assert_allclose(x, np.linalg.solve(a, b), rtol=1e-8)
 
@@ -216,10 +216,10 @@ def test_lbfgs_converges_on_rosenbrock_with_pytree_params():
 
 
 def test_lbfgs_fit_and_missing_value_fn():
-    params, hist = optim.fit(rosenbrock, {"x": np.array(-1.2), "y": np.array(1.0)},
-                             optim.lbfgs(), 60, progress=False)
+    _, hist = optim.fit(rosenbrock, {"x": np.array(-1.2), "y": np.array(1.0)},
+                        optim.lbfgs(), 60, progress=False)
     assert hist[0] == pytest.approx(24.2) and hist[-1] < 1e-10
-    assert np.all(np.diff(hist) <= 1e-12)     # the Armijo search never increases the loss
+    assert np.all(np.diff(hist) <= 1e-12)     # the Wolfe search never increases the loss
     opt = optim.lbfgs()
     with pytest.raises(ValueError, match="pass value_fn=<the objective> to lbfgs"):
         opt.update(np.ones(2), opt.init(np.ones(2)), np.ones(2))
@@ -227,7 +227,7 @@ def test_lbfgs_fit_and_missing_value_fn():
 
 def test_lbfgs_with_a_fixed_learning_rate_is_differentiable():
     def final(x0):
-        f = lambda x: np.sum((x - 1.0) ** 2 * np.array([1.0, 3.0]))  # noqa: E731
+        f = lambda x: np.sum((x - 1.0) ** 2 * np.array([1.0, 3.0]))
         return f(lbfgs_run(f, x0, 3, optim.lbfgs(learning_rate=0.1)))
     x0 = np.array([0.2, -0.4])
     g = frechet.grad(final)(x0)
@@ -283,7 +283,7 @@ def fd_check(fun, lr, p0):
     dlr, dp = frechet.grad(fun, argnums=(0, 1))(lr, p0)
     h = 1e-6
     np.testing.assert_allclose(dlr, (fun(lr + h, p0) - fun(lr - h, p0)) / (2 * h), rtol=1e-5)
-    shift = lambda t: {"w": p0["w"] + t[:3], "b": p0["b"] + t[3]}  # noqa: E731
+    shift = lambda t: {"w": p0["w"] + t[:3], "b": p0["b"] + t[3]}
     fd = [(fun(lr, shift(e)) - fun(lr, shift(-e))) / (2 * h) for e in h * np.eye(4)]
     np.testing.assert_allclose(np.append(dp["w"], dp["b"]), fd, rtol=1e-5, atol=1e-9)
     assert abs(dlr) > 1e-3 and abs(dp["b"]) > 1e-6     # not vacuous
@@ -416,7 +416,7 @@ def test_fit_history_and_plain_progress_line(monkeypatch, capsys):
 
 def test_fit_with_batches_cycles_a_list_and_stops_with_an_iterator():
     batches = [(X[:6], Y[:6]), (X[6:], Y[6:])]
-    loss = lambda w, batch: np.mean((batch[0] @ w - batch[1]) ** 2)  # noqa: E731
+    loss = lambda w, batch: np.mean((batch[0] @ w - batch[1]) ** 2)
     _, hist = optim.fit(loss, np.zeros(3), optim.sgd(0.05), 5, data=batches, progress=False)
     w, expected = np.zeros(3), []
     for k in range(5):
@@ -427,3 +427,13 @@ def test_fit_with_batches_cycles_a_list_and_stops_with_an_iterator():
     _, hist = optim.fit(loss, np.zeros(3), optim.sgd(0.05), 5, data=iter(batches),
                         progress=False)
     assert len(hist) == 2
+
+
+def test_lbfgs_with_its_line_search_is_differentiable_in_the_data():
+    def final(c):
+        f = lambda x: np.sum((x - c) ** 2 * np.array([1.0, 3.0])) + 0.1 * np.sum(x ** 4)
+        return f(lbfgs_run(f, np.zeros(2), 4, optim.lbfgs()))
+    c = np.array([0.7, -0.4])
+    g = frechet.grad(final)(c)
+    fd = [(final(c + e) - final(c - e)) / 2e-6 for e in 1e-6 * np.eye(2)]
+    np.testing.assert_allclose(g, fd, rtol=1e-5)

@@ -18,8 +18,8 @@ Example:
   ...         u, state = opt.update(frechet.grad(loss)(w), state, w)
   ...         w = optim.apply_updates(w, u)
   ...     return loss(w)
-  >>> float(frechet.grad(final_loss)(0.1))     # d loss(w_5) / d lr
-  -2.62144
+  >>> round(float(frechet.grad(final_loss)(0.1)), 6)     # d loss(w_5) / d lr = -40 * 0.8**9
+  -5.368709
 """
 
 from frechet.optim._base import (

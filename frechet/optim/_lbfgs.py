@@ -67,7 +67,7 @@ def _wolfe(value_fn, params, direction, f0, slope, c1, c2, max_steps):
     values, so the search runs eagerly (a Python loop, eager fori_loop or scan)."""
     lo, hi, t = 0.0, np.inf, 1.0
     for _ in range(max_steps):
-        x = tree_map(lambda p, d: p + t * d, params, direction)
+        x = tree_map(lambda p, d, t=t: p + t * d, params, direction)
         ft, gt = frechet.value_and_grad(value_fn)(x)
         if bool(ft > f0 + c1 * t * slope):
             hi = t

@@ -147,7 +147,7 @@ def fit(loss, params, optimiser, steps: int, data=None, progress: bool = True):
       >>> p, hist = fit(lambda w: np.sum((w - 2.0) ** 2), np.zeros(2), sgd(0.25), 3,
       ...               progress=False)
       >>> p, hist
-      (array([1.75, 1.75]), array([8.   , 2.   , 0.5  ]))
+      (array([1.75, 1.75]), array([8. , 2. , 0.5]))
     """
     _check_count("steps", steps, allow_none=False)
     state = optimiser.init(params)
