@@ -437,3 +437,15 @@ def test_lbfgs_with_its_line_search_is_differentiable_in_the_data():
     g = frechet.grad(final)(c)
     fd = [(final(c + e) - final(c - e)) / 2e-6 for e in 1e-6 * np.eye(2)]
     np.testing.assert_allclose(g, fd, rtol=1e-5)
+
+
+@pytest.mark.parametrize("fun", [train_python, train_fori, train_scan],
+                         ids=["python_for", "fori_loop", "scan"])
+def test_hypergradient_under_jit_and_vmap(fun):
+    g = frechet.grad(fun)
+    lrs = np.array([0.05, 0.1])
+    expected = [g(lr, P_INIT) for lr in lrs]
+    np.testing.assert_allclose(frechet.jit(g)(0.05, P_INIT), expected[0], rtol=1e-10)
+    np.testing.assert_allclose(frechet.jit(g)(0.1, P_INIT), expected[1], rtol=1e-10)
+    np.testing.assert_allclose(frechet.vmap(g, in_axes=(0, None))(lrs, P_INIT), expected,
+                               rtol=1e-10)
