@@ -362,7 +362,7 @@ def test_unroll_argument_errors():
         optim.unroll(sgd_step, P_INIT, 2.5)
 
 
-def grad_peak_bytes(n, checkpoint_every):
+def grad_peak_bytes(n, checkpoint_every, truncate=None):
     import tracemalloc
     opt = optim.sgd
     def step(carry, lr):
@@ -370,7 +370,7 @@ def grad_peak_bytes(n, checkpoint_every):
         u, state = opt(lr).update(frechet.grad(mse)(p), state, p)
         return optim.apply_updates(p, u), state
     def final(lr):
-        p, _ = optim.unroll(step, (P_INIT, opt(0.0).init(P_INIT)), n,
+        p, _ = optim.unroll(step, (P_INIT, opt(0.0).init(P_INIT)), n, truncate=truncate,
                             checkpoint_every=checkpoint_every, args=(lr,))
         return mse(p)
     tracemalloc.start()
@@ -381,20 +381,25 @@ def grad_peak_bytes(n, checkpoint_every):
         tracemalloc.stop()
 
 
-def test_checkpointing_cuts_the_peak_memory_of_a_long_unroll():
+def test_checkpointing_and_truncation_cut_the_peak_memory_of_a_long_unroll():
+    grad_peak_bytes(20, None)                                   # warm caches first
     g0, plain = grad_peak_bytes(200, None)
     g1, ckpt = grad_peak_bytes(200, 14)
+    _, trunc = grad_peak_bytes(200, None, truncate=20)
     np.testing.assert_allclose(g1, g0, rtol=1e-10)
     assert plain > 3 * ckpt, (plain, ckpt)
+    assert plain > 3 * trunc, (plain, trunc)
 
 
 @pytest.mark.slow
-def test_checkpointed_memory_stays_nearly_flat_over_1000_steps():
+def test_memory_of_a_1000_step_unroll():
+    grad_peak_bytes(20, None)
     _, plain = grad_peak_bytes(1000, None)
     _, ckpt = grad_peak_bytes(1000, 32)
-    _, ckpt_short = grad_peak_bytes(250, 16)
+    _, trunc_short = grad_peak_bytes(250, None, truncate=25)
+    _, trunc = grad_peak_bytes(1000, None, truncate=25)
     assert plain > 8 * ckpt, (plain, ckpt)
-    assert ckpt < 2 * ckpt_short, (ckpt, ckpt_short)
+    assert trunc < 1.5 * trunc_short, (trunc, trunc_short)     # flat in n
 
 
 # ---- fit ------------------------------------------------------------------------------------

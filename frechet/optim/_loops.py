@@ -18,6 +18,12 @@ def _check_count(name: str, value, allow_none: bool = True):
         raise ValueError(f"pass a positive integer {name}; got {value!r}.")
 
 
+def _steps(step, state, args, m):
+    for _ in range(m):
+        state = step(state, *args)
+    return state
+
+
 def unroll(step, state, n: int, truncate: int | None = None,
            checkpoint_every: int | None = None, args: tuple = ()):
     """n applications of `step(state, *args) -> state`, with truncated backpropagation and
@@ -29,9 +35,12 @@ def unroll(step, state, n: int, truncate: int | None = None,
       n: the number of steps (a Python int).
       truncate: cut the derivative every `truncate` steps: the state is passed through
         `frechet.stop_gradient` before steps truncate, 2 truncate, ..., so derivatives see
-        only the steps after the last cut (the derivative with respect to the initial state
-        is zero when n > truncate; with respect to closed-over hyperparameters it sums the
-        last n - truncate * floor((n - 1) / truncate) steps).
+        only the steps after the last cut, c = truncate * floor((n - 1) / truncate): the
+        derivative with respect to the initial state is zero when n > truncate, and with
+        respect to `args` it sums the last n - c steps. The first c steps run without
+        derivatives (their `args` stop-gradient too), so reverse-mode memory is that of
+        n - c <= truncate steps. A differentiated value the step closes over instead of
+        receiving through `args` gets the same derivative but costs memory for every step.
       checkpoint_every: run the steps in blocks of this many, each under `frechet.checkpoint`:
         reverse mode keeps one state per block and recomputes one block at a time, so its
         memory is O(n / checkpoint_every + checkpoint_every) states instead of O(n) steps'
@@ -55,20 +64,18 @@ def unroll(step, state, n: int, truncate: int | None = None,
     _check_count("checkpoint_every", checkpoint_every)
 
     args = tuple(args)
-
-    def run(state, args, start, stop):
-        for i in range(start, stop):
-            if truncate is not None and i > 0 and i % truncate == 0:
-                state = frechet.stop_gradient(state)
-            state = step(state, *args)
-        return state
-
+    # Steps before the last cut reach the result only through the state at the cut, which
+    # stop_gradient zeroes, so they run with stop-gradient arguments too: no derivative
+    # work and no residuals are recorded for them (memory O(truncate), not O(n)).
+    cut = truncate * ((n - 1) // truncate) if truncate is not None else 0
+    if cut > 0:
+        state = _steps(step, frechet.stop_gradient(state), frechet.stop_gradient(args), cut)
+        state = frechet.stop_gradient(state)
     if checkpoint_every is None:
-        return run(state, args, 0, n)
-    for start in range(0, n, checkpoint_every):
-        stop = min(start + checkpoint_every, n)
-        block = frechet.checkpoint(lambda s, a, i=start, j=stop: run(s, a, i, j))
-        state = block(state, args)
+        return _steps(step, state, args, n - cut)
+    for start in range(cut, n, checkpoint_every):
+        m = min(checkpoint_every, n - start)
+        state = frechet.checkpoint(lambda s, a, m=m: _steps(step, s, a, m))(state, args)
     return state
 
 
