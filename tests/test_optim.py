@@ -454,3 +454,34 @@ def test_hypergradient_under_jit_and_vmap(fun):
     np.testing.assert_allclose(frechet.jit(g)(0.1, P_INIT), expected[1], rtol=1e-10)
     np.testing.assert_allclose(frechet.vmap(g, in_axes=(0, None))(lrs, P_INIT), expected,
                                rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", [
+    optim.adam,
+    lambda lr: optim.adagrad(lr, initial_accumulator_value=0.0, eps=0.0),
+    lambda lr: optim.chain(optim.clip_by_global_norm(1.0), optim.sgd(lr)),
+], ids=["adam", "adagrad", "clip"])
+def test_exactly_zero_gradients_give_finite_derivatives(make):
+    # w[1] never gets a gradient: Adam's sqrt(v) and the norms sit at their kink at 0.
+    def train(lr, w0):
+        opt = make(lr)
+        w, s = w0, opt.init(w0)
+        loss = lambda w: (w[0] - 2.0) ** 2 + 0.0 * w[1]
+        for _ in range(3):
+            u, s = opt.update(frechet.grad(loss)(w), s, w)
+            w = optim.apply_updates(w, u)
+        return loss(w) + np.sum(w)
+    w0 = np.array([1.0, 0.0])
+    dlr, dw = frechet.grad(train, argnums=(0, 1))(0.1, w0)
+    h = 1e-6
+    np.testing.assert_allclose(dlr, (train(0.1 + h, w0) - train(0.1 - h, w0)) / (2 * h),
+                               rtol=1e-5)
+    np.testing.assert_allclose(dw[1], 1.0)
+    assert np.isfinite(dw[0])
+
+
+def test_clip_of_an_all_zero_gradient_is_differentiable():
+    clip = optim.clip_by_global_norm(1.0)
+    d = frechet.grad(lambda x: np.sum(clip.update({"a": 0.0 * x}, ())[0]["a"]))(np.ones(2))
+    np.testing.assert_array_equal(d, [0.0, 0.0])
+    np.testing.assert_array_equal(frechet.grad(optim.global_norm)(np.zeros(3)), np.zeros(3))

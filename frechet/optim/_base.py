@@ -31,9 +31,20 @@ def tree_vdot(a, b):
     return sum(np.sum(x * y) for x, y in zip(tree_leaves(a), tree_leaves(b)))
 
 
+def safe_sqrt(x):
+    """sqrt(x), with derivative 0 where x == 0 instead of 1 / 0.
+
+    Note: sqrt(g**2) = |g| has a kink at g = 0; taking the zero subgradient there keeps
+    derivatives through Adam's sqrt(v) and through norms of zero gradients finite (and
+    right: a / (sqrt(v) + eps) with a = v = 0 has derivative da / eps).
+    """
+    pos = x > 0
+    return np.where(pos, np.sqrt(np.where(pos, x, 1.0)), 0.0)
+
+
 def global_norm(tree):
-    """sqrt of the sum of squares of every element of every leaf."""
-    return np.sqrt(sum(np.sum(np.square(x)) for x in tree_leaves(tree)))
+    """sqrt of the sum of squares of every element of every leaf (derivative 0 at 0)."""
+    return safe_sqrt(sum(np.sum(np.square(x)) for x in tree_leaves(tree)))
 
 
 def zeros_like(tree):

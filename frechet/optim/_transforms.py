@@ -16,6 +16,7 @@ from frechet.optim._base import (
     chain,
     global_norm,
     require_params,
+    safe_sqrt,
     step_count,
     tree_map,
     zeros_like,
@@ -99,7 +100,7 @@ def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0) -> GradientTransform
         nu = tree_map(lambda x, v: b2 * v + (1 - b2) * np.square(x), g, state.nu)
         t = state.count + 1
         c1, c2 = 1 - np.power(b1, t), 1 - np.power(b2, t)
-        out = tree_map(lambda m, v: (m / c1) / (np.sqrt(v / c2 + eps_root) + eps), mu, nu)
+        out = tree_map(lambda m, v: (m / c1) / (safe_sqrt(v / c2 + eps_root) + eps), mu, nu)
         return out, MomentsState(t, mu, nu)
     return GradientTransformation(
         lambda params: MomentsState(step_count(), zeros_like(params), zeros_like(params)),
@@ -194,7 +195,8 @@ def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformat
     def update(g, state, params=None, **extra):
         s = tree_map(lambda x, a: a + np.square(x), g, state.sum_of_squares)
         # Note: where s == 0 the update is 0, as in optax (the gradient was 0 every step).
-        out = tree_map(lambda x, a: np.where(a > 0, x / np.sqrt(a + eps), 0.0), g, s)
+        out = tree_map(lambda x, a: np.where(a > 0, x / np.sqrt(np.where(a > 0, a, 1.0) + eps),
+                                             0.0), g, s)
         return out, SumSquaresState(s)
     return GradientTransformation(init, update)
 
