@@ -485,3 +485,44 @@ def test_clip_of_an_all_zero_gradient_is_differentiable():
     d = frechet.grad(lambda x: np.sum(clip.update({"a": 0.0 * x}, ())[0]["a"]))(np.ones(2))
     np.testing.assert_array_equal(d, [0.0, 0.0])
     np.testing.assert_array_equal(frechet.grad(optim.global_norm)(np.zeros(3)), np.zeros(3))
+
+
+def test_lbfgs_update_is_a_pure_function_of_its_state():
+    opt, x = optim.lbfgs(memory_size=2), {"x": np.array(-1.2), "y": 1.0}
+    state = opt.init(x)
+    for _ in range(3):
+        u, state = opt.update(frechet.grad(rosenbrock)(x), state, x, value_fn=rosenbrock)
+        x = optim.apply_updates(x, u)
+    g = frechet.grad(rosenbrock)(x)
+    u1, s1 = opt.update(g, state, x, value_fn=rosenbrock)
+    u2, s2 = opt.update(g, state, x, value_fn=rosenbrock)
+    assert u1 == u2 and np.array_equal(s1.rho, s2.rho)
+    assert np.count_nonzero(s1.rho) == 2 and not np.array_equal(s1.rho, state.rho)
+
+
+def test_fit_uses_tqdm_when_installed(monkeypatch):
+    import types
+    events = []
+
+    class FakeBar:
+        def __init__(self, total, desc):
+            events.append(("init", total, desc))
+        def set_postfix(self, **kw):
+            events.append(("postfix", kw["loss"]))
+        def update(self, n):
+            events.append(("update", n))
+        def close(self):
+            events.append(("close",))
+
+    auto = types.ModuleType("tqdm.auto")
+    auto.tqdm = FakeBar
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", auto)
+    _, hist = optim.fit(lambda w: np.sum(w ** 2), np.ones(2), optim.sgd(0.25), 2)
+    assert events == [("init", 2, "fit"), ("postfix", "2"), ("update", 1),
+                      ("postfix", f"{hist[1]:.6g}"), ("update", 1), ("close",)]
+
+
+def test_sgd_nesterov_without_momentum_is_an_error():
+    with pytest.raises(ValueError, match="pass momentum=... to sgd to use nesterov=True"):
+        optim.sgd(0.1, nesterov=True)

@@ -87,9 +87,9 @@ def sgd(learning_rate, momentum=None, nesterov: bool = False) -> GradientTransfo
       >>> opt.update({"w": np.ones(2)}, state)[0]["w"]
       array([-0.1, -0.1])
     """
-    parts = [] if momentum is None else [trace(momentum, nesterov)]
     if momentum is None and nesterov:
         raise ValueError("pass momentum=... to sgd to use nesterov=True.")
+    parts = [] if momentum is None else [trace(momentum, nesterov)]
     return chain(*parts, scale_by_learning_rate(learning_rate))
 
 
