@@ -4,7 +4,7 @@ The derivative of a program at a point is a linear map, kept as a small program 
 primitives; reverse mode is its transpose.
 """
 
-from frechet import bounds, checkpoint_policies, linalg, numpy, optimize, scipy
+from frechet import bounds, checkpoint_policies, linalg, numpy, optim, optimize, scipy, zero_order
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
 from frechet._src.config import config
 from frechet._src.errors import (
@@ -51,8 +51,8 @@ __all__ = [
     "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
     "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
-    "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optimize", "pmax", "pmean", "psum",
+    "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optim", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "scipy", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
-    "while_loop",
+    "while_loop", "zero_order",
 ]
 __version__ = "0.1.0"
