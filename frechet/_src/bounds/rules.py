@@ -12,7 +12,6 @@ import functools
 import math
 
 import numpy as np
-import scipy.special as sp
 
 from frechet._src.bounds import elementary
 from frechet._src.bounds import enclosure as E
@@ -31,6 +30,7 @@ from frechet._src.prims.shape import (
     stop_gradient_p,
     transpose_p,
 )
+from frechet._src.prims.special import erf_p, erfc_p, expit_p, xlog1py_p, xlogy_p
 from frechet._src.transforms.ad import add_any_p
 
 _EPS = np.finfo(np.float64).eps
@@ -380,7 +380,7 @@ def _sub(args, reg):
     return E.sub(*_lifted(args, reg))
 
 
-_U = UFUNC_PRIMS     # NumPy and SciPy ufunc -> its primitive
+_U = UFUNC_PRIMS     # NumPy ufunc -> its primitive
 
 
 def _applied(rule, prims):
@@ -408,10 +408,10 @@ ENCLOSURE = {
     _U[np.expm1]: lambda args, reg: _one_plus(_elementary("exp", args[0].terms, reg), reg, -1.0),
     _U[np.log1p]: lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
     _U[np.tanh]: lambda args, reg: _elementary("tanh", args[0], reg),
-    _U[sp.expit]: lambda args, reg: _elementary("expit", args[0], reg),
-    _U[sp.erf]: lambda args, reg: _elementary("erf", args[0], reg),
-    _U[sp.erfc]: lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
-    _U[np.logaddexp]: _logaddexp, _U[sp.xlogy]: _xlog(0.0), _U[sp.xlog1py]: _xlog(1.0),
+    expit_p: lambda args, reg: _elementary("expit", args[0], reg),
+    erf_p: lambda args, reg: _elementary("erf", args[0], reg),
+    erfc_p: lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
+    _U[np.logaddexp]: _logaddexp, xlogy_p: _xlog(0.0), xlog1py_p: _xlog(1.0),
     _U[np.absolute]: lambda args, reg: _abs(args[0], reg),
     _U[np.fabs]: lambda args, reg: _abs(args[0], reg),
     _U[np.maximum]: _minmax(1), _U[np.minimum]: _minmax(-1),

@@ -46,6 +46,9 @@ def operator(form: str):
 
 def method(name: str, param: str):
     """x.name(params[param]), for a primitive whose impl is that method (reshape)."""
+    if not name.isidentifier():
+        raise ValueError(f"pass a method name such as 'reshape', got {name!r}")
+
     def inline(eqn, k, names, scalar_names, env):
         env[f"i{k}"] = eqn.params[param]
         return f"{names[eqn.inputs[0]]}.{name}(i{k})"
