@@ -1,12 +1,14 @@
 """The enclosure rules of taylor_bound's interpreter, one per primitive: each takes the
 arguments (enclosures as Enc, constants as arrays) and the region and returns the result's
-terms (enclosure.py). RULES are looked up by primitive name; APPLIED rules also get the
-primitive itself, whose impl or batching rule they apply to the ends of every term (moves of
-elements, concatenation, contractions).
+terms (enclosure.py). ENCLOSURE maps each Primitive object to its rule (bounds is a library
+on top of the primitives, so its table names them here); the rules for moves of elements,
+concatenation and contractions also get the primitive itself, whose impl or batching rule
+they apply to the ends of every term.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -14,11 +16,27 @@ import numpy as np
 from frechet._src.bounds import elementary
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
+from frechet._src.prims.contractions import einsum_p
+from frechet._src.prims.elementwise import UFUNC_PRIMS
+from frechet._src.prims.indexing import getitem_p
+from frechet._src.prims.reductions import reduce_max_p, reduce_min_p
+from frechet._src.prims.shape import (
+    broadcast_in_dim_p,
+    concatenate_p,
+    convert_element_type_p,
+    reduce_sum_p,
+    reshape_p,
+    select_p,
+    stop_gradient_p,
+    transpose_p,
+)
+from frechet._src.prims.special import erf_p, erfc_p, expit_p, xlog1py_p, xlogy_p
+from frechet._src.transforms.ad import add_any_p
 
 _EPS = np.finfo(np.float64).eps
 # moves of one argument's elements (the others are indices): both ends move exactly
-_MOVES = frozenset({"reshape", "transpose", "broadcast_in_dim", "getitem",
-                    "convert_element_type", "stop_gradient", "squeeze", "expand_dims"})
+_MOVES = (reshape_p, transpose_p, broadcast_in_dim_p, getitem_p, convert_element_type_p,
+          stop_gradient_p)
 
 
 class Enc:
@@ -362,38 +380,51 @@ def _sub(args, reg):
     return E.sub(*_lifted(args, reg))
 
 
-RULES = {
-    "add": _add, "add_any": _add, "subtract": _sub,
-    "negative": lambda args, reg: E.neg(args[0].terms),
-    "multiply": lambda args, reg: _mul(*args, reg),
-    "divide": _divide,
-    "square": lambda args, reg: E.mul(args[0].terms, args[0].terms, reg),
-    "power": _power,
-    "reciprocal": lambda args, reg: _reciprocal(args[0], reg),
-    "sqrt": lambda args, reg: _elementary("power", args[0], reg, 0.5),
-    "cbrt": lambda args, reg: _elementary("power", args[0], reg, 1.0 / 3.0),
-    "exp": lambda args, reg: _elementary("exp", args[0], reg),
-    "log": lambda args, reg: _elementary("log", args[0], reg),
-    "sin": lambda args, reg: _elementary("sin", args[0], reg),
-    "cos": lambda args, reg: _elementary("cos", args[0], reg),
-    "expm1": lambda args, reg: _one_plus(_elementary("exp", args[0].terms, reg), reg, -1.0),
-    "log1p": lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
-    "tanh": lambda args, reg: _elementary("tanh", args[0], reg),
-    "expit": lambda args, reg: _elementary("expit", args[0], reg),
-    "erf": lambda args, reg: _elementary("erf", args[0], reg),
-    "erfc": lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
-    "logaddexp": _logaddexp, "xlogy": _xlog(0.0), "xlog1py": _xlog(1.0),
-    "absolute": lambda args, reg: _abs(args[0], reg), "fabs": lambda args, reg: _abs(args[0], reg),
-    "maximum": _minmax(1), "minimum": _minmax(-1), "fmax": _minmax(1), "fmin": _minmax(-1),
-    "reduce_sum": _reduce_sum, "select": _select,
+_U = UFUNC_PRIMS     # NumPy ufunc -> its primitive
+
+
+def _applied(rule, prims):
+    """rule(prim, args, reg, **params) for each of prims, as ENCLOSURE entries."""
+    return {p: functools.partial(rule, p) for p in prims}
+
+
+# Primitive -> rule(args, reg, **params) -> the result's terms (or an Enc). Keyed by the
+# primitive object; the rules that apply the primitive itself to the ends of every term
+# (moves of elements, concatenation, contractions) get it as their first argument.
+ENCLOSURE = {
+    _U[np.add]: _add, add_any_p: _add, _U[np.subtract]: _sub,
+    _U[np.negative]: lambda args, reg: E.neg(args[0].terms),
+    _U[np.multiply]: lambda args, reg: _mul(*args, reg),
+    _U[np.divide]: _divide,
+    _U[np.square]: lambda args, reg: E.mul(args[0].terms, args[0].terms, reg),
+    _U[np.power]: _power,
+    _U[np.reciprocal]: lambda args, reg: _reciprocal(args[0], reg),
+    _U[np.sqrt]: lambda args, reg: _elementary("power", args[0], reg, 0.5),
+    _U[np.cbrt]: lambda args, reg: _elementary("power", args[0], reg, 1.0 / 3.0),
+    _U[np.exp]: lambda args, reg: _elementary("exp", args[0], reg),
+    _U[np.log]: lambda args, reg: _elementary("log", args[0], reg),
+    _U[np.sin]: lambda args, reg: _elementary("sin", args[0], reg),
+    _U[np.cos]: lambda args, reg: _elementary("cos", args[0], reg),
+    _U[np.expm1]: lambda args, reg: _one_plus(_elementary("exp", args[0].terms, reg), reg, -1.0),
+    _U[np.log1p]: lambda args, reg: _elementary("log", _shifted(args[0], reg), reg),
+    _U[np.tanh]: lambda args, reg: _elementary("tanh", args[0], reg),
+    expit_p: lambda args, reg: _elementary("expit", args[0], reg),
+    erf_p: lambda args, reg: _elementary("erf", args[0], reg),
+    erfc_p: lambda args, reg: _one_plus(E.neg(_elementary("erf", args[0], reg)), reg),
+    _U[np.logaddexp]: _logaddexp, xlogy_p: _xlog(0.0), xlog1py_p: _xlog(1.0),
+    _U[np.absolute]: lambda args, reg: _abs(args[0], reg),
+    _U[np.fabs]: lambda args, reg: _abs(args[0], reg),
+    _U[np.maximum]: _minmax(1), _U[np.minimum]: _minmax(-1),
+    _U[np.fmax]: _minmax(1), _U[np.fmin]: _minmax(-1),
+    reduce_sum_p: _reduce_sum, select_p: _select,
     # on the intervals a, b of the compared values: (always true, always false)
-    "greater": _comparison(lambda a, b: (a[0] > b[1], a[1] <= b[0])),
-    "greater_equal": _comparison(lambda a, b: (a[0] >= b[1], a[1] < b[0])),
-    "less": _comparison(lambda a, b: (a[1] < b[0], a[0] >= b[1])),
-    "less_equal": _comparison(lambda a, b: (a[1] <= b[0], a[0] > b[1])),
-    "not_equal": _comparison(lambda a, b: _equal(a, b)[::-1]),
-    "equal": _comparison(lambda a, b: _equal(a, b)),
-    "reduce_max": _reduce_minmax(1), "reduce_min": _reduce_minmax(-1),
+    _U[np.greater]: _comparison(lambda a, b: (a[0] > b[1], a[1] <= b[0])),
+    _U[np.greater_equal]: _comparison(lambda a, b: (a[0] >= b[1], a[1] < b[0])),
+    _U[np.less]: _comparison(lambda a, b: (a[1] < b[0], a[0] >= b[1])),
+    _U[np.less_equal]: _comparison(lambda a, b: (a[1] <= b[0], a[0] > b[1])),
+    _U[np.not_equal]: _comparison(lambda a, b: _equal(a, b)[::-1]),
+    _U[np.equal]: _comparison(lambda a, b: _equal(a, b)),
+    reduce_max_p: _reduce_minmax(1), reduce_min_p: _reduce_minmax(-1),
+    **_applied(_einsum, [einsum_p]), **_applied(_concatenate, [concatenate_p]),
+    **_applied(_move, _MOVES),
 }
-APPLIED = {"einsum": _einsum, "concatenate": _concatenate,
-            **{name: _move for name in _MOVES}}

@@ -19,6 +19,7 @@ from frechet._src import tree
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
 from frechet._src.bounds import rules as R
+from frechet._src.transforms.branch import cond_p
 
 
 class TaylorEnclosure:
@@ -206,22 +207,20 @@ def _interpret(program, reg, inputs, ranges, env=None):
         env[v] = value
     for eqn in program.eqns:
         ins = [env[v] for v in eqn.inputs]
-        name = eqn.primitive.name
+        prim = eqn.primitive
         if not any(isinstance(v, R.Enc) for v in ins):
             outs = eqn.primitive.impl(*ins, **eqn.params)
             outs = outs if eqn.primitive.multiple_results else [outs]
         elif any(o.spec.dtype.kind == "c" for o in eqn.outputs):
-            raise NotImplementedError(f"taylor_bound: complex values (the primitive '{name}' "
-                                      "makes one); enclosures are real intervals")
-        elif name == "cond":
+            raise NotImplementedError(f"taylor_bound: complex values (the primitive "
+                                      f"'{prim.name}' makes one); enclosures are real intervals")
+        elif prim is cond_p:
             outs = _branch(ins, reg, ranges, env, **eqn.params)
-        elif name in R.APPLIED:            # rules that apply the primitive itself to ends
-            outs = [R.APPLIED[name](eqn.primitive, ins, reg, **eqn.params)]
-        elif name in R.RULES:
-            outs = [R.RULES[name](ins, reg, **eqn.params)]
+        elif prim in R.ENCLOSURE:
+            outs = [R.ENCLOSURE[prim](ins, reg, **eqn.params)]
         else:
             raise NotImplementedError(f"taylor_bound: no enclosure rule for the primitive "
-                                      f"'{name}'")
+                                      f"'{prim.name}'")
         for v, o in zip(eqn.outputs, outs):
             if isinstance(o, list):
                 o = R.Enc(_full(o, v.spec.shape), _range_of(ranges.get(v)))

@@ -46,9 +46,9 @@ class Primitive:
 
     def __init__(self, name: str, impl, abstract_eval, *, multiple_results: bool = False):
         if name in REGISTRY:
-            # passes that treat built-in primitives specially (codegen's operators, fusion's
-            # templates, peephole rules) know them by name: a second primitive under one of
-            # those names would be compiled as the built-in one
+            # a pickled program names its primitives (see __reduce__), and programs, errors
+            # and generated source print them: two under one name could not be told apart
+            # (passes key their rules by the Primitive object, core/registry.py)
             raise ValueError(f"choose another name: a primitive named {name!r} already exists")
         object.__setattr__(self, "name", check_name(name))
         self.impl = impl

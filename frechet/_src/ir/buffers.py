@@ -26,16 +26,18 @@ from frechet._src.ir.program import Program
 MIN_BYTES = 1 << 16
 
 
+# Primitive -> out_form(eqn): a function computing eqn (its inputs as positional arguments)
+# that takes out=, or None; for primitives whose impl is not a plain ufunc (a matmul).
+OUT_FORM: dict = {}
+
+
 def out_ufunc(eqn):
-    """The ufunc computing `eqn` with an out= argument, or None."""
+    """The ufunc (or other function) computing `eqn` with an out= argument, or None."""
     impl = eqn.primitive.impl
     if isinstance(impl, np.ufunc) and not eqn.params and impl.nout == 1:
         return impl
-    if eqn.primitive.name == "einsum" and len(eqn.inputs) == 2:
-        from frechet._src.prims.contractions import _direct
-        direct = _direct(eqn.params["spec"])
-        return direct if direct is not None and direct is not np.dot else None
-    return None
+    form = OUT_FORM.get(eqn.primitive)
+    return None if form is None else form(eqn)
 
 
 def _elementwise(eqn) -> bool:

@@ -12,7 +12,7 @@ import threading
 
 import numpy as np
 
-from frechet._src.ir import buffers, fusion, scalar_loops
+from frechet._src.ir import buffers, fusion
 from frechet._src.ir.program import Program, printable
 
 
@@ -25,32 +25,54 @@ def _guard_ok(value, expected) -> bool:
     return value.shape == expected.shape and bool(np.array_equal(value, expected))
 
 
-# Arithmetic written as Python operators (see _inline): on arrays an operator is the same ufunc
-# call, and on NumPy scalars (what indexing and 0-d results are) it takes NumPy's scalar fast
-# path, several times cheaper than a ufunc call. Same values, same warnings.
-OPERATORS = {"add": "{} + {}", "add_any": "{} + {}", "subtract": "{} - {}",
-             "multiply": "{} * {}", "divide": "{} / {}", "negative": "-{}"}
+# Primitive -> inline(eqn, k, names, scalar_names, env): eqn as a Python expression where one
+# says the same as the impl more cheaply, or None. Static params go into env as i{k}. The
+# module defining a primitive registers its form with the helpers below.
+INLINE: dict = {}
+# Primitive -> compile(eqn): a compiled function for the whole equation (a scan over small
+# values as one loop), or None; used only when fusing (numba available).
+KERNEL: dict = {}
 
 
-def _inline(eqn, k, names, scalar_names, env):
-    """eqn as a Python expression, where one says the same as the impl more cheaply: arithmetic
-    as operators (0-d constants as NumPy scalars), reshape as a method, indexing and
-    index_add with a static index; None otherwise. Static params go into env as i{k}."""
-    prim, ins = eqn.primitive.name, eqn.inputs
-    op = OPERATORS.get(prim)
-    if op is not None:
-        return op.format(*[scalar_names.get(v) or names[v] for v in ins])
-    if prim == "reshape":
-        env[f"i{k}"] = eqn.params["shape"]
-        return f"{names[ins[0]]}.reshape(i{k})"
-    if prim in ("getitem", "index_add") and len(ins) == (1 if prim == "getitem" else 2):
-        from frechet._src.prims.indexing import build
+def operator(form: str):
+    """Arithmetic written as a Python operator (`"{} + {}"`): on arrays an operator is the same
+    ufunc call, and on NumPy scalars (what indexing and 0-d results are) it takes NumPy's
+    scalar fast path, several times cheaper than a ufunc call. Same values, same warnings.
+    0-d constants enter as NumPy scalars."""
+    def inline(eqn, k, names, scalar_names, env):
+        return form.format(*[scalar_names.get(v) or names[v] for v in eqn.inputs])
+    return inline
+
+
+def method(name: str, param: str):
+    """x.name(params[param]), for a primitive whose impl is that method (reshape)."""
+    if not name.isidentifier():
+        raise ValueError(f"pass a method name such as 'reshape', got {name!r}")
+
+    def inline(eqn, k, names, scalar_names, env):
+        env[f"i{k}"] = eqn.params[param]
+        return f"{names[eqn.inputs[0]]}.{name}(i{k})"
+    return inline
+
+
+def static_index(build, add: bool):
+    """x[index] (add=False) or x with v added at index (add=True), for a static index, which
+    `build(params["index"], ())` turns into a NumPy index; None with array indices."""
+    def inline(eqn, k, names, scalar_names, env):
+        ins = eqn.inputs
+        if len(ins) != (2 if add else 1):
+            return None
         env[f"i{k}"] = build(eqn.params["index"], ())
-        if prim == "getitem":
+        if not add:
             return f"{names[ins[0]]}[i{k}]"
         env["_index_add"] = _index_add
         return f"_index_add({names[ins[0]]}, {names[ins[1]]}, i{k})"
-    return None
+    return inline
+
+
+def _inline(eqn, k, names, scalar_names, env):
+    form = INLINE.get(eqn.primitive)
+    return None if form is None else form(eqn, k, names, scalar_names, env)
 
 
 def _index_add(x, v, index):
@@ -132,10 +154,12 @@ def emit(program: Program, guards=(), fuse=False):
         else:
             ins = ", ".join(names[v] for v in eqn.inputs)
             fn = None
-            if fuse and eqn.primitive.name == "scan" and fusion.available():
-                fn = scalar_loops.scan_kernel(
-                    **eqn.params, fallback=functools.partial(eqn.primitive.impl, **eqn.params))
-                comment = comment.replace("# scan", "# scan: one compiled loop", 1) if fn else comment
+            kernel = KERNEL.get(eqn.primitive) if fuse else None
+            if kernel is not None and fusion.available():
+                fn = kernel(eqn)
+                if fn is not None:
+                    comment = comment.replace(f"# {eqn.primitive.name}",
+                                              f"# {eqn.primitive.name}: one compiled loop", 1)
             if fn is None:
                 fn = eqn.primitive.impl if not eqn.params else functools.partial(
                     eqn.primitive.impl, **eqn.params)

@@ -25,6 +25,7 @@ import os
 
 import numpy as np
 
+from frechet._src.core.primitive import Primitive
 from frechet._src.ir.program import Eqn, Program
 
 # Elements below which a fused loop does not pay for its call (measured: NumPy's per-call
@@ -32,35 +33,47 @@ from frechet._src.ir.program import Eqn, Program
 MIN_SIZE = 1 << 13
 PARALLEL_SIZE = 1 << 16
 
-# prim name -> scalar expression; {0}, {1}, {2} are its inputs. Literals use `_T` (the run's
-# float type) so that float32 runs stay float32.
-TEMPLATES = {
-    "add": "({0} + {1})", "add_any": "({0} + {1})", "subtract": "({0} - {1})",
-    "multiply": "({0} * {1})", "divide": "({0} / {1})", "negative": "(-{0})",
-    "positive": "(+{0})", "square": "({0} * {0})", "reciprocal": "(_T(1.0) / {0})",
-    "power": "({0} ** {1})", "absolute": "abs({0})", "fabs": "abs({0})",
-    "sign": "_sign({0})", "maximum": "_maximum({0}, {1})", "minimum": "_minimum({0}, {1})",
-    "fmax": "_fmax({0}, {1})", "fmin": "_fmin({0}, {1})",
-    "select": "({1} if {0} else {2})",
-    "equal": "({0} == {1})", "not_equal": "({0} != {1})", "less": "({0} < {1})",
-    "less_equal": "({0} <= {1})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
-    "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
-    "arctan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
-}
-for _name in ("sin", "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
-              "arcsinh", "arccosh", "arctanh", "exp", "exp2", "expm1", "log", "log2", "log10",
-              "log1p", "sqrt", "cbrt"):
-    TEMPLATES[_name] = f"np.{_name}({{0}})"
+class Template:
+    """How an elementwise primitive is written inside a fused loop (registered by the module
+    that defines the primitive: `deftemplate(sin_p, "np.sin({0})", vecmath="sin")`).
 
-# NumPy's own SIMD loops beat numba's scalar libm calls by 2-6x on these in float32 (measured on
-# this AVX2 machine: tanh 2.6 vs 15.7 ns per element, sin 1.6 vs 6.4, exp 1.3 vs 2.7); in
-# float64 the two are within 10% of each other. A float32 run stops at them.
-NUMPY_FASTER_FLOAT32 = frozenset({"exp", "log", "sin", "cos", "tanh"})
+    Args:
+      expr: the scalar expression; {0}, {1}, {2} are its inputs. Literals use `_T` (the run's
+        float type) so that float32 runs stay float32.
+      vecmath: the name of vecmath's vectorisable float64 version, used in float64 runs (a
+        loop with one libm call per element is not vectorised at all; vecmath's are 4-wide
+        SIMD, 3-5x faster on this machine).
+      numpy_first_float32: NumPy's own SIMD loop beats numba's scalar libm call in float32
+        (measured on this AVX2 machine: tanh 2.6 vs 15.7 ns per element, sin 1.6 vs 6.4, exp
+        1.3 vs 2.7; in float64 the two are within 10%): a float32 run stops at it.
+      far: vecmath's version reduces its argument exactly only on a range (vecmath.far says
+        when it is beyond), so a loop that met such an argument is rerun with the C library's.
+    """
 
-# float64 functions with vectorisable versions in vecmath (a loop with one libm call is not
-# vectorised at all) (4-wide SIMD instead of one libm call
-# per element: 3-5x faster on this machine).
-VECMATH = frozenset({"exp", "expm1", "sin", "cos", "tanh", "log", "log1p"})
+    __slots__ = ("expr", "far", "numpy_first_float32", "vecmath")
+
+    def __init__(self, expr: str, vecmath: str | None = None, numpy_first_float32=False,
+                 far=False):
+        if not isinstance(expr, str) or "{0}" not in expr:
+            raise ValueError(f"a template is a scalar expression of its inputs {{0}}, {{1}}, "
+                             f"...: got {expr!r}")
+        self.expr, self.vecmath = expr, vecmath
+        self.numpy_first_float32, self.far = numpy_first_float32, far
+
+
+# Primitive -> Template: the primitives a fused loop can contain.
+TEMPLATE: dict[Primitive, Template] = {}
+# Primitives whose impl calls BLAS: a program with one runs its loops serially (see plan).
+BLAS: set[Primitive] = set()
+# Whether float32 runs stop at templates marked numpy_first_float32 (tests turn it off to
+# compile every template).
+NUMPY_FIRST_FLOAT32 = True
+
+
+def deftemplate(prim: Primitive, expr: str, **kwargs) -> None:
+    """Let fused loops contain `prim`, written as `expr` (see Template)."""
+    TEMPLATE[prim] = Template(expr, **kwargs)
+
 
 # Without parallelism a fused loop saves only memory passes, which pays from a few operations.
 MIN_SERIAL_RUN = 4
@@ -142,10 +155,10 @@ def _uniform(c) -> bool:
 def _fusible(eqn: Eqn, shape, dtype, uniform) -> bool:
     """Whether eqn can join a run over (shape, dtype); `uniform` constants of any shape enter
     the loop as literals."""
-    name = eqn.primitive.name
-    if name not in TEMPLATES or eqn.params:
+    template = TEMPLATE.get(eqn.primitive)
+    if template is None or eqn.params:
         return False
-    if dtype == np.float32 and name in NUMPY_FASTER_FLOAT32:
+    if dtype == np.float32 and template.numpy_first_float32 and NUMPY_FIRST_FLOAT32:
         return False
     for v in eqn.outputs + eqn.inputs:
         if v.spec.dtype not in (dtype, np.dtype(bool)):
@@ -162,7 +175,7 @@ def plan(program: Program, keep=(), min_size=None) -> list:
     # numba's worker threads and the BLAS library's (which spin for a while after each call)
     # oversubscribe the cores: measured 8 ms instead of 1.2 for a matmul followed by a
     # parallel loop on 2 cores. Loops run in parallel only in programs without BLAS calls.
-    parallel = not any(e.primitive.name == "einsum" for e in program.eqns)
+    parallel = not any(e.primitive in BLAS for e in program.eqns)
     consts = dict(zip(program.constvars, program.consts))
     uniform = {v for v, c in consts.items() if _uniform(c)}
     last_use: dict = {}
@@ -237,7 +250,7 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
         for i, out in enumerate(eqn.outputs):
             names[out] = f"t{len(names)}_{i}"
     outputs = [v for e in run for v in e.outputs if v in read_later]
-    vector = dtype == np.float64 and any(e.primitive.name in VECMATH for e in run)
+    vector = dtype == np.float64 and any(TEMPLATE[e.primitive].vecmath for e in run)
     source = _kernel_source(dtype, inputs, outputs, names, loads, run, parallel, vector)
     flat = [v.spec.shape == shape for v in inputs]
     n = math.prod(shape)
@@ -278,14 +291,14 @@ def _build(run, consts, uniform, read_later, parallel) -> Fused:
 def _kernel_source(dtype, inputs, outputs, names, loads, run, parallel, vector) -> str:
     """A loop computing `run` element by element. With `vector`, float64 transcendentals are
     vecmath's and the kernel also returns how many sin/cos arguments were beyond their range.
-    Only TEMPLATES' text, generated variable names and literals written by _literal (repr of
+    Only the templates' text, generated variable names and literals written by _literal (repr of
     floats and bools) reach this source: no name or string from the program itself."""
     body, far = [], []
     for eqn in run:
-        name, args = eqn.primitive.name, [names[v] for v in eqn.inputs]
-        template = f"_v_{name}({{0}})" if vector and name in VECMATH else TEMPLATES[name]
-        body.append(f"        {names[eqn.outputs[0]]} = {template.format(*args)}")
-        if vector and name in ("sin", "cos"):
+        t, args = TEMPLATE[eqn.primitive], [names[v] for v in eqn.inputs]
+        expr = f"_v_{t.vecmath}({{0}})" if vector and t.vecmath else t.expr
+        body.append(f"        {names[eqn.outputs[0]]} = {expr.format(*args)}")
+        if vector and t.vecmath and t.far:
             far.append(f"_v_far({args[0]})")
     if far:                             # numba's parallel loops take one update per reduction
         body.append(f"        far += {' + '.join(far)}")

@@ -27,17 +27,21 @@ forwards the piece instead:
 
 Only integer positions along the first axis are forwarded; anything else is left as it is.
 Adding an exact zero is dropped, so a -0.0 sum may become +0.0's sign-preserving operand.
+
+The pass knows primitives by their Role (core/registry.py), declared where each is defined,
+and emits the primitive playing a role (BUILTIN.add_any, ...): never by name.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.core.primitive import REGISTRY
+from frechet._src.core.registry import BUILTIN, ROLE, Role
 from frechet._src.core.spec import ArraySpec
 from frechet._src.ir.program import Eqn, Program, Var
 
 _ZERO = object()     # a forwarded value that is exactly zero
+_STRUCTURAL = frozenset({Role.RESHAPE, Role.TRANSPOSE, Role.REDUCE_SUM, Role.MULTIPLY})
 
 
 class _Pieces:
@@ -73,20 +77,20 @@ class _Pieces:
         eqn = self.defs.get(x)
         if eqn is None:
             return None
-        name, params, ins = eqn.primitive.name, eqn.params, eqn.inputs
-        if name == "concatenate" and params["axis"] == 0:
+        role, params, ins = ROLE.get(eqn.primitive), eqn.params, eqn.inputs
+        if role is Role.CONCATENATE and params["axis"] == 0:
             for p in ins:
                 m = p.spec.shape[0]
                 if k < m:
                     if m != 1:
                         return None
                     src = self.defs.get(p)
-                    if src is not None and src.primitive.name == "reshape" \
+                    if src is not None and ROLE.get(src.primitive) is Role.RESHAPE \
                             and src.inputs[0].spec == spec:
                         return src.inputs[0]
                     return None
                 k -= m
-        if name == "add_any":
+        if role is Role.ADD_ANY:
             a, b = self.piece(ins[0], k, spec), self.piece(ins[1], k, spec)
             if a is None or b is None or isinstance(a, tuple) or isinstance(b, tuple):
                 return None
@@ -115,7 +119,7 @@ class _Pieces:
         for pos, v in b[1].items():
             if pos in merged:
                 s = Var(v.spec)
-                eqns.append(Eqn(REGISTRY["add_any"], (merged[pos], v), (s,), {}, eqn.source))
+                eqns.append(Eqn(BUILTIN.add_any, (merged[pos], v), (s,), {}, eqn.source))
                 merged[pos] = s
             else:
                 merged[pos] = v
@@ -126,7 +130,7 @@ class _Pieces:
         items = sorted(merged.items())
         for i, (pos, v) in enumerate(items):
             o = out if i == len(items) - 1 else Var(out.spec)
-            eqns.append(Eqn(REGISTRY["index_add"], (prev, v), (o,),
+            eqns.append(Eqn(BUILTIN.index_add, (prev, v), (o,),
                             {"index": (("i", pos),)}, eqn.source))
             prev = o
         self.sparse[out] = (a[0], merged)
@@ -134,25 +138,26 @@ class _Pieces:
 
     def structural(self, eqn: Eqn):
         """Chains of linear structural equations, collapsed (see the module docstring)."""
-        name, ins, params, out = eqn.primitive.name, eqn.inputs, eqn.params, eqn.outputs[0]
+        role, ins, params, out = ROLE.get(eqn.primitive), eqn.inputs, eqn.params, eqn.outputs[0]
         src = self.defs.get(ins[0])
-        if name == "reshape":
+        if role is Role.RESHAPE:
             if ins[0].spec.shape == out.spec.shape:
                 return ins[0]
-            if src is not None and src.primitive.name == "reshape":
+            if src is not None and ROLE.get(src.primitive) is Role.RESHAPE:
                 return Eqn(eqn.primitive, src.inputs, eqn.outputs, params, eqn.source)
-        if name == "transpose":
+        if role is Role.TRANSPOSE:
             perm = params["permutation"]
             if perm == tuple(range(len(perm))):
                 return ins[0]
-            if src is not None and src.primitive.name == "transpose":
+            if src is not None and ROLE.get(src.primitive) is Role.TRANSPOSE:
                 inner = src.params["permutation"]
                 both = tuple(inner[p] for p in perm)
                 if both == tuple(range(len(both))):
                     return src.inputs[0]
                 return Eqn(eqn.primitive, src.inputs, eqn.outputs, {"permutation": both},
                            eqn.source)
-        if name == "reduce_sum" and src is not None and src.primitive.name == "broadcast_in_dim":
+        if role is Role.REDUCE_SUM and src is not None \
+                and ROLE.get(src.primitive) is Role.BROADCAST_IN_DIM:
             added = tuple(i for i in range(len(src.params["shape"]))
                           if i not in src.params["broadcast_dimensions"])
             x = src.inputs[0]
@@ -160,11 +165,11 @@ class _Pieces:
                 n = 1
                 for i in added:
                     n *= src.params["shape"][i]
-                return Eqn(REGISTRY["multiply"], (x, self.const(np.full(x.spec.shape, n,
+                return Eqn(BUILTIN.multiply, (x, self.const(np.full(x.spec.shape, n,
                                                                            x.spec.dtype))),
                            eqn.outputs, {}, eqn.source)
-        if name == "multiply" and ins[1] in self.values and src is not None \
-                and src.primitive.name == "multiply" and src.inputs[1] in self.values \
+        if role is Role.MULTIPLY and ins[1] in self.values and src is not None \
+                and src.primitive is eqn.primitive and src.inputs[1] in self.values \
                 and src.inputs[1].spec == ins[1].spec:
             c = self.values[src.inputs[1]] * self.values[ins[1]]    # once, at compile time
             return Eqn(eqn.primitive, (src.inputs[0], self.const(c)), eqn.outputs, {},
@@ -180,27 +185,28 @@ class _Pieces:
 
     def rewrite(self, eqn: Eqn):
         """A var standing for eqn's output, or an equation to use instead, or None."""
-        name, ins = eqn.primitive.name, eqn.inputs
-        if name in ("reshape", "transpose", "reduce_sum", "multiply"):
+        role, ins = ROLE.get(eqn.primitive), eqn.inputs
+        if role in _STRUCTURAL:
             r = self.structural(eqn)
             if r is not None:
                 return r
-        if name == "add_any":
+        if role is Role.ADD_ANY:
             if ins[1] in self.zeros:
                 return ins[0]
             if ins[0] in self.zeros:
                 return ins[1]
             return None
-        if name == "reshape" and eqn.outputs[0].spec.shape == ():
+        if role is Role.RESHAPE and eqn.outputs[0].spec.shape == ():
             src = self.defs.get(ins[0])
-            if src is not None and src.primitive.name == "getitem" and len(src.inputs) == 1:
+            if src is not None and ROLE.get(src.primitive) is Role.GETITEM \
+                    and len(src.inputs) == 1:
                 (e,) = src.params["index"] if len(src.params["index"]) == 1 else (None,)
                 if e is not None and e[0] == "s" and e[3] in (None, 1) and e[1] is not None \
                         and e[1] >= 0 and e[2] == e[1] + 1 and src.inputs[0].spec.ndim == 1:
-                    return Eqn(REGISTRY["getitem"], src.inputs, eqn.outputs,
+                    return Eqn(BUILTIN.getitem, src.inputs, eqn.outputs,
                                {"index": (("i", e[1]),)}, eqn.source)
             return None
-        if name == "getitem" and len(ins) == 1:
+        if role is Role.GETITEM and len(ins) == 1:
             index = eqn.params["index"]
             if len(index) == 1 and index[0] is not None and index[0][0] == "i":
                 x = ins[0]
@@ -209,7 +215,7 @@ class _Pieces:
                 if got is _ZERO:
                     return self.zero_var(spec)
                 if isinstance(got, tuple):
-                    return Eqn(REGISTRY["add_any"], got[1:], eqn.outputs, {}, eqn.source)
+                    return Eqn(BUILTIN.add_any, got[1:], eqn.outputs, {}, eqn.source)
                 return got
         return None
 
@@ -234,11 +240,12 @@ def forward_pieces(program: Program) -> tuple[Program, dict]:
                 rename[eqn.outputs[0]] = r
                 continue
         new = [eqn]
-        if eqn.primitive.name == "index_add":
+        role = ROLE.get(eqn.primitive)
+        if role is Role.INDEX_ADD:
             pos = st.scatter_position(eqn)
             if pos is not None:
                 st.sparse[eqn.outputs[0]] = (eqn.inputs[0], {pos: eqn.inputs[1]})
-        elif eqn.primitive.name == "add_any":
+        elif role is Role.ADD_ANY:
             new = st.sum_of_scatters(eqn) or new
         for e in new:
             eqns.append(e)

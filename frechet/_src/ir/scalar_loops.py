@@ -17,6 +17,7 @@ RuntimeWarnings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import math
@@ -28,18 +29,24 @@ from frechet._src.ir import fusion
 MAX_ELEMENTS = 16        # per value: bigger bodies vectorise well enough as arrays
 MAX_TERMS = 256          # products in one contraction
 _DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(bool))
-# output elements are copies of input elements: expanded by running impl on labels
-_MOVES = frozenset({"getitem", "reshape", "concatenate", "broadcast_in_dim", "transpose",
-                    "stop_gradient"})
-_REDUCTIONS = {"reduce_sum": "({0} + {1})", "reduce_prod": "({0} * {1})",
-               "reduce_max": "_maximum({0}, {1})", "reduce_min": "_minimum({0}, {1})",
-               "reduce_and": "({0} and {1})", "reduce_or": "({0} or {1})"}
+# How this compiler writes out the body's equations, keyed by Primitive (filled by the modules
+# defining them; elementwise arithmetic comes from fusion.TEMPLATE):
+MOVES: set = set()          # output elements are copies of input elements: run on labels
+CONVERTS: set = set()       # convert_element_type: one cast per element
+REDUCTIONS: dict = {}       # prim -> the pairwise form ("({0} + {1})"); params: axes
+SCATTER_ADDS: dict = {}     # prim -> build(index, arrays): x with v added at a static index
+CONTRACTIONS: dict = {}     # prim -> parse(spec) -> (input subscripts, output subscripts)
 _CASTS = {np.dtype(np.float64): "np.float64({0})", np.dtype(np.int64): "np.int64({0})",
           np.dtype(bool): "({0} != 0)"}
 
 
 class _Unsupported(Exception):
     pass
+
+
+def compile_scan(eqn):
+    """codegen's KERNEL entry for a scan equation: its compiled loop, or None."""
+    return scan_kernel(**eqn.params, fallback=functools.partial(eqn.primitive.impl, **eqn.params))
 
 
 def scan_kernel(body, num_consts, num_carry, length, reverse, fallback=None):
@@ -165,10 +172,11 @@ def _source(body, num_consts, num_carry, reverse):
 
 def _expand(eqn, names, fresh):
     """Give eqn's outputs their scalar names, writing lines through `fresh(expr) -> name`."""
-    prim, params = eqn.primitive.name, eqn.params
+    prim, params = eqn.primitive, eqn.params
     ins = [names[v] for v in eqn.inputs]
     out = eqn.outputs[0].spec
-    if prim in _MOVES:
+    template = fusion.TEMPLATE.get(prim)
+    if prim in MOVES:
         sizes = [len(n) for n in ins]
         offsets = np.cumsum([0, *sizes])
         labels = [np.arange(o, o + n).reshape(v.spec.shape)
@@ -176,29 +184,30 @@ def _expand(eqn, names, fresh):
         flat_in = [n for names_in in ins for n in names_in]
         moved = np.asarray(eqn.primitive.impl(*labels, **params)).reshape(-1)
         names[eqn.outputs[0]] = [flat_in[k] for k in moved]
-    elif prim == "convert_element_type":
+    elif prim in CONVERTS:
         names[eqn.outputs[0]] = [fresh(_CASTS[out.dtype].format(n)) for n in ins[0]]
-    elif prim in _REDUCTIONS and len(eqn.inputs) == 1:
+    elif prim in REDUCTIONS and len(eqn.inputs) == 1:
         (x,) = eqn.inputs
         group = _groups(x.spec.shape, params["axes"])
         acc: dict = {}
         for k, g in enumerate(group):
-            acc[g] = _REDUCTIONS[prim].format(acc[g], ins[0][k]) if g in acc else ins[0][k]
+            acc[g] = REDUCTIONS[prim].format(acc[g], ins[0][k]) if g in acc else ins[0][k]
         if len(acc) < math.prod(out.shape):       # sums over nothing
             raise _Unsupported
         names[eqn.outputs[0]] = [fresh(acc[g]) for g in range(math.prod(out.shape))]
-    elif prim == "index_add" and len(eqn.inputs) == 2:
+    elif prim in SCATTER_ADDS and len(eqn.inputs) == 2:
         x, v = eqn.inputs
-        target = np.arange(len(ins[0])).reshape(x.spec.shape)[_index(params["index"])]
+        target = np.arange(len(ins[0])).reshape(x.spec.shape)[SCATTER_ADDS[prim](
+            params["index"], ())]
         source = np.broadcast_to(np.arange(len(ins[1])).reshape(v.spec.shape), target.shape)
         new = list(ins[0])
         for t, s in zip(target.reshape(-1), source.reshape(-1)):
             new[t] = fresh(f"({new[t]} + {ins[1][s]})")
         names[eqn.outputs[0]] = new
-    elif prim == "einsum":
-        names[eqn.outputs[0]] = [fresh(t) for t in _contraction(eqn, ins)]
-    elif prim in fusion.TEMPLATES and not params and len(eqn.outputs) == 1:
-        template = fusion.TEMPLATES[prim].replace("_T(1.0)", "1.0")
+    elif prim in CONTRACTIONS:
+        names[eqn.outputs[0]] = [fresh(t) for t in _contraction(eqn, ins, CONTRACTIONS[prim])]
+    elif template is not None and not params and len(eqn.outputs) == 1:
+        template = template.expr.replace("_T(1.0)", "1.0")
         size = math.prod(out.shape)
         picks = [np.broadcast_to(np.arange(len(n)).reshape(v.spec.shape), out.shape).reshape(-1)
                  for n, v in zip(ins, eqn.inputs)]
@@ -208,9 +217,8 @@ def _expand(eqn, names, fresh):
         raise _Unsupported
 
 
-def _contraction(eqn, ins):
+def _contraction(eqn, ins, parse):
     """Each output element of a small einsum as a sum of products of input names."""
-    from frechet._src.prims.contractions import parse
     subs, out = parse(eqn.params["spec"])
     size = {c: n for s, v in zip(subs, eqn.inputs) for c, n in zip(s, v.spec.shape)}
     letters = sorted(size)
@@ -238,11 +246,6 @@ def _groups(shape, axes):
     idx = np.arange(math.prod(kept)).reshape([1 if d in axes else n
                                               for d, n in enumerate(shape)])
     return np.broadcast_to(idx, shape).reshape(-1).tolist()
-
-
-def _index(index):
-    from frechet._src.prims.indexing import build
-    return build(index, ())
 
 
 _KERNELS: dict = {}

@@ -15,6 +15,7 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
+from frechet._src.ir import buffers, fusion, scalar_loops
 from frechet._src.prims.shape import broadcast_in_dim_p
 from frechet._src.transforms.ad import add_tangents, is_undefined
 
@@ -192,3 +193,17 @@ def _batch(args, batched, *, spec):
 
 
 einsum_p.batch = _batch
+
+
+# Back ends: jit's buffers give a matmul-shaped einsum out=, fused loops run serially in
+# programs calling BLAS, and the scan compiler writes small einsums out as sums of products.
+def _out_form(eqn):
+    if len(eqn.inputs) != 2:
+        return None
+    direct = _direct(eqn.params["spec"])
+    return direct if direct is not None and direct is not np.dot else None
+
+
+buffers.OUT_FORM[einsum_p] = _out_form
+fusion.BLAS.add(einsum_p)
+scalar_loops.CONTRACTIONS[einsum_p] = parse

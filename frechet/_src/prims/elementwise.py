@@ -14,7 +14,10 @@ import math
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.ir import codegen, fusion
+from frechet._src.prims import taylor_rules
 from frechet._src.prims.rules import (
     defbilinear,
     defjvp,
@@ -23,8 +26,10 @@ from frechet._src.prims.rules import (
     deflinear,
     defvectorized,
     defzero,
+    taylor_by_jvp,
 )
 from frechet._src.transforms.ad import is_undefined
+from frechet._src.transforms.jet import taylor_from_jvp
 
 
 @functools.cache
@@ -234,35 +239,41 @@ def _sqrt(x):
     return bind("sqrt", x)
 
 
-SMOOTH_UNARY = {
+# Derivatives that read x only (Taylor mode then evaluates them once, to order K-1) ...
+_OF_X = {
     "sin": lambda x, ans: P["cos"].bind(x),
     "cos": lambda x, ans: neg(P["sin"].bind(x)),
-    "tan": lambda x, ans: add(const(ans, 1), square(ans)),
     "arcsin": lambda x, ans: div(const(x, 1), _sqrt(sub(const(x, 1), square(x)))),
     "arccos": lambda x, ans: div(const(x, -1), _sqrt(sub(const(x, 1), square(x)))),
     "arctan": lambda x, ans: div(const(x, 1), add(const(x, 1), square(x))),
     "sinh": lambda x, ans: P["cosh"].bind(x),
     "cosh": lambda x, ans: P["sinh"].bind(x),
-    "tanh": lambda x, ans: sub(const(ans, 1), square(ans)),
     "arcsinh": lambda x, ans: div(const(x, 1), _sqrt(add(square(x), const(x, 1)))),
     "arccosh": lambda x, ans: div(const(x, 1), mul(_sqrt(sub(x, const(x, 1))),
                                                    _sqrt(add(x, const(x, 1))))),
     "arctanh": lambda x, ans: div(const(x, 1), sub(const(x, 1), square(x))),
-    "exp": lambda x, ans: ans,
-    "exp2": lambda x, ans: mul(ans, const(ans, _LN2)),
-    "expm1": lambda x, ans: add(ans, const(ans, 1)),
     "log": lambda x, ans: div(const(x, 1), x),
     "log2": lambda x, ans: div(const(x, 1 / _LN2), x),
     "log10": lambda x, ans: div(const(x, 1 / _LN10), x),
     "log1p": lambda x, ans: div(const(x, 1), add(x, const(x, 1))),
-    "sqrt": lambda x, ans: div(const(ans, 0.5), ans),
-    "cbrt": lambda x, ans: div(const(ans, 1 / 3), square(ans)),
     "square": lambda x, ans: mul(x, const(x, 2)),
-    "reciprocal": lambda x, ans: neg(square(ans)),
     "fabs": lambda x, ans: P["sign"].bind(x),
 }
+# ... and those that reuse the output (cheaper; Taylor mode recomputes them order by order).
+_OF_ANS = {
+    "tan": lambda x, ans: add(const(ans, 1), square(ans)),
+    "tanh": lambda x, ans: sub(const(ans, 1), square(ans)),
+    "exp": lambda x, ans: ans,
+    "exp2": lambda x, ans: mul(ans, const(ans, _LN2)),
+    "expm1": lambda x, ans: add(ans, const(ans, 1)),
+    "sqrt": lambda x, ans: div(const(ans, 0.5), ans),
+    "cbrt": lambda x, ans: div(const(ans, 1 / 3), square(ans)),
+    "reciprocal": lambda x, ans: neg(square(ans)),
+}
+SMOOTH_UNARY = {**_OF_X, **_OF_ANS}     # name -> derivative d(x, ans)
 for _name, _d in SMOOTH_UNARY.items():
     defjvp_scale(P[_name], _d)
+    P[_name].taylor = taylor_rules.smooth(P[_name], _d, x_only=_name in _OF_X)
 
 
 def _abs_jvp(t, ans, x):
@@ -374,3 +385,44 @@ defjvp(P["ldexp"], lambda t, x, n: mul(t, bind("ldexp", const(x, 1), n)), None)
 defjvp(P["heaviside"], lambda t, x, h: None,
        lambda t, x, h: mul(t, select(bind("equal", x, const(x, 0)), const(h, 1), const(h, 0))))
 
+
+# Taylor rules beyond the smooth unary ones (taylor_rules.py): recurrences for divide and
+# power; linear in the tangents with weights fixed by the primal for sums, selections, and
+# the piecewise choices of maximum/minimum and absolute value (away from ties and zero, the
+# chosen piece's series; at them, the JVP's convention); |z| of a complex z is smooth.
+P["divide"].taylor = taylor_rules.divide(P["divide"])
+P["power"].taylor = taylor_rules.power(P["power"], P["multiply"])
+for _name in ("add", "subtract", "maximum", "minimum", "fmax", "fmin", "absolute"):
+    P[_name].taylor = taylor_by_jvp(P[_name])
+P["absolute"].taylor = taylor_rules.complex_abs(P["absolute"].taylor,
+                                                taylor_from_jvp(P["absolute"]))
+
+# Passes and back ends (ir/): what peephole and the JVP trace emit as a scaling, codegen's
+# operator forms, fused-loop templates (vecmath: vectorised float64 versions).
+declare(P["multiply"], Role.MULTIPLY)
+for _name, _form in (("add", "{} + {}"), ("subtract", "{} - {}"), ("multiply", "{} * {}"),
+                     ("divide", "{} / {}"), ("negative", "-{}")):
+    codegen.INLINE[P[_name]] = codegen.operator(_form)
+for _name, _expr in {
+    "add": "({0} + {1})", "subtract": "({0} - {1})", "multiply": "({0} * {1})",
+    "divide": "({0} / {1})", "negative": "(-{0})", "positive": "(+{0})",
+    "square": "({0} * {0})", "reciprocal": "(_T(1.0) / {0})", "power": "({0} ** {1})",
+    "absolute": "abs({0})", "fabs": "abs({0})", "sign": "_sign({0})",
+    "maximum": "_maximum({0}, {1})", "minimum": "_minimum({0}, {1})",
+    "fmax": "_fmax({0}, {1})", "fmin": "_fmin({0}, {1})",
+    "equal": "({0} == {1})", "not_equal": "({0} != {1})", "less": "({0} < {1})",
+    "less_equal": "({0} <= {1})", "greater": "({0} > {1})", "greater_equal": "({0} >= {1})",
+    "logical_and": "({0} and {1})", "logical_or": "({0} or {1})", "logical_not": "(not {0})",
+    "arctan2": "np.arctan2({0}, {1})", "hypot": "np.hypot({0}, {1})",
+}.items():
+    fusion.deftemplate(P[_name], _expr)
+for _name in ("tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "arcsinh", "arccosh",
+              "arctanh", "exp2", "log2", "log10", "sqrt", "cbrt"):
+    fusion.deftemplate(P[_name], f"np.{_name}({{0}})")
+fusion.deftemplate(P["exp"], "np.exp({0})", vecmath="exp", numpy_first_float32=True)
+fusion.deftemplate(P["log"], "np.log({0})", vecmath="log", numpy_first_float32=True)
+fusion.deftemplate(P["tanh"], "np.tanh({0})", vecmath="tanh", numpy_first_float32=True)
+fusion.deftemplate(P["sin"], "np.sin({0})", vecmath="sin", numpy_first_float32=True, far=True)
+fusion.deftemplate(P["cos"], "np.cos({0})", vecmath="cos", numpy_first_float32=True, far=True)
+fusion.deftemplate(P["expm1"], "np.expm1({0})", vecmath="expm1")
+fusion.deftemplate(P["log1p"], "np.log1p({0})", vecmath="log1p")

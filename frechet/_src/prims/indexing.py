@@ -13,7 +13,9 @@ import functools
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
+from frechet._src.ir import codegen, scalar_loops
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
 from frechet._src.transforms.ad import is_undefined
@@ -225,3 +227,12 @@ def take_along_axis(x, idx, axis):
             shape[d] = idx.shape[d]
             mesh.append(np.arange(idx.shape[d]).reshape(shape))
     return getitem(x, tuple(mesh))
+
+
+# Passes and back ends: peephole forwarding, codegen's static-index forms, the scan compiler.
+declare(getitem_p, Role.GETITEM)
+declare(index_add_p, Role.INDEX_ADD)
+codegen.INLINE[getitem_p] = codegen.static_index(build, add=False)
+codegen.INLINE[index_add_p] = codegen.static_index(build, add=True)
+scalar_loops.MOVES.add(getitem_p)
+scalar_loops.SCATTER_ADDS[index_add_p] = build

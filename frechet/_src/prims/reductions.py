@@ -13,6 +13,7 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.core.trace import Tracer
+from frechet._src.ir import scalar_loops
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.elementwise import const
 from frechet._src.prims.rules import deflinear, defzero
@@ -230,3 +231,8 @@ def _fix(shape, x):
 
 
 reduce_prod_p.jvp = _prod_jvp
+
+# The scan compiler's pairwise forms (fusion.HELPERS' _maximum/_minimum propagate NaN).
+scalar_loops.REDUCTIONS.update({reduce_prod_p: "({0} * {1})", reduce_max_p: "_maximum({0}, {1})",
+                                reduce_min_p: "_minimum({0}, {1})",
+                                reduce_and_p: "({0} and {1})", reduce_or_p: "({0} or {1})"})

@@ -8,7 +8,7 @@ marks a primitive whose outputs have zero derivative (comparisons, floor, argmax
 
 from __future__ import annotations
 
-from frechet._src.core.primitive import REGISTRY
+from frechet._src.core.registry import BUILTIN
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.transforms.ad import UndefinedPrimal, add_tangents, instantiate
 from frechet._src.transforms.batching import broadcast_batched
@@ -61,7 +61,7 @@ def defjvp_scale(prim, d):
     """A unary primitive whose tangent is t * d(x, ans) (the derivative, elementwise). The JVP
     interpreter applies rules of this shape directly, without the generic rule call."""
     def scale(t, ans, x):
-        return REGISTRY["multiply"].bind(t, d(x, ans))
+        return BUILTIN.multiply.bind(t, d(x, ans))
     defjvp_output(prim, scale)
     prim.jvp_scale = d
 

@@ -9,8 +9,10 @@ import math
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
-from frechet._src.prims.rules import deflinear, defvectorized
+from frechet._src.ir import codegen, fusion, scalar_loops
+from frechet._src.prims.rules import deflinear, defvectorized, taylor_by_jvp
 from frechet._src.transforms.ad import is_undefined
 from frechet._src.transforms.batching import broadcast_batched
 
@@ -252,3 +254,21 @@ defvectorized(select_p)
 stop_gradient_p = primitive("stop_gradient", lambda x: x, lambda x: x)
 stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient_p.bind(*primals), None)
 defvectorized(stop_gradient_p)
+
+# Taylor rules: linear in the tangents with weights fixed by the primal.
+for _p in (select_p, convert_element_type_p, stop_gradient_p):
+    _p.taylor = taylor_by_jvp(_p)
+
+# Back ends and passes: what jit's peephole pass rewrites, codegen's inline forms, fused-loop
+# templates, and how the scan compiler writes these out element by element.
+declare(reshape_p, Role.RESHAPE)
+declare(transpose_p, Role.TRANSPOSE)
+declare(broadcast_in_dim_p, Role.BROADCAST_IN_DIM)
+declare(reduce_sum_p, Role.REDUCE_SUM)
+declare(concatenate_p, Role.CONCATENATE)
+codegen.INLINE[reshape_p] = codegen.method("reshape", "shape")
+fusion.deftemplate(select_p, "({1} if {0} else {2})")
+scalar_loops.MOVES.update((reshape_p, concatenate_p, broadcast_in_dim_p, transpose_p,
+                           stop_gradient_p))
+scalar_loops.CONVERTS.add(convert_element_type_p)
+scalar_loops.REDUCTIONS[reduce_sum_p] = "({0} + {1})"

@@ -15,10 +15,12 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core import trace as _trace
-from frechet._src.core.primitive import REGISTRY, primitive
+from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import BUILTIN, Role, declare
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.ir import codegen, fusion
 from frechet._src.ir.program import Eqn, Program, Var, zeros
 from frechet._src.ir.staging import StagedTracer, StagingTrace
 
@@ -66,6 +68,9 @@ def _same_spec(x, y):
 
 add_any_p = primitive("add_any", np.add, _same_spec)
 add_any_p.linear = True
+declare(add_any_p, Role.ADD_ANY)            # peephole sums and forwards it
+codegen.INLINE[add_any_p] = codegen.operator("{} + {}")
+fusion.deftemplate(add_any_p, "({0} + {1})")
 
 
 def add_tangents(x, y):
@@ -116,7 +121,7 @@ class JVPTracer(Tracer):
         if s is None:
             return self._tangent
         t = self._tangent
-        self._tangent = t._trace.record_scale(REGISTRY["multiply"], t, s)
+        self._tangent = t._trace.record_scale(BUILTIN.multiply, t, s)
         self.scale = None
         return self._tangent
 
@@ -226,7 +231,7 @@ class JVPTrace(Trace):
             spec = t.var.spec
             if f.shape == spec[0] and f.dtype == spec[1]:
                 return JVPTracer(self, ans, t, f if s is None else s * f)
-        return JVPTracer(self, ans, rt.process(REGISTRY["multiply"], (a.tangent, f), {}))
+        return JVPTracer(self, ans, rt.process(BUILTIN.multiply, (a.tangent, f), {}))
 
     def _by_constant(self, prim, args):
         """Under linearization, a binary elementwise primitive with one traced argument and one
@@ -411,7 +416,7 @@ def _fold_scalings(program: Program, known: dict) -> list:
     dropped from `known`. One residual instead of two: the backward pass (which must hold a
     scaling's residual, its cotangent and the result at once) then peaks lower. Linearization
     records such chains whenever a pending scaling (ad.JVPTracer) meets a product rule."""
-    multiply = REGISTRY["multiply"]
+    multiply = BUILTIN.multiply
     uses: dict = {}
     for eqn in program.eqns:
         for v in eqn.inputs:

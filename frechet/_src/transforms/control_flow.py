@@ -17,6 +17,12 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError
+
+# Defined here, not on first use, so that the primitive registry after `import frechet` does
+# not depend on what ran before (the loops' primitives are registered when these import).
+from frechet._src.transforms import loop as _loop  # noqa: F401
+from frechet._src.transforms import tape as _tape  # noqa: F401
+from frechet._src.transforms import while_loop as _while_loop  # noqa: F401
 from frechet._src.transforms.branch import is_staged, staged_switch
 
 

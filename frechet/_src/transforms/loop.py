@@ -20,6 +20,7 @@ import numpy as np
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.ir import codegen, scalar_loops
 from frechet._src.ir.program import evaluate, zeros
 from frechet._src.transforms.branch import compiled, place, stage_closed
 
@@ -76,6 +77,8 @@ def _abstract(*specs, body, num_consts, num_carry, length, reverse):
 
 
 scan_p = primitive("scan", _impl, _abstract, multiple_results=True)
+# jit with numba compiles a scan over small values as one loop (ir/scalar_loops.py)
+codegen.KERNEL[scan_p] = scalar_loops.compile_scan
 
 
 # ---- JVP ------------------------------------------------------------------------------------------
