@@ -57,7 +57,7 @@ def test_det_gradient_at_degenerate_matrices(name):
 
 def test_batched_det_mixes_singular_and_regular():
     stack = np.stack([REGULAR[0], SINGULAR, RANK_ONE, REGULAR[1]])
-    f = lambda a: np.linalg.det(a).sum()            # noqa: E731
+    f = lambda a: np.linalg.det(a).sum()
     g = frechet.jit(frechet.grad(f))
     np.testing.assert_allclose(frechet.grad(f)(stack), _det_grad(stack), atol=1e-10)
     np.testing.assert_allclose(g(stack), _det_grad(stack), atol=1e-10)
@@ -108,7 +108,7 @@ def test_hessian_of_det_at_a_regular_matrix():
 
 def test_complex_det_gradient_at_a_singular_matrix():
     a = SINGULAR + 1j * SINGULAR
-    f = lambda z: np.real(np.linalg.det(z))         # noqa: E731
+    f = lambda z: np.real(np.linalg.det(z))
     t = RNG.normal(size=(3, 3)) + 1j * RNG.normal(size=(3, 3))
     _, tangent = frechet.jvp(np.linalg.det, (a,), (t,))
     expect = np.trace(_adjugate(a) @ t)
