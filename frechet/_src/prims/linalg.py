@@ -152,7 +152,9 @@ def _adjugate(a):
     after = fnp.flip(fnp.cumprod(fnp.flip(fnp.concatenate([s[..., 1:], ones], axis=-1), -1),
                                  axis=-1), -1)
     others = (before * after).astype(a.dtype)          # prod_{j != i} s_j, without division
-    phase = det_p.bind(u) * det_p.bind(vh)             # +-1 (real) or a unit complex number
+    # det(U) det(V^H): +-1 (real) or a unit complex number; slogdet's sign, as U and V^H are
+    # unitary (always invertible: its derivative needs no choice between formulas)
+    phase = slogdet_p.bind(u)[0] * slogdet_p.bind(vh)[0]
     v = fnp.conjugate(fnp.swapaxes(vh, -1, -2))
     adj = fnp.matmul(v * fnp.expand_dims(others, -2), fnp.conjugate(fnp.swapaxes(u, -1, -2)))
     return adj * fnp.expand_dims(fnp.expand_dims(phase, -1), -1)

@@ -103,9 +103,12 @@ P["power"].taylor = _power
 # linear in the tangents with weights fixed by the primal: sums, selections, and the piecewise
 # choices of maximum/minimum and absolute value (away from ties and zero, the chosen piece's
 # series; at them, the JVP's convention)
-for _name in ("add", "subtract", "select", "convert_element_type", "stop_gradient", "maximum",
+for _name in ("add", "subtract", "select", "convert_element_type", "maximum",
               "minimum", "fmax", "fmin", "absolute"):
     P[_name].taylor = taylor_by_jvp(P[_name])
+# a constant: no series at all (not a series of zeros, which would make every primitive after
+# it run its Taylor rule, as det's JVP rule does on the condition it computes)
+P["stop_gradient"].taylor = lambda primals, series: (P["stop_gradient"].bind(*primals), None)
 
 
 def _complex_abs(real_rule, complex_rule):
