@@ -141,3 +141,40 @@ def test_stop_gradient_has_no_taylor_series():
     _, ws = frechet.jet(lambda x: frechet.stop_gradient(x) * x, (np.ones(2),),
                         ([np.ones(2), np.ones(2)],))
     np.testing.assert_allclose(ws, [np.ones(2), np.ones(2)])
+
+
+def _fd_grad(f, x, eps=1e-6):
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[i] = eps
+        g.flat[i] = (f(x + e) - f(x - e)) / (2 * eps)
+    return g
+
+
+W6 = np.arange(1.0, 7.0)
+REDUCTIONS = {
+    "prod": lambda x: np.prod(x),
+    "prod_axis": lambda x: np.prod(x.reshape(2, 3), axis=0) @ W6[:3],
+    "cumprod": lambda x: np.cumprod(x) @ W6,
+    "cummax": lambda x: np.maximum.accumulate(x) @ W6,
+    "cummin_axis": lambda x: np.sum(np.minimum.accumulate(x.reshape(2, 3), axis=1) * W6.reshape(2, 3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+def test_jit_grad_of_products_and_running_extremes_traces_once(name):
+    f = REDUCTIONS[name]
+    rng = np.random.default_rng(3)
+    xs = [rng.normal(size=6) for _ in range(3)]
+    xs[2][[1, 4]] = 0.0                 # zeros: the division-free form
+    g = frechet.jit(frechet.grad(f))
+    for i, x in enumerate(xs):
+        np.testing.assert_allclose(g(x), frechet.grad(f)(x), rtol=1e-12, atol=1e-12)
+        if i < 2 or name in ("prod", "prod_axis", "cumprod"):    # (two zeros tie for a max)
+            np.testing.assert_allclose(g(x), _fd_grad(f, x), rtol=1e-6, atol=1e-8)
+    assert g.trace_count == 1
+    h = frechet.jit(frechet.hessian(f))
+    for x in xs:
+        np.testing.assert_allclose(h(x), frechet.hessian(f)(x), rtol=1e-10, atol=1e-12)
+    assert h.trace_count == 1
