@@ -69,7 +69,8 @@ def test_state_round_trips_for_every_tracer_class():
 
 
 @pytest.mark.parametrize("name", ["eager", "grad", "jvp", "linearize", "vjp", "vmap", "jit",
-                                  "jit_grad", "make_program", "checkpoint", "jacfwd", "hessian"])
+                                  "jit_grad", "jit_weak", "make_program", "make_program_grad",
+                                  "checkpoint", "jacfwd", "hessian", "vmap_grad"])
 def test_in_place_update_under_each_transformation(name):
     if name == "eager":
         np.testing.assert_allclose(f(X), EXPECT)
@@ -103,6 +104,21 @@ def test_in_place_update_under_each_transformation(name):
         out = prog(X)
         out = out[0] if isinstance(out, (list, tuple)) else out
         np.testing.assert_allclose(out, EXPECT)
+    elif name == "jit_weak":            # a Python scalar argument: jit's WeakTracer
+        def h(x, s):
+            y = x * 1.0
+            y[1:] = s
+            return y * x
+        np.testing.assert_allclose(frechet.jit(h)(X, 5.0), EXPECT)
+    elif name == "make_program_grad":
+        prog = frechet.make_program(frechet.grad(lambda x: f(x).sum()))(X)
+        out = prog(X)
+        out = out[0] if isinstance(out, (list, tuple)) else out
+        np.testing.assert_allclose(out, JAC.sum(0))
+    elif name == "vmap_grad":
+        xs = np.stack([X, 2 * X])
+        gs = frechet.vmap(frechet.grad(lambda x: f(x).sum()))(xs)
+        np.testing.assert_allclose(gs, [[2 * x[0], 5.0, 5.0] for x in xs])
     elif name == "checkpoint":
         g = frechet.grad(lambda x: frechet.checkpoint(f)(x).sum())(X)
         np.testing.assert_allclose(g, JAC.sum(0))
@@ -166,3 +182,15 @@ def test_rebind_of_a_pending_tangent_under_linearize():
     np.testing.assert_allclose(lin(V), jac @ V)
     np.testing.assert_allclose(lin.T(V), jac.T @ V)
 
+
+
+def test_an_update_mixing_transformations_says_what_to_write():
+    # inside grad, a copy of a value of the outer vmap gets a value of grad written into it
+    def per_row(b):
+        def loss(x):
+            y = b * 1.0
+            y[0] = x
+            return y.sum()
+        return frechet.grad(loss)(2.0)
+    with pytest.raises(frechet.TracerConversionError, match="^write `x = ...`"):
+        frechet.vmap(per_row)(np.ones((2, 3)))
