@@ -107,6 +107,9 @@ def transforming(trace: Trace):
                     leave()
 
 
+_UNSET = object()      # a slot never set (slots have no default)
+
+
 class Tracer:
     """A value seen by a transformation. Subclasses store what their trace needs.
 
@@ -121,6 +124,36 @@ class Tracer:
     # A Python scalar passed to jit stays weakly typed (NEP 50) inside the trace: the tracer
     # standing for it says which Python type it was (jit's WeakTracer); None for all others.
     weak_type = None
+    # Every slot holding this tracer's value, inherited ones included (not its aliasing):
+    # computed once per class, so that copying a value (`rebind`, NumPy's in-place updates)
+    # copies all of it for every tracer type by construction.
+    _fields: tuple = ()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__slots__" not in cls.__dict__:
+            raise TypeError(
+                f"declare __slots__ on {cls.__name__} (its state fields, () if none): a "
+                "Tracer's state lives in slots, so that in-place updates copy all of it")
+        names = []
+        for k in reversed(cls.__mro__):
+            s = k.__dict__.get("__slots__", ())
+            names += [s] if isinstance(s, str) else list(s)
+        cls._fields = tuple(n for n in dict.fromkeys(names)
+                            if n not in ("_view", "__weakref__"))
+
+    def _state(self) -> tuple:
+        """This tracer's value: one entry per field (`_UNSET` where a slot was never set)."""
+        return tuple(getattr(self, n, _UNSET) for n in self._fields)
+
+    def _set_state(self, state: tuple) -> None:
+        """Make this tracer stand for the value `state` (from `_state()` of its type)."""
+        for n, v in zip(self._fields, state):
+            if v is _UNSET:
+                if hasattr(self, n):
+                    delattr(self, n)
+            else:
+                setattr(self, n, v)
 
     @property
     def ndim(self) -> int:

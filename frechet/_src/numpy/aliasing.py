@@ -26,31 +26,16 @@ from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
 from frechet._src.numpy.base import holds_tracer
 
-_SLOTS: dict = {}
-
-
-def _state_slots(cls) -> tuple:
-    """Every slot holding a tracer's value, inherited ones included (not its aliasing)."""
-    slots = _SLOTS.get(cls)
-    if slots is None:
-        names = []
-        for k in reversed(cls.__mro__):
-            s = k.__dict__.get("__slots__", ())
-            names += [s] if isinstance(s, str) else list(s)
-        slots = _SLOTS[cls] = tuple(n for n in dict.fromkeys(names)
-                                    if n not in ("_view", "__weakref__"))
-    return slots
+_MIXED = ("write `x = ...` with the new value instead of updating x in place: an in-place update "
+          "would mix values of different transformations")
 
 
 def _assign(target, value):
     if not isinstance(value, Tracer):   # a constant (a constant's view or update is plain)
         value = target._trace.lift(value)
-    for slot in _state_slots(type(target)):
-        try:
-            setattr(target, slot, getattr(value, slot))
-        except AttributeError:          # a slot the value never set (it has no default)
-            if hasattr(target, slot):
-                delattr(target, slot)
+    if type(value) is not type(target):     # the fields would not correspond
+        raise TracerConversionError(_MIXED)
+    target._set_state(value._state())
 
 
 def clone(t, scalar=False):
@@ -295,9 +280,7 @@ def rebind(target, value):
     if not isinstance(value, Tracer):
         value = target._trace.lift(value)          # a constant, as a value of target's trace
     elif type(value) is not type(target) or value._trace is not target._trace:
-        raise TracerConversionError(
-            "an in-place update would mix values of different transformations; write "
-            "`x = ...` with the new value instead of updating x in place")
+        raise TracerConversionError(_MIXED)
     a = _aliasing(target)
     if isinstance(a, _View):
         if a.readonly:

@@ -23,6 +23,7 @@ from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.prims.rules import defvectorized, traced_numpy
+from frechet._src.prims.shape import stop_gradient_p
 from frechet._src.transforms.ad import add_tangents, is_undefined
 from frechet._src.warn import warn
 
@@ -121,16 +122,26 @@ det_p = primitive("det", np.linalg.det,
 
 
 def _det_jvp(primals, tangents):
-    """d det A = tr(adj(A) dA), with adj(A) = det(A) A^-1 where A is invertible; at a
-    singular A the adjugate (the transposed cofactor matrix) is still defined and is the
-    derivative: it is formed from the SVD, adj(A) = det(U V^H) V adj(S) U^H with
-    adj(S)_ii = prod_{j != i} s_j."""
+    """d det A = tr(adj(A) dA). The adjugate is det(A) A^-1 where A is well-conditioned; at a
+    (nearly) singular A, where that form is lost to rounding or undefined, it is formed from the
+    SVD (`_adjugate`). Both are computed and one is selected per matrix by a traced condition
+    (cond(A) > 1e12), so the rule is the same program for every A: jit traces it once. The
+    unselected form gets a safe operand (the identity for the inverse; singular values 1..n,
+    all distinct, for the SVD), so it neither raises nor warns nor poisons the result."""
+    fnp = traced_numpy()
     (a,), (t,) = primals, tangents
     d = det_p.bind(a)
-    value = a.concrete() if isinstance(a, Tracer) else a
-    if value is not None and np.any(np.linalg.cond(value) > 1e12):    # (nearly) singular
-        return d, _trace_of_product(_adjugate(a), t)
-    return d, d * _trace_of_product(inv_p.bind(a), t)
+    n = a.shape[-1]
+    if n == 0:
+        return d, _trace_of_product(inv_p.bind(a), t)
+    s = svdvals_p.bind(stop_gradient_p.bind(a))        # the condition has no derivative
+    singular = fnp.expand_dims(s[..., -1] <= 1e-12 * s[..., 0], (-2, -1))
+    safe_inv = np.eye(n, dtype=a.dtype)
+    safe_svd = np.diag(np.arange(1, n + 1)).astype(a.dtype)
+    regular = fnp.expand_dims(fnp.expand_dims(d, -1), -1) * \
+        inv_p.bind(fnp.where(singular, safe_inv, a))
+    adj = fnp.where(singular, _adjugate(fnp.where(singular, a, safe_svd)), regular)
+    return d, _trace_of_product(adj, t)
 
 
 def _adjugate(a):
@@ -141,7 +152,9 @@ def _adjugate(a):
     after = fnp.flip(fnp.cumprod(fnp.flip(fnp.concatenate([s[..., 1:], ones], axis=-1), -1),
                                  axis=-1), -1)
     others = (before * after).astype(a.dtype)          # prod_{j != i} s_j, without division
-    phase = det_p.bind(u) * det_p.bind(vh)             # +-1 (real) or a unit complex number
+    # det(U) det(V^H): +-1 (real) or a unit complex number; slogdet's sign, as U and V^H are
+    # unitary (always invertible: its derivative needs no choice between formulas)
+    phase = slogdet_p.bind(u)[0] * slogdet_p.bind(vh)[0]
     v = fnp.conjugate(fnp.swapaxes(vh, -1, -2))
     adj = fnp.matmul(v * fnp.expand_dims(others, -2), fnp.conjugate(fnp.swapaxes(u, -1, -2)))
     return adj * fnp.expand_dims(fnp.expand_dims(phase, -1), -1)

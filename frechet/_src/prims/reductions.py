@@ -12,7 +12,6 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
-from frechet._src.core.trace import Tracer
 from frechet._src.ir import scalar_loops
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.elementwise import const
@@ -46,8 +45,11 @@ def expand(ans, x, axes):
     return broadcast_in_dim_p.bind(ans, shape=tuple(x.shape), broadcast_dimensions=kept)
 
 
-def concrete(x):
-    return x.concrete() if isinstance(x, Tracer) else x
+def plain(x):
+    """x where it is a plain array (eager mode, first order), else None. Rules use it for a
+    cheaper form of the same derivative, never a traced value's concrete one: reading that
+    would make jit guard on the data and trace again for every new input."""
+    return x if isinstance(x, np.ndarray) else None
 
 
 # max / min ---------------------------------------------------------------------------------
@@ -130,7 +132,7 @@ def _from_last(x, perm):
 def _cumprod_jvp(primals, tangents, *, axis, reverse=False):
     (x,), (t,) = primals, tangents
     ans = cumprod_p.bind(x, axis=axis, reverse=reverse)
-    cx = concrete(x)
+    cx = plain(x)
     if cx is not None and np.all(cx != 0):   # d y_k = y_k * sum_{i<=k} t_i / x_i
         return ans, ew.mul(ans, cumsum_p.bind(ew.div(t, x), axis=axis, reverse=reverse))
     return ans, _cumprod_jvp_exact(x, t, axis, reverse)
@@ -173,17 +175,17 @@ def _cumext(name, ufunc):
         from frechet._src.prims.indexing import take_along_axis
         (x,), (t,) = primals, tangents
         ans = p.bind(x, axis=axis, reverse=reverse)
-        xc, ac = concrete(x), concrete(ans)
-        if xc is None:
-            raise NotImplementedError(f"{name} can be differentiated only on concrete values")
-        n = xc.shape[axis]
-        pos = np.arange(n).reshape([-1 if d == axis else 1 for d in range(xc.ndim)])
+        # the index of the element each running extreme comes from: the last one so far
+        # that equals it (in traced operations, so that jit does not guard on the data)
+        n = x.shape[axis]
+        pos = np.broadcast_to(np.arange(n, dtype=np.intp).reshape(
+            [-1 if d == axis else 1 for d in range(len(x.shape))]), x.shape)
+        hit = ew.bind("equal", x, ans)
         if reverse:
-            idx = _cum(np.minimum.accumulate, True,
-                       np.where(xc == ac, pos, n - 1) + np.zeros(xc.shape, np.intp), axis)
+            idx = cummin_p.bind(ew.select(hit, pos, np.full(x.shape, n - 1, np.intp)),
+                                axis=axis, reverse=True)
         else:
-            idx = np.maximum.accumulate(np.where(xc == ac, pos, 0) + np.zeros(xc.shape, np.intp),
-                                        axis=axis)
+            idx = cummax_p.bind(ew.select(hit, pos, np.zeros(x.shape, np.intp)), axis=axis)
         return ans, take_along_axis(t, idx, axis)
     p.jvp = jvp
     p.batch = _axis_batch(p)
@@ -203,7 +205,7 @@ reduce_prod_p.batch = _axes_batch(reduce_prod_p)
 def _prod_jvp(primals, tangents, *, axes):
     (x,), (t,) = primals, tangents
     ans = reduce_prod_p.bind(x, axes=axes)
-    cx = concrete(x)
+    cx = plain(x)
     if cx is not None and np.all(cx != 0):
         return ans, reduce_sum(ew.mul(t, ew.div(expand(ans, x, axes), x)), axes)
     # products of the other elements: exclusive cumulative products from both sides.

@@ -256,8 +256,11 @@ stop_gradient_p.jvp = lambda primals, tangents: (stop_gradient_p.bind(*primals),
 defvectorized(stop_gradient_p)
 
 # Taylor rules: linear in the tangents with weights fixed by the primal.
-for _p in (select_p, convert_element_type_p, stop_gradient_p):
+for _p in (select_p, convert_element_type_p):
     _p.taylor = taylor_by_jvp(_p)
+# a constant: no series at all (not a series of zeros, which would make every primitive after
+# it run its Taylor rule, as det's JVP rule does on the condition it computes)
+stop_gradient_p.taylor = lambda primals, series: (stop_gradient_p.bind(*primals), None)
 
 # Back ends and passes: what jit's peephole pass rewrites, codegen's inline forms, fused-loop
 # templates, and how the scan compiler writes these out element by element.

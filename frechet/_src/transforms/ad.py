@@ -12,6 +12,8 @@ Fan-out becomes accumulation (`add_any`), composition reverses.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from frechet._src.core import trace as _trace
@@ -98,32 +100,41 @@ def _instantiate_batch(args, batched):
     return broadcast_batched(args, batched)
 
 
+class Pending(NamedTuple):
+    """A tangent not yet recorded: `tangent * scale`, for an elementwise factor `scale` (an
+    array). Under linearization a chain of elementwise operations composes its derivative
+    factors by multiplying them here, so it records one equation instead of one per operation
+    (the product of diagonal linear maps is diagonal). Immutable: tracers that share it (a copy,
+    an in-place update) each record it when they need it, without changing the other."""
+
+    tangent: StagedTracer
+    scale: np.ndarray
+
+    def record(self):
+        t = self.tangent
+        return t._trace.record_scale(BUILTIN.multiply, t, self.scale)
+
+
 class JVPTracer(Tracer):
-    """A (primal, tangent) pair. Under linearization a tangent may be kept *scaled*: the
-    tangent is `_tangent * scale` for an elementwise factor `scale` (an array) not yet recorded.
-    A chain of elementwise operations composes its derivative factors by multiplying them here,
-    so it records one equation instead of one per operation (the product of diagonal linear
-    maps is diagonal). Reading `.tangent` records the scaling, once."""
+    """A (primal, tangent) pair. The tangent is None (a symbolic zero: a constant this trace
+    lifted), a value, or a `Pending` scaling of one; `materialise()` is the one step that
+    records a pending scaling. Reading the fields never records anything."""
 
-    __slots__ = ("_tangent", "dtype", "primal", "scale", "shape")
+    __slots__ = ("_tangent", "dtype", "primal", "shape")
 
-    def __init__(self, trace, primal, tangent, scale=None):
+    def __init__(self, trace, primal, tangent):
         self._trace = trace
         self.primal = primal
         self._tangent = tangent
-        self.scale = scale
         self.shape = primal.shape     # read often by the front end: kept, not recomputed
         self.dtype = primal.dtype
 
-    @property
-    def tangent(self):
-        s = self.scale
-        if s is None:
-            return self._tangent
+    def materialise(self):
+        """The tangent as a value (None: zero), recording a pending scaling once."""
         t = self._tangent
-        self._tangent = t._trace.record_scale(BUILTIN.multiply, t, s)
-        self.scale = None
-        return self._tangent
+        if type(t) is Pending:
+            t = self._tangent = t.record()
+        return t
 
     def concrete(self):
         p = self.primal
@@ -159,8 +170,9 @@ class JVPTrace(Trace):
         for i, a in enumerate(args):
             if type(a) is JVPTracer and a._trace is self:
                 primals[i] = a.primal
-                if a._tangent is not None:
-                    tangents[i] = a.tangent
+                t = a._tangent
+                if t is not None:
+                    tangents[i] = t if type(t) is not Pending else a.materialise()
                     found = True
         return primals, tangents, found
 
@@ -188,7 +200,7 @@ class JVPTrace(Trace):
                 else:
                     ans = prim.impl(x, **params) if params else prim.impl(x)
                 return self._scaled(ans, a, d(x, ans))
-            primals, tangents = [a.primal], [a.tangent]
+            primals, tangents = [a.primal], [a.materialise()]
         else:
             if self.folds and len(args) == 2 and prim.jvp_by_constant is not None:
                 out = self._by_constant(prim, args)
@@ -223,15 +235,16 @@ class JVPTrace(Trace):
         """The tracer of `ans`, whose tangent is a's tangent times the elementwise factor f
         (None: one). Under linearization with a concrete factor, the factor is folded into a's
         pending scale instead of being recorded."""
-        t, s = a._tangent, a.scale
+        t = a._tangent
         if f is None:
-            return JVPTracer(self, ans, t, s)
+            return JVPTracer(self, ans, t)
+        t, s = (t.tangent, t.scale) if type(t) is Pending else (t, None)
         rt = self.rule_trace
         if self.folds and type(f) is np.ndarray and type(t) is StagedTracer and t._trace is rt:
             spec = t.var.spec
             if f.shape == spec[0] and f.dtype == spec[1]:
-                return JVPTracer(self, ans, t, f if s is None else s * f)
-        return JVPTracer(self, ans, rt.process(BUILTIN.multiply, (a.tangent, f), {}))
+                return JVPTracer(self, ans, Pending(t, f if s is None else s * f))
+        return JVPTracer(self, ans, rt.process(BUILTIN.multiply, (a.materialise(), f), {}))
 
     def _by_constant(self, prim, args):
         """Under linearization, a binary elementwise primitive with one traced argument and one
@@ -264,10 +277,11 @@ class JVPTrace(Trace):
         if type(x) is not JVPTracer or type(y) is not JVPTracer or x._trace is not self \
                 or y._trace is not self:
             return NotImplemented
-        t = x._tangent
-        if t is None or t is not y._tangent or type(t) is not StagedTracer:
+        tx, ty = x._tangent, y._tangent
+        t, sx = (tx.tangent, tx.scale) if type(tx) is Pending else (tx, None)
+        t2, sy = (ty.tangent, ty.scale) if type(ty) is Pending else (ty, None)
+        if t is None or t is not t2 or type(t) is not StagedTracer:
             return NotImplemented
-        sx, sy = x.scale, y.scale
         if (sx is not None and type(sx) is not np.ndarray) or \
                 (sy is not None and type(sy) is not np.ndarray):
             return NotImplemented
@@ -275,7 +289,7 @@ class JVPTrace(Trace):
         one = np.ones(t.var.spec[0], t.var.spec[1])
         sx = one if sx is None else sx
         sy = one if sy is None else sy
-        return JVPTracer(self, ans, t, sx + sy if prim.jvp_sum_sign > 0 else sx - sy)
+        return JVPTracer(self, ans, Pending(t, sx + sy if prim.jvp_sum_sign > 0 else sx - sy))
 
     def process_custom_jvp(self, fun, jvp, args):
         primals, tangents, found = self._unpack(args)
@@ -352,7 +366,7 @@ def _split_outputs(jt, outs):
     for o in outs:
         if type(o) is JVPTracer and o._trace is jt:
             primals.append(o.primal)
-            tangents.append(o.tangent)
+            tangents.append(o.materialise())
         else:
             primals.append(o)
             tangents.append(None)
