@@ -234,11 +234,12 @@ class GMRES(_Scipy):
 
 
 class LSQR(Solver):
-    """scipy.sparse.linalg.lsqr (uses A^T too): least squares, so A may be singular.
+    """scipy.sparse.linalg.lsqr (uses A^T too).
 
     Args:
-      tol: relative residual to reach (LSQR's atol and btol).
-      maxiter: at most this many iterations (LSQR's iter_lim).
+      tol: relative residual to reach (LSQR's btol; its atol, the least-squares stopping test,
+        is 0, so that tol means the residual of A x = b, as for the other solvers).
+      maxiter: at most this many iterations (LSQR's iter_lim; None: 10 n).
       ridge: solve (A + ridge I) x = b.
     """
 
@@ -246,11 +247,8 @@ class LSQR(Solver):
 
     def _solve(self, op, b, matrix):
         import scipy.sparse.linalg as spla
-        return spla.lsqr(op, b, atol=self.tol, btol=self.tol, iter_lim=self.maxiter)[0]
-
-    def _allowed(self):
-        # LSQR's test is ||r|| <= btol ||b|| + atol ||A|| ||x||: allow the second term's scale
-        return max(1e3 * self.tol, 1e-9)
+        return spla.lsqr(op, b, atol=0.0, btol=self.tol,
+                         iter_lim=self.maxiter or 10 * b.shape[0])[0]
 
 
 # ---- solvers written here ------------------------------------------------------------------------
