@@ -345,3 +345,40 @@ def test_errors_lead_with_the_fix():
         return closed_form(lam, X, y)
     with pytest.raises(fr.ShapeError, match="return 3 numbers from optimality_fun"):
         fr.grad(lambda lam: np.sum(not_square(W_INIT, lam, X0, Y0)))(LAM)
+
+
+def test_fixed_point_under_vmap_and_jit():
+    @fi.custom_fixed_point(T)
+    def equilibrium(x0, W, theta):
+        return iterate(x0, W, theta, 200)
+
+    thetas = RNG.standard_normal((3, D))
+    got = fr.vmap(fr.jacrev(lambda t: equilibrium(np.zeros(D), W, t)))(thetas)
+    want = np.stack([fr.jacfwd(lambda t: iterate(np.zeros(D), W, t, 200))(t) for t in thetas])
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+    g = fr.jit(fr.grad(lambda W, t: np.sum(equilibrium(np.zeros(D), W, t) ** 2)))
+    for t in thetas:
+        want = fr.grad(lambda W, t=t: np.sum(iterate(np.zeros(D), W, t, 200) ** 2))(W)
+        np.testing.assert_allclose(g(W, t), want, rtol=1e-10, atol=1e-12)
+
+
+def test_aux_shapes_need_a_run():
+    @fi.custom_root(ridge_optimality, has_aux=True)
+    def with_aux(init, lam, X, y):
+        return closed_form(lam, X, y), np.arange(3)
+    with pytest.raises(fr.ConcretizationError, match="call with_aux on concrete values"):
+        fr.make_program(lambda lam: with_aux(W_INIT, lam, X0, Y0)[0])(LAM)
+    w, aux = fr.jit(lambda lam: with_aux(W_INIT, lam, X0, Y0))(LAM)
+    np.testing.assert_allclose(w, closed_form(LAM, X0, Y0), rtol=1e-12)
+    np.testing.assert_array_equal(aux, np.arange(3))
+
+
+def test_documentation_examples_run():
+    import doctest
+    import pathlib
+
+    from frechet.implicit import _api
+    assert doctest.testmod(_api).failed == 0
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "implicit.md").read_text()
+    code = text.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "docs/implicit.md", "exec"), {})  # noqa: S102

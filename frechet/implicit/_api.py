@@ -46,7 +46,7 @@ def custom_root(optimality_fun, solve=None, has_aux=False, symmetric=False):
       ... def ridge(init, lam, X, y):            # any solver: here NumPy's
       ...     return np.linalg.solve(X.T @ X + lam * np.eye(X.shape[1]), X.T @ y)
       >>> X, y = np.eye(2), np.array([1.0, 2.0])
-      >>> fr.grad(lambda lam: ridge(np.zeros(2), lam, X, y).sum())(1.0)   # -3 / (1 + lam)^2
+      >>> float(fr.grad(lambda lam: ridge(np.zeros(2), lam, X, y).sum())(1.0))  # -3/(1 + lam)^2
       -0.75
     """
     def decorator(solver):
