@@ -17,10 +17,9 @@ from frechet._src.transforms.linear_solve import (
     Dense,
     Neumann,
     NormalCG,
-    Solver,
     SparseDirect,
     solve,
 )
 
 __all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "NormalCG",
-           "Solver", "SparseDirect", "solve"]
+           "SparseDirect", "solve"]

@@ -382,3 +382,23 @@ def test_documentation_examples_run():
     text = (pathlib.Path(__file__).parent.parent / "docs" / "implicit.md").read_text()
     code = text.split("```python\n")[1].split("```")[0]
     exec(compile(code, "docs/implicit.md", "exec"), {})  # noqa: S102
+
+
+def test_the_rule_is_applied_where_the_solver_stopped():
+    # one gradient step from zero: not the argmin; the derivative is the implicit-function
+    # formula at that point, -(X^T X + lam I)^-1 dF/dlam = -(X^T X + lam I)^-1 w
+    @fi.custom_root(ridge_optimality)
+    def one_step(init, lam, X, y):
+        return init - 0.01 * ridge_optimality(init, lam, X, y)
+    w = one_step(W_INIT, LAM, X0, Y0)
+    want = -np.linalg.solve(X0.T @ X0 + LAM * np.eye(P), w)
+    np.testing.assert_allclose(fr.jacfwd(lambda lam: one_step(W_INIT, lam, X0, Y0))(LAM), want,
+                               rtol=1e-12)
+    exact = fr.jacfwd(lambda lam: closed_form(lam, X0, Y0))(LAM)
+    assert np.abs(want - exact).max() > 1e-2
+
+
+def test_a_backward_solve_that_does_not_converge_warns():
+    slow = fi.custom_root(ridge_optimality, solve=fi.CG(tol=1e-12, maxiter=1))(ridge.__wrapped__)
+    with pytest.warns(RuntimeWarning, match="did not converge: relative residual"):
+        fr.grad(lambda lam: val_loss(slow(W_INIT, lam, X0, Y0)))(LAM)
