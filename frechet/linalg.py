@@ -2,7 +2,10 @@
 
 `solve(A, b, solver=...)` with A an array, a SciPy sparse matrix, a LinearMap or a function
 v -> A v, differentiable in b and in everything A depends on (its transpose is a solve with
-A^T). Solvers: Dense(), Cholesky(), CG(), GMRES(), BiCGStab(), LSQR(), SparseDirect().
+A^T). Solvers: Dense(), Cholesky(), CG(), GMRES(), BiCGStab(), LSQR(), NormalCG(),
+Neumann(maxiter, alpha), SparseDirect(). Each takes `tol` (relative residual), `maxiter` and
+`ridge` (it solves (A + ridge I) x = b), and warns, naming the residual, when it does not
+converge.
 """
 
 from frechet._src.transforms.linear_solve import (
@@ -12,8 +15,11 @@ from frechet._src.transforms.linear_solve import (
     BiCGStab,
     Cholesky,
     Dense,
+    Neumann,
+    NormalCG,
     SparseDirect,
     solve,
 )
 
-__all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "SparseDirect", "solve"]
+__all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "NormalCG",
+           "SparseDirect", "solve"]

@@ -19,7 +19,18 @@ from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.prims.rules import traced_numpy
 from frechet._src.transforms.branch import compiled, stage_closed
-from frechet._src.warn import warn
+from frechet._src.transforms.solvers import (
+    CG,
+    GMRES,
+    LSQR,
+    BiCGStab,
+    Cholesky,
+    Dense,
+    Neumann,
+    NormalCG,
+    Solver,
+    SparseDirect,
+)
 
 # ---- sparse matrices as constant linear maps -----------------------------------------------------
 
@@ -64,89 +75,8 @@ def sparse_matmul(a, b):
         if len(a.shape) > 1 else sparse_matmul(b.T, a)
 
 
-# ---- solvers -------------------------------------------------------------------------------------
-
-# A solver is called as solver(op, b, matrix): op a SciPy LinearOperator, b a vector (or, for
-# solvers with `columns = False`, a matrix of right-hand sides), matrix() the matrix itself
-# (formed once, from op when A was given by its action). Iterative solvers take one column.
-
-class Dense:
-    """np.linalg.solve on the matrix (formed from its action when it is not an array)."""
-
-    columns = False
-
-    def __call__(self, op, b, matrix):
-        return np.linalg.solve(_dense(matrix()), b)
-
-
-class Cholesky:
-    """scipy.linalg.cho_factor/cho_solve: A symmetric (Hermitian) positive definite."""
-
-    columns = False
-
-    def __call__(self, op, b, matrix):
-        import scipy.linalg as sla
-        return sla.cho_solve(sla.cho_factor(_dense(matrix())), b)
-
-
-class _Iterative:
-    name = ""
-    columns = True
-
-    def __init__(self, **options):
-        self.options = options
-
-    def __call__(self, op, b, matrix):
-        import scipy.sparse.linalg as spla
-        x, info = getattr(spla, self.name)(op, b, **self.options)
-        if info != 0:
-            warn(f"{self.name} did not converge (info={info})")
-        return x
-
-    def __repr__(self):
-        return f"{type(self).__name__}({self.options})"
-
-
-class CG(_Iterative):
-    """scipy.sparse.linalg.cg (A symmetric positive definite); options go to SciPy."""
-    name = "cg"
-
-
-class GMRES(_Iterative):
-    """scipy.sparse.linalg.gmres; options go to SciPy."""
-    name = "gmres"
-
-
-class BiCGStab(_Iterative):
-    """scipy.sparse.linalg.bicgstab; options go to SciPy."""
-    name = "bicgstab"
-
-
-class LSQR:
-    """scipy.sparse.linalg.lsqr (uses A^T too); options go to SciPy."""
-
-    columns = True
-
-    def __init__(self, **options):
-        self.options = {"atol": 1e-12, "btol": 1e-12, **options}
-
-    def __call__(self, op, b, matrix):
-        import scipy.sparse.linalg as spla
-        return spla.lsqr(op, b, **self.options)[0]
-
-
-class SparseDirect:
-    """scipy.sparse.linalg.spsolve on a sparse matrix (frechet.scipy.sparse.linalg.spsolve)."""
-
-    columns = False
-
-    def __call__(self, op, b, matrix):
-        import scipy.sparse.linalg as spla
-        return spla.spsolve(matrix(), b)
-
-
-def _dense(m):
-    return m.toarray() if hasattr(m, "toarray") else m
+__all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "NormalCG",
+           "Solver", "SparseDirect", "solve", "sparse_matmul"]
 
 
 # ---- the linear_solve primitive ------------------------------------------------------------------
@@ -251,8 +181,10 @@ def solve(A, b, solver=None):
       A: an array (traced or not), a SciPy sparse matrix, a frechet LinearMap, or a function
         v -> A v (linear in v; it may close over traced values).
       b: a vector, or a matrix of right-hand sides (columns).
-      solver: Dense() (default for arrays), Cholesky(), CG(), GMRES() (default otherwise),
-        BiCGStab(), LSQR(), SparseDirect(); iterative ones take SciPy's options.
+      solver: Dense() (default for arrays), Cholesky(), CG(), GMRES(tol=1e-12) (default
+        otherwise), BiCGStab(), LSQR(), NormalCG(), Neumann(maxiter, alpha), SparseDirect();
+        each takes tol (relative residual), maxiter and ridge (it solves (A + ridge I) x = b)
+        and warns, naming the residual, when it does not converge.
     """
     import scipy.sparse as sp
 
@@ -285,7 +217,7 @@ def solve(A, b, solver=None):
             return fnp.matmul(A, v)
     if solver is None:
         solver = (SparseDirect() if sp.issparse(A) else
-                  Dense() if matrix is not None or not callable(A) else GMRES(rtol=1e-12))
+                  Dense() if matrix is not None or not callable(A) else GMRES(tol=1e-12))
     if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
     program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), b.dtype)],

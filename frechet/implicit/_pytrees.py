@@ -1,0 +1,40 @@
+"""Pytrees for frechet.implicit: optree in frechet's namespace (so dataclasses registered with
+frechet.register_dataclass are pytrees here too), and one flat vector per pytree for the
+linear solve."""
+
+from __future__ import annotations
+
+import numpy as np
+import optree
+
+NAMESPACE = "frechet"
+
+
+def flatten(tree):
+    return optree.tree_flatten(tree, none_is_leaf=False, namespace=NAMESPACE)
+
+
+def unflatten(treedef, leaves):
+    return optree.tree_unflatten(treedef, list(leaves))
+
+
+def ravel(leaves):
+    """The leaves (arrays or tracers) as one vector, in their common dtype."""
+    dtype = np.result_type(*[x.dtype for x in leaves])
+    parts = [np.reshape(x, (-1,)) for x in leaves]
+    parts = [p if p.dtype == dtype else p.astype(dtype) for p in parts]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def unraveler(specs):
+    """v -> leaves of the shapes and dtypes in `specs` ((shape, dtype) pairs)."""
+    sizes = [int(np.prod(shape)) for shape, _ in specs]
+
+    def unravel(v):
+        out, i = [], 0
+        for (shape, dtype), n in zip(specs, sizes):
+            piece = np.reshape(v[i:i + n], shape)
+            out.append(piece if piece.dtype == dtype else piece.astype(dtype))
+            i += n
+        return out
+    return unravel, sum(sizes)
