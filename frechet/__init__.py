@@ -4,36 +4,46 @@ The derivative of a program at a point is a linear map, kept as a small program 
 primitives; reverse mode is its transpose.
 """
 
-from frechet import bounds, checkpoint_policies, linalg, numpy, optim, optimize, scipy, zero_order
+from frechet import (
+                     bounds,
+                     checkpoint_policies,
+                     implicit,
+                     linalg,
+                     numpy,
+                     optim,
+                     optimize,
+                     scipy,
+                     zero_order,
+)
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
 from frechet._src.config import config
 from frechet._src.errors import (
-                                 ConcretizationError,
-                                 EscapedTracerError,
-                                 FrechetError,
-                                 NonDifferentiableError,
-                                 RetracingWarning,
-                                 ShapeError,
-                                 TracerConversionError,
-                                 UnsupportedFunctionError,
+                     ConcretizationError,
+                     EscapedTracerError,
+                     FrechetError,
+                     NonDifferentiableError,
+                     RetracingWarning,
+                     ShapeError,
+                     TracerConversionError,
+                     UnsupportedFunctionError,
 )
 from frechet._src.ir.program import Program
 from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
 from frechet._src.transforms.api import (
-                                 eval_shape,
-                                 grad,
-                                 hessian,
-                                 hvp,
-                                 jacfwd,
-                                 jacobian,
-                                 jacrev,
-                                 jvp,
-                                 linear_transpose,
-                                 linearize,
-                                 make_program,
-                                 stop_gradient,
-                                 value_and_grad,
-                                 vjp,
+                     eval_shape,
+                     grad,
+                     hessian,
+                     hvp,
+                     jacfwd,
+                     jacobian,
+                     jacrev,
+                     jvp,
+                     linear_transpose,
+                     linearize,
+                     make_program,
+                     stop_gradient,
+                     value_and_grad,
+                     vjp,
 )
 from frechet._src.transforms.checkpoint import checkpoint, remat
 from frechet._src.transforms.collapsed import laplacian, second_order
@@ -50,7 +60,7 @@ __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
-    "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
+    "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "implicit", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
     "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optim", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "scipy", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
     "while_loop", "zero_order",
