@@ -342,3 +342,24 @@ def test_fan_out_of_one_value_keeps_one_scaling():
     fd = (fanout(x + eps * v) - fanout(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(L(v), fd, rtol=1e-3, atol=1e-6)   # (the map grows ~1.5^25)
     np.testing.assert_allclose(L.T(v), L.to_dense().T @ v, rtol=1e-13)
+
+
+def test_custom_jvp_rule_is_used_at_every_order():
+    # the rule says f' = 2 cos (not the body's cos); a rule calling f again must be
+    # differentiated by the rule too, or second derivatives silently use the body
+    @fr.custom_jvp
+    def f(x):
+        return np.sin(x)
+
+    @f.defjvp
+    def f_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return f(x), 2 * np.cos(x) * t
+
+    def g(y):
+        return f(y) ** 2
+    want = 8 * np.cos(0.3) ** 2 - 4 * np.sin(0.3) ** 2      # d/dy [2 f(y) 2 cos(y)]
+    for got in (fr.grad(fr.grad(g))(0.3), fr.hessian(g)(0.3),
+                fr.jvp(fr.grad(g), (0.3,), (1.0,))[1], fr.jit(fr.grad(fr.grad(g)))(0.3),
+                fr.grad(fr.grad(fr.jit(g)))(0.3)):
+        np.testing.assert_allclose(got, want, rtol=1e-12)

@@ -36,3 +36,15 @@ def test_extend_missing_transpose_raises_naming_it():
     p.jvp = lambda primals, tangents: (p.bind(*primals), p.bind(*tangents))
     with pytest.raises(fr.NonDifferentiableError, match="'test_ext_nolinear'.*no transpose"):
         fr.grad(lambda v: np.sum(p.bind(v)))(np.ones(3))
+
+
+def test_an_impl_in_user_code_gets_numpy_arrays_while_a_transformation_runs():
+    # np.zeros in the user's own code is a fillable traced array inside a transformation,
+    # but an impl computes on plain arrays: it must get NumPy's
+    def impl(x):
+        out = np.zeros(x.shape)
+        out[...] = 2.0 * x
+        return out
+    p = fx.primitive("test_impl_allocates", impl, lambda x: x)
+    p.jvp = lambda primals, tangents: (p.bind(*primals), 2.0 * tangents[0])
+    np.testing.assert_allclose(fr.grad(lambda x: np.sum(p.bind(x) * x))(np.ones(3)), 4.0)

@@ -81,6 +81,8 @@ class Primitive:
         if key == "name":       # for the reason __init__ checks it
             raise AttributeError(f"primitive {self.name!r} keeps its name: define a new "
                                  f"primitive instead of renaming one")
+        if key == "impl" and hasattr(value, "__code__"):
+            IMPL_CODES.add(value.__code__)
         object.__setattr__(self, key, value)
 
     def __repr__(self) -> str:
@@ -121,6 +123,10 @@ def check_name(name) -> str:
             f"(letters, digits, '_' and '.', not starting with a digit), got {name!r}")
     return name
 
+
+# The code of every impl written in Python: code an impl runs computes on plain arrays, even
+# while a transformation is current (numpy/patching.py gives it NumPy's own constructors).
+IMPL_CODES: set = set()
 
 # The registry of all primitives, for coverage tests and the coverage report.
 REGISTRY: dict[str, Primitive] = {}

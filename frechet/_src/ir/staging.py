@@ -99,6 +99,27 @@ class StagingTrace(Trace):
             self.consts.append(x)   # keeps x alive, so its id stays unique
         return v
 
+    def _known(self, args) -> bool:
+        """Whether a partial evaluator hands an operation on args to its parent (none of them
+        is one of its staged values)."""
+        return self.forward_known and not any(
+            isinstance(a, StagedTracer) and a._trace is self for a in args)
+
+    # A custom rule on known values belongs to the parent (under linearization, the primal side
+    # of a rule that calls the function again: the parent differentiates it by its rule too,
+    # where running the body here would differentiate the body instead)
+    def process_custom_jvp(self, fun, jvp, args):
+        if self._known(args):
+            return self.parent.process_custom_jvp(fun, jvp, args)
+        with _trace.use(self):
+            return fun(*args)
+
+    def process_custom_vjp(self, fun, fwd, bwd, args):
+        if self._known(args):
+            return self.parent.process_custom_vjp(fun, fwd, bwd, args)
+        with _trace.use(self):
+            return fun(*args)
+
     def process(self, prim, args, params):
         if self.forward_known:
             for a in args:

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 from frechet._src.config import config
 from frechet._src.core import trace as _trace
+from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.ir.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
@@ -94,8 +95,16 @@ def _from_library(frame) -> bool:
 
 
 def _from_user(frame) -> bool:
-    """Whether frame runs the user's own code: neither frechet's nor a library's."""
-    return not frame.f_code.co_filename.startswith(_PKG_DIR) and not _from_library(frame)
+    """Whether frame runs the user's own code: neither frechet's nor a library's, nor a
+    primitive's impl (which frechet calls on plain arrays while a transformation is current)."""
+    if frame.f_code.co_filename.startswith(_PKG_DIR) or _from_library(frame):
+        return False
+    f = frame
+    while f is not None and not f.f_code.co_filename.startswith(_PKG_DIR):
+        if f.f_code in IMPL_CODES:
+            return False
+        f = f.f_back
+    return True
 
 
 def _fillable(out, name):
