@@ -26,7 +26,7 @@ def options(description: str) -> argparse.Namespace:
 def progress(iterable, total: int, desc: str):
     """tqdm when installed, else a line on stderr rewritten every 10%."""
     try:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
     except ImportError:
         return _plain(iterable, total, desc)
     return tqdm(iterable, total=total, desc=desc)

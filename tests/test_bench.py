@@ -114,7 +114,7 @@ def test_peers_agree_with_frechet(name):
 
 
 def test_hypergrad_logistic_bar_needs_jaxopt_and_allows_a_tie():
-    bar = dict(((n, b), c) for n, b, c in report.BARS)[
+    bar = {(n, b): c for n, b, c in report.BARS}[
         ("hypergrad_logistic", "frechet no slower than jaxopt in the same run")]
     assert bar({"frechet": runner.Outcome(1.0), "jaxopt": runner.Outcome(status="not installed")}
                ) is None
