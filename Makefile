@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: tour test test-slow bench coverage clean
+.PHONY: tour test test-slow bench coverage examples clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -35,6 +35,18 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 # The whole suite against the installed peers; writes bench/results.md and bench/results.png.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m frechet bench
+
+# Every example at small size (tests/test_examples.py runs the same list); pictures, when
+# matplotlib is installed, go to build/examples/.
+EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
+	examples/lasso_jacobian.py examples/unroll_memory.py
+
+examples: $(VENV)/.installed-test
+	mkdir -p build/examples
+	@for f in $(EXAMPLES); do \
+		echo "== $$f"; \
+		FRECHET_EXAMPLE_SMALL=1 $(BIN)/python $$f --png-dir build/examples || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -111,3 +111,14 @@ def test_peers_agree_with_frechet(name):
     pytest.importorskip("jax")
     pytest.importorskip("torch")
     _check_prepared(name, ())
+
+
+def test_hypergrad_logistic_bar_needs_jaxopt_and_allows_a_tie():
+    bar = {(n, b): c for n, b, c in report.BARS}[
+        ("hypergrad_logistic", "frechet no slower than jaxopt in the same run")]
+    assert bar({"frechet": runner.Outcome(1.0), "jaxopt": runner.Outcome(status="not installed")}
+               ) is None
+    assert bar({"frechet": runner.Outcome(2.0), "frechet jit": runner.Outcome(1.0),
+                "jaxopt": runner.Outcome(1.0)}) == (True, "best frechet 1.00x jaxopt")
+    assert bar({"frechet": runner.Outcome(3.0), "jaxopt": runner.Outcome(2.0)}) == \
+        (False, "best frechet 1.50x jaxopt")

@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-from frechet._src.bench import eager, elementwise, loops, matrices, nets
+from frechet._src.bench import eager, elementwise, implicit, loops, matrices, nets
 from frechet._src.bench.runner import fastest_peer, print_workload, run_workload, table_rows
 
 WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
@@ -17,7 +17,8 @@ WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
              matrices.JACOBIAN_REV, matrices.LOGDET_GRAD, matrices.EIGH_GRAD,
              matrices.SVD_GRAD, elementwise.TAYLOR8,
              loops.EULER_UNROLL, elementwise.EAGER_OVERHEAD, nets.MLP_BOUND,
-             eager.FANOUT_CHAIN, eager.SMALL_MATRIX_CHAIN, eager.SCALAR_PROJECTILE)
+             eager.FANOUT_CHAIN, eager.SMALL_MATRIX_CHAIN, eager.SCALAR_PROJECTILE,
+             implicit.HYPERGRAD_LOGISTIC)
 
 
 def _eager_within(factor, other):
@@ -54,6 +55,17 @@ def _beats(*peers):
     return check
 
 
+def _no_slower_than(peer):
+    """The faster of frechet eager and jit takes at most `peer`'s time."""
+    def check(o):
+        mine = [x.seconds for k, x in o.items() if k.startswith("frechet") and x.seconds]
+        theirs = o[peer].seconds if peer in o else None
+        if not mine or not theirs:
+            return None
+        return min(mine) <= theirs, f"best frechet {min(mine) / theirs:.2f}x {peer}"
+    return check
+
+
 def _at_most(candidate, seconds, label):
     def check(o):
         s = o.get(candidate)
@@ -86,6 +98,9 @@ BARS += [(n, "frechet eager at most 0.4x autograd per op", _eager_within(0.4, "a
          for n in ("fanout_chain", "small_matrix_chain")]
 BARS += [("scalar_projectile", "frechet eager within 20x of the NumPy primal",
           _eager_within(20.0, "numpy"))]
+# issue 15's bar (evaluated only when jaxopt ran)
+BARS += [("hypergrad_logistic", "frechet no slower than jaxopt in the same run",
+          _no_slower_than("jaxopt"))]
 
 
 def check_bars(results: dict) -> list[tuple[str, str, str, str]]:
@@ -104,7 +119,7 @@ def check_bars(results: dict) -> list[tuple[str, str, str, str]]:
 def versions() -> str:
     import numpy
     parts = [f"Python {platform.python_version()}", f"NumPy {numpy.__version__}"]
-    for mod in ("jax", "torch", "autograd"):
+    for mod in ("jax", "jaxopt", "torch", "autograd"):
         try:
             parts.append(f"{mod} {importlib.metadata.version(mod)}")
         except importlib.metadata.PackageNotFoundError:
