@@ -19,7 +19,7 @@ Example:
   >>> from frechet.implicit import prox
   >>> prox.l1(np.array([3.0, -0.5, -2.0]), 1.0)
   array([ 2.,  0., -1.])
-  >>> fr.grad(lambda lam: prox.l1(np.array([3.0, 2.0, 0.5]), lam).sum())(1.0)  # -sign on support
+  >>> float(fr.grad(lambda lam: prox.l1(np.array([3.0, 2.0, 0.5]), lam).sum())(1.0))  # -2
   -2.0
 """
 
