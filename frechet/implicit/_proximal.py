@@ -61,7 +61,8 @@ class _Splitting:
         return fr.grad(self.fun)(x, *args)
 
     def _default_solve(self):
-        return fr.linalg.Neumann(maxiter=self.maxiter, tol=self.tol)
+        # tol=0 (run all maxiter steps): maxiter truncated FPAD steps, no residual target
+        return fr.linalg.Neumann(maxiter=self.maxiter, tol=self.tol or None)
 
     def run(self, init, hyperparams_prox, *args):
         """The solution of min_x fun(x, *args) + g(x, hyperparams_prox), from init.
@@ -109,8 +110,9 @@ class ProximalGradient(_Splitting):
       implicit: True (default): the derivative of the solution by custom_fixed_point on the
         prox-gradient step with the step size the run used; False: differentiate the loop
         itself (unrolled; its derivative also depends on init and on maxiter).
-      solve: the linear solver of (I - dT/dx) v = b; default Neumann(maxiter, tol=tol),
-        fixed-point automatic differentiation (FPAD): O(n) memory, forward or reverse.
+      solve: the linear solver of (I - dT/dx) v = b; default Neumann(maxiter, tol=tol)
+        (Neumann(maxiter) when tol=0), fixed-point automatic differentiation (FPAD): O(n)
+        memory, forward or reverse.
       support_only: for l1, group_l1, elastic_net and nonnegative: the Jacobian is set to
         exactly zero where the solution is zero and the fixed-point map is restricted to the
         support (off-support rows of the system are the identity with zero right-hand side).
@@ -145,8 +147,11 @@ class ProximalGradient(_Splitting):
         for _ in range(60):
             x = self.prox(y - eta * gy, hp, eta)
             d = x - y
+            # Note: the slack of a few ulps of fun keeps rounding near the solution from
+            # halving eta for ever
             if self.stepsize is not None or (
-                    self.fun(x, *args) <= fy + np.sum(gy * d) + np.sum(d * d) / (2 * eta)):
+                    self.fun(x, *args) - fy - np.sum(gy * d) - np.sum(d * d) / (2 * eta)
+                    <= 1e-14 * (1 + np.abs(fy))):
                 return x, eta
             eta = eta / 2
         return x, eta
@@ -163,7 +168,7 @@ class ProximalGradient(_Splitting):
                 t = t_new
             else:
                 y = x_new
-            res = np.sqrt(np.sum((x_new - x) ** 2)) / eta
+            res = np.sqrt(np.sum(fr.stop_gradient(x_new - x) ** 2)) / eta
             x = x_new
             if res <= self.tol:
                 break
@@ -239,7 +244,7 @@ class BlockCoordinateDescent(_Splitting):
         res = np.inf
         for _ in range(self.maxiter):
             x_new = self._step(x, eta, hp, args)
-            res = np.sqrt(np.sum((x_new - x) ** 2))
+            res = np.sqrt(np.sum(fr.stop_gradient(x_new - x) ** 2))
             x = x_new
             if res <= self.tol:
                 break
