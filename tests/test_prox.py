@@ -222,6 +222,10 @@ def test_implicit_and_unrolled_agree():
     # unrolled with backtracking and FISTA too (the loop's comparisons carry no derivative)
     fista = ProximalGradient(lasso_loss, prox.l1, implicit=False, maxiter=3000, tol=1e-12)
     np.testing.assert_allclose(fr.grad(hyper(fista))(LAM), g_imp, rtol=1e-6)
+    # a fixed step and tol=0 test no values: the unrolled loop runs under vmap
+    lams = np.array([0.15, LAM])
+    np.testing.assert_allclose(fr.vmap(fr.grad(hyper(unrolled)))(lams),
+                               [fr.grad(hyper(unrolled))(lam) for lam in lams], rtol=1e-12)
     # unrolled depends on init through a truncated loop; implicit has zero derivative there
     g0 = fr.grad(lambda w0: np.sum(v * implicit.run(w0, LAM, X, Y)))(np.ones(P))
     np.testing.assert_array_equal(g0, 0.0)
@@ -309,7 +313,13 @@ def test_solver_errors_and_non_convergence_warning():
         ProximalGradient(lasso_loss, prox.l1, maxiter=3).run(np.zeros(P), LAM, X, Y)
 
 
-def test_docstring_examples_run():
+def test_docstring_and_documentation_examples_run():
+    import pathlib
+
     from frechet.implicit import _proximal
     assert doctest.testmod(prox).failed == 0
     assert doctest.testmod(_proximal).failed == 0
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "implicit.md").read_text()
+    section = text.split("## Proximal splitting and FPAD")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "docs/implicit.md", "exec"), {})  # noqa: S102

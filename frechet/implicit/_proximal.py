@@ -168,8 +168,10 @@ class ProximalGradient(_Splitting):
                 t = t_new
             else:
                 y = x_new
-            res = np.sqrt(np.sum(fr.stop_gradient(x_new - x) ** 2)) / eta
-            x = x_new
+            step, x = x_new - x, x_new
+            if self.tol == 0:       # no test on values: the loop is vmap-able unrolled
+                continue
+            res = np.sqrt(np.sum(fr.stop_gradient(step) ** 2)) / eta
             if res <= self.tol:
                 break
         else:
