@@ -226,6 +226,8 @@ def test_implicit_and_unrolled_agree():
     lams = np.array([0.15, LAM])
     np.testing.assert_allclose(fr.vmap(fr.grad(hyper(unrolled)))(lams),
                                [fr.grad(hyper(unrolled))(lam) for lam in lams], rtol=1e-12)
+    with pytest.raises(fr.ConcretizationError, match=r"use implicit=True, or .* pass stepsize"):
+        fr.vmap(fr.grad(hyper(fista)))(lams)
     # unrolled depends on init through a truncated loop; implicit has zero derivative there
     g0 = fr.grad(lambda w0: np.sum(v * implicit.run(w0, LAM, X, Y)))(np.ones(P))
     np.testing.assert_array_equal(g0, 0.0)

@@ -71,7 +71,15 @@ class _Splitting:
         init: zero derivative in implicit mode).
         """
         if not self.implicit:
-            return self._iterate(init, hyperparams_prox, args)[0]
+            try:
+                return self._iterate(init, hyperparams_prox, args)[0]
+            except fr.ConcretizationError as e:
+                raise fr.ConcretizationError(
+                    f"use implicit=True, or (ProximalGradient) pass stepsize= and tol=0, to "
+                    f"run {type(self).__name__}(implicit=False) under vmap or make_program: "
+                    f"the unrolled loop tests values (backtracking, the stopping test, the "
+                    f"curvature check), which a batched or staged value cannot answer "
+                    f"({e})") from e
 
         def fixed_point(sol, hp, *args):
             x, eta = sol
