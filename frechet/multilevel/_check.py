@@ -61,11 +61,17 @@ class _Exact:
 
 @dataclasses.dataclass(frozen=True)
 class CheckRow:
+    """One problem: its hypergradient, the exact one and finite differences (flat vectors,
+    fd None when skipped), and the errors of the first against the others."""
+
     problem: str
     method: str
     error_vs_exact: float
     error_vs_fd: float
     ok: bool
+    hypergradient: np.ndarray
+    exact: np.ndarray
+    fd: np.ndarray | None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +112,21 @@ def _central(f, x, h):
     return g
 
 
+def _row(engine, name, exact, rtol, fd_step, fd_max_size):
+    x0, unravel = ravel(engine.params[name])
+    g = ravel(engine.hypergradient(name))[0]
+    ref = ravel(frechet.grad(lambda p: engine.total_loss(name, p, exact))(
+        engine.params[name]))[0]
+    fd, err_fd = None, float("nan")
+    if x0.size <= fd_max_size:
+        fd = _central(lambda x: engine.total_loss(name, unravel(x), exact), x0, fd_step)
+        err_fd = _rel(g, fd)
+    below = engine.graph.descendants[name]
+    method = ", ".join(f"{n}: {engine.problems[n].method!r}" for n in below) or "-"
+    err = _rel(g, ref)
+    return CheckRow(name, method, err, err_fd, err <= rtol, g, ref, fd)
+
+
 def check(engine, rtol: float = 1e-6, tol: float = 1e-12, maxiter: int = 100,
           fd_step: float = 1e-5, fd_max_size: int = 50, verbose: bool = True) -> CheckReport:
     """Compare every problem's hypergradient with the exact one and with finite differences.
@@ -132,21 +153,8 @@ def check(engine, rtol: float = 1e-6, tol: float = 1e-12, maxiter: int = 100,
       >>> report = check(engine, rtol=1e-6)          # doctest: +SKIP
     """
     exact = _Exact(engine, tol, maxiter)
-    rows = []
-    for name in engine.graph.order:
-        x0, unravel = ravel(engine.params[name])
-        g = ravel(engine.hypergradient(name))[0]
-        ref = ravel(frechet.grad(lambda p: engine.total_loss(name, p, exact))(
-            engine.params[name]))[0]
-        if x0.size <= fd_max_size:
-            fd = _central(lambda x: engine.total_loss(name, unravel(x), exact), x0, fd_step)
-            err_fd = _rel(g, fd)
-        else:
-            err_fd = float("nan")
-        below = engine.graph.descendants[name]
-        method = ", ".join(f"{n}: {engine.problems[n].method!r}" for n in below) or "-"
-        err = _rel(g, ref)
-        rows.append(CheckRow(name, method, err, err_fd, err <= rtol))
+    rows = [_row(engine, name, exact, rtol, fd_step, fd_max_size)
+            for name in engine.graph.order]
     report = CheckReport(tuple(rows), rtol)
     if verbose:
         print(report)
