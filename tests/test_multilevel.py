@@ -307,3 +307,15 @@ def test_errors_for_bad_graphs_lead_with_the_fix():
         Problem("a", lambda x, b: 0.0, np.zeros(1), optim.sgd(0.1), method="first_order")
     with pytest.raises(ValueError, match=r"^pass a positive integer steps"):
         Unroll(0)
+
+
+def test_documentation_examples_run():
+    import doctest
+    import pathlib
+
+    from frechet.multilevel import _check, _engine, _methods, _problem
+    for module in (_check, _engine, _methods, _problem):
+        assert doctest.testmod(module).failed == 0, module.__name__
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "multilevel.md").read_text()
+    for block in text.split("```python\n")[1:]:
+        exec(compile(block.split("```")[0], "docs/multilevel.md", "exec"), {})  # noqa: S102

@@ -150,7 +150,18 @@ def check(engine, rtol: float = 1e-6, tol: float = 1e-12, maxiter: int = 100,
       A CheckReport (its rows, `ok`, and `str()` the table).
 
     Example:
-      >>> report = check(engine, rtol=1e-6)          # doctest: +SKIP
+      >>> import numpy as np
+      >>> from frechet import optim
+      >>> from frechet.multilevel import Engine, Neumann, Problem, check
+      >>> inner = Problem("inner", lambda w, lam, batch: np.sum((w - lam) ** 2),
+      ...                 np.array([0.5]), optim.sgd(0.25), method=Neumann(40, 0.25))
+      >>> outer = Problem("outer", lambda lam, w, batch: np.sum((w - 1.0) ** 2),
+      ...                 np.array([0.5]), optim.sgd(0.25))
+      >>> engine = Engine([outer, inner], upper_to_lower={"outer": ["inner"]},
+      ...                 lower_to_upper={"inner": ["outer"]})
+      >>> report = check(engine, verbose=False)
+      >>> [(r.problem, r.ok) for r in report.rows]
+      [('outer', True), ('inner', True)]
     """
     exact = _Exact(engine, tol, maxiter)
     rows = [_row(engine, name, exact, rtol, fd_step, fd_max_size)

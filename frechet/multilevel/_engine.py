@@ -27,6 +27,9 @@ class Engine:
         loss receives (right after its own parameters), in this order.
 
     Example:
+      >>> import numpy as np
+      >>> from frechet import optim
+      >>> from frechet.multilevel import Engine, Problem
       >>> inner = Problem("inner", lambda w, lam, batch: np.sum((w - lam) ** 2),
       ...                 np.zeros(2), optim.sgd(0.25), steps=20)
       >>> outer = Problem("outer", lambda lam, w, batch: np.sum((w - 1.0) ** 2),

@@ -78,6 +78,7 @@ class Implicit(Method):
         default: custom_root's choice (Dense up to 500 unknowns, else CG).
 
     Example:
+      >>> import frechet
       >>> method = Implicit(solver=frechet.linalg.CG(tol=1e-10))
     """
 

@@ -23,6 +23,9 @@ class Problem:
         iteration's steps (re-solves the problem for the new uppers).
 
     Example:
+      >>> import numpy as np
+      >>> from frechet import optim
+      >>> from frechet.multilevel import Problem, Unroll
       >>> p = Problem("inner", lambda w, lam, batch: np.sum((w - lam) ** 2), np.zeros(2),
       ...             optim.sgd(0.1), method=Unroll(5), steps=10)
     """
