@@ -319,3 +319,48 @@ def test_documentation_examples_run():
     text = (pathlib.Path(__file__).parent.parent / "docs" / "multilevel.md").read_text()
     for block in text.split("```python\n")[1:]:
         exec(compile(block.split("```")[0], "docs/multilevel.md", "exec"), {})  # noqa: S102
+
+
+def _one_dim(method, lr=0.2):
+    inner = Problem("inner", lambda w, lam, batch: (w - lam) ** 2, np.asarray(0.0),
+                    optim.sgd(lr), method=method)
+    outer = Problem("outer", lambda lam, w, batch: (w - 1.0) ** 2, np.asarray(0.5),
+                    optim.sgd(0.1))
+    return Engine([outer, inner], upper_to_lower={"outer": ["inner"]},
+                  lower_to_upper={"inner": ["outer"]})
+
+
+@pytest.mark.parametrize("truncate, seen", [(None, 5), (2, 1), (3, 2), (5, 5)])
+def test_unroll_truncation(truncate, seen):
+    # w_k = lam + 0.6^k (w_0 - lam); truncation differentiates only the last `seen` steps
+    engine = _one_dim(Unroll(5, truncate=truncate))
+    w5 = 0.5 + 0.6 ** 5 * (0.0 - 0.5)
+    expected = 2 * (w5 - 1.0) * (1 - 0.6 ** seen)
+    np.testing.assert_allclose(engine.hypergradient("outer"), expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method", [Implicit(), Unroll(80), Neumann(80, 0.35)], ids=repr)
+def test_pytree_params(method):
+    q = Quad(seed=0)
+    m, b = q.solution(q.t0)
+    bottom = Problem("bottom", lambda p, m, t, batch: q.bottom_loss(p["b"], m, t, batch),
+                     {"b": b}, optim.sgd(0.35), method=method)
+    mid = Problem("mid", lambda m, t, p, batch: q.mid_loss(m, t, p["b"], batch), m,
+                  optim.sgd(0.35), method=method)
+    top = Problem("top", lambda t, m, p, batch: q.top_loss(t, m, p["b"], batch), q.t0,
+                  optim.sgd(0.1))
+    engine = Engine([top, mid, bottom],
+                    upper_to_lower={"top": ["mid", "bottom"], "mid": ["bottom"]},
+                    lower_to_upper={"mid": ["top"], "bottom": ["mid", "top"]})
+    g, _ = q.top_grad_and_hessian(q.t0)
+    np.testing.assert_allclose(engine.hypergradient("top"), g, rtol=1e-8, atol=1e-10)
+
+
+def test_finite_difference_in_the_middle_composes():
+    q = Quad(seed=0)
+    engine = q.engine(FiniteDifference(1e-4), Implicit())
+    report = check(engine, verbose=False)
+    top = report.rows[0]
+    assert top.problem == "top" and np.all(np.isfinite(top.hypergradient))
+    assert top.error_vs_exact > 1e-3                       # an approximation, reported
+    np.testing.assert_allclose(top.fd, top.exact, rtol=1e-6, atol=1e-8)
