@@ -11,9 +11,11 @@ from __future__ import annotations
 import abc
 
 import numpy as np
+import optree
 
 import frechet
 from frechet import linalg, optim
+from frechet.extend import Tracer
 from frechet.implicit import custom_root
 from frechet.multilevel._trees import norm, tree_map
 
@@ -123,7 +125,8 @@ class FiniteDifference(Method):
         v -> (grad_upper L(w - e v) - grad_upper L(w + e v)) / (2 e),  e = eps / |v|,
 
     so the result is not the hypergradient even at the optimum (its scale is off by H).
-    Reverse mode, first order only (no Hessians or forward mode through it).
+    Reverse mode, first order only: a Hessian or forward mode through it raises
+    NonDifferentiableError.
 
     Example:
       >>> method = FiniteDifference(0.01)
@@ -145,6 +148,11 @@ class FiniteDifference(Method):
             return params, env
 
         def bwd(env, v):
+            if any(isinstance(leaf, Tracer) for leaf in optree.tree_leaves(v)):
+                raise frechet.NonDifferentiableError(
+                    "use Implicit(), Neumann(k, alpha) or Unroll(steps) for derivatives of a "
+                    "hypergradient (Hessians, forward mode): FiniteDifference is a first-order, "
+                    "reverse-mode approximation and has no derivative of its own.")
             size = norm(v)
             if size == 0.0:
                 return (tree_map(np.zeros_like, env),)
