@@ -9,6 +9,7 @@ from frechet import (
                      checkpoint_policies,
                      implicit,
                      linalg,
+                     multilevel,
                      numpy,
                      optim,
                      optimize,
@@ -61,7 +62,7 @@ __all__ = [
     "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
     "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "implicit", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
-    "linalg", "linear_transpose", "linearize", "make_program", "numpy", "optim", "optimize", "pmax", "pmean", "psum",
+    "linalg", "linear_transpose", "linearize", "make_program", "multilevel", "numpy", "optim", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "scipy", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
     "while_loop", "zero_order",
 ]
