@@ -46,11 +46,11 @@ from frechet._src.transforms.api import (
                      vjp,
 )
 from frechet._src.transforms.checkpoint import checkpoint, remat
-from frechet._src.transforms.collapsed import laplacian, second_order
+from frechet._src.interpreters.collapsed import laplacian, second_order
 from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
 from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
 from frechet._src.transforms.custom import custom_jvp, custom_vjp
-from frechet._src.transforms.jet import derivatives, jet, taylor
+from frechet._src.interpreters.jet import derivatives, jet, taylor
 from frechet._src.transforms.jit import jit
 from frechet._src.transforms.linear_map import LinearMap
 from frechet._src.transforms.vmap import vmap

@@ -23,7 +23,7 @@ from frechet._src.prims.rules import (
     defzero,
 )
 from frechet._src.testing import check_grads, check_transpose
-from frechet._src.transforms.ad import UndefinedPrimal, is_undefined
+from frechet._src.interpreters.ad import UndefinedPrimal, is_undefined
 
 __all__ = [
     "ArraySpec", "Eqn", "Primitive", "Program", "Trace", "Tracer", "UndefinedPrimal", "Var",

@@ -31,7 +31,7 @@ from frechet._src.prims.shape import (
     transpose_p,
 )
 from frechet._src.prims.special import erf_p, erfc_p, expit_p, xlog1py_p, xlogy_p
-from frechet._src.transforms.ad import add_any_p
+from frechet._src.interpreters.ad import add_any_p
 
 _EPS = np.finfo(np.float64).eps
 # moves of one argument's elements (the others are indices): both ends move exactly

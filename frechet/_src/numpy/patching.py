@@ -21,7 +21,7 @@ from frechet._src.config import config
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
-from frechet._src.ir.staging import _PKG_DIR
+from frechet._src.interpreters.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
 from frechet._src.numpy.base import asarray as _frechet_asarray
 from frechet._src.numpy.base import holds_tracer

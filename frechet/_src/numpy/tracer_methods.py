@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
-from frechet._src.ir.staging import _PKG_DIR, _user_source
+from frechet._src.interpreters.staging import _PKG_DIR, _user_source
 from frechet._src.numpy import aliasing, misc, patching, sorting
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import reductions as R

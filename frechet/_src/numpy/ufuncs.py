@@ -39,7 +39,7 @@ def _store(result, out, where=True):
         if o is None:
             continue
         if not isinstance(o, Tracer):
-            from frechet._src.ir.staging import _user_source
+            from frechet._src.interpreters.staging import _user_source
             line = _user_source()
             raise TracerConversionError(
                 "make the array inside the transformed function (np.zeros(...), "

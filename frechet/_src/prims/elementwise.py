@@ -28,8 +28,8 @@ from frechet._src.prims.rules import (
     defzero,
     taylor_by_jvp,
 )
-from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.jet import taylor_from_jvp
+from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.jet import taylor_from_jvp
 
 
 @functools.cache

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from frechet._src.core.registry import BUILTIN
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.transforms.ad import UndefinedPrimal, add_tangents, instantiate
-from frechet._src.transforms.batching import broadcast_batched
+from frechet._src.interpreters.ad import UndefinedPrimal, add_tangents, instantiate
+from frechet._src.interpreters.batching import broadcast_batched
 
 
 def traced_numpy():

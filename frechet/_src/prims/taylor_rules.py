@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core.spec import is_complex
-from frechet._src.transforms.jet import run_series, taylor_from_jvp
+from frechet._src.interpreters.jet import run_series, taylor_from_jvp
 
 
 def _ode_step(xs, gs, k):

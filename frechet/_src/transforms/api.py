@@ -12,9 +12,9 @@ from frechet._src.core.spec import is_complex, is_inexact, spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.ir.program import zeros
-from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import jvp_flat, linearize_flat, pullback
-from frechet._src.transforms.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.interpreters.ad import jvp_flat, linearize_flat, pullback
+from frechet._src.interpreters.batching import batch_flat
 from frechet._src.transforms.linear_map import (
     LinearMap,
     apply_basis,
@@ -139,7 +139,7 @@ def vjp(fun, *primals, has_aux=False):
 
 def _strip(aux):
     """Aux outputs leave the transformation as their primal values."""
-    from frechet._src.transforms.ad import JVPTracer
+    from frechet._src.interpreters.ad import JVPTracer
 
     def f(x):
         while isinstance(x, JVPTracer):

@@ -29,17 +29,17 @@ from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import zeros
-from frechet._src.ir.staging import StagingTrace, stage
+from frechet._src.interpreters.staging import StagingTrace, stage
 from frechet._src.numpy.base import asarray
 from frechet._src.prims.contractions import einsum_p, einsum_tangent
-from frechet._src.transforms.ad import (
+from frechet._src.interpreters.ad import (
     JVPTrace,
     JVPTracer,
     backward_pass,
     jvp_flat,
     linearize_flat,
 )
-from frechet._src.transforms.batching import batch_flat, with_batch_axis
+from frechet._src.interpreters.batching import batch_flat, with_batch_axis
 
 # ---- policies ----------------------------------------------------------------------------------
 

@@ -26,9 +26,9 @@ from frechet._src.core.trace import Tracer
 from frechet._src.ir.partial_eval import RULES, partial_eval
 from frechet._src.ir.passes import dce
 from frechet._src.ir.program import Eqn, Program, Var, evaluate
-from frechet._src.ir.staging import StagingTrace
-from frechet._src.transforms.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
-from frechet._src.transforms.batching import batch_flat
+from frechet._src.interpreters.staging import StagingTrace
+from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
+from frechet._src.interpreters.batching import batch_flat
 from frechet._src.transforms.branch import compiled, place, stage_closed
 
 

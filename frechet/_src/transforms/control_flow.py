@@ -29,7 +29,7 @@ from frechet._src.transforms.branch import is_staged, staged_switch
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
     from frechet._src.numpy.base import concrete
-    from frechet._src.transforms.batching import BatchTracer
+    from frechet._src.interpreters.batching import BatchTracer
     if isinstance(pred, BatchTracer):
         return None
     return concrete(pred, what, "jit traces on concrete values (a loop's trip count becomes "
@@ -105,7 +105,7 @@ def while_loop(cond_fun, body_fun, init_val):
 
 def _any_batched(pred) -> bool:
     """Whether any example of a batched predicate is true (through nested vmaps)."""
-    from frechet._src.transforms.batching import BatchTracer
+    from frechet._src.interpreters.batching import BatchTracer
     v = pred
     while isinstance(v, BatchTracer):
         v = v.val

@@ -15,7 +15,7 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.numpy.base import asarray
-from frechet._src.transforms.ad import instantiate
+from frechet._src.interpreters.ad import instantiate
 
 
 def _impl(*tangents, bwd, res, in_specs, out_specs):

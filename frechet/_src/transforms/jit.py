@@ -42,7 +42,7 @@ from frechet._src.ir.codegen import GuardFailed, emit
 from frechet._src.ir.passes import cse, dce, fold_constants
 from frechet._src.ir.peephole import forward_pieces
 from frechet._src.ir.program import Eqn, Program, evaluate
-from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
+from frechet._src.interpreters.staging import StagedTracer, StagingTrace, stage
 from frechet._src.transforms.jit_checks import (
     check_inputs,
     check_outputs,

@@ -14,9 +14,9 @@ from frechet._src import tree
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
 from frechet._src.ir.program import Program, evaluate, pretty
-from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import backward_pass, pullback
-from frechet._src.transforms.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.interpreters.ad import backward_pass, pullback
+from frechet._src.interpreters.batching import batch_flat
 from frechet._src.transforms.ownership import owned, roots
 
 

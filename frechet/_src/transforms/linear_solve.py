@@ -85,7 +85,7 @@ def _transposed(matvec: Program) -> Program:
     """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
     consts alone is computed first (partial evaluation), the rest is transposed."""
     from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import pullback_linear
+    from frechet._src.interpreters.ad import pullback_linear
     nc = len(matvec.invars) - 1
     known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
 
@@ -131,7 +131,7 @@ linear_solve_p = primitive("linear_solve", _impl, _abstract)
 
 
 def _jvp(primals, tangents, **params):
-    from frechet._src.transforms.ad import jvp_flat
+    from frechet._src.interpreters.ad import jvp_flat
     consts, b = list(primals[:-1]), primals[-1]
     tc, tb = list(tangents[:-1]), tangents[-1]
     x = linear_solve_p.bind(*consts, b, **params)
@@ -150,7 +150,7 @@ def _jvp(primals, tangents, **params):
 
 
 def _transpose(ct, *args, matvec, transposed, solver, matrix):
-    from frechet._src.transforms.ad import is_undefined
+    from frechet._src.interpreters.ad import is_undefined
     consts = args[:-1]
     if any(is_undefined(c) for c in consts):
         raise TypeError("solve is linear in its right-hand side only")

@@ -87,7 +87,7 @@ def _jvp_body(body, nc, ncar, nz):
     """The body's JVP as a scan body: (consts, nonzero const tangents), (carry, nonzero carry
     tangents), (x, nonzero x tangents) -> (carry, carry tangents), (y, nonzero y tangents).
     Returns (program, which carry tangents come out nonzero, which y tangents do)."""
-    from frechet._src.transforms.ad import jvp_flat
+    from frechet._src.interpreters.ad import jvp_flat
     specs = [v.spec for v in body.invars]
     c_s, k_s, x_s = split_operands(specs, nc, ncar)
     nz_c, nz_k, nz_x = split_operands(nz, nc, ncar)
@@ -159,7 +159,7 @@ scan_p.jvp = _scan_jvp
 
 def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, length, reverse):
     from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import JVPTracer
+    from frechet._src.interpreters.ad import JVPTracer
     nc, ncar = num_consts, num_carry
     ny = len(body.out_specs) - ncar
     nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
@@ -227,7 +227,7 @@ def merge_invariant(invariant, inv_values, stacked_values):
 # ---- transpose (of a scan linear in some consts, every carry and some xs) -------------------------
 
 def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse):
-    from frechet._src.transforms.ad import is_undefined, pullback_linear
+    from frechet._src.interpreters.ad import is_undefined, pullback_linear
     nc, ncar = num_consts, num_carry
     c, k, x = split_operands(args, nc, ncar)
     # the carry is linear throughout; a known initial carry is a zero tangent made concrete
@@ -270,7 +270,7 @@ scan_p.linear = True
 
 def _scan_batch(args, batched, *, body, num_consts, num_carry, length, reverse):
     from frechet._src.numpy.manipulation import moveaxis
-    from frechet._src.transforms.batching import batch_flat, with_batch_axis
+    from frechet._src.interpreters.batching import batch_flat, with_batch_axis
     nc, ncar = num_consts, num_carry
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     c, k, x = split_operands(args, nc, ncar)

@@ -148,7 +148,7 @@ def _tape_loop_jvp(primals, tangents, *, body, num_known, num_linear, reverse):
 def _tape_loop_transpose(cts, *args, body, num_known, num_linear, reverse):
     """The loop run the other way over the tape, carrying the cotangents of the carry and
     accumulating those of the linear consts."""
-    from frechet._src.transforms.ad import is_undefined, pullback_linear
+    from frechet._src.interpreters.ad import is_undefined, pullback_linear
     kc, lc, k = split_operands(args[:-1], num_known, num_linear)
     tape = args[-1]
     lin_c = [is_undefined(a) for a in lc]

@@ -9,7 +9,7 @@ import optree
 
 from frechet._src import tree
 from frechet._src.errors import ShapeError
-from frechet._src.transforms.batching import batch_flat_raw, with_batch_axis
+from frechet._src.interpreters.batching import batch_flat_raw, with_batch_axis
 
 
 def _axes_for(prefix, full, what):

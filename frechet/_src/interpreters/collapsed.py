@@ -22,7 +22,7 @@ from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
-from frechet._src.transforms.jet import PrimalTracer
+from frechet._src.interpreters.jet import PrimalTracer
 
 
 class CollapsedTracer(PrimalTracer):
