@@ -14,7 +14,7 @@ def _all_tracer_classes():
     import frechet._src.interpreters.batching
     import frechet._src.interpreters.collapsed
     import frechet._src.interpreters.jet
-    import frechet._src.transforms.jit  # noqa: F401
+    import frechet._src.api.jit  # noqa: F401
     seen, todo = [], [Tracer]
     while todo:
         c = todo.pop()

@@ -19,7 +19,7 @@ from frechet._src import tree
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
 from frechet._src.bounds import rules as R
-from frechet._src.transforms.branch import cond_p
+from frechet._src.lax.branch import cond_p
 
 
 class TaylorEnclosure:

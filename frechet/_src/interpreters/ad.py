@@ -301,7 +301,7 @@ class JVPTrace(Trace):
         return [JVPTracer(self, o, t) for o, t in zip(out, tout)]
 
     def process_custom_vjp(self, fun, fwd, bwd, args):
-        from frechet._src.transforms.custom import custom_vjp_lin_p
+        from frechet._src.lax.custom import custom_vjp_lin_p
         primals, tangents, found = self._unpack(args)
         if not found:
             return self.parent.process_custom_vjp(fun, fwd, bwd, primals)

@@ -143,7 +143,7 @@ class BatchTrace(Trace):
         return self._in_parent(self.parent.process_custom_vjp, bfun, bfwd, bbwd, vals)
 
     def _collective(self, prim, args, params):
-        from frechet._src.transforms.collectives import batch_collective
+        from frechet._src.lax.collectives import batch_collective
         vals, batched = self._split(args)
         if params["axis_name"] != self.axis_name and not any(batched):
             return self.parent.process(prim, vals, params)

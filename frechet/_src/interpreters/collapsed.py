@@ -66,8 +66,8 @@ def _listed(x, multiple):
 
 
 def _rule(prim, primals, firsts, seconds, params):
-    from frechet._src.transforms.api import jvp
-    from frechet._src.transforms.vmap import vmap
+    from frechet._src.api.api import jvp
+    from frechet._src.api.vmap import vmap
     multiple = prim.multiple_results
     live = [i for i, f in enumerate(firsts) if f is not None]
 

@@ -147,7 +147,7 @@ def _is_sparse(x) -> bool:
 
 def matmul(a, b):
     if _is_sparse(a) or _is_sparse(b):      # a SciPy sparse matrix: a constant linear map
-        from frechet._src.transforms.linear_solve import sparse_matmul
+        from frechet._src.lax.linear_solve import sparse_matmul
         return sparse_matmul(a, b)
     a, b = asarray(a), asarray(b)
     direct = _direct(a, b, "matmul")

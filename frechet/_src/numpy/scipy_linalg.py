@@ -96,7 +96,7 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 def _per_matrix(fn, *stacks):
     """fn over the matrices of `stacks` (the first's leading dimensions lead every one), by
     vmap; its results' leading dimensions restored."""
-    from frechet._src.transforms.vmap import vmap
+    from frechet._src.api.vmap import vmap
     lead = shape_of(stacks[0])[:-2]
     for x in stacks[1:]:
         if shape_of(x)[:len(lead)] != lead:

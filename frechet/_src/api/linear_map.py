@@ -17,7 +17,7 @@ from frechet._src.ir.program import Program, evaluate, pretty
 from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.interpreters.ad import backward_pass, pullback
 from frechet._src.interpreters.batching import batch_flat
-from frechet._src.transforms.ownership import owned, roots
+from frechet._src.lax.ownership import owned, roots
 
 
 class LinearMap:

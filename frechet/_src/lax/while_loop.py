@@ -18,8 +18,8 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.ir.program import evaluate
-from frechet._src.transforms.branch import compiled, place, stage_closed
-from frechet._src.transforms.loop import (
+from frechet._src.lax.branch import compiled, place, stage_closed
+from frechet._src.lax.loop import (
     carry_fixpoint,
     merge_invariant,
     split_invariant,
@@ -84,7 +84,7 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     from frechet._src.ir.partial_eval import partial_eval
     from frechet._src.interpreters.staging import StagingTrace
     from frechet._src.interpreters.ad import JVPTracer
-    from frechet._src.transforms.tape import tape_loop_p, while_tape_p
+    from frechet._src.lax.tape import tape_loop_p, while_tape_p
     if not isinstance(jt.parent, StagingTrace):
         return _while_unrolled(jt, primals, tangents, cond, num_cond_consts, num_body_consts,
                                body)

@@ -55,7 +55,7 @@ def place(values, flags):
 def compiled(program: Program):
     """The sub-program simplified as jit simplifies programs, then compiled to Python."""
     from frechet._src.ir.codegen import emit
-    from frechet._src.transforms.jit import simplify
+    from frechet._src.api.jit import simplify
     run, _ = emit(simplify(program)[0])
     return run
 

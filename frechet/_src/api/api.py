@@ -15,14 +15,14 @@ from frechet._src.ir.program import zeros
 from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.interpreters.ad import jvp_flat, linearize_flat, pullback
 from frechet._src.interpreters.batching import batch_flat
-from frechet._src.transforms.linear_map import (
+from frechet._src.api.linear_map import (
     LinearMap,
     apply_basis,
     basis,
     check_flat,
     check_leaves,
 )
-from frechet._src.transforms.ownership import owned, private_residuals, roots
+from frechet._src.lax.ownership import owned, private_residuals, roots
 
 
 def _leaf(x):

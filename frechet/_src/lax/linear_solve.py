@@ -18,8 +18,8 @@ from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.prims.rules import traced_numpy
-from frechet._src.transforms.branch import compiled, stage_closed
-from frechet._src.transforms.solvers import (
+from frechet._src.lax.branch import compiled, stage_closed
+from frechet._src.lax.solvers import (
     CG,
     GMRES,
     LSQR,
@@ -188,7 +188,7 @@ def solve(A, b, solver=None):
     """
     import scipy.sparse as sp
 
-    from frechet._src.transforms.linear_map import LinearMap
+    from frechet._src.api.linear_map import LinearMap
     fnp = traced_numpy()
     b = fnp.asarray(b)
     if not np.issubdtype(b.dtype, np.inexact):

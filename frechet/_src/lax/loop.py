@@ -22,7 +22,7 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir import codegen, scalar_loops
 from frechet._src.ir.program import evaluate, zeros
-from frechet._src.transforms.branch import compiled, place, stage_closed
+from frechet._src.lax.branch import compiled, place, stage_closed
 
 
 def split_operands(seq, nc, ncar):

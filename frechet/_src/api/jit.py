@@ -43,7 +43,7 @@ from frechet._src.ir.passes import cse, dce, fold_constants
 from frechet._src.ir.peephole import forward_pieces
 from frechet._src.ir.program import Eqn, Program, evaluate
 from frechet._src.interpreters.staging import StagedTracer, StagingTrace, stage
-from frechet._src.transforms.jit_checks import (
+from frechet._src.api.jit_checks import (
     check_inputs,
     check_outputs,
     check_static_in_range,
