@@ -10,11 +10,6 @@ from frechet._src.interpreters import ad
 
 
 def _all_tracer_classes():
-    import frechet._src.interpreters.staging
-    import frechet._src.interpreters.batching
-    import frechet._src.interpreters.collapsed
-    import frechet._src.interpreters.jet
-    import frechet._src.api.jit  # noqa: F401
     seen, todo = [], [Tracer]
     while todo:
         c = todo.pop()

@@ -8,13 +8,6 @@ import functools
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.core.spec import is_complex, is_inexact, spec_of
-from frechet._src.core.trace import Tracer
-from frechet._src.errors import NonDifferentiableError
-from frechet._src.ir.program import zeros
-from frechet._src.interpreters.staging import StagedTracer, stage
-from frechet._src.interpreters.ad import jvp_flat, linearize_flat, pullback
-from frechet._src.interpreters.batching import batch_flat
 from frechet._src.api.linear_map import (
     LinearMap,
     apply_basis,
@@ -22,6 +15,13 @@ from frechet._src.api.linear_map import (
     check_flat,
     check_leaves,
 )
+from frechet._src.core.spec import is_complex, is_inexact, spec_of
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.ad import jvp_flat, linearize_flat, pullback
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.ir.program import zeros
 from frechet._src.lax.ownership import owned, private_residuals, roots
 
 

@@ -13,10 +13,10 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
-from frechet._src.ir.program import Program, evaluate, pretty
-from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.interpreters.ad import backward_pass, pullback
 from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.ir.program import Program, evaluate, pretty
 from frechet._src.lax.ownership import owned, roots
 
 

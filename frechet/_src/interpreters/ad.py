@@ -22,9 +22,9 @@ from frechet._src.core.registry import BUILTIN, Role, declare
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.staging import StagedTracer, StagingTrace
 from frechet._src.ir import codegen, fusion
 from frechet._src.ir.program import Eqn, Program, Var, zeros
-from frechet._src.interpreters.staging import StagedTracer, StagingTrace
 
 
 class UndefinedPrimal:

@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from frechet._src.ir import fusion
+from frechet._src.ir.simplify import simplify
 
 MAX_ELEMENTS = 16        # per value: bigger bodies vectorise well enough as arrays
 MAX_TERMS = 256          # products in one contraction
@@ -53,7 +54,6 @@ def scan_kernel(body, num_consts, num_carry, length, reverse, fallback=None):
     """A function of the scan's operands returning its outputs, or None when the body has
     something this compiler does not handle; `fallback` (the scan's own loop) runs where numba
     cannot compile the kernel."""
-    from frechet._src.api.jit import simplify
     body = simplify(body)[0]
     try:
         source, ys = _source(body, num_consts, num_carry, reverse)

@@ -24,8 +24,10 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
-from frechet._src.ir.program import Program, Var, evaluate, zeros
 from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.ir.codegen import emit
+from frechet._src.ir.program import Program, Var, evaluate, zeros
+from frechet._src.ir.simplify import simplify
 
 
 def stage_closed(fun, in_specs, closures_first=False):
@@ -54,8 +56,6 @@ def place(values, flags):
 @functools.lru_cache(maxsize=1024)
 def compiled(program: Program):
     """The sub-program simplified as jit simplifies programs, then compiled to Python."""
-    from frechet._src.ir.codegen import emit
-    from frechet._src.api.jit import simplify
     run, _ = emit(simplify(program)[0])
     return run
 
@@ -114,8 +114,8 @@ cond_p.jvp = _cond_jvp
 # ---- linearization: known cond now, linear cond recorded ------------------------------------------
 
 def _cond_linearize(jt, primals, tangents, *, branches):
-    from frechet._src.ir.partial_eval import partial_eval
     from frechet._src.interpreters.ad import JVPTracer
+    from frechet._src.ir.partial_eval import partial_eval
     index, ops = primals[0], list(primals[1:])
     nonzero = tuple(t is not None for t in tangents[1:])
     n_out = len(branches[0].out_specs)
@@ -187,9 +187,9 @@ cond_p.linear = True      # in the operands its linearization marks undefined
 # ---- batching -------------------------------------------------------------------------------------
 
 def _cond_batch(args, batched, *, branches):
+    from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
     from frechet._src.numpy.misc import clip
     from frechet._src.numpy.ufuncs import equal
-    from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
     index, ops = args[0], list(args[1:])
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     if not batched[0]:

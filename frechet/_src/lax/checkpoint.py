@@ -28,10 +28,6 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Trace, Tracer
-from frechet._src.ir.program import zeros
-from frechet._src.interpreters.staging import StagingTrace, stage
-from frechet._src.numpy.base import asarray
-from frechet._src.prims.contractions import einsum_p, einsum_tangent
 from frechet._src.interpreters.ad import (
     JVPTrace,
     JVPTracer,
@@ -40,6 +36,10 @@ from frechet._src.interpreters.ad import (
     linearize_flat,
 )
 from frechet._src.interpreters.batching import batch_flat, with_batch_axis
+from frechet._src.interpreters.staging import StagingTrace, stage
+from frechet._src.ir.program import zeros
+from frechet._src.numpy.base import asarray
+from frechet._src.prims.contractions import einsum_p, einsum_tangent
 
 # ---- policies ----------------------------------------------------------------------------------
 

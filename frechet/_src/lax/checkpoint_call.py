@@ -23,12 +23,12 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
+from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagingTrace
 from frechet._src.ir.partial_eval import RULES, partial_eval
 from frechet._src.ir.passes import dce
 from frechet._src.ir.program import Eqn, Program, Var, evaluate
-from frechet._src.interpreters.staging import StagingTrace
-from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
-from frechet._src.interpreters.batching import batch_flat
 from frechet._src.lax.branch import compiled, place, stage_closed
 
 

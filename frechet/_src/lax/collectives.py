@@ -74,9 +74,9 @@ axis_index_p.jvp = lambda primals, tangents, *, axis_name: (
 
 def batch_collective(trace, prim, vals, batched, params):
     """How a batching trace applies a collective (see the module docstring)."""
+    from frechet._src.interpreters.batching import with_batch_axis
     from frechet._src.prims.reductions import reduce_max_p
     from frechet._src.prims.shape import broadcast_in_dim_p, reduce_sum, transpose
-    from frechet._src.interpreters.batching import with_batch_axis
     n = trace.size
     if params["axis_name"] != trace.axis_name:      # another vmap's axis: for each example
         (x,) = vals                                 # (only reached with x batched here)
@@ -123,8 +123,8 @@ def pmax(x, axis_name):
 
 def all_gather(x, axis_name):
     """Every example's x, stacked along a new leading axis (the same for every example)."""
-    from frechet._src.numpy.base import asarray
     from frechet._src.interpreters.batching import axis_size
+    from frechet._src.numpy.base import asarray
     return all_gather_p.bind(asarray(x), axis_name=axis_name, size=axis_size(axis_name))
 
 

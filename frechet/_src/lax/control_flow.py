@@ -28,8 +28,8 @@ from frechet._src.lax.branch import is_staged, staged_switch
 
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
-    from frechet._src.numpy.base import concrete
     from frechet._src.interpreters.batching import BatchTracer
+    from frechet._src.numpy.base import concrete
     if isinstance(pred, BatchTracer):
         return None
     return concrete(pred, what, "jit traces on concrete values (a loop's trip count becomes "

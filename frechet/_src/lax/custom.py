@@ -14,8 +14,8 @@ from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.numpy.base import asarray
 from frechet._src.interpreters.ad import instantiate
+from frechet._src.numpy.base import asarray
 
 
 def _impl(*tangents, bwd, res, in_specs, out_specs):

@@ -17,7 +17,6 @@ import numpy as np
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.ir.program import Program, evaluate, zeros
-from frechet._src.prims.rules import traced_numpy
 from frechet._src.lax.branch import compiled, stage_closed
 from frechet._src.lax.solvers import (
     CG,
@@ -31,6 +30,7 @@ from frechet._src.lax.solvers import (
     Solver,
     SparseDirect,
 )
+from frechet._src.prims.rules import traced_numpy
 
 # ---- sparse matrices as constant linear maps -----------------------------------------------------
 
@@ -84,8 +84,8 @@ __all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "N
 def _transposed(matvec: Program) -> Program:
     """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
     consts alone is computed first (partial evaluation), the rest is transposed."""
-    from frechet._src.ir.partial_eval import partial_eval
     from frechet._src.interpreters.ad import pullback_linear
+    from frechet._src.ir.partial_eval import partial_eval
     nc = len(matvec.invars) - 1
     known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
 

@@ -158,8 +158,8 @@ scan_p.jvp = _scan_jvp
 # ---- linearization ---------------------------------------------------------------------------------
 
 def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, length, reverse):
-    from frechet._src.ir.partial_eval import partial_eval
     from frechet._src.interpreters.ad import JVPTracer
+    from frechet._src.ir.partial_eval import partial_eval
     nc, ncar = num_consts, num_carry
     ny = len(body.out_specs) - ncar
     nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
@@ -269,8 +269,8 @@ scan_p.linear = True
 # ---- batching ------------------------------------------------------------------------------------
 
 def _scan_batch(args, batched, *, body, num_consts, num_carry, length, reverse):
-    from frechet._src.numpy.manipulation import moveaxis
     from frechet._src.interpreters.batching import batch_flat, with_batch_axis
+    from frechet._src.numpy.manipulation import moveaxis
     nc, ncar = num_consts, num_carry
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     c, k, x = split_operands(args, nc, ncar)

@@ -81,9 +81,9 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     compiles a loop, not one copy of the body per iteration. Under another transformation
     (jvp or vmap of grad), the loop runs now, each iteration's body linearized, as eager
     code does."""
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.interpreters.staging import StagingTrace
     from frechet._src.interpreters.ad import JVPTracer
+    from frechet._src.interpreters.staging import StagingTrace
+    from frechet._src.ir.partial_eval import partial_eval
     from frechet._src.lax.tape import tape_loop_p, while_tape_p
     if not isinstance(jt.parent, StagingTrace):
         return _while_unrolled(jt, primals, tangents, cond, num_cond_consts, num_body_consts,
@@ -123,8 +123,8 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
 
 def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
     """The loop run now, each iteration's body linearized (its trip count must be concrete)."""
-    from frechet._src.numpy.base import concrete
     from frechet._src.interpreters.ad import JVPTracer
+    from frechet._src.numpy.base import concrete
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
     cc, bc, carry = split_operands(args, ncc, nbc)
     with _trace.use(jt):
@@ -138,8 +138,8 @@ def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
 
 
 def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.numpy.reductions import any as any_
     from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
+    from frechet._src.numpy.reductions import any as any_
     ncc, nbc = num_cond_consts, num_body_consts
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     cc, bc, k = split_operands(args, ncc, nbc)

@@ -15,9 +15,9 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
+from frechet._src.interpreters.ad import add_tangents, is_undefined
 from frechet._src.ir import buffers, fusion, scalar_loops
 from frechet._src.prims.shape import broadcast_in_dim_p
-from frechet._src.interpreters.ad import add_tangents, is_undefined
 
 
 def parse(spec: str):

@@ -16,6 +16,8 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.jet import taylor_from_jvp
 from frechet._src.ir import codegen, fusion
 from frechet._src.prims import taylor_rules
 from frechet._src.prims.rules import (
@@ -28,8 +30,6 @@ from frechet._src.prims.rules import (
     defzero,
     taylor_by_jvp,
 )
-from frechet._src.interpreters.ad import is_undefined
-from frechet._src.interpreters.jet import taylor_from_jvp
 
 
 @functools.cache
