@@ -36,6 +36,7 @@ from frechet._src.api.jit import jit
 from frechet._src.api.linear_map import LinearMap
 from frechet._src.api.vmap import vmap
 from frechet._src.config import config
+from frechet._src.core import registry as _registry
 from frechet._src.errors import (
                      ConcretizationError,
                      EscapedTracerError,
@@ -55,6 +56,8 @@ from frechet._src.lax.control_flow import cond, fori_loop, scan, switch, while_l
 from frechet._src.lax.custom import custom_jvp, custom_vjp
 from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
 from frechet._src.tree import register_dataclass
+
+_registry.set_front_end(numpy)   # rules below the front end written in NumPy's terms use it
 
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",

@@ -124,7 +124,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """
     # Note: at 0 (a kink) the 2-norm, the Frobenius norm and the p-norms (p >= 1) have the
     # zero subgradient as derivative, as abs has at 0 (JAX gives NaN there).
-    import frechet.numpy as fnp
+    fnp = traced_numpy()
 
     x = _inexact(x)
     nd = len(shape_of(x))

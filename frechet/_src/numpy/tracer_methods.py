@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.interpreters.staging import _PKG_DIR, _user_source
@@ -390,8 +391,7 @@ Tracer.__array_function__ = _array_function
 
 
 def _namespace(self, api_version=None):
-    import frechet.numpy
-    return frechet.numpy
+    return front_end()
 
 
 Tracer.__array_namespace__ = _namespace

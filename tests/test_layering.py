@@ -1,0 +1,181 @@
+"""Imports in frechet/_src go downward only (DESIGN.md, "Layering rule").
+
+The layers, bottom to top (each module may import its own layer and those below):
+
+    core          core/, and the root helpers config, errors, warn, tree
+    ir            ir/            (program, passes, simplify, codegen, fusion, buffers, ...)
+    interpreters  interpreters/  (ad = jvp/linearize/transpose, batching, staging, jet, collapsed)
+    prims         prims/         (primitive families and all their rules)
+    lax           lax/           (control flow, loops, checkpoint, custom rules, solves, ...)
+    numpy         numpy/         (the NumPy and SciPy front ends)
+    api           api/           (grad and Jacobians, vmap, jit, LinearMap)
+    libraries     bounds/, optimize, testing
+    tools         bench/, coverage, tour (measure or tour the whole library; they alone may
+                  import the public facade `frechet`)
+
+A module's layer is its folder (or, at the root of _src, its name). An import from a higher layer
+fails, at module level or inside a function. A function-local import of the same or a lower layer
+must carry `# lazy: <reason>` on its line (a cycle that is lazy by design); otherwise it belongs
+at module level. The allow-lists below are the debt left from issue 14: each entry says why, and
+the test fails when an entry is no longer needed, so they only shrink.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+SRC = pathlib.Path(__file__).resolve().parent.parent / "frechet" / "_src"
+
+LAYERS = ("core", "ir", "interpreters", "prims", "lax", "numpy", "api", "libraries", "tools")
+FOLDERS = {"core": "core", "ir": "ir", "interpreters": "interpreters", "prims": "prims",
+           "lax": "lax", "numpy": "numpy", "api": "api", "bounds": "libraries",
+           "bench": "tools"}
+ROOT_MODULES = {"config": "core", "errors": "core", "warn": "core", "tree": "core",
+                "optimize": "libraries", "testing": "libraries", "coverage": "tools",
+                "tour": "tools"}
+
+# (importing module, imported module) -> why the upward import is still there. To remove one,
+# restructure: the higher layer registers a hook into a lower-layer table at import.
+UPWARD_ALLOWED = {
+    ("interpreters.ad", "lax.custom"):
+        "custom_jvp's rule application lives in lax.custom; ad dispatches to it",
+    ("interpreters.batching", "prims.shape"):
+        "batching moves batch axes with shape primitives (broadcast/transpose)",
+    ("interpreters.batching", "numpy.misc"): "batching builds a select with np.where",
+    ("interpreters.batching", "lax.collectives"): "named-axis collectives resolve in batching",
+    ("interpreters.collapsed", "api.api"): "collapsed second order is an API-level transformation",
+    ("interpreters.collapsed", "api.vmap"): "collapsed second order vmaps over directions",
+    ("interpreters.collapsed", "prims.rules"): "it reads the JVP rule table of the families",
+    ("interpreters.jet", "prims.rules"): "Taylor rules fall back on the JVP rule table",
+    ("ir.scalar_loops", "lax.loop"): "the scan kernel compiler reads scan's equation layout",
+    ("prims.fft", "numpy.manipulation"): "FFT rules written with the front end",
+    ("prims.fft", "numpy.misc"): "FFT rules written with the front end",
+    ("prims.fft", "numpy.ufuncs"): "FFT rules written with the front end",
+    ("lax.branch", "api.jit"): "a staged branch compiles its sub-program as jit does",
+    ("lax.branch", "numpy.base"): "branch selection written with the front end",
+    ("lax.branch", "numpy.misc"): "branch selection written with the front end",
+    ("lax.branch", "numpy.ufuncs"): "branch selection written with the front end",
+    ("lax.checkpoint", "numpy.base"): "checkpointed values are coerced with asarray",
+    ("lax.collectives", "numpy.base"): "collectives' eager forms written with the front end",
+    ("lax.collectives", "numpy.ufuncs"): "collectives' eager forms written with the front end",
+    ("lax.control_flow", "numpy.base"): "loop carries are coerced with the front end",
+    ("lax.control_flow", "numpy.manipulation"): "stacking scan outputs with the front end",
+    ("lax.control_flow", "numpy.misc"): "select written with the front end",
+    ("lax.control_flow", "numpy.ufuncs"): "select written with the front end",
+    ("lax.custom", "numpy.base"): "custom rules coerce outputs with asarray",
+    ("lax.linear_solve", "api.linear_map"): "solve accepts a LinearMap operator",
+    ("lax.loop", "numpy.base"): "loop carries are coerced with the front end",
+    ("lax.loop", "numpy.manipulation"): "stacking scan outputs with the front end",
+    ("lax.while_loop", "numpy.base"): "loop carries are coerced with the front end",
+    ("lax.while_loop", "numpy.reductions"): "the loop's stopping test uses np.any",
+    ("numpy.scipy_linalg", "api.vmap"): "batched SciPy solvers vmap a single solve",
+}
+
+# File -> how many function-local frechet imports of the same or a lower layer it still has
+# without a `# lazy:` reason. Not yet checked one by one: each should move to module level, or
+# be shown to break a cycle and get its reason. Lower a count when you fix one.
+LOCAL_BUDGET: dict[str, int] = {}
+
+
+def _layer(module: str) -> str:
+    """The layer of a dotted module path relative to frechet._src ("" is the package)."""
+    head = module.split(".")[0]
+    if head in FOLDERS:
+        return FOLDERS[head]
+    if head in ROOT_MODULES:
+        return ROOT_MODULES[head]
+    raise AssertionError(f"Assign frechet._src.{module} a layer in tests/test_layering.py "
+                         "(FOLDERS or ROOT_MODULES).")
+
+
+def _module(path: pathlib.Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _targets(node) -> list[str]:
+    """The frechet._src modules an import statement names, relative to frechet._src."""
+    prefix = "frechet._src"
+    if isinstance(node, ast.Import):
+        names = [a.name for a in node.names]
+    elif node.level == 0 and node.module:
+        base = node.module
+        names = [base] if base != prefix else [f"{prefix}.{a.name}" for a in node.names]
+        if base.count(".") == 2 and base.startswith(prefix + "."):  # from frechet._src.lax import loop
+            names = [f"{base}.{a.name}" for a in node.names] if base[13:] in FOLDERS else names
+    else:
+        raise AssertionError("Use absolute imports in frechet/_src (found a relative one).")
+    return [n[len(prefix) + 1:] for n in names if n.startswith(prefix + ".")]
+
+
+def _imports(path: pathlib.Path):
+    """Yield (node, target module, is_function_local) for each frechet._src import."""
+    tree = ast.parse(path.read_text())
+    local = set()
+    for fn in ast.walk(tree):
+        if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            local.update(id(n) for n in ast.walk(fn) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if isinstance(node, ast.Import) and any(a.name == "frechet" or (
+                    a.name.startswith("frechet.") and not a.name.startswith("frechet._src"))
+                    for a in node.names) or isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and (
+                    node.module == "frechet" or node.module.startswith("frechet.")
+                    and not node.module.startswith("frechet._src")):
+                yield node, "<facade>", id(node) in local
+            for target in _targets(node):
+                yield node, target, id(node) in local
+
+
+def _scan():
+    upward, unexplained, used = [], {}, set()
+    for path in sorted(SRC.rglob("*.py")):
+        me = _module(path)
+        if not me:
+            continue
+        rank = LAYERS.index(_layer(me))
+        lines = path.read_text().splitlines()
+        for node, target, is_local in _imports(path):
+            where = f"{path.relative_to(SRC)}:{node.lineno}"
+            if target == "<facade>":
+                if rank < LAYERS.index("tools"):
+                    upward.append(f"{where}: frechet._src.{me} imports the public facade")
+                continue
+            if LAYERS.index(_layer(target)) > rank:
+                key = (me, ".".join(target.split(".")[:2]))
+                if key in UPWARD_ALLOWED:
+                    used.add(key)
+                else:
+                    upward.append(f"{where}: {me} ({_layer(me)}) imports {target} "
+                                  f"({_layer(target)})")
+            elif is_local and "# lazy:" not in lines[node.lineno - 1]:
+                file = str(path.relative_to(SRC))
+                unexplained.setdefault(file, []).append(where)
+    return upward, unexplained, used
+
+
+def test_no_upward_imports():
+    upward, _, used = _scan()
+    assert not upward, ("Import downward only (see the layer table in tests/test_layering.py): "
+                        "move the code down, or let the higher layer register a hook into a "
+                        "lower-layer table at import.\n" + "\n".join(upward))
+    stale = sorted(set(UPWARD_ALLOWED) - used)
+    assert not stale, f"Remove these fixed entries from UPWARD_ALLOWED: {stale}"
+
+
+def test_function_local_imports_have_a_reason():
+    _, unexplained, _ = _scan()
+    over = {f: sites for f, sites in unexplained.items() if len(sites) > LOCAL_BUDGET.get(f, 0)}
+    assert not over, ("Move these function-local imports to module level, or, where they break "
+                      "an import cycle by design, add `# lazy: <reason>` on the line:\n"
+                      + "\n".join(s for sites in over.values() for s in sites))
+    stale = {f: len(unexplained.get(f, ())) for f, n in LOCAL_BUDGET.items()
+             if len(unexplained.get(f, ())) < n}
+    assert not stale, f"Lower these LOCAL_BUDGET counts to: {stale}"
+
+
+def test_every_module_has_a_layer():
+    for path in SRC.rglob("*.py"):
+        if _module(path):
+            assert _layer(_module(path)) in LAYERS
