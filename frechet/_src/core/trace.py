@@ -14,7 +14,7 @@ import contextvars
 import threading
 from contextlib import contextmanager
 
-from frechet._src.errors import EscapedTracerError
+from frechet._src.errors import EscapedTracerError, TracerConversionError
 
 
 class Trace:
@@ -27,7 +27,6 @@ class Trace:
 
     def lift(self, value):
         """A constant as a value of this trace (for in-place updates of traced arrays)."""
-        from frechet._src.errors import TracerConversionError
         raise TracerConversionError(
             f"a constant cannot be written into a value traced by {type(self).__name__}")
 

@@ -22,6 +22,7 @@ from frechet._src.core.registry import BUILTIN, Role, declare
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.batching import broadcast_batched
 from frechet._src.interpreters.staging import StagedTracer, StagingTrace
 from frechet._src.ir import codegen, fusion
 from frechet._src.ir.program import Eqn, Program, Var, zeros
@@ -96,7 +97,6 @@ add_any_p.batch = lambda args, batched: add_any_p.bind(*_instantiate_batch(args,
 
 
 def _instantiate_batch(args, batched):
-    from frechet._src.interpreters.batching import broadcast_batched
     return broadcast_batched(args, batched)
 
 

@@ -272,7 +272,6 @@ def _staging_process(self, fun, policy, args):
     linearization's partial evaluator run the function as it is."""
     if self.forward_known or type(self) is not StagingTrace or policy is everything_saveable:
         return _default_process(self, fun, policy, args)
-    from frechet._src.lax.checkpoint_call import stage_call
     return stage_call(fun, policy, args)
 
 
@@ -317,3 +316,4 @@ remat = checkpoint
 
 # checkpoint_call registers its primitive and its partial-evaluation rule
 from frechet._src.lax import checkpoint_call as _checkpoint_call  # noqa: F401
+from frechet._src.lax.checkpoint_call import stage_call

@@ -13,6 +13,11 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.errors import FrechetError
+from frechet._src.interpreters.batching import axis_size, with_batch_axis
+from frechet._src.prims import elementwise as ew
+from frechet._src.prims.indexing import getitem
+from frechet._src.prims.reductions import reduce_max_p
+from frechet._src.prims.shape import broadcast_in_dim_p, convert, reduce_sum, transpose
 
 
 def _unbound(*args, axis_name, **params):
@@ -39,8 +44,6 @@ def _psum_jvp(primals, tangents, *, axis_name):
 
 
 def _pmax_jvp(primals, tangents, *, axis_name):
-    from frechet._src.prims import elementwise as ew
-    from frechet._src.prims.shape import convert
     (x,), (t,) = primals, tangents
     ans = pmax_p.bind(x, axis_name=axis_name)
     mask = convert(ew.P["equal"].bind(x, ans), x.dtype)
@@ -56,7 +59,6 @@ def _all_gather_jvp(primals, tangents, *, axis_name, size):
 
 def _all_gather_transpose(ct, x, *, axis_name, size):
     # y_b = stack over b' of x_b'; so x_b' receives sum over b of ct_b[b'].
-    from frechet._src.prims.indexing import getitem
     total = psum_p.bind(ct, axis_name=axis_name)
     return (getitem(total, (axis_index_p.bind(axis_name=axis_name),)),)
 
@@ -74,9 +76,6 @@ axis_index_p.jvp = lambda primals, tangents, *, axis_name: (
 
 def batch_collective(trace, prim, vals, batched, params):
     """How a batching trace applies a collective (see the module docstring)."""
-    from frechet._src.interpreters.batching import with_batch_axis
-    from frechet._src.prims.reductions import reduce_max_p
-    from frechet._src.prims.shape import broadcast_in_dim_p, reduce_sum, transpose
     n = trace.size
     if params["axis_name"] != trace.axis_name:      # another vmap's axis: for each example
         (x,) = vals                                 # (only reached with x batched here)
@@ -123,7 +122,6 @@ def pmax(x, axis_name):
 
 def all_gather(x, axis_name):
     """Every example's x, stacked along a new leading axis (the same for every example)."""
-    from frechet._src.interpreters.batching import axis_size
     from frechet._src.numpy.base import asarray
     return all_gather_p.bind(asarray(x), axis_name=axis_name, size=axis_size(axis_name))
 

@@ -17,6 +17,7 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError
+from frechet._src.interpreters.batching import BatchTracer
 
 # Defined here, not on first use, so that the primitive registry after `import frechet` does
 # not depend on what ran before (the loops' primitives are registered when these import).
@@ -24,11 +25,12 @@ from frechet._src.lax import loop as _loop  # noqa: F401
 from frechet._src.lax import tape as _tape  # noqa: F401
 from frechet._src.lax import while_loop as _while_loop  # noqa: F401
 from frechet._src.lax.branch import is_staged, staged_switch
+from frechet._src.lax.loop import staged_scan
+from frechet._src.lax.while_loop import staged_while
 
 
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
-    from frechet._src.interpreters.batching import BatchTracer
     from frechet._src.numpy.base import concrete
     if isinstance(pred, BatchTracer):
         return None
@@ -87,7 +89,6 @@ def while_loop(cond_fun, body_fun, init_val):
     jit(grad(f)) compiles loops (not one copy of the body per iteration) and finds the trip
     count when it runs."""
     if any(is_staged(a) for a in tree.flatten(init_val)[0]):
-        from frechet._src.lax.while_loop import staged_while
         return staged_while(cond_fun, body_fun, init_val)
     val = init_val
     while True:
@@ -105,7 +106,6 @@ def while_loop(cond_fun, body_fun, init_val):
 
 def _any_batched(pred) -> bool:
     """Whether any example of a batched predicate is true (through nested vmaps)."""
-    from frechet._src.interpreters.batching import BatchTracer
     v = pred
     while isinstance(v, BatchTracer):
         v = v.val
@@ -162,7 +162,6 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
                              f"and length {length}")
     full = unroll is True or (not isinstance(unroll, bool) and n > 0 and unroll >= n)
     if not full and any(is_staged(a) for a in tree.flatten(init)[0] + leaves):
-        from frechet._src.lax.loop import staged_scan
         return staged_scan(f, init, xs, n, reverse)     # one scan primitive, body staged once
     carry, ys = init, []
     order = range(n - 1, -1, -1) if reverse else range(n)

@@ -16,6 +16,8 @@ import numpy as np
 
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.interpreters.ad import is_undefined, jvp_flat, pullback_linear
+from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.lax.branch import compiled, stage_closed
 from frechet._src.lax.solvers import (
@@ -84,8 +86,6 @@ __all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "N
 def _transposed(matvec: Program) -> Program:
     """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
     consts alone is computed first (partial evaluation), the rest is transposed."""
-    from frechet._src.interpreters.ad import pullback_linear
-    from frechet._src.ir.partial_eval import partial_eval
     nc = len(matvec.invars) - 1
     known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
 
@@ -131,7 +131,6 @@ linear_solve_p = primitive("linear_solve", _impl, _abstract)
 
 
 def _jvp(primals, tangents, **params):
-    from frechet._src.interpreters.ad import jvp_flat
     consts, b = list(primals[:-1]), primals[-1]
     tc, tb = list(tangents[:-1]), tangents[-1]
     x = linear_solve_p.bind(*consts, b, **params)
@@ -150,7 +149,6 @@ def _jvp(primals, tangents, **params):
 
 
 def _transpose(ct, *args, matvec, transposed, solver, matrix):
-    from frechet._src.interpreters.ad import is_undefined
     consts = args[:-1]
     if any(is_undefined(c) for c in consts):
         raise TypeError("solve is linear in its right-hand side only")

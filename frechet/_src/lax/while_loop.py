@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
+from frechet._src.interpreters.ad import JVPTracer
+from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
+from frechet._src.interpreters.staging import StagingTrace
+from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import evaluate
 from frechet._src.lax.branch import compiled, place, stage_closed
 from frechet._src.lax.loop import (
@@ -26,6 +31,7 @@ from frechet._src.lax.loop import (
     split_operands,
     tangent_operands,
 )
+from frechet._src.lax.tape import tape_loop_p, while_tape_p
 
 
 def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
@@ -81,10 +87,6 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     compiles a loop, not one copy of the body per iteration. Under another transformation
     (jvp or vmap of grad), the loop runs now, each iteration's body linearized, as eager
     code does."""
-    from frechet._src.interpreters.ad import JVPTracer
-    from frechet._src.interpreters.staging import StagingTrace
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.lax.tape import tape_loop_p, while_tape_p
     if not isinstance(jt.parent, StagingTrace):
         return _while_unrolled(jt, primals, tangents, cond, num_cond_consts, num_body_consts,
                                body)
@@ -123,7 +125,6 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
 
 def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
     """The loop run now, each iteration's body linearized (its trip count must be concrete)."""
-    from frechet._src.interpreters.ad import JVPTracer
     from frechet._src.numpy.base import concrete
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
     cc, bc, carry = split_operands(args, ncc, nbc)
@@ -138,7 +139,6 @@ def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
 
 
 def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
     from frechet._src.numpy.reductions import any as any_
     ncc, nbc = num_cond_consts, num_body_consts
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
@@ -177,7 +177,6 @@ while_p.batch = _while_batch
 
 def staged_while(cond_fun, body_fun, init_val):
     """while_loop via while_p: condition and body staged once."""
-    from frechet._src import tree
     from frechet._src.numpy.base import asarray
     leaves, treedef = tree.flatten(init_val)
     leaves = [asarray(a) for a in leaves]

@@ -29,7 +29,9 @@ def asarray(x, dtype=None):
     if isinstance(x, Tracer):
         return x if dtype is None else convert(x, dtype)
     if isinstance(x, (list, tuple)) and _has_tracer(x):
-        from frechet._src.numpy.manipulation import stack
+        from frechet._src.numpy.manipulation import (
+            stack,  # lazy: cycle: manipulation -> base at load
+        )
         out = stack([asarray(e) for e in x])
         return out if dtype is None else convert(out, dtype)
     return np.asarray(x, dtype=dtype)

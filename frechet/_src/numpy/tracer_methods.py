@@ -17,6 +17,7 @@ from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import apply_ufunc, asarray, fit, with_scalar
 from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
+from frechet._src.numpy.dispatch import FUNCTIONS
 
 
 def _defers(other) -> bool:
@@ -320,7 +321,6 @@ def _public_name(func) -> str:
 
 
 def _array_function(self, func, types, args, kwargs):
-    from frechet._src.numpy.dispatch import FUNCTIONS
     for t in types:
         if not (issubclass(t, (Tracer, np.ndarray))):
             return NotImplemented

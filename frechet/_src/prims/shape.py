@@ -198,7 +198,7 @@ concatenate_p = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, ax
 
 
 def _concat_transpose(ct, *xs, axis):
-    from frechet._src.prims.indexing import getitem
+    from frechet._src.prims.indexing import getitem  # lazy: cycle: indexing -> shape at load
     out, start = [], 0
     for x in xs:
         n = x.shape[axis]
