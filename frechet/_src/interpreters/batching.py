@@ -11,6 +11,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
 
@@ -175,7 +176,7 @@ def with_batch_axis(x, n):
 
 def select_examples(pick, on_true, on_false):
     """Per example (leading axis): on_true where pick (a vector of booleans), else on_false."""
-    from frechet._src.numpy.misc import where
+    where = front_end().where
     return where(pick.reshape(pick.shape + (1,) * (on_true.ndim - 1)), on_true, on_false)
 
 

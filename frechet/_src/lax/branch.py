@@ -23,6 +23,7 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
@@ -193,8 +194,8 @@ cond_p.linear = True      # in the operands its linearization marks undefined
 # ---- batching -------------------------------------------------------------------------------------
 
 def _cond_batch(args, batched, *, branches):
-    from frechet._src.numpy.misc import clip
-    from frechet._src.numpy.ufuncs import equal
+    clip = front_end().clip
+    equal = front_end().equal
     index, ops = args[0], list(args[1:])
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     if not batched[0]:
@@ -233,7 +234,7 @@ def is_staged(x) -> bool:
 
 def staged_switch(index, branches, operands):
     """cond_p over Python functions of the operands (pytrees in and out)."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     leaves, in_tree = tree.flatten(tuple(operands))
     leaves = [asarray(x) for x in leaves]
     specs = [spec_of(x) for x in leaves]

@@ -26,6 +26,7 @@ import warnings
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import Held, primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.interpreters.ad import (
@@ -38,7 +39,6 @@ from frechet._src.interpreters.ad import (
 from frechet._src.interpreters.batching import batch_flat, with_batch_axis
 from frechet._src.interpreters.staging import StagingTrace, stage
 from frechet._src.ir.program import zeros
-from frechet._src.numpy.base import asarray
 from frechet._src.prims.contractions import einsum_p, einsum_tangent
 
 # ---- policies ----------------------------------------------------------------------------------
@@ -298,13 +298,13 @@ def checkpoint(fun, policy=None):
     @functools.wraps(fun)
     def wrapped(*args):
         leaves, treedef = tree.flatten(args)
-        leaves = [x if hasattr(x, "shape") else asarray(x) for x in leaves]
+        leaves = [x if hasattr(x, "shape") else front_end().asarray(x) for x in leaves]
         out_tree = []
 
         def flat(*xs):
             ol, ot = tree.flatten(fun(*tree.unflatten(treedef, list(xs))))
             out_tree.append(ot)
-            return [x if hasattr(x, "shape") else asarray(x) for x in ol]
+            return [x if hasattr(x, "shape") else front_end().asarray(x) for x in ol]
 
         outs = _trace.current().process_checkpoint(flat, policy, leaves)
         return tree.unflatten(out_tree[-1], list(outs))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec
 from frechet._src.errors import FrechetError
 from frechet._src.interpreters.batching import axis_size, with_batch_axis
@@ -104,25 +105,25 @@ def psum(x, axis_name):
       >>> vmap(lambda v: v / psum(v, "i"), axis_name="i")(np.array([1.0, 3.0]))
       array([0.25, 0.75])
     """
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     return psum_p.bind(asarray(x), axis_name=axis_name)
 
 
 def pmean(x, axis_name):
     """The mean of x over the examples of the vmap axis `axis_name`."""
-    from frechet._src.numpy.ufuncs import divide
+    divide = front_end().divide
     return divide(psum(x, axis_name), psum(np.ones((), np.asarray(1.0).dtype), axis_name))
 
 
 def pmax(x, axis_name):
     """The maximum of x over the examples of the vmap axis `axis_name`."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     return pmax_p.bind(asarray(x), axis_name=axis_name)
 
 
 def all_gather(x, axis_name):
     """Every example's x, stacked along a new leading axis (the same for every example)."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     return all_gather_p.bind(asarray(x), axis_name=axis_name, size=axis_size(axis_name))
 
 

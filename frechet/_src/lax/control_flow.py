@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.core.trace import Tracer
+from frechet._src.core.registry import front_end
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ConcretizationError
 from frechet._src.interpreters.batching import BatchTracer
 
@@ -31,7 +32,6 @@ from frechet._src.lax.while_loop import staged_while
 
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
-    from frechet._src.numpy.base import concrete
     if isinstance(pred, BatchTracer):
         return None
     return concrete(pred, what, "jit traces on concrete values (a loop's trip count becomes "
@@ -40,7 +40,7 @@ def _decide(pred, what):
 
 
 def _select(pred, on_true, on_false):
-    from frechet._src.numpy.misc import where
+    where = front_end().where
     return tree.tree_map(lambda a, b: where(pred, a, b), on_true, on_false)
 
 
@@ -72,8 +72,8 @@ def switch(index, branches, *operands):
     if c is not None:
         i = int(np.clip(c, 0, len(branches) - 1))
         return branches[i](*operands)
-    from frechet._src.numpy.misc import clip
-    from frechet._src.numpy.ufuncs import equal
+    clip = front_end().clip
+    equal = front_end().equal
     idx = clip(index, 0, len(branches) - 1)
     outs = [b(*operands) for b in branches]
     result = outs[-1]
@@ -134,7 +134,8 @@ def fori_loop(lower, upper, body_fun, init_val):
             (_, val), _ = scan(step, (np.int64(int(lo)), init_val), length=max(int(hi) - int(lo), 0))
             return val
     if lo is None or hi is None:
-        from frechet._src.numpy.ufuncs import add, less
+        fnp = front_end()
+        add, less = fnp.add, fnp.less
         _, val = while_loop(lambda s: less(s[0], upper), lambda s: (add(s[0], 1), body_fun(*s)),
                             (lower, init_val))
         return val
@@ -151,7 +152,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     whose body is staged once; `unroll=True` (or an unroll of at least the length) stages
     every step instead: a longer trace and program, but each step is straight-line code that
     jit simplifies across steps (faster for small bodies; see bench/results.md)."""
-    from frechet._src.numpy.manipulation import stack
+    stack = front_end().stack
     leaves = tree.flatten(xs)[0] if xs is not None else []
     n = length if length is not None else (leaves[0].shape[0] if leaves else None)
     if n is None:

@@ -13,9 +13,9 @@ import functools
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.ad import instantiate
-from frechet._src.numpy.base import asarray
 
 
 def _impl(*tangents, bwd, res, in_specs, out_specs):
@@ -36,7 +36,7 @@ def _lin_transpose(cts, *tangents, bwd, res, in_specs, out_specs):
     out = out if isinstance(out, (tuple, list)) else (out,)
     if len(out) != len(in_specs):
         raise TypeError(f"custom_vjp bwd returned {len(out)} cotangents for {len(in_specs)} inputs")
-    return [None if o is None else asarray(o) for o in out]
+    return [None if o is None else front_end().asarray(o) for o in out]
 
 
 def _zeros(spec):
@@ -58,7 +58,7 @@ custom_vjp_lin_p.linear = True
 
 def _flat_args(args):
     leaves, treedef = tree.flatten(args)
-    return [asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
+    return [front_end().asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
 
 
 def _flat_fun(fun, treedef, out_tree):

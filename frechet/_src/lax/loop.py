@@ -20,6 +20,7 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
 from frechet._src.interpreters.batching import batch_flat, with_batch_axis
@@ -268,7 +269,7 @@ scan_p.linear = True
 # ---- batching ------------------------------------------------------------------------------------
 
 def _scan_batch(args, batched, *, body, num_consts, num_carry, length, reverse):
-    from frechet._src.numpy.manipulation import moveaxis
+    moveaxis = front_end().moveaxis
     nc, ncar = num_consts, num_carry
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     c, k, x = split_operands(args, nc, ncar)
@@ -295,7 +296,7 @@ scan_p.batch = _scan_batch
 
 def staged_scan(f, init, xs, length, reverse):
     """scan via scan_p: the body staged once (closed-over values become consts)."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     k_leaves, k_tree = tree.flatten(init)
     x_leaves, x_tree = tree.flatten(xs) if xs is not None else ([], None)
     k_leaves = [asarray(a) for a in k_leaves]

@@ -17,7 +17,9 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
+from frechet._src.core.trace import concrete
 from frechet._src.interpreters.ad import JVPTracer
 from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
 from frechet._src.interpreters.staging import StagingTrace
@@ -125,7 +127,6 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
 
 def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
     """The loop run now, each iteration's body linearized (its trip count must be concrete)."""
-    from frechet._src.numpy.base import concrete
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
     cc, bc, carry = split_operands(args, ncc, nbc)
     with _trace.use(jt):
@@ -139,7 +140,7 @@ def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
 
 
 def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.numpy.reductions import any as any_
+    any_ = front_end().any
     ncc, nbc = num_cond_consts, num_body_consts
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     cc, bc, k = split_operands(args, ncc, nbc)
@@ -177,7 +178,7 @@ while_p.batch = _while_batch
 
 def staged_while(cond_fun, body_fun, init_val):
     """while_loop via while_p: condition and body staged once."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     leaves, treedef = tree.flatten(init_val)
     leaves = [asarray(a) for a in leaves]
     specs = [spec_of(a) for a in leaves]

@@ -13,8 +13,9 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
+from frechet._src.core.trace import concrete
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import asarray, concrete, fit, float_dtype, shape_of
+from frechet._src.numpy.base import asarray, fit, float_dtype, shape_of
 from frechet._src.numpy.creation import linspace
 from frechet._src.numpy.manipulation import ravel, reshape
 from frechet._src.numpy.misc import where

@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy.aliasing import check_overlap, rebind
-from frechet._src.numpy.base import asarray, concrete, fit, shape_of
+from frechet._src.numpy.base import asarray, fit, shape_of
 from frechet._src.numpy.manipulation import expand_dims, moveaxis, ravel, reshape, setitem, stack
 from frechet._src.numpy.misc import where as _where
 from frechet._src.numpy.ufuncs import _store

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from frechet._src.numpy.base import asarray, concrete, float_dtype, result_dtype, shape_of
+from frechet._src.core.trace import concrete
+from frechet._src.numpy.base import asarray, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
 from frechet._src.numpy.reductions import _sqrt_zero_subgradient
 from frechet._src.prims import linalg as L

@@ -7,12 +7,11 @@ import itertools
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
     asarray,
     broadcast_shapes,
-    concrete,
     fit,
     normalize_axis,
     normalize_one_axis,

@@ -6,13 +6,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.aliasing import clone
 from frechet._src.numpy.base import (
     asarray,
     broadcast_shapes,
-    concrete,
     fit,
     float_dtype,
     normalize_one_axis,

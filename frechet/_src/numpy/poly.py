@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import UnsupportedFunctionError
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import asarray, concrete, fit, float_dtype, result_dtype, shape_of
+from frechet._src.numpy.base import asarray, fit, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.contract import einsum
 from frechet._src.numpy.manipulation import atleast_1d, concatenate, ravel, reshape, stack
 from frechet._src.numpy.misc import clip, convolve, real

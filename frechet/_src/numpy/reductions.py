@@ -7,10 +7,9 @@ import builtins
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy.base import (
     asarray,
-    concrete,
     fit,
     float_dtype,
     normalize_axis,

@@ -8,9 +8,9 @@ values are gathered from the input, so they carry its derivative.
 from __future__ import annotations
 
 import numpy as np
+from frechet._src.core.trace import concrete
 from frechet._src.numpy.base import (
     asarray,
-    concrete,
     fit,
     float_dtype,
     normalize_one_axis,
