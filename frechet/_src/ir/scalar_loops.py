@@ -25,6 +25,7 @@ import math
 import numpy as np
 
 from frechet._src.ir import fusion
+from frechet._src.ir.program import split_operands
 from frechet._src.ir.simplify import simplify
 
 MAX_ELEMENTS = 16        # per value: bigger bodies vectorise well enough as arrays
@@ -104,7 +105,6 @@ def _source(body, num_consts, num_carry, reverse):
     """The numba source of the loop: kernel(consts..., carry..., xs..., length). As in fusion,
     only this module's and fusion's templates, generated names, literals written by _literal and
     the names of the dtypes in _DTYPES reach it; params are used as data (run on labels)."""
-    from frechet._src.lax.loop import split_operands
     names: dict = {}                    # var -> list of scalar names (or literals), C order
     lines: list = []
     loop: list = []

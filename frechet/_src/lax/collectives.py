@@ -14,7 +14,7 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec
 from frechet._src.errors import FrechetError
-from frechet._src.interpreters.batching import axis_size, with_batch_axis
+from frechet._src.interpreters.batching import COLLECTIVE_RULES, axis_size, with_batch_axis
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.indexing import getitem
 from frechet._src.prims.reductions import reduce_max_p
@@ -94,6 +94,10 @@ def batch_collective(trace, prim, vals, batched, params):
     red = reduce_sum(x, (0,)) if prim is psum_p else reduce_max_p.bind(x, axes=(0,))
     return broadcast_in_dim_p.bind(red, shape=x.shape,
                                    broadcast_dimensions=tuple(range(1, x.ndim))), True
+
+
+for _p in (psum_p, pmax_p, all_gather_p, axis_index_p):
+    COLLECTIVE_RULES[_p] = batch_collective
 
 
 # The user-facing functions ------------------------------------------------------------------

@@ -26,14 +26,8 @@ from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pull
 from frechet._src.interpreters.batching import batch_flat, with_batch_axis
 from frechet._src.ir import codegen, scalar_loops
 from frechet._src.ir.partial_eval import partial_eval
-from frechet._src.ir.program import Program, evaluate, zeros
+from frechet._src.ir.program import Program, evaluate, split_operands, zeros
 from frechet._src.lax.branch import compiled, place, stage_closed
-
-
-def split_operands(seq, nc, ncar):
-    """(consts, carry, rest) of a loop primitive's operands."""
-    seq = list(seq)
-    return seq[:nc], seq[nc:nc + ncar], seq[nc + ncar:]
 
 
 def _step_spec(s: ArraySpec) -> ArraySpec:

@@ -19,9 +19,8 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.ad import is_undefined, pullback_linear
-from frechet._src.ir.program import zeros
+from frechet._src.ir.program import split_operands, zeros
 from frechet._src.lax.branch import compiled, place, stage_closed
-from frechet._src.lax.loop import split_operands
 
 TAPE_SPEC = ArraySpec((), np.dtype(object))
 
