@@ -23,6 +23,8 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
+from frechet._src.interpreters.ad import jvp_flat
+from frechet._src.interpreters.batching import batch_flat
 from frechet._src.interpreters.jet import PrimalTracer
 
 
@@ -67,8 +69,6 @@ def _listed(x, multiple):
 
 
 def _rule(prim, primals, firsts, seconds, params):
-    from frechet._src.api.api import jvp
-    from frechet._src.api.vmap import vmap
     multiple = prim.multiple_results
     live = [i for i, f in enumerate(firsts) if f is not None]
 
@@ -90,7 +90,7 @@ def _rule(prim, primals, firsts, seconds, params):
     def first_one(*ts):
         t = tangent_map(ts)[1]
         return [_zero_like(o) if x is None else x for o, x in zip(out, _listed(t, multiple))]
-    first = vmap(first_one)(*[firsts[i] for i in live])
+    first = batch_flat(first_one, [firsts[i] for i in live], [True] * len(live))
     curvature = [None] * len(out)
     if not (prim.linear and len(live) == 1):
         def second_one(*ts):
@@ -100,8 +100,9 @@ def _rule(prim, primals, firsts, seconds, params):
                     at[i] = x
                 t = tangent_map(ts, at)[1]
                 return [_zero_like(o) if x is None else x for o, x in zip(out, _listed(t, multiple))]
-            return jvp(along, [primals[i] for i in live], list(ts))[1]
-        per = vmap(second_one)(*[firsts[i] for i in live])
+            t = jvp_flat(along, [primals[i] for i in live], list(ts))[1]
+            return [_zero_like(o) if x is None else x for o, x in zip(out, t)]
+        per = batch_flat(second_one, [firsts[i] for i in live], [True] * len(live))
         curvature = [p.sum(axis=0) for p in per]
     second = [c if d is None else d if c is None else d + c for c, d in zip(curvature, drift)]
     return out, list(first), second
