@@ -16,8 +16,8 @@ The layers, bottom to top (each module may import its own layer and those below)
 A module's layer is its folder (or, at the root of _src, its name). An import from a higher layer
 fails, at module level or inside a function. A function-local import of the same or a lower layer
 must carry `# lazy: <reason>` on its statement (a cycle that is lazy by design); otherwise it belongs
-at module level. The allow-lists below are the debt left from issue 14: each entry says why, and
-the test fails when an entry is no longer needed, so they only shrink.
+at module level. The allow-lists below are for debt: each entry says why, and the test fails
+when an entry is no longer needed, so they only shrink.
 """
 
 from __future__ import annotations
@@ -35,12 +35,10 @@ ROOT_MODULES = {"config": "core", "errors": "core", "warn": "core", "tree": "cor
                 "optimize": "libraries", "testing": "libraries", "coverage": "tools",
                 "tour": "tools"}
 
-# (importing module, imported module) -> why the upward import is still there. To remove one,
-# restructure: the higher layer registers a hook into a lower-layer table at import.
-UPWARD_ALLOWED = {
-    ("lax.linear_solve", "api.linear_map"): "solve accepts a LinearMap operator",
-    ("numpy.scipy_linalg", "api.vmap"): "batched SciPy solvers vmap a single solve",
-}
+# (importing module, imported module) -> why an upward import is still there (empty since
+# issue 14). Rather than adding one, restructure: the higher layer registers a hook into a
+# lower-layer table at import (core.registry.set_front_end, batching.COLLECTIVE_RULES).
+UPWARD_ALLOWED: dict[tuple[str, str], str] = {}
 
 # File -> how many function-local frechet imports of the same or a lower layer it still has
 # without a `# lazy:` reason. Not yet checked one by one: each should move to module level, or

@@ -186,7 +186,6 @@ def solve(A, b, solver=None):
     """
     import scipy.sparse as sp
 
-    from frechet._src.api.linear_map import LinearMap
     fnp = traced_numpy()
     b = fnp.asarray(b)
     if not np.issubdtype(b.dtype, np.inexact):
@@ -198,10 +197,7 @@ def solve(A, b, solver=None):
 
         def matvec(v):
             return sparse_matmul(A, v)
-    elif isinstance(A, LinearMap):
-        def matvec(v):
-            return A(v)
-    elif callable(A):
+    elif callable(A):      # a function, or a LinearMap (called on a vector, it applies itself)
         matvec = A
     else:
         A = fnp.asarray(A)
