@@ -314,6 +314,6 @@ def checkpoint(fun, policy=None):
 remat = checkpoint
 
 
-# checkpoint_call registers its primitive and its partial-evaluation rule
-from frechet._src.lax import checkpoint_call as _checkpoint_call  # noqa: F401
+# At the end: checkpoint_call imports this module. It registers its primitive and its
+# partial-evaluation rule.
 from frechet._src.lax.checkpoint_call import stage_call
