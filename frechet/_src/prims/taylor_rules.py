@@ -1,4 +1,4 @@
-"""Taylor rules (transforms/jet.py) of the elementwise primitives that are not linear or
+"""Taylor rules (interpreters/jet.py) of the elementwise primitives that are not linear or
 bilinear: coefficient recurrences on normalised coefficients y_1..y_K.
 
 Smooth unary functions use y' = d(x, y) x' with their derivative d (elementwise.py): matching
