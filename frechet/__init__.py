@@ -17,20 +17,7 @@ from frechet import (
                      zero_order,
 )
 from frechet._src import prims as _prims  # noqa: F401  (defines the primitives)
-from frechet._src.config import config
-from frechet._src.errors import (
-                     ConcretizationError,
-                     EscapedTracerError,
-                     FrechetError,
-                     NonDifferentiableError,
-                     RetracingWarning,
-                     ShapeError,
-                     TracerConversionError,
-                     UnsupportedFunctionError,
-)
-from frechet._src.ir.program import Program
-from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
-from frechet._src.transforms.api import (
+from frechet._src.api.api import (
                      eval_shape,
                      grad,
                      hessian,
@@ -46,16 +33,32 @@ from frechet._src.transforms.api import (
                      value_and_grad,
                      vjp,
 )
-from frechet._src.transforms.checkpoint import checkpoint, remat
-from frechet._src.transforms.collapsed import laplacian, second_order
-from frechet._src.transforms.collectives import all_gather, axis_index, pmax, pmean, psum
-from frechet._src.transforms.control_flow import cond, fori_loop, scan, switch, while_loop
-from frechet._src.transforms.custom import custom_jvp, custom_vjp
-from frechet._src.transforms.jet import derivatives, jet, taylor
-from frechet._src.transforms.jit import jit
-from frechet._src.transforms.linear_map import LinearMap
-from frechet._src.transforms.vmap import vmap
+from frechet._src.api.jit import jit
+from frechet._src.api.linear_map import LinearMap
+from frechet._src.api.vmap import vmap
+from frechet._src.config import config
+from frechet._src.core import registry as _registry
+from frechet._src.errors import (
+                     ConcretizationError,
+                     EscapedTracerError,
+                     FrechetError,
+                     NonDifferentiableError,
+                     RetracingWarning,
+                     ShapeError,
+                     TracerConversionError,
+                     UnsupportedFunctionError,
+)
+from frechet._src.interpreters.collapsed import laplacian, second_order
+from frechet._src.interpreters.jet import derivatives, jet, taylor
+from frechet._src.ir.program import Program
+from frechet._src.lax.checkpoint import checkpoint, remat
+from frechet._src.lax.collectives import all_gather, axis_index, pmax, pmean, psum
+from frechet._src.lax.control_flow import cond, fori_loop, scan, switch, while_loop
+from frechet._src.lax.custom import custom_jvp, custom_vjp
+from frechet._src.numpy import tracer_methods as _tracer_methods  # noqa: F401
 from frechet._src.tree import register_dataclass
+
+_registry.set_front_end(numpy)   # rules below the front end written in NumPy's terms use it
 
 __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",

@@ -11,6 +11,7 @@ Example:
 from frechet._src.core.primitive import Primitive, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
+from frechet._src.interpreters.ad import UndefinedPrimal, is_undefined
 from frechet._src.ir.program import Eqn, Program, Var, evaluate, pretty, typecheck
 from frechet._src.prims import ops
 from frechet._src.prims.rules import (
@@ -23,7 +24,6 @@ from frechet._src.prims.rules import (
     defzero,
 )
 from frechet._src.testing import check_grads, check_transpose
-from frechet._src.transforms.ad import UndefinedPrimal, is_undefined
 
 __all__ = [
     "ArraySpec", "Eqn", "Primitive", "Program", "Trace", "Tracer", "UndefinedPrimal", "Var",

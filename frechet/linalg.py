@@ -8,7 +8,7 @@ Neumann(maxiter, alpha), SparseDirect(). Each takes `tol` (relative residual), `
 converge.
 """
 
-from frechet._src.transforms.linear_solve import (
+from frechet._src.lax.linear_solve import (
     CG,
     GMRES,
     LSQR,

@@ -300,8 +300,8 @@ def test_folded_scalings_of_mixed_dtypes_and_orders():
 def test_scaling_folds_skip_residuals_they_cannot_multiply():
     from frechet._src.core.primitive import REGISTRY
     from frechet._src.core.spec import ArraySpec
+    from frechet._src.interpreters.ad import backward_pass
     from frechet._src.ir.program import Eqn, Program, Var
-    from frechet._src.transforms.ad import backward_pass
 
     class Sub(np.ndarray):      # not a plain ndarray: never folded
         pass

@@ -6,15 +6,10 @@ import pytest
 
 import frechet
 from frechet._src.core.trace import Tracer
-from frechet._src.transforms import ad
+from frechet._src.interpreters import ad
 
 
 def _all_tracer_classes():
-    import frechet._src.ir.staging
-    import frechet._src.transforms.batching
-    import frechet._src.transforms.collapsed
-    import frechet._src.transforms.jet
-    import frechet._src.transforms.jit  # noqa: F401
     seen, todo = [], [Tracer]
     while todo:
         c = todo.pop()

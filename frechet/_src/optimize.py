@@ -12,7 +12,7 @@ import numpy as np
 import scipy.optimize as so
 
 from frechet._src import tree
-from frechet._src.transforms.api import hvp, value_and_grad
+from frechet._src.api.api import hvp, value_and_grad
 
 _HESSP = {"newton-cg", "trust-ncg", "trust-krylov", "trust-constr"}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.transforms import api
+from frechet._src.api import api
 
 
 def _rand_like(x, rng):

@@ -6,6 +6,7 @@ import textwrap
 import numpy as np
 
 import frechet as fr
+from frechet._src.coverage import report
 
 
 def _section(title, code, env):
@@ -153,7 +154,6 @@ def tour():
         except fr.TracerConversionError as e:
             print(type(e).__name__, ":", str(e)[:90], "...")
     """, env)
-    from frechet._src.coverage import report
     rep = report()
     nu = sum(s != "unsupported" for s in rep["ufuncs"].values())
     nf = sum(s != "unsupported" for s in rep["functions"].values())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.api.api import value_and_grad
 from frechet._src.bounds.taylor_bound import taylor_bound
 
 BLOCKS = ("leaves", "elements", "all")
@@ -35,7 +36,6 @@ class UniversalMM:
     """
 
     def __init__(self, loss, blocks: str = "leaves", alpha_max: float = 1.0, sweeps: int = 200):
-        from frechet import value_and_grad
         if blocks not in BLOCKS:
             raise ValueError(f"UniversalMM: blocks must be one of {BLOCKS}, got {blocks!r}")
         self.loss, self.blocks, self.sweeps = loss, blocks, sweeps

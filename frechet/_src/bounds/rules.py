@@ -16,6 +16,7 @@ import numpy as np
 from frechet._src.bounds import elementary
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
+from frechet._src.interpreters.ad import add_any_p
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.elementwise import UFUNC_PRIMS
 from frechet._src.prims.indexing import getitem_p
@@ -31,7 +32,6 @@ from frechet._src.prims.shape import (
     transpose_p,
 )
 from frechet._src.prims.special import erf_p, erfc_p, expit_p, xlog1py_p, xlogy_p
-from frechet._src.transforms.ad import add_any_p
 
 _EPS = np.finfo(np.float64).eps
 # moves of one argument's elements (the others are indices): both ends move exactly

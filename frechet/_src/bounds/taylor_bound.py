@@ -16,10 +16,12 @@ import itertools
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.api.api import make_program
 from frechet._src.bounds import enclosure as E
 from frechet._src.bounds import interval as iv
 from frechet._src.bounds import rules as R
-from frechet._src.transforms.branch import cond_p
+from frechet._src.lax.branch import cond_p
+from frechet._src.numpy import manipulation as fnp
 
 
 class TaylorEnclosure:
@@ -141,7 +143,6 @@ class _Flat:
         sizes = np.cumsum([v.size for v in self.leaves])[:-1]
 
         def flat_f(v):
-            import frechet.numpy as fnp
             parts = fnp.split(v, sizes) if len(self.leaves) > 1 else [v]
             return f(tree.unflatten(self.treedef, [fnp.reshape(p, w.shape)
                                                    for p, w in zip(parts, self.leaves)]))
@@ -164,7 +165,6 @@ def taylor_bound(f, x0, region, degree: int):
     Example:
       >>> e = taylor_bound(np.exp, 0.0, (-1.0, 1.0), 1)   # exp(x) in 1 + x + [0.3679, 0.7183] x^2
     """
-    from frechet import make_program
     flat = _Flat(x0)
     a, b = (flat.ravel(v) for v in region)
     x = flat.x0.ravel()

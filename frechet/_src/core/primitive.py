@@ -59,7 +59,7 @@ class Primitive:
         self.jvp_by_constant = None  # binary, one argument constant: its tangent factor (see ad.py)
         self.jvp_sum_sign = None     # add (+1), subtract (-1): tx + sign * ty (see ad.py)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
-        self.taylor = None      # (primals, series, **params) -> (out, out series): see transforms/jet.py
+        self.taylor = None      # (primals, series, **params) -> (out, out series): see interpreters/jet.py
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False
         self.linearize = None   # (jvp_trace, primals, tangents, **params): a rule for

@@ -58,3 +58,30 @@ def declare(prim: Primitive, role: Role) -> None:
         raise ValueError(f"{role} is already played by {current!r}")
     ROLE[prim] = role
     setattr(BUILTIN, role.value, prim)
+
+
+class _FrontEnd:
+    """The NumPy front end as a namespace, for rules and compound operations below it that are
+    written in NumPy's terms. The front end sits above them, so it registers itself here at
+    import (`frechet/__init__.py`) instead of being imported upward."""
+
+    __slots__ = ("namespace",)
+
+    def __init__(self):
+        self.namespace = None
+
+
+FRONT_END = _FrontEnd()
+
+
+def set_front_end(namespace) -> None:
+    """Register the front-end namespace (`frechet.numpy`)."""
+    FRONT_END.namespace = namespace
+
+
+def front_end():
+    """The registered front end (`frechet.numpy`)."""
+    if FRONT_END.namespace is None:
+        raise LookupError("import frechet (which registers frechet.numpy as the front end) "
+                          "before running rules written in NumPy's terms")
+    return FRONT_END.namespace

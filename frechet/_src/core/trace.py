@@ -14,7 +14,9 @@ import contextvars
 import threading
 from contextlib import contextmanager
 
-from frechet._src.errors import EscapedTracerError
+import numpy as np
+
+from frechet._src.errors import ConcretizationError, EscapedTracerError, TracerConversionError
 
 
 class Trace:
@@ -27,7 +29,6 @@ class Trace:
 
     def lift(self, value):
         """A constant as a value of this trace (for in-place updates of traced arrays)."""
-        from frechet._src.errors import TracerConversionError
         raise TracerConversionError(
             f"a constant cannot be written into a value traced by {type(self).__name__}")
 
@@ -180,3 +181,17 @@ class Tracer:
         tangent, no Taylor series: a constant it lifted), else None. Such a value may leave
         the transformation as a plain array without losing anything."""
         return
+
+
+def concrete(x, what: str, fix: str = "call it outside make_program, or use jit, which "
+                                        "traces on concrete values"):
+    """The concrete value of x, for operations whose output depends on values. Under vmap the
+    values differ by example; under abstract staging (make_program) there are none."""
+    if isinstance(x, Tracer):
+        c = x.concrete()
+        if c is None:
+            raise ConcretizationError(
+                f"{what} needs the concrete values of its input (its output depends on them), "
+                f"but the input has none here (it is batched by vmap or staged); {fix}")
+        return np.asarray(c)
+    return np.asarray(x)

@@ -216,3 +216,9 @@ def pretty(program: Program) -> str:
     outs = ", ".join("0" if v is None else name(v) for v in program.outvars)
     lines.append(f"  in ({outs}) }}")
     return "\n".join(lines)
+
+
+def split_operands(seq, nc, ncar):
+    """(consts, carry, rest) of a loop primitive's operands."""
+    seq = list(seq)
+    return seq[:nc], seq[nc:nc + ncar], seq[nc + ncar:]

@@ -25,6 +25,8 @@ import math
 import numpy as np
 
 from frechet._src.ir import fusion
+from frechet._src.ir.program import split_operands
+from frechet._src.ir.simplify import simplify
 
 MAX_ELEMENTS = 16        # per value: bigger bodies vectorise well enough as arrays
 MAX_TERMS = 256          # products in one contraction
@@ -53,7 +55,6 @@ def scan_kernel(body, num_consts, num_carry, length, reverse, fallback=None):
     """A function of the scan's operands returning its outputs, or None when the body has
     something this compiler does not handle; `fallback` (the scan's own loop) runs where numba
     cannot compile the kernel."""
-    from frechet._src.transforms.jit import simplify
     body = simplify(body)[0]
     try:
         source, ys = _source(body, num_consts, num_carry, reverse)
@@ -104,7 +105,6 @@ def _source(body, num_consts, num_carry, reverse):
     """The numba source of the loop: kernel(consts..., carry..., xs..., length). As in fusion,
     only this module's and fusion's templates, generated names, literals written by _literal and
     the names of the dtypes in _DTYPES reach it; params are used as data (run on labels)."""
-    from frechet._src.transforms.loop import split_operands
     names: dict = {}                    # var -> list of scalar names (or literals), C order
     lines: list = []
     loop: list = []

@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
+from frechet._src.numpy import manipulation as M
 from frechet._src.numpy.base import holds_tracer
 
 _MIXED = ("write `x = ...` with the new value instead of updating x in place: an in-place update "
@@ -242,7 +243,6 @@ def check_overlap(dst, idx, src):
 
 
 def _gather(root, view):
-    from frechet._src.numpy import manipulation as M
     if view.basic is not None:
         return M.getitem(root, view.basic)
     idx = view.flat_index()
@@ -250,7 +250,6 @@ def _gather(root, view):
 
 
 def _scatter(root, view, value):
-    from frechet._src.numpy import manipulation as M
     if view.basic is not None:
         return M.setitem(root, view.basic, value)
     idx = view.flat_index()

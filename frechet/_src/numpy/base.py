@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 from frechet._src.core.trace import Tracer, current
-from frechet._src.errors import ConcretizationError, ShapeError
+from frechet._src.errors import ShapeError
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import broadcast_to, convert
 from numpy import asarray as _np_asarray
@@ -29,7 +29,9 @@ def asarray(x, dtype=None):
     if isinstance(x, Tracer):
         return x if dtype is None else convert(x, dtype)
     if isinstance(x, (list, tuple)) and _has_tracer(x):
-        from frechet._src.numpy.manipulation import stack
+        from frechet._src.numpy.manipulation import (
+            stack,  # lazy: cycle: manipulation -> base at load
+        )
         out = stack([asarray(e) for e in x])
         return out if dtype is None else convert(out, dtype)
     return np.asarray(x, dtype=dtype)
@@ -59,20 +61,6 @@ def weak(x):
     if isinstance(x, Tracer) and x.weak_type is not None:
         return x.weak_type
     return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
-
-
-def concrete(x, what: str, fix: str = "call it outside make_program, or use jit, which "
-                                        "traces on concrete values"):
-    """The concrete value of x, for operations whose output depends on values. Under vmap the
-    values differ by example; under abstract staging (make_program) there are none."""
-    if isinstance(x, Tracer):
-        c = x.concrete()
-        if c is None:
-            raise ConcretizationError(
-                f"{what} needs the concrete values of its input (its output depends on them), "
-                f"but the input has none here (it is batched by vmap or staged); {fix}")
-        return np.asarray(c)
-    return np.asarray(x)
 
 
 def shape_of(x) -> tuple:

@@ -6,7 +6,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from frechet._src.lax.linear_solve import sparse_matmul
 from frechet._src.numpy.base import asarray, broadcast_shapes, fit, result_dtype, shape_of
+from frechet._src.numpy.manipulation import (
+    broadcast_arrays,
+    broadcast_to,
+    diagonal,
+    moveaxis,
+    stack,
+)
+from frechet._src.numpy.reductions import sum as _sum
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.shape import reshape
 
@@ -43,7 +52,6 @@ def _parse(subscripts, operands):
 
 def _diag_unique(op, sub):
     """Take diagonals so the operand's subscripts are distinct (einsum 'ii->i')."""
-    from frechet._src.numpy.manipulation import diagonal
     while len(set(sub)) != len(sub):
         c = next(ch for ch in sub if sub.count(ch) > 1)
         i = sub.index(c)
@@ -147,7 +155,6 @@ def _is_sparse(x) -> bool:
 
 def matmul(a, b):
     if _is_sparse(a) or _is_sparse(b):      # a SciPy sparse matrix: a constant linear map
-        from frechet._src.transforms.linear_solve import sparse_matmul
         return sparse_matmul(a, b)
     a, b = asarray(a), asarray(b)
     direct = _direct(a, b, "matmul")
@@ -163,7 +170,6 @@ def matmul(a, b):
     if nb == 1:
         return einsum("...ij,j->...i", a, b)
     batch = broadcast_shapes(shape_of(a)[:-2], shape_of(b)[:-2], what="matmul operands")
-    from frechet._src.numpy.manipulation import broadcast_to
     a = broadcast_to(a, batch + shape_of(a)[-2:])
     b = broadcast_to(b, batch + shape_of(b)[-2:])
     return einsum("...ij,...jk->...ik", a, b)
@@ -176,7 +182,7 @@ def dot(a, b, out=None):
         return direct
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        from frechet._src.numpy.ufuncs import multiply
+        from frechet._src.numpy.ufuncs import multiply  # lazy: cycle: ufuncs -> contract at load
         return multiply(a, b)
     if nb == 1:
         return einsum("...j,j->...", a, b)
@@ -186,7 +192,7 @@ def dot(a, b, out=None):
 
 
 def vdot(a, b):
-    from frechet._src.numpy.ufuncs import conjugate
+    from frechet._src.numpy.ufuncs import conjugate  # lazy: cycle: ufuncs -> contract at load
     a, b = asarray(a), asarray(b)
     return dot(reshape(conjugate(a), (_size(a),)), reshape(b, (_size(b),)))
 
@@ -199,7 +205,7 @@ def inner(a, b):
     a, b = asarray(a), asarray(b)
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        from frechet._src.numpy.ufuncs import multiply
+        from frechet._src.numpy.ufuncs import multiply  # lazy: cycle: ufuncs -> contract at load
         return multiply(a, b)
     la, lb = _LETTERS[:na - 1], _LETTERS[na:na + nb - 1]
     return einsum(f"{la}y,{lb}y->{la}{lb}", a, b)
@@ -242,22 +248,17 @@ def kron(a, b):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    from frechet._src.numpy.manipulation import diagonal
-    from frechet._src.numpy.reductions import sum as _sum
     return _sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
 
 
 def vecdot(x1, x2, axis=-1):
-    from frechet._src.numpy.manipulation import moveaxis
-    from frechet._src.numpy.ufuncs import conjugate
+    from frechet._src.numpy.ufuncs import conjugate  # lazy: cycle: ufuncs -> contract at load
     x1, x2 = moveaxis(asarray(x1), axis, -1), moveaxis(asarray(x2), axis, -1)
     shape = broadcast_shapes(shape_of(x1), shape_of(x2))
-    from frechet._src.numpy.manipulation import broadcast_to
     return einsum("...i,...i->...", broadcast_to(conjugate(x1), shape), broadcast_to(x2, shape))
 
 
 def matvec(x1, x2):
-    from frechet._src.numpy.manipulation import broadcast_to
     x1, x2 = asarray(x1), asarray(x2)
     batch = broadcast_shapes(shape_of(x1)[:-2], shape_of(x2)[:-1])
     return einsum("...ij,...j->...i", broadcast_to(x1, batch + shape_of(x1)[-2:]),
@@ -265,8 +266,7 @@ def matvec(x1, x2):
 
 
 def vecmat(x1, x2):
-    from frechet._src.numpy.manipulation import broadcast_to
-    from frechet._src.numpy.ufuncs import conjugate
+    from frechet._src.numpy.ufuncs import conjugate  # lazy: cycle: ufuncs -> contract at load
     x1, x2 = asarray(x1), asarray(x2)
     batch = broadcast_shapes(shape_of(x1)[:-1], shape_of(x2)[:-2])
     return einsum("...j,...ji->...i", broadcast_to(conjugate(x1), batch + shape_of(x1)[-1:]),
@@ -276,8 +276,10 @@ def vecmat(x1, x2):
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """np.cross for 2- and 3-vectors (a 2-vector has a zero third component; two 2-vectors give
     the scalar z-component, as in NumPy)."""
-    from frechet._src.numpy.manipulation import broadcast_arrays, moveaxis, stack
-    from frechet._src.numpy.ufuncs import multiply, subtract
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> contract at load
+        multiply,
+        subtract,
+    )
     if axis is not None:
         axisa = axisb = axisc = axis
     a, b = moveaxis(asarray(a), axisa, -1), moveaxis(asarray(b), axisb, -1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import asarray, fit, float_dtype, result_dtype, shape_of
-from frechet._src.numpy.manipulation import broadcast_arrays, moveaxis, reshape
+from frechet._src.numpy.manipulation import broadcast_arrays, moveaxis, reshape, setitem
 
 
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
@@ -25,7 +25,6 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         step = U.multiply(delta, np.nan)
         y = U.add(U.multiply(t, reshape(delta, lead)), reshape(start, lead))
     if endpoint and num > 1:
-        from frechet._src.numpy.manipulation import setitem
         y = setitem(y, (-1,), stop)
     if axis != 0:
         y = moveaxis(y, 0, axis)
@@ -45,7 +44,6 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     y = linspace(U.log10(start), U.log10(stop), num, endpoint, axis=axis)
     out = U.power(10.0, y)
     # exact endpoints, as NumPy gives
-    from frechet._src.numpy.manipulation import setitem
     if num > 0 and axis == 0:
         out = setitem(out, (0,), start)
         if endpoint and num > 1:

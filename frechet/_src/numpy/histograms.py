@@ -13,18 +13,21 @@ from __future__ import annotations
 import builtins
 
 import numpy as np
+from frechet._src.core.trace import concrete
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import asarray, concrete, fit, float_dtype, shape_of
+from frechet._src.numpy.base import asarray, fit, float_dtype, shape_of
+from frechet._src.numpy.creation import linspace
 from frechet._src.numpy.manipulation import ravel, reshape
+from frechet._src.numpy.misc import where
+from frechet._src.numpy.reductions import max as _max
+from frechet._src.numpy.reductions import min as _min
+from frechet._src.numpy.reductions import sum as _sum
 from frechet._src.prims import indexing as ix
 
 
 def _data_edges(a, n):
     """NumPy's edges from the data: linspace(min, max, n + 1), widened by 0.5 on each side when
     the data are constant (differentiable in the data, through min and max)."""
-    from frechet._src.numpy.creation import linspace
-    from frechet._src.numpy.reductions import max as _max
-    from frechet._src.numpy.reductions import min as _min
     a = asarray(a)
     a = fit(a, float_dtype(a), shape_of(a))
     lo, hi = _min(a), _max(a)
@@ -58,7 +61,6 @@ def _bin_of(values, edges):
 
 def _weighted_counts(weights, flat_bins, inside, size):
     """sum of the weights in each bin: a scatter-add, linear (so differentiable) in them."""
-    from frechet._src.numpy.misc import where
     w = ravel(asarray(weights))
     w = fit(w, float_dtype(w), shape_of(w))
     w = where(inside, w, np.zeros((), w.dtype))
@@ -69,7 +71,6 @@ def _weighted_counts(weights, flat_bins, inside, size):
 def _density(counts, widths):
     """counts / the bin volumes / the total count (widths: those along each axis, traced where
     the edges are), in NumPy's order of operations."""
-    from frechet._src.numpy.reductions import sum as _sum
     total, out = _sum(counts), counts
     for i, w in enumerate(widths):
         out = U.divide(out, reshape(w, tuple(-1 if j == i else 1 for j, _ in enumerate(widths))))

@@ -7,14 +7,16 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
-from frechet._src.numpy.aliasing import rebind
-from frechet._src.numpy.base import asarray, concrete, fit, shape_of
-from frechet._src.numpy.manipulation import moveaxis, ravel, reshape, setitem, stack
+from frechet._src.core.trace import Tracer, concrete
+from frechet._src.numpy.aliasing import check_overlap, rebind
+from frechet._src.numpy.base import asarray, fit, shape_of
+from frechet._src.numpy.manipulation import expand_dims, moveaxis, ravel, reshape, setitem, stack
+from frechet._src.numpy.misc import where as _where
+from frechet._src.numpy.ufuncs import _store
+from frechet._src.prims.indexing import getitem
 
 
 def _rebind(a, new):
-    from frechet._src.numpy.ufuncs import _store
     if not isinstance(a, Tracer):
         _store(new, a)                  # raises, saying which array and what to do
     rebind(a, new)
@@ -26,7 +28,6 @@ def put(a, ind, v, mode="raise"):
     vals = ravel(asarray(v))
     n = idx.size
     if shape_of(vals)[0] != n:
-        from frechet._src.prims.indexing import getitem
         vals = getitem(vals, (np.arange(n) % shape_of(vals)[0],))
     _rebind(a, reshape(setitem(flat, (idx,), vals), shape_of(a)))
 
@@ -36,7 +37,6 @@ def putmask(a, mask, values):
     vals = ravel(asarray(values))
     k = int(m.sum())
     pos = np.nonzero(np.ravel(m))[0]
-    from frechet._src.prims.indexing import getitem
     picked = getitem(vals, (pos % shape_of(vals)[0],))
     _rebind(a, reshape(setitem(ravel(a), (pos,), picked), shape_of(a)) if k else asarray(a))
 
@@ -45,7 +45,6 @@ def place(arr, mask, vals):
     m = np.asarray(concrete(mask, "np.place mask"), bool)
     pos = np.nonzero(np.ravel(m))[0]
     v = ravel(asarray(vals))
-    from frechet._src.prims.indexing import getitem
     picked = getitem(v, (np.arange(pos.size) % shape_of(v)[0],))
     _rebind(arr, reshape(setitem(ravel(arr), (pos,), picked), shape_of(arr)))
 
@@ -62,15 +61,12 @@ def fill_diagonal(a, val, wrap=False):
         end = None
     idx = np.arange(math.prod(shape))[:end:step]
     vals = ravel(asarray(val))
-    from frechet._src.prims.indexing import getitem
     vals = getitem(vals, (np.arange(idx.size) % shape_of(vals)[0],))
     _rebind(a, reshape(setitem(ravel(a), (idx,), vals), shape))
 
 
 def copyto(dst, src, casting="same_kind", where=True):
-    from frechet._src.numpy.aliasing import check_overlap
     check_overlap(dst, None, src)
-    from frechet._src.numpy.misc import where as _where
     new = fit(asarray(src), asarray(dst).dtype, shape_of(dst))
     if where is not True:
         new = _where(np.broadcast_to(np.asarray(where, bool), shape_of(dst)), new, dst)
@@ -96,7 +92,6 @@ def apply_over_axes(func, a, axes):
     for ax in np.atleast_1d(axes):
         res = func(val, int(ax))
         if len(shape_of(res)) == len(shape_of(val)) - 1:
-            from frechet._src.numpy.manipulation import expand_dims
             res = expand_dims(res, int(ax))
         val = res
     return val

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from frechet._src.numpy.base import asarray, concrete, float_dtype, result_dtype, shape_of
+from frechet._src.core.trace import concrete
+from frechet._src.numpy.base import asarray, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
 from frechet._src.numpy.reductions import _sqrt_zero_subgradient
 from frechet._src.prims import linalg as L
@@ -124,7 +125,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     """
     # Note: at 0 (a kink) the 2-norm, the Frobenius norm and the p-norms (p >= 1) have the
     # zero subgradient as derivative, as abs has at 0 (JAX gives NaN there).
-    import frechet.numpy as fnp
+    fnp = traced_numpy()
 
     x = _inexact(x)
     nd = len(shape_of(x))

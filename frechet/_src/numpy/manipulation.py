@@ -7,12 +7,11 @@ import itertools
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
     asarray,
     broadcast_shapes,
-    concrete,
     fit,
     normalize_axis,
     normalize_one_axis,
@@ -353,8 +352,10 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         if indices.dtype.kind not in "iu":
             raise IndexError("arrays used as indices must be of integer type")
         if mode in ("wrap", "clip"):
-            from frechet._src.numpy.misc import clip
-            from frechet._src.numpy.ufuncs import remainder
+            from frechet._src.numpy.misc import clip  # lazy: cycle: misc -> manipulation at load
+            from frechet._src.numpy.ufuncs import (
+                remainder,  # lazy: cycle: ufuncs -> manipulation at load
+            )
             indices = remainder(indices, n) if mode == "wrap" else clip(indices, 0, n - 1)
         return ix.getitem(a, (slice(None),) * axis + (indices,))
     ind = np.asarray(indices)
@@ -397,7 +398,7 @@ def _mesh(ind, axis):
 def put_along_axis(arr, indices, values, axis):
     """Note: NumPy writes into `arr` in place; on traced values the result is returned and `arr`
     (if traced) is rebound."""
-    from frechet._src.numpy.ufuncs import rebind
+    from frechet._src.numpy.ufuncs import rebind  # lazy: cycle: ufuncs -> manipulation at load
     a = asarray(arr)
     if axis is None:
         a, axis = ravel(a), 0
@@ -479,14 +480,14 @@ def _tri_mask(shape, k, lower):
 
 
 def tril(m, k=0):
-    from frechet._src.numpy.misc import where
+    from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, True), shape_of(m)), m,
                  np.zeros((), m.dtype))
 
 
 def triu(m, k=0):
-    from frechet._src.numpy.misc import where
+    from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, False), shape_of(m)), m,
                  np.zeros((), m.dtype))

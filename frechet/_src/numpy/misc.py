@@ -6,19 +6,23 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy import ufuncs as U
+from frechet._src.numpy.aliasing import clone
 from frechet._src.numpy.base import (
     asarray,
     broadcast_shapes,
-    concrete,
     fit,
     float_dtype,
     normalize_one_axis,
     result_dtype,
     shape_of,
 )
-from frechet._src.numpy.manipulation import concatenate, moveaxis, ravel, reshape
+from frechet._src.numpy.contract import einsum
+from frechet._src.numpy.manipulation import broadcast_to, concatenate, moveaxis, ravel, reshape
+from frechet._src.numpy.reductions import all as _all
+from frechet._src.numpy.reductions import sum as _sum
+from frechet._src.numpy.ufuncs import conjugate
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims import indexing as ix
 from frechet._src.prims.shape import select_p
@@ -161,7 +165,6 @@ def isclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def allclose(a, b, rtol=1e-05, atol=1e-08, equal_nan=False):
-    from frechet._src.numpy.reductions import all as _all
     return bool(concrete(_all(isclose(a, b, rtol, atol, equal_nan)), "np.allclose"))
 
 
@@ -214,7 +217,9 @@ def sinc(x):
 
 
 def i0(x):
-    from frechet._src.numpy.scipy_special import i0 as _i0
+    from frechet._src.numpy.scipy_special import (
+        i0 as _i0,  # lazy: cycle: scipy_special -> misc at load
+    )
     return _i0(x)
 
 
@@ -230,7 +235,6 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, d
     dt = np.dtype(dtype) if dtype is not None else asarray(a).dtype
     shp = shape_of(a) if shape is None else shape
     if isinstance(fill_value, Tracer):
-        from frechet._src.numpy.aliasing import clone
         out = fit(fill_value, dt, tuple(np.atleast_1d(shp)) if np.ndim(shp) else (shp,))
         return clone(out) if out is fill_value else out
     return np.full(shp, fill_value, dt)
@@ -269,7 +273,6 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
             if len(shape_of(e)) == 0:
                 shp = list(shape_of(a))
                 shp[ax] = 1
-                from frechet._src.numpy.manipulation import broadcast_to
                 e = broadcast_to(e, tuple(shp))
             parts.append((front, e))
     if parts:
@@ -317,7 +320,6 @@ def gradient(f, *varargs, axis=None, edge_order=1):
 
 
 def trapezoid(y, x=None, dx=1.0, axis=-1):
-    from frechet._src.numpy.reductions import sum as _sum
     y = asarray(y)
     ax = normalize_one_axis(axis, len(shape_of(y)))
     n = shape_of(y)[ax]
@@ -341,7 +343,6 @@ def convolve(a, v, mode="full"):
 
 def correlate(a, v, mode="valid"):
     a, v = ravel(asarray(a)), ravel(asarray(v))
-    from frechet._src.numpy.ufuncs import conjugate
     if shape_of(a)[0] < shape_of(v)[0]:
         # NumPy: correlate(a, v) = conj(correlate(v, a)) reversed
         r = _correlate_full(v, conjugate(a), mode)
@@ -351,7 +352,6 @@ def correlate(a, v, mode="valid"):
 
 def _correlate_full(a, v, mode):
     """sum_k a[i + k] v[k] over the positions `mode` keeps, as one gather and a contraction."""
-    from frechet._src.numpy.contract import einsum
     n, m = shape_of(a)[0], shape_of(v)[0]
     if mode == "full":
         lo, hi = -(m - 1), n - 1

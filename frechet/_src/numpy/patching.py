@@ -21,10 +21,14 @@ from frechet._src.config import config
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
-from frechet._src.ir.staging import _PKG_DIR
+from frechet._src.errors import UnsupportedFunctionError
+from frechet._src.interpreters.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
 from frechet._src.numpy.base import asarray as _frechet_asarray
 from frechet._src.numpy.base import holds_tracer
+from frechet._src.numpy.manipulation import reshape
+from frechet._src.numpy.misc import full_like
+from frechet._src.numpy.tricks import concatenate_items, vectorized_call
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
 _ORIGINAL = {name: getattr(np, name) for name in _NAMES}
@@ -36,7 +40,6 @@ def _traced(obj, dtype, copy, ndmin=0, order="K"):
     if out is obj and copy is not False:
         out = copy_layout(clone(out), obj, order or "K")
     if ndmin > out.ndim:
-        from frechet._src.numpy.manipulation import reshape
         out = reshape(out, (1,) * (ndmin - out.ndim) + tuple(out.shape))
     if not out.shape:                   # np.array(s) of a scalar is a (mutable) 0-d array
         out = as_array0d(out) if out is obj else mark_array0d(out)
@@ -136,7 +139,6 @@ def empty(shape, *args, **kwargs):
 
 def full(shape, fill_value, *args, **kwargs):
     if _wants_frechet(fill_value, "full"):
-        from frechet._src.numpy.misc import full_like
         out = _ORIGINAL["empty"](shape, *args, **kwargs)
         return full_like(out, fill_value, dtype=kwargs.get("dtype", args[0] if args else None))
     return _fillable(_ORIGINAL["full"](shape, fill_value, *args, **kwargs), "full")
@@ -177,7 +179,6 @@ def like(func, args, kwargs):
         return _traced(args[0], dtype, kwargs.get("copy", name == "array"),
                        kwargs.get("ndmin", 0))
     if any(holds_tracer(a) for a in args) or any(holds_tracer(v) for v in kwargs.values()):
-        from frechet._src.errors import UnsupportedFunctionError
         raise UnsupportedFunctionError(f"np.{name} with traced arguments is not supported; "
                                        "build the array from traced values with np.stack")
     out = _ORIGINAL.get(name, func)(*args, **kwargs)
@@ -202,7 +203,6 @@ _METHODS = {(_CONCATENATOR, "__getitem__"): _CONCATENATOR.__getitem__,
 
 def _concatenator_getitem(self, key):
     if _trace.current() is not EVAL and config.patch_numpy_creation and holds_tracer(key):
-        from frechet._src.numpy.tricks import concatenate_items
         return concatenate_items(self, key)
     return _METHODS[_CONCATENATOR, "__getitem__"](self, key)
 
@@ -210,7 +210,6 @@ def _concatenator_getitem(self, key):
 def _vectorize_call(self, *args, **kwargs):
     if _trace.current() is not EVAL and config.patch_numpy_creation and (holds_tracer(args) or
                                          holds_tracer(tuple(kwargs.values()))):
-        from frechet._src.numpy.tricks import vectorized_call
         return vectorized_call(self, args, kwargs)
     return _METHODS[np.vectorize, "__call__"](self, *args, **kwargs)
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from frechet._src.core.trace import Tracer, concrete
+from frechet._src.errors import UnsupportedFunctionError
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import asarray, concrete, fit, float_dtype, result_dtype, shape_of
+from frechet._src.numpy.base import asarray, fit, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.contract import einsum
 from frechet._src.numpy.manipulation import atleast_1d, concatenate, ravel, reshape, stack
+from frechet._src.numpy.misc import clip, convolve, real
+from frechet._src.numpy.reductions import mean
+from frechet._src.prims.linalg import roots_p
 
 
 def polyval(p, x):
@@ -31,8 +36,6 @@ def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     (constant) Vandermonde matrix: differentiable in y; x supplies the design (concrete)."""
     if full or cov:
         raise NotImplementedError("polyfit(full=True or cov=True) is not supported on traced values")
-    from frechet._src.core.trace import Tracer
-    from frechet._src.errors import UnsupportedFunctionError
     if isinstance(x, Tracer) or isinstance(w, Tracer):
         raise UnsupportedFunctionError(
             "np.polyfit is differentiable in y only; its x and w must be constants here (the "
@@ -67,7 +70,6 @@ def polysub(a1, a2):
 
 
 def polymul(a1, a2):
-    from frechet._src.numpy.misc import convolve
     return convolve(atleast_1d(asarray(a1)), atleast_1d(asarray(a2)))
 
 
@@ -135,8 +137,6 @@ def roots(p):
       array([[-4., -2., -1.],
              [ 1.,  1.,  1.]])
     """
-    from frechet._src.numpy.misc import real
-    from frechet._src.prims.linalg import roots_p
     p = atleast_1d(asarray(p))
     pc = concrete(p, "np.roots")
     if pc.ndim != 1:
@@ -153,7 +153,6 @@ def roots(p):
 
 def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
         dtype=None):
-    from frechet._src.numpy.reductions import mean
     if fweights is not None or aweights is not None:
         raise NotImplementedError("cov with fweights/aweights is not supported on traced values")
     X = asarray(m)
@@ -175,7 +174,6 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
 
 
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
-    from frechet._src.numpy.misc import clip, real
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return U.divide(c, c)

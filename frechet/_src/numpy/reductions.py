@@ -7,20 +7,28 @@ import builtins
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy.base import (
     asarray,
-    concrete,
     fit,
     float_dtype,
     normalize_axis,
     normalize_one_axis,
     shape_of,
 )
-from frechet._src.numpy.manipulation import expand_dims, moveaxis, ravel, reshape
+from frechet._src.numpy.manipulation import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    moveaxis,
+    ravel,
+    reshape,
+)
+from frechet._src.numpy.manipulation import broadcast_to as bt
 from frechet._src.prims import reductions as R
 from frechet._src.prims import shape as S
 from frechet._src.prims import sorting as srt
+from frechet._src.prims.indexing import getitem
 
 
 def _prep(a, axis, dtype=None):
@@ -37,7 +45,7 @@ def _keep(r, a, axes, keepdims):
 
 
 def _masked(a, where, fill):
-    from frechet._src.numpy.misc import where as _where
+    from frechet._src.numpy.misc import where as _where  # lazy: cycle: misc -> reductions at load
     if where is True:
         return a
     return _where(np.broadcast_to(np.asarray(where, bool), shape_of(a)), a, fill)
@@ -60,7 +68,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue,
     a = _masked(a, where, 0)
     r = S.reduce_sum(a, axes)
     if initial is not np._NoValue:
-        from frechet._src.numpy.ufuncs import add
+        from frechet._src.numpy.ufuncs import add  # lazy: cycle: ufuncs -> reductions at load
         r = add(r, initial)
     return _keep(r, a, axes, keepdims)
 
@@ -71,7 +79,7 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoValue
     a = _masked(a, where, 1)
     r = R.reduce_prod_p.bind(a, axes=axes) if axes else a
     if initial is not np._NoValue:
-        from frechet._src.numpy.ufuncs import multiply
+        from frechet._src.numpy.ufuncs import multiply  # lazy: cycle: ufuncs -> reductions at load
         r = multiply(r, initial)
     return _keep(r, a, axes, keepdims)
 
@@ -88,7 +96,10 @@ def _extreme(prim, name):
             raise ValueError(f"zero-size array to reduction operation {name} which has no identity")
         r = prim.bind(a, axes=axes) if axes else a
         if initial is not np._NoValue:
-            from frechet._src.numpy.ufuncs import maximum, minimum
+            from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+                maximum,
+                minimum,
+            )
             r = (maximum if name == "maximum" else minimum)(r, initial)
         return _keep(r, a, axes, keepdims)
     f.__name__ = {"maximum": "max", "minimum": "min"}[name]
@@ -128,12 +139,12 @@ argmin = _arg(R.argmin_p)
 
 
 def count_nonzero(a, axis=None, *, keepdims=False):
-    from frechet._src.numpy.ufuncs import not_equal
+    from frechet._src.numpy.ufuncs import not_equal  # lazy: cycle: ufuncs -> reductions at load
     return sum(not_equal(a, 0), axis=axis, keepdims=keepdims, dtype=np.intp)
 
 
 def ptp(a, axis=None, out=None, keepdims=False):
-    from frechet._src.numpy.ufuncs import subtract
+    from frechet._src.numpy.ufuncs import subtract  # lazy: cycle: ufuncs -> reductions at load
     return subtract(max(a, axis, keepdims=keepdims), min(a, axis, keepdims=keepdims))
 
 
@@ -142,7 +153,7 @@ def _count(a, axes):
 
 
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
-    from frechet._src.numpy.ufuncs import divide
+    from frechet._src.numpy.ufuncs import divide  # lazy: cycle: ufuncs -> reductions at load
     a = asarray(a)
     dt = np.dtype(dtype) if dtype is not None else float_dtype(a)
     a, axes = _prep(a, axis, dt)
@@ -155,8 +166,13 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
 
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
         correction=None):
-    from frechet._src.numpy.misc import real
-    from frechet._src.numpy.ufuncs import conjugate, divide, multiply, subtract
+    from frechet._src.numpy.misc import real  # lazy: cycle: misc -> reductions at load
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+        conjugate,
+        divide,
+        multiply,
+        subtract,
+    )
     if correction is not None:
         ddof = correction
     a = asarray(a)
@@ -182,8 +198,8 @@ def _sqrt_zero_subgradient(v):
     (|t| along t), or none at all (the std of one element). 0 is the subgradient abs and
     maximum take at theirs. The double where keeps the infinite branch out of every derivative
     without branching on values, so jit traces it once; elsewhere it is sqrt, to every order."""
-    from frechet._src.numpy.misc import where
-    from frechet._src.numpy.ufuncs import equal, sqrt
+    from frechet._src.numpy.misc import where  # lazy: cycle: misc -> reductions at load
+    from frechet._src.numpy.ufuncs import equal, sqrt  # lazy: cycle: ufuncs -> reductions at load
     v = asarray(v)
     zero = equal(v, 0)
     return where(zero, np.zeros((), v.dtype), sqrt(where(zero, np.ones((), v.dtype), v)))
@@ -205,7 +221,10 @@ def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=Tru
 
 
 def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
-    from frechet._src.numpy.ufuncs import divide, multiply
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+        divide,
+        multiply,
+    )
     a = asarray(a)
     if weights is None:
         avg = mean(a, axis, keepdims=keepdims)
@@ -217,11 +236,9 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
             raise TypeError("Axis must be specified when shapes of a and weights differ.")
         ax = normalize_one_axis(axis, len(shape_of(a)))
         w = reshape(w, tuple(n if i == ax else 1 for i, n in enumerate(shape_of(a))))
-    from frechet._src.numpy.manipulation import broadcast_to
     w = broadcast_to(w, shape_of(a))
     scl = sum(w, axis, keepdims=keepdims)
     avg = divide(sum(multiply(a, w), axis, keepdims=keepdims), scl)
-    from frechet._src.numpy.manipulation import broadcast_to as bt
     return (avg, bt(scl, shape_of(avg))) if returned else avg
 
 
@@ -229,7 +246,11 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
 
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False,
              *, weights=None, interpolation=None):
-    from frechet._src.numpy.ufuncs import add, multiply, subtract
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+        add,
+        multiply,
+        subtract,
+    )
     if weights is not None:
         raise NotImplementedError("quantile(weights=...) is not supported on traced values")
     method = interpolation or method
@@ -264,7 +285,6 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear", 
         frac = np.where(hi > lo, 0.5, 0.0)
     elif method != "linear":
         raise NotImplementedError(f"quantile method {method!r} is not supported on traced values")
-    from frechet._src.prims.indexing import getitem
     vlo = moveaxis(getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (lo,)), -1, 0) \
         if lo.ndim else getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (int(lo),))
     vhi = moveaxis(getitem(xs, (slice(None),) * (len(shape_of(xs)) - 1) + (hi,)), -1, 0) \
@@ -290,12 +310,12 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 # nan-variants: NaNs replaced by the operation's identity, with traced masks ------------------
 
 def _nanmask(a):
-    from frechet._src.numpy.ufuncs import isnan
+    from frechet._src.numpy.ufuncs import isnan  # lazy: cycle: ufuncs -> reductions at load
     return isnan(a)
 
 
 def _fill_nan(a, value):
-    from frechet._src.numpy.misc import where
+    from frechet._src.numpy.misc import where  # lazy: cycle: misc -> reductions at load
     a = asarray(a)
     if a.dtype.kind not in "fc":
         return a
@@ -312,7 +332,7 @@ def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=np._NoVa
 
 def _all_nan_to_nan(r, a, axis, keepdims):
     """Slices that are all NaN give NaN (as NumPy's nanmax/nanmin do), not the fill value."""
-    from frechet._src.numpy.misc import where
+    from frechet._src.numpy.misc import where  # lazy: cycle: misc -> reductions at load
     a = asarray(a)
     if a.dtype.kind not in "fc":
         return r
@@ -339,14 +359,17 @@ def nanargmin(a, axis=None, out=None, *, keepdims=False):
 
 def _notnan(a, where):
     """The entries that count: not NaN, and selected by `where`."""
-    from frechet._src.numpy.ufuncs import logical_and, logical_not
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+        logical_and,
+        logical_not,
+    )
     keep = logical_not(_nanmask(a))
     return keep if where is True else logical_and(keep, where)
 
 
 def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
-    from frechet._src.numpy.misc import where as _where
-    from frechet._src.numpy.ufuncs import divide
+    from frechet._src.numpy.misc import where as _where  # lazy: cycle: misc -> reductions at load
+    from frechet._src.numpy.ufuncs import divide  # lazy: cycle: ufuncs -> reductions at load
     a = asarray(a)
     dt = np.dtype(dtype) if dtype is not None else float_dtype(a)
     keep = _notnan(a, where)
@@ -356,9 +379,15 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, *, where=True):
 
 def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, where=True, mean=None,
            correction=None):
-    from frechet._src.numpy.misc import real
-    from frechet._src.numpy.misc import where as _where
-    from frechet._src.numpy.ufuncs import conjugate, divide, maximum, multiply, subtract
+    from frechet._src.numpy.misc import real  # lazy: cycle: misc -> reductions at load
+    from frechet._src.numpy.misc import where as _where  # lazy: cycle: misc -> reductions at load
+    from frechet._src.numpy.ufuncs import (  # lazy: cycle: ufuncs -> reductions at load
+        conjugate,
+        divide,
+        maximum,
+        multiply,
+        subtract,
+    )
     if correction is not None:
         ddof = correction
     a = asarray(a)
@@ -385,7 +414,6 @@ def _nan_order(fn, a, q, axis, keepdims, **kw):
         return fn(a, q, axis, keepdims=keepdims, **kw)
     if axis is None:
         keep = np.nonzero(~np.isnan(np.ravel(c)))[0]
-        from frechet._src.prims.indexing import getitem
         return fn(getitem(ravel(a), (keep,)), q, None, keepdims=keepdims, **kw)
     raise NotImplementedError("nan-quantiles along an axis with NaNs are not supported on traced "
                               "values")
@@ -435,7 +463,6 @@ def nancumprod(a, axis=None, dtype=None, out=None):
 
 
 def _cumulative(prim, x, axis, dtype, include_initial, identity):
-    from frechet._src.numpy.manipulation import concatenate
     x = asarray(x)
     if axis is None:
         if len(shape_of(x)) > 1:

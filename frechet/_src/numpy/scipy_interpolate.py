@@ -18,9 +18,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.numpy.base import asarray, concrete, shape_of
+from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.prims.rules import traced_numpy
 
 

@@ -9,6 +9,7 @@ problem by a Cholesky factor.
 
 from __future__ import annotations
 
+from frechet._src.interpreters.batching import batch_flat
 from frechet._src.numpy.base import asarray, shape_of
 from frechet._src.numpy.linalg import _inexact, common_inexact
 from frechet._src.prims import matfun as F
@@ -96,14 +97,13 @@ def lu_factor(a, overwrite_a=False, check_finite=True):
 def _per_matrix(fn, *stacks):
     """fn over the matrices of `stacks` (the first's leading dimensions lead every one), by
     vmap; its results' leading dimensions restored."""
-    from frechet._src.transforms.vmap import vmap
     lead = shape_of(stacks[0])[:-2]
     for x in stacks[1:]:
         if shape_of(x)[:len(lead)] != lead:
             raise ValueError(f"stacks of matrices with leading dimensions {lead} and "
                              f"{shape_of(x)[:len(lead)]}")
     flat = [x.reshape((-1, *shape_of(x)[len(lead):])) for x in stacks]
-    outs = vmap(fn)(*flat)
+    outs = batch_flat(lambda *ms: list(fn(*ms)), flat, [True] * len(flat))
     return tuple(o.reshape(lead + o.shape[1:]) for o in outs)
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.numpy.base import asarray, result_dtype, shape_of
+from frechet._src.numpy.scipy_linalg import solve_triangular
 from frechet._src.prims.rules import traced_numpy
 
 _MODES = ("full", "same", "valid")
@@ -247,7 +248,6 @@ def lfilter(b, a, x, axis=-1, zi=None):
       >>> from frechet.scipy.signal import lfilter
       >>> g = frechet.grad(lambda a: np.sum(lfilter([1.0], [1.0, a], np.ones(5))))(-0.5)
     """
-    from frechet._src.numpy.scipy_linalg import solve_triangular
     fnp = traced_numpy()
     b, a, x = asarray(b), asarray(a), asarray(x)
     if len(shape_of(a)) != 1 or len(shape_of(b)) != 1 or not shape_of(a)[0] or not shape_of(b)[0]:

@@ -7,7 +7,8 @@ import math
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.numpy import ufuncs as U
-from frechet._src.numpy.base import apply_ufunc, asarray, fit, float_dtype, shape_of
+from frechet._src.numpy.base import apply_ufunc, asarray, fit, float_dtype, normalize_axis, shape_of
+from frechet._src.numpy.manipulation import squeeze
 from frechet._src.numpy.misc import where
 from frechet._src.numpy.reductions import max as _max
 from frechet._src.numpy.reductions import sum as _sum
@@ -165,8 +166,6 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         s = U.absolute(s)
     out = U.add(U.log(s), m)
     if not keepdims:
-        from frechet._src.numpy.base import normalize_axis
-        from frechet._src.numpy.manipulation import squeeze
         out = squeeze(out, axis=normalize_axis(axis, len(shape_of(a))))
         if sign is not None:
             sign = squeeze(sign, axis=normalize_axis(axis, len(shape_of(a))))

@@ -18,7 +18,7 @@ from frechet._src.numpy.reductions import all as _all
 from frechet._src.numpy.reductions import prod as _prod
 from frechet._src.numpy.reductions import sum as _sum
 from frechet._src.numpy.scipy_linalg import solve_triangular
-from frechet._src.numpy.scipy_stats import _and, _c_log
+from frechet._src.numpy.scipy_stats import Frozen, _and, _c_log
 
 
 class _MultivariateNormal:
@@ -81,7 +81,6 @@ class _MultivariateNormal:
         return scipy.stats.multivariate_normal.rvs(mean, cov, size, random_state)
 
     def __call__(self, mean=None, cov=1, allow_singular=False):
-        from frechet._src.numpy.scipy_stats import Frozen
         return Frozen(self, (), {"mean": mean, "cov": cov, "allow_singular": allow_singular})
 
 
@@ -140,7 +139,6 @@ class _Dirichlet:
         return scipy.stats.dirichlet.rvs(alpha, size, random_state)
 
     def __call__(self, alpha):
-        from frechet._src.numpy.scipy_stats import Frozen
         return Frozen(self, (), {"alpha": alpha})
 
 

@@ -8,8 +8,16 @@ values are gathered from the input, so they carry its derivative.
 from __future__ import annotations
 
 import numpy as np
-from frechet._src.numpy.base import asarray, concrete, normalize_one_axis, shape_of
-from frechet._src.numpy.manipulation import ravel
+from frechet._src.core.trace import concrete
+from frechet._src.numpy.base import (
+    asarray,
+    fit,
+    float_dtype,
+    normalize_one_axis,
+    result_dtype,
+    shape_of,
+)
+from frechet._src.numpy.manipulation import concatenate, ravel
 from frechet._src.prims import indexing as ix
 from frechet._src.prims import sorting as S
 
@@ -29,7 +37,6 @@ def argsort(a, axis=-1, kind=None, order=None, *, stable=None):
 
 
 def sort_complex(a):
-    from frechet._src.numpy.base import fit
     a = ravel(asarray(a)) if len(shape_of(a)) != 1 else asarray(a)
     a = fit(a, np.result_type(a.dtype, np.complex64), shape_of(a))
     return ix.getitem(a, (S.argsort_p.bind(a, axis=0),))    # lexicographic: real, then imag
@@ -61,7 +68,6 @@ def bincount(x, weights=None, minlength=0):
     xc = concrete(x, "np.bincount")
     if weights is None:
         return np.bincount(xc, minlength=minlength)
-    from frechet._src.numpy.base import fit, float_dtype
     w = asarray(weights)
     n = max(int(xc.max()) + 1 if xc.size else 0, minlength)
     w = fit(w, float_dtype(w), shape_of(w))
@@ -120,8 +126,6 @@ def _set_op(name):
         vals = getattr(np, name)(a, b, *args, **kwargs)
         both = np.concatenate([a, b])
         # gather each result value from the first input holding it, so values carry derivatives
-        from frechet._src.numpy.base import fit, result_dtype
-        from frechet._src.numpy.manipulation import concatenate
         dt = result_dtype(ar1, ar2)
         src = concatenate([fit(ravel(asarray(ar1)), dt, (a.size,)), fit(ravel(asarray(ar2)), dt, (b.size,))])
         pos = np.array([np.flatnonzero(both == v)[0] for v in np.ravel(vals)], dtype=np.intp)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
-from frechet._src.ir.staging import _PKG_DIR, _user_source
+from frechet._src.interpreters.staging import _PKG_DIR, _user_source
 from frechet._src.numpy import aliasing, misc, patching, sorting
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import reductions as R
@@ -16,6 +17,7 @@ from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.base import apply_ufunc, asarray, fit, with_scalar
 from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
+from frechet._src.numpy.dispatch import FUNCTIONS
 
 
 def _defers(other) -> bool:
@@ -319,7 +321,6 @@ def _public_name(func) -> str:
 
 
 def _array_function(self, func, types, args, kwargs):
-    from frechet._src.numpy.dispatch import FUNCTIONS
     for t in types:
         if not (issubclass(t, (Tracer, np.ndarray))):
             return NotImplemented
@@ -390,8 +391,7 @@ Tracer.__array_function__ = _array_function
 
 
 def _namespace(self, api_version=None):
-    import frechet.numpy
-    return frechet.numpy
+    return front_end()
 
 
 Tracer.__array_namespace__ = _namespace

@@ -9,14 +9,14 @@ import itertools
 
 import numpy as np
 from frechet._src.errors import UnsupportedFunctionError
-from frechet._src.numpy.base import asarray, broadcast_shapes, shape_of
+from frechet._src.numpy.base import asarray, broadcast_shapes, fit, shape_of
+from frechet._src.numpy.manipulation import broadcast_to, concatenate, reshape, stack, transpose
 
 
 def concatenate_items(conc, key):
     """`conc[key]` (np.r_ or np.c_) where some item is traced: NumPy's rules for arrays,
     scalars and slices (each item made `ndmin`-d, 1-d items placed by `trans1d`), joined along
     `axis`. String directives are not supported on traced values."""
-    from frechet._src.numpy.manipulation import concatenate, reshape, transpose
     items = key if isinstance(key, tuple) else (key,)
     if conc.matrix or any(isinstance(k, str) for k in items):
         raise UnsupportedFunctionError(
@@ -47,7 +47,6 @@ def concatenate_items(conc, key):
 def vectorized_call(vec, args, kwargs):
     """np.vectorize(f)(*args) where an argument is traced: f runs on each element, as NumPy
     runs it (Python control flow inside f works), and the results are stacked."""
-    from frechet._src.numpy.manipulation import broadcast_to, reshape, stack
     if vec.signature is not None:
         raise UnsupportedFunctionError(
             "np.vectorize(signature=...) is not supported on traced values; use frechet.vmap")
@@ -73,7 +72,6 @@ def vectorized_call(vec, args, kwargs):
                      for k in range(len(outs[0])))
     res = reshape(stack([asarray(o) for o in outs]), shape)
     if vec.otypes:
-        from frechet._src.numpy.base import fit
         res = fit(res, np.dtype(vec.otypes[0]), shape)
     return res
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 import numpy as np
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
+from frechet._src.interpreters.staging import _user_source
 from frechet._src.numpy import contract
+from frechet._src.numpy import manipulation as M
+from frechet._src.numpy import reductions as R
 from frechet._src.numpy.aliasing import rebind
 from frechet._src.numpy.base import (
     apply_ufunc,
@@ -20,6 +23,7 @@ from frechet._src.numpy.base import (
     result_dtype,
     shape_of,
 )
+from frechet._src.numpy.manipulation import expand_dims, moveaxis, reshape, stack
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.shape import select_p
 
@@ -39,7 +43,6 @@ def _store(result, out, where=True):
         if o is None:
             continue
         if not isinstance(o, Tracer):
-            from frechet._src.ir.staging import _user_source
             line = _user_source()
             raise TracerConversionError(
                 "make the array inside the transformed function (np.zeros(...), "
@@ -86,7 +89,6 @@ _ACCUMULATORS = {np.add: "cumsum", np.multiply: "cumprod"}
 
 def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, initial=np._NoValue,
            where=True):
-    from frechet._src.numpy import reductions as R
     if ufunc in _REDUCERS:
         kw = {} if initial is np._NoValue else {"initial": initial}
         if where is not True:
@@ -99,7 +101,6 @@ def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, initial=np._N
     a = asarray(a)
     if axis is None or isinstance(axis, tuple):
         raise UnsupportedFunctionError(f"{_ufunc_name(ufunc)}.reduce over several axes")
-    from frechet._src.numpy.manipulation import expand_dims, moveaxis
     x = moveaxis(a, axis, 0)
     acc = x[0] if initial is np._NoValue else call(ufunc, initial, x[0])
     for i in range(1, shape_of(x)[0]):
@@ -108,12 +109,10 @@ def reduce(ufunc, a, axis=0, dtype=None, out=None, keepdims=False, initial=np._N
 
 
 def accumulate(ufunc, a, axis=0, dtype=None, out=None):
-    from frechet._src.numpy import reductions as R
     if ufunc in _ACCUMULATORS:
         return _store(getattr(R, _ACCUMULATORS[ufunc])(a, axis=axis, dtype=dtype), out)
     if ufunc in (np.maximum, np.minimum, np.fmax, np.fmin):
         return _store(R.cumulative_extreme(a, axis, ufunc in (np.maximum, np.fmax)), out)
-    from frechet._src.numpy.manipulation import moveaxis, stack
     x = moveaxis(asarray(a), axis, 0)
     accs = [x[0]]
     for i in range(1, shape_of(x)[0]):
@@ -124,7 +123,6 @@ def accumulate(ufunc, a, axis=0, dtype=None, out=None):
 def at(ufunc, a, indices, b=None):
     """np.ufunc.at: unbuffered in-place application, repeated indices applied once each, in
     order (np.add.at(x, [0, 0], 1) adds 2)."""
-    from frechet._src.numpy import manipulation as M
     if not isinstance(a, Tracer):
         raise TracerConversionError(
             f"{_ufunc_name(ufunc)}.at would write traced values into a NumPy array, which cannot "
@@ -156,7 +154,6 @@ def at(ufunc, a, indices, b=None):
 
 
 def outer(ufunc, a, b, **kwargs):
-    from frechet._src.numpy.manipulation import reshape
     a, b = asarray(a), asarray(b)
     sa, sb = shape_of(a), shape_of(b)
     return call(ufunc, reshape(a, sa + (1,) * len(sb)), b, **kwargs)
@@ -166,7 +163,9 @@ def _composites():
     """SciPy ufuncs that frechet computes as compositions (with safe derivatives at 0)."""
     import scipy.special as sps
 
-    from frechet._src.numpy import scipy_special as fsp
+    from frechet._src.numpy import (
+        scipy_special as fsp,  # lazy: cycle: scipy_special -> ufuncs at load
+    )
     return {sps.entr: fsp.entr}
 
 

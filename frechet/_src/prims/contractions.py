@@ -15,9 +15,10 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
+from frechet._src.interpreters.ad import add_tangents, is_undefined
 from frechet._src.ir import buffers, fusion, scalar_loops
+from frechet._src.prims.rules import cauchy
 from frechet._src.prims.shape import broadcast_in_dim_p
-from frechet._src.transforms.ad import add_tangents, is_undefined
 
 
 def parse(spec: str):
@@ -169,7 +170,6 @@ def _jvp(primals, tangents, *, spec):
 
 def _taylor(primals, series, *, spec):
     """Linear in each operand: one operand maps each coefficient, two take Cauchy products."""
-    from frechet._src.prims.rules import cauchy
     ans = einsum_p.bind(*primals, spec=spec)
     order = len(next(s for s in series if s is not None))
     if len(primals) == 1:

@@ -16,6 +16,8 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.jet import taylor_from_jvp
 from frechet._src.ir import codegen, fusion
 from frechet._src.prims import taylor_rules
 from frechet._src.prims.rules import (
@@ -28,8 +30,7 @@ from frechet._src.prims.rules import (
     defzero,
     taylor_by_jvp,
 )
-from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.jet import taylor_from_jvp
+from frechet._src.prims.shape import convert, select_p
 
 
 @functools.cache
@@ -134,7 +135,6 @@ def square(x):
 
 
 def select(pred, a, b):
-    from frechet._src.prims.shape import select_p
     return select_p.bind(pred, a, b)
 
 
@@ -153,7 +153,6 @@ imag_p = primitive("imag", np.imag, _real_spec)
 
 
 def _to_complex(ct, spec):
-    from frechet._src.prims.shape import convert
     return convert(ct, spec.dtype)
 
 
@@ -282,7 +281,6 @@ def _abs_jvp(t, ans, x):
     # d|z| = Re(conj(z) dz) / |z|, taken as 0 at z = 0.
     zero = bind("equal", ans, const(ans, 0))
     safe = select(zero, const(ans, 1), ans)
-    from frechet._src.prims.shape import convert
     r = select(zero, const(x, 0), div(bind("conjugate", x), convert(safe, x.dtype)))
     return real(mul(t, r))
 

@@ -18,6 +18,7 @@ import math
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec
 
 
@@ -70,13 +71,12 @@ rfft_p = primitive("rfft", lambda x, *, axis, norm: np.fft.rfft(x, axis=axis, no
 
 
 def _rfft_transpose(ct, x, *, axis, norm):
-    from frechet._src.numpy import misc
-    from frechet._src.numpy.manipulation import pad
+    fnp = front_end()      # the front end is above prims: it registers itself at import
     n = x.shape[axis]
     widths = [(0, 0)] * len(x.shape)
     widths[axis] = (0, n - ct.shape[axis])
-    full = pad(ct, widths)
-    return (misc.real(fft_p.bind(full, axes=(axis,), inverse=False, norm=norm)),)
+    full = fnp.pad(ct, widths)
+    return (fnp.real(fft_p.bind(full, axes=(axis,), inverse=False, norm=norm)),)
 
 
 rfft_p.transpose = _rfft_transpose
@@ -98,7 +98,7 @@ irfft_p = primitive("irfft", lambda x, *, axis, n, norm: np.fft.irfft(x, n=n, ax
 
 
 def _irfft_transpose(ct, x, *, axis, n, norm):
-    from frechet._src.numpy import ufuncs as U
+    fnp = front_end()
     m = n // 2 + 1
     w = np.full(m, 2.0)
     w[0] = 1.0
@@ -108,7 +108,7 @@ def _irfft_transpose(ct, x, *, axis, n, norm):
     shape[axis] = m
     w = (w * inverse_scale(norm, n)).reshape(shape).astype(real_of(x.dtype))
     spectrum = rfft_p.bind(ct, axis=axis, norm="backward")
-    return (U.multiply(U.conjugate(spectrum), w),)
+    return (fnp.multiply(fnp.conjugate(spectrum), w),)
 
 
 irfft_p.transpose = _irfft_transpose

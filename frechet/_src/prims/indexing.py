@@ -15,11 +15,11 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
+from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.batching import with_batch_axis
 from frechet._src.ir import codegen, scalar_loops
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
-from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.batching import with_batch_axis
 
 
 def encode(idx) -> tuple:

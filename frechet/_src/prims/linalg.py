@@ -22,9 +22,9 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.ad import add_tangents, is_undefined
 from frechet._src.prims.rules import defvectorized, traced_numpy
 from frechet._src.prims.shape import stop_gradient_p
-from frechet._src.transforms.ad import add_tangents, is_undefined
 from frechet._src.warn import warn
 
 

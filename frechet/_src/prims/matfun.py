@@ -16,9 +16,9 @@ import scipy.linalg as sla
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.interpreters.ad import is_undefined
 from frechet._src.prims.linalg import _square
 from frechet._src.prims.rules import defvectorized, defzero, traced_numpy
-from frechet._src.transforms.ad import is_undefined
 
 _FUNCTIONS = {"expm": sla.expm, "logm": sla.logm, "sqrtm": sla.sqrtm}
 

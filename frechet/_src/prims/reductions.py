@@ -14,7 +14,9 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.ir import scalar_loops
 from frechet._src.prims import elementwise as ew
+from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.elementwise import const
+from frechet._src.prims.indexing import getitem, take_along_axis
 from frechet._src.prims.rules import deflinear, defzero
 from frechet._src.prims.shape import (
     broadcast_in_dim_p,
@@ -140,9 +142,7 @@ def _cumprod_jvp(primals, tangents, *, axis, reverse=False):
 
 def _cumprod_jvp_exact(x, t, axis, reverse):
     """d y_k = sum_{i<=k} t_i prod_{j<=k, j!=i} x_j without dividing (zeros allowed); O(n^2)."""
-    from frechet._src.prims.contractions import einsum_p
     if reverse:
-        from frechet._src.prims.indexing import getitem
         flip = (slice(None),) * axis + (slice(None, None, -1),)
         return getitem(_cumprod_jvp_exact(getitem(x, flip), getitem(t, flip), axis, False), flip)
     xl, perm = _to_last(x, axis)
@@ -150,7 +150,6 @@ def _cumprod_jvp_exact(x, t, axis, reverse):
     n = xl.shape[-1]
     ones = const(xl, 1)[..., :1]
     cp = cumprod_p.bind(xl, axis=xl.ndim - 1)
-    from frechet._src.prims.indexing import getitem
     left = concatenate_p.bind(ones, getitem(cp, _last(xl, slice(None, n - 1))), axis=xl.ndim - 1) \
         if n > 1 else ones
     big = broadcast_in_dim_p.bind(xl, shape=(*xl.shape, n),
@@ -172,7 +171,6 @@ def _cumext(name, ufunc):
                   _cum_abstract)
 
     def jvp(primals, tangents, *, axis, reverse=False):
-        from frechet._src.prims.indexing import take_along_axis
         (x,), (t,) = primals, tangents
         ans = p.bind(x, axis=axis, reverse=reverse)
         # the index of the element each running extreme comes from: the last one so far
@@ -216,7 +214,6 @@ def _prod_jvp(primals, tangents, *, axes):
     tf = reshape(transpose(t, perm), _fix(flat_shape, x))
     last = xf.ndim - 1
     n = xf.shape[-1]
-    from frechet._src.prims.indexing import getitem
     ones = const(xf, 1)[..., :1]
     if n == 1:
         return ans, reshape(tf, ans.shape)

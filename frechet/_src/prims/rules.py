@@ -8,17 +8,16 @@ marks a primitive whose outputs have zero derivative (comparisons, floor, argmax
 
 from __future__ import annotations
 
-from frechet._src.core.registry import BUILTIN
+from frechet._src.core.registry import BUILTIN, front_end
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.transforms.ad import UndefinedPrimal, add_tangents, instantiate
-from frechet._src.transforms.batching import broadcast_batched
+from frechet._src.interpreters.ad import UndefinedPrimal, add_tangents, instantiate
+from frechet._src.interpreters.batching import broadcast_batched
 
 
 def traced_numpy():
-    """frechet.numpy, for rules and front-end code written in NumPy's terms (imported when
-    called: the front end is built on the primitives)."""
-    import frechet.numpy as fnp
-    return fnp
+    """frechet.numpy, for rules and front-end code written in NumPy's terms (the front end is
+    built on the primitives, so it registers itself in the core registry at import)."""
+    return front_end()
 
 
 def _nondiff(prim, i):

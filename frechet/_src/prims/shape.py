@@ -11,10 +11,10 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
+from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.batching import broadcast_batched
 from frechet._src.ir import codegen, fusion, scalar_loops
 from frechet._src.prims.rules import deflinear, defvectorized, taylor_by_jvp
-from frechet._src.transforms.ad import is_undefined
-from frechet._src.transforms.batching import broadcast_batched
 
 
 def _spec(shape, dtype):
@@ -198,7 +198,7 @@ concatenate_p = primitive("concatenate", lambda *xs, axis: np.concatenate(xs, ax
 
 
 def _concat_transpose(ct, *xs, axis):
-    from frechet._src.prims.indexing import getitem
+    from frechet._src.prims.indexing import getitem  # lazy: cycle: indexing -> shape at load
     out, start = [], 0
     for x in xs:
         n = x.shape[axis]

@@ -1,4 +1,4 @@
-"""Taylor rules (transforms/jet.py) of the elementwise primitives that are not linear or
+"""Taylor rules (interpreters/jet.py) of the elementwise primitives that are not linear or
 bilinear: coefficient recurrences on normalised coefficients y_1..y_K.
 
 Smooth unary functions use y' = d(x, y) x' with their derivative d (elementwise.py): matching
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core.spec import is_complex
-from frechet._src.transforms.jet import run_series, taylor_from_jvp
+from frechet._src.interpreters.jet import run_series, taylor_from_jvp
 
 
 def _ode_step(xs, gs, k):

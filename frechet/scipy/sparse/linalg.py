@@ -1,7 +1,7 @@
 """frechet.scipy.sparse.linalg: a differentiable spsolve."""
 
+from frechet._src.lax.linear_solve import SparseDirect, solve
 from frechet._src.numpy.scipy_sparse import BandedDirect, DiagonalMatrix
-from frechet._src.transforms.linear_solve import SparseDirect, solve
 
 
 def spsolve(A, b, permc_spec=None, use_umfpack=True):

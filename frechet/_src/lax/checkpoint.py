@@ -26,20 +26,20 @@ import warnings
 from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import Held, primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Trace, Tracer
-from frechet._src.ir.program import zeros
-from frechet._src.ir.staging import StagingTrace, stage
-from frechet._src.numpy.base import asarray
-from frechet._src.prims.contractions import einsum_p, einsum_tangent
-from frechet._src.transforms.ad import (
+from frechet._src.interpreters.ad import (
     JVPTrace,
     JVPTracer,
     backward_pass,
     jvp_flat,
     linearize_flat,
 )
-from frechet._src.transforms.batching import batch_flat, with_batch_axis
+from frechet._src.interpreters.batching import batch_flat, with_batch_axis
+from frechet._src.interpreters.staging import StagingTrace, stage
+from frechet._src.ir.program import zeros
+from frechet._src.prims.contractions import einsum_p, einsum_tangent
 
 # ---- policies ----------------------------------------------------------------------------------
 
@@ -272,7 +272,6 @@ def _staging_process(self, fun, policy, args):
     linearization's partial evaluator run the function as it is."""
     if self.forward_known or type(self) is not StagingTrace or policy is everything_saveable:
         return _default_process(self, fun, policy, args)
-    from frechet._src.transforms.checkpoint_call import stage_call
     return stage_call(fun, policy, args)
 
 
@@ -299,13 +298,13 @@ def checkpoint(fun, policy=None):
     @functools.wraps(fun)
     def wrapped(*args):
         leaves, treedef = tree.flatten(args)
-        leaves = [x if hasattr(x, "shape") else asarray(x) for x in leaves]
+        leaves = [x if hasattr(x, "shape") else front_end().asarray(x) for x in leaves]
         out_tree = []
 
         def flat(*xs):
             ol, ot = tree.flatten(fun(*tree.unflatten(treedef, list(xs))))
             out_tree.append(ot)
-            return [x if hasattr(x, "shape") else asarray(x) for x in ol]
+            return [x if hasattr(x, "shape") else front_end().asarray(x) for x in ol]
 
         outs = _trace.current().process_checkpoint(flat, policy, leaves)
         return tree.unflatten(out_tree[-1], list(outs))
@@ -315,5 +314,6 @@ def checkpoint(fun, policy=None):
 remat = checkpoint
 
 
-# checkpoint_call registers its primitive and its partial-evaluation rule
-from frechet._src.transforms import checkpoint_call as _checkpoint_call  # noqa: F401
+# At the end: checkpoint_call imports this module. It registers its primitive and its
+# partial-evaluation rule.
+from frechet._src.lax.checkpoint_call import stage_call

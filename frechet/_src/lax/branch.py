@@ -20,12 +20,26 @@ import functools
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
+from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
+from frechet._src.interpreters.batching import (
+    BatchTracer,
+    batch_flat,
+    select_examples,
+    with_batch_axis,
+)
+from frechet._src.interpreters.jet import PrimalTracer
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.ir.codegen import emit
+from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import Program, Var, evaluate, zeros
-from frechet._src.ir.staging import StagedTracer, stage
+from frechet._src.ir.simplify import simplify
+from frechet._src.prims.shape import convert
 
 
 def stage_closed(fun, in_specs, closures_first=False):
@@ -54,8 +68,6 @@ def place(values, flags):
 @functools.lru_cache(maxsize=1024)
 def compiled(program: Program):
     """The sub-program simplified as jit simplifies programs, then compiled to Python."""
-    from frechet._src.ir.codegen import emit
-    from frechet._src.transforms.jit import simplify
     run, _ = emit(simplify(program)[0])
     return run
 
@@ -84,7 +96,6 @@ cond_p = primitive("cond", _impl, _abstract, multiple_results=True)
 
 def _jvp_branch(branch: Program, nonzero):
     """The program (operands, nonzero tangents) -> (outputs, output tangents)."""
-    from frechet._src.transforms.ad import jvp_flat
     n = len(branch.invars)
     specs = [v.spec for v in branch.invars]
 
@@ -114,8 +125,6 @@ cond_p.jvp = _cond_jvp
 # ---- linearization: known cond now, linear cond recorded ------------------------------------------
 
 def _cond_linearize(jt, primals, tangents, *, branches):
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import JVPTracer
     index, ops = primals[0], list(primals[1:])
     nonzero = tuple(t is not None for t in tangents[1:])
     n_out = len(branches[0].out_specs)
@@ -162,7 +171,6 @@ cond_p.linearize = _cond_linearize
 
 def _transposed_branch(branch: Program, linear, known_specs):
     """(known inputs, output cotangents) -> cotangents of the linear inputs."""
-    from frechet._src.transforms.ad import pullback_linear
     n_known = len(known_specs)
 
     def f(*args):
@@ -171,7 +179,6 @@ def _transposed_branch(branch: Program, linear, known_specs):
 
 
 def _cond_transpose(cts, index, *args, branches):
-    from frechet._src.transforms.ad import is_undefined
     linear = tuple(is_undefined(a) for a in args)
     known = [a for a in args if not is_undefined(a)]
     known_specs = [spec_of(a) for a in known]
@@ -187,9 +194,8 @@ cond_p.linear = True      # in the operands its linearization marks undefined
 # ---- batching -------------------------------------------------------------------------------------
 
 def _cond_batch(args, batched, *, branches):
-    from frechet._src.numpy.misc import clip
-    from frechet._src.numpy.ufuncs import equal
-    from frechet._src.transforms.batching import batch_flat, select_examples, with_batch_axis
+    clip = front_end().clip
+    equal = front_end().equal
     index, ops = args[0], list(args[1:])
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     if not batched[0]:
@@ -217,9 +223,6 @@ cond_p.batch = _cond_batch
 def is_staged(x) -> bool:
     """Whether x's value is staged (make_program or jit), under any JVP, batch or Taylor-mode
     tracers."""
-    from frechet._src.transforms.ad import JVPTracer
-    from frechet._src.transforms.batching import BatchTracer
-    from frechet._src.transforms.jet import PrimalTracer
     while True:
         if type(x) is JVPTracer or isinstance(x, PrimalTracer):
             x = x.primal
@@ -231,9 +234,7 @@ def is_staged(x) -> bool:
 
 def staged_switch(index, branches, operands):
     """cond_p over Python functions of the operands (pytrees in and out)."""
-    from frechet._src import tree
-    from frechet._src.numpy.base import asarray
-    from frechet._src.prims.shape import convert
+    asarray = front_end().asarray
     leaves, in_tree = tree.flatten(tuple(operands))
     leaves = [asarray(x) for x in leaves]
     specs = [spec_of(x) for x in leaves]

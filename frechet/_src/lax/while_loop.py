@@ -14,18 +14,26 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
+from frechet._src.core.trace import concrete
+from frechet._src.interpreters.ad import JVPTracer
+from frechet._src.interpreters.batching import batch_flat, select_examples, with_batch_axis
+from frechet._src.interpreters.staging import StagingTrace
+from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import evaluate
-from frechet._src.transforms.branch import compiled, place, stage_closed
-from frechet._src.transforms.loop import (
+from frechet._src.lax.branch import compiled, place, stage_closed
+from frechet._src.lax.loop import (
     carry_fixpoint,
     merge_invariant,
     split_invariant,
     split_operands,
     tangent_operands,
 )
+from frechet._src.lax.tape import tape_loop_p, while_tape_p
 
 
 def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
@@ -81,10 +89,6 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
     compiles a loop, not one copy of the body per iteration. Under another transformation
     (jvp or vmap of grad), the loop runs now, each iteration's body linearized, as eager
     code does."""
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.ir.staging import StagingTrace
-    from frechet._src.transforms.ad import JVPTracer
-    from frechet._src.transforms.tape import tape_loop_p, while_tape_p
     if not isinstance(jt.parent, StagingTrace):
         return _while_unrolled(jt, primals, tangents, cond, num_cond_consts, num_body_consts,
                                body)
@@ -123,8 +127,6 @@ def _while_linearize(jt, primals, tangents, *, cond, body, num_cond_consts, num_
 
 def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
     """The loop run now, each iteration's body linearized (its trip count must be concrete)."""
-    from frechet._src.numpy.base import concrete
-    from frechet._src.transforms.ad import JVPTracer
     args = [a if t is None else JVPTracer(jt, a, t) for a, t in zip(primals, tangents)]
     cc, bc, carry = split_operands(args, ncc, nbc)
     with _trace.use(jt):
@@ -138,8 +140,7 @@ def _while_unrolled(jt, primals, tangents, cond, ncc, nbc, body):
 
 
 def _while_batch(args, batched, *, cond, body, num_cond_consts, num_body_consts):
-    from frechet._src.numpy.reductions import any as any_
-    from frechet._src.transforms.batching import batch_flat, select_examples, with_batch_axis
+    any_ = front_end().any
     ncc, nbc = num_cond_consts, num_body_consts
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     cc, bc, k = split_operands(args, ncc, nbc)
@@ -177,8 +178,7 @@ while_p.batch = _while_batch
 
 def staged_while(cond_fun, body_fun, init_val):
     """while_loop via while_p: condition and body staged once."""
-    from frechet._src import tree
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     leaves, treedef = tree.flatten(init_val)
     leaves = [asarray(a) for a in leaves]
     specs = [spec_of(a) for a in leaves]

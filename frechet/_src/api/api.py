@@ -8,21 +8,23 @@ import functools
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.core.spec import is_complex, is_inexact, spec_of
-from frechet._src.core.trace import Tracer
-from frechet._src.errors import NonDifferentiableError
-from frechet._src.ir.program import zeros
-from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import jvp_flat, linearize_flat, pullback
-from frechet._src.transforms.batching import batch_flat
-from frechet._src.transforms.linear_map import (
+from frechet._src.api.linear_map import (
     LinearMap,
     apply_basis,
     basis,
     check_flat,
     check_leaves,
 )
-from frechet._src.transforms.ownership import owned, private_residuals, roots
+from frechet._src.core.spec import is_complex, is_inexact, spec_of
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.ad import JVPTracer, jvp_flat, linearize_flat, pullback
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
+from frechet._src.ir.program import zeros
+from frechet._src.lax.ownership import owned, private_residuals, roots
+from frechet._src.numpy.manipulation import moveaxis, reshape
+from frechet._src.prims.shape import stop_gradient_p
 
 
 def _leaf(x):
@@ -139,7 +141,6 @@ def vjp(fun, *primals, has_aux=False):
 
 def _strip(aux):
     """Aux outputs leave the transformation as their primal values."""
-    from frechet._src.transforms.ad import JVPTracer
 
     def f(x):
         while isinstance(x, JVPTracer):
@@ -243,7 +244,6 @@ def grad(fun, argnums=0, has_aux=False, holomorphic=False):
 def _jac_reshape(flat, out_specs, in_specs, out_tree, in_tree, rev):
     """flat: per output (batch over inputs) or per input (batch over outputs) -> a nested pytree
     of arrays of shape out_shape + in_shape."""
-    from frechet._src.numpy.manipulation import moveaxis, reshape
     blocks = []
     if rev:   # flat[i]: (m, *in_shape_i); rows index outputs
         m_off = 0
@@ -388,5 +388,4 @@ def make_program(fun, static_argnums=()):
 
 def stop_gradient(x):
     """x, with zero derivative (applied to every leaf of a pytree)."""
-    from frechet._src.prims.shape import stop_gradient_p
     return tree.tree_map(lambda v: stop_gradient_p.bind(v) if isinstance(v, Tracer) else v, x)

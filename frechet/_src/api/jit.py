@@ -33,22 +33,21 @@ import warnings
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.config import config
-from frechet._src.core import trace as _trace
-from frechet._src.core.spec import spec_of
-from frechet._src.core.trace import Tracer
-from frechet._src.errors import RetracingWarning
-from frechet._src.ir.codegen import GuardFailed, emit
-from frechet._src.ir.passes import cse, dce, fold_constants
-from frechet._src.ir.peephole import forward_pieces
-from frechet._src.ir.program import Eqn, Program, evaluate
-from frechet._src.ir.staging import StagedTracer, StagingTrace, stage
-from frechet._src.transforms.jit_checks import (
+from frechet._src.api.jit_checks import (
     check_inputs,
     check_outputs,
     check_static_in_range,
     static_arguments,
 )
+from frechet._src.config import config
+from frechet._src.core import trace as _trace
+from frechet._src.core.spec import spec_of
+from frechet._src.core.trace import Tracer
+from frechet._src.errors import RetracingWarning
+from frechet._src.interpreters.staging import StagedTracer, StagingTrace, stage
+from frechet._src.ir.codegen import GuardFailed, emit
+from frechet._src.ir.program import Eqn, Program, evaluate
+from frechet._src.ir.simplify import simplify
 
 
 class TracingTrace(StagingTrace):
@@ -125,14 +124,6 @@ class Compiled:
         self.guards = guards
         self.out_tree = out_tree
         self.hidden = hidden
-
-
-def simplify(program: Program, guards=()) -> tuple[Program, list]:
-    guards = list(guards)
-    for simplification in (fold_constants, cse, forward_pieces):
-        program, rename = simplification(program)
-        guards = [(rename.get(v, v), val) for v, val in guards]
-    return dce(program, keep=[v for v, _ in guards]), guards
 
 
 def _hoist(program: Program):

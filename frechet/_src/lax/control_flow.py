@@ -15,21 +15,23 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.core.trace import Tracer
+from frechet._src.core.registry import front_end
+from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ConcretizationError
+from frechet._src.interpreters.batching import BatchTracer
 
 # Defined here, not on first use, so that the primitive registry after `import frechet` does
 # not depend on what ran before (the loops' primitives are registered when these import).
-from frechet._src.transforms import loop as _loop  # noqa: F401
-from frechet._src.transforms import tape as _tape  # noqa: F401
-from frechet._src.transforms import while_loop as _while_loop  # noqa: F401
-from frechet._src.transforms.branch import is_staged, staged_switch
+from frechet._src.lax import loop as _loop  # noqa: F401
+from frechet._src.lax import tape as _tape  # noqa: F401
+from frechet._src.lax import while_loop as _while_loop  # noqa: F401
+from frechet._src.lax.branch import is_staged, staged_switch
+from frechet._src.lax.loop import staged_scan
+from frechet._src.lax.while_loop import staged_while
 
 
 def _decide(pred, what):
     """The concrete truth value of a predicate, or None if it is batched (differs by example)."""
-    from frechet._src.numpy.base import concrete
-    from frechet._src.transforms.batching import BatchTracer
     if isinstance(pred, BatchTracer):
         return None
     return concrete(pred, what, "jit traces on concrete values (a loop's trip count becomes "
@@ -38,7 +40,7 @@ def _decide(pred, what):
 
 
 def _select(pred, on_true, on_false):
-    from frechet._src.numpy.misc import where
+    where = front_end().where
     return tree.tree_map(lambda a, b: where(pred, a, b), on_true, on_false)
 
 
@@ -70,8 +72,8 @@ def switch(index, branches, *operands):
     if c is not None:
         i = int(np.clip(c, 0, len(branches) - 1))
         return branches[i](*operands)
-    from frechet._src.numpy.misc import clip
-    from frechet._src.numpy.ufuncs import equal
+    clip = front_end().clip
+    equal = front_end().equal
     idx = clip(index, 0, len(branches) - 1)
     outs = [b(*operands) for b in branches]
     result = outs[-1]
@@ -87,7 +89,6 @@ def while_loop(cond_fun, body_fun, init_val):
     jit(grad(f)) compiles loops (not one copy of the body per iteration) and finds the trip
     count when it runs."""
     if any(is_staged(a) for a in tree.flatten(init_val)[0]):
-        from frechet._src.transforms.while_loop import staged_while
         return staged_while(cond_fun, body_fun, init_val)
     val = init_val
     while True:
@@ -105,7 +106,6 @@ def while_loop(cond_fun, body_fun, init_val):
 
 def _any_batched(pred) -> bool:
     """Whether any example of a batched predicate is true (through nested vmaps)."""
-    from frechet._src.transforms.batching import BatchTracer
     v = pred
     while isinstance(v, BatchTracer):
         v = v.val
@@ -134,7 +134,8 @@ def fori_loop(lower, upper, body_fun, init_val):
             (_, val), _ = scan(step, (np.int64(int(lo)), init_val), length=max(int(hi) - int(lo), 0))
             return val
     if lo is None or hi is None:
-        from frechet._src.numpy.ufuncs import add, less
+        fnp = front_end()
+        add, less = fnp.add, fnp.less
         _, val = while_loop(lambda s: less(s[0], upper), lambda s: (add(s[0], 1), body_fun(*s)),
                             (lower, init_val))
         return val
@@ -151,7 +152,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     whose body is staged once; `unroll=True` (or an unroll of at least the length) stages
     every step instead: a longer trace and program, but each step is straight-line code that
     jit simplifies across steps (faster for small bodies; see bench/results.md)."""
-    from frechet._src.numpy.manipulation import stack
+    stack = front_end().stack
     leaves = tree.flatten(xs)[0] if xs is not None else []
     n = length if length is not None else (leaves[0].shape[0] if leaves else None)
     if n is None:
@@ -162,7 +163,6 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
                              f"and length {length}")
     full = unroll is True or (not isinstance(unroll, bool) and n > 0 and unroll >= n)
     if not full and any(is_staged(a) for a in tree.flatten(init)[0] + leaves):
-        from frechet._src.transforms.loop import staged_scan
         return staged_scan(f, init, xs, n, reverse)     # one scan primitive, body staged once
     carry, ys = init, []
     order = range(n - 1, -1, -1) if reverse else range(n)

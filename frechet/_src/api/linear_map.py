@@ -13,11 +13,13 @@ import numpy as np
 from frechet._src import tree
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
+from frechet._src.interpreters.ad import backward_pass, pullback
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.ir.program import Program, evaluate, pretty
-from frechet._src.ir.staging import StagedTracer, stage
-from frechet._src.transforms.ad import backward_pass, pullback
-from frechet._src.transforms.batching import batch_flat
-from frechet._src.transforms.ownership import owned, roots
+from frechet._src.lax.ownership import owned, roots
+from frechet._src.numpy.base import fit
+from frechet._src.numpy.ufuncs import add, conjugate, multiply
 
 
 class LinearMap:
@@ -110,7 +112,6 @@ class LinearMap:
         """The conjugate transpose: v -> conj(L^T conj(v))."""
         if not any(is_complex(s.dtype) for s in self.program.in_specs + self.program.out_specs):
             return self.T
-        from frechet._src.numpy.ufuncs import conjugate
         t = self.T
         return _compose_flat(lambda *ws: [conjugate(x) for x in evaluate(
             t.program, *[conjugate(w) for w in ws])], t)
@@ -131,14 +132,12 @@ class LinearMap:
         if (other.program.in_specs, other.program.out_specs) != (
                 self.program.in_specs, self.program.out_specs):
             raise ShapeError("cannot add linear maps of different input or output specs")
-        from frechet._src.numpy.ufuncs import add
         return _compose_flat(lambda *v: [add(a, b) for a, b in zip(
             evaluate(self.program, *v), evaluate(other.program, *v))], self)
 
     def __mul__(self, c) -> LinearMap:
         if not np.isscalar(c):
             return NotImplemented
-        from frechet._src.numpy.ufuncs import multiply
         return _compose_flat(lambda *v: [multiply(y, c) for y in evaluate(self.program, *v)], self)
 
     __rmul__ = __mul__
@@ -255,7 +254,6 @@ def check_leaves(leaves, specs, what):
             if x.dtype.kind == "c" and s.dtype.kind != "c":
                 raise TypeError(f"{what} takes a real value of dtype {s.dtype}, got a complex "
                                 f"one ({x.dtype}); pass its real part if that is what you mean")
-            from frechet._src.numpy.base import fit
             x = fit(x, s.dtype, s.shape)
         out.append(x)
     return out

@@ -26,6 +26,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
 
@@ -153,8 +154,7 @@ def taylor_from_jvp(prim):
 
 
 def _zeros(x):
-    from frechet._src.prims.rules import traced_numpy
-    return traced_numpy().zeros_like(x)
+    return front_end().zeros_like(x)
 
 
 def _jet_flat(fun, primals, coefficients, order):

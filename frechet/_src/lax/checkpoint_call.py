@@ -23,13 +23,14 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
+from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.staging import StagingTrace
 from frechet._src.ir.partial_eval import RULES, partial_eval
 from frechet._src.ir.passes import dce
 from frechet._src.ir.program import Eqn, Program, Var, evaluate
-from frechet._src.ir.staging import StagingTrace
-from frechet._src.transforms.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
-from frechet._src.transforms.batching import batch_flat
-from frechet._src.transforms.branch import compiled, place, stage_closed
+from frechet._src.lax.branch import compiled, place, stage_closed
+from frechet._src.lax.checkpoint import _Token, remat_barrier_p
 
 
 def _impl(*args, program, policy):
@@ -154,7 +155,6 @@ def _linearize(jt, primals, tangents, *, program, policy):
 # ---- transpose of the tangent part ---------------------------------------------------------------
 
 def _transpose(cts, *args, program, policy):
-    from frechet._src.transforms.checkpoint import _Token, remat_barrier_p
     linear = [is_undefined(a) for a in args]
     fixed = [a for a in args if not is_undefined(a)]
     if isinstance(_trace.current(), StagingTrace):     # staged (jit): keep it recomputed

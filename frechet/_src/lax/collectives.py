@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec
 from frechet._src.errors import FrechetError
+from frechet._src.interpreters.batching import COLLECTIVE_RULES, axis_size, with_batch_axis
+from frechet._src.prims import elementwise as ew
+from frechet._src.prims.indexing import getitem
+from frechet._src.prims.reductions import reduce_max_p
+from frechet._src.prims.shape import broadcast_in_dim_p, convert, reduce_sum, transpose
 
 
 def _unbound(*args, axis_name, **params):
@@ -39,8 +45,6 @@ def _psum_jvp(primals, tangents, *, axis_name):
 
 
 def _pmax_jvp(primals, tangents, *, axis_name):
-    from frechet._src.prims import elementwise as ew
-    from frechet._src.prims.shape import convert
     (x,), (t,) = primals, tangents
     ans = pmax_p.bind(x, axis_name=axis_name)
     mask = convert(ew.P["equal"].bind(x, ans), x.dtype)
@@ -56,7 +60,6 @@ def _all_gather_jvp(primals, tangents, *, axis_name, size):
 
 def _all_gather_transpose(ct, x, *, axis_name, size):
     # y_b = stack over b' of x_b'; so x_b' receives sum over b of ct_b[b'].
-    from frechet._src.prims.indexing import getitem
     total = psum_p.bind(ct, axis_name=axis_name)
     return (getitem(total, (axis_index_p.bind(axis_name=axis_name),)),)
 
@@ -74,9 +77,6 @@ axis_index_p.jvp = lambda primals, tangents, *, axis_name: (
 
 def batch_collective(trace, prim, vals, batched, params):
     """How a batching trace applies a collective (see the module docstring)."""
-    from frechet._src.prims.reductions import reduce_max_p
-    from frechet._src.prims.shape import broadcast_in_dim_p, reduce_sum, transpose
-    from frechet._src.transforms.batching import with_batch_axis
     n = trace.size
     if params["axis_name"] != trace.axis_name:      # another vmap's axis: for each example
         (x,) = vals                                 # (only reached with x batched here)
@@ -96,6 +96,10 @@ def batch_collective(trace, prim, vals, batched, params):
                                    broadcast_dimensions=tuple(range(1, x.ndim))), True
 
 
+for _p in (psum_p, pmax_p, all_gather_p, axis_index_p):
+    COLLECTIVE_RULES[_p] = batch_collective
+
+
 # The user-facing functions ------------------------------------------------------------------
 
 def psum(x, axis_name):
@@ -105,26 +109,25 @@ def psum(x, axis_name):
       >>> vmap(lambda v: v / psum(v, "i"), axis_name="i")(np.array([1.0, 3.0]))
       array([0.25, 0.75])
     """
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     return psum_p.bind(asarray(x), axis_name=axis_name)
 
 
 def pmean(x, axis_name):
     """The mean of x over the examples of the vmap axis `axis_name`."""
-    from frechet._src.numpy.ufuncs import divide
+    divide = front_end().divide
     return divide(psum(x, axis_name), psum(np.ones((), np.asarray(1.0).dtype), axis_name))
 
 
 def pmax(x, axis_name):
     """The maximum of x over the examples of the vmap axis `axis_name`."""
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     return pmax_p.bind(asarray(x), axis_name=axis_name)
 
 
 def all_gather(x, axis_name):
     """Every example's x, stacked along a new leading axis (the same for every example)."""
-    from frechet._src.numpy.base import asarray
-    from frechet._src.transforms.batching import axis_size
+    asarray = front_end().asarray
     return all_gather_p.bind(asarray(x), axis_name=axis_name, size=axis_size(axis_name))
 
 

@@ -3,7 +3,7 @@
 A custom JVP rule is used by forward mode and, since it is linear in the tangents, by
 linearization, so reverse mode comes from transposing it. A custom VJP rule gives reverse mode
 only: under linearization the function's tangent becomes one `custom_vjp_lin` equation whose
-transpose calls the user's `bwd`.
+transpose calls the user's `bwd` (the primitive lives in interpreters/ad.py, which emits it).
 """
 
 from __future__ import annotations
@@ -12,53 +12,12 @@ import functools
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
-from frechet._src.core.primitive import primitive
-from frechet._src.errors import NonDifferentiableError
-from frechet._src.numpy.base import asarray
-from frechet._src.transforms.ad import instantiate
-
-
-def _impl(*tangents, bwd, res, in_specs, out_specs):
-    raise NonDifferentiableError(
-        "a custom_vjp function was differentiated in forward mode (jvp, jacfwd or a linear map "
-        "applied forwards); custom_vjp defines reverse mode only. Use custom_jvp to give a "
-        "forward rule, or jacrev/grad/vjp")
-
-
-custom_vjp_lin_p = primitive("custom_vjp_lin", _impl,
-                             lambda *t, bwd, res, in_specs, out_specs: list(out_specs),
-                             multiple_results=True)
-
-
-def _lin_transpose(cts, *tangents, bwd, res, in_specs, out_specs):
-    cts = [c if c is not None else _zeros(s) for c, s in zip(cts, out_specs)]
-    out = bwd(res.value, cts[0] if len(cts) == 1 else tuple(cts))
-    out = out if isinstance(out, (tuple, list)) else (out,)
-    if len(out) != len(in_specs):
-        raise TypeError(f"custom_vjp bwd returned {len(out)} cotangents for {len(in_specs)} inputs")
-    return [None if o is None else asarray(o) for o in out]
-
-
-def _zeros(spec):
-    import numpy as np
-    return np.zeros(spec.shape, spec.dtype)
-
-
-def _lin_jvp(primals, tangents, **params):
-    # Linear in its inputs: its derivative is itself (which, in turn, runs only in reverse).
-    ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
-    return custom_vjp_lin_p.bind(*primals, **params), custom_vjp_lin_p.bind(*ts, **params)
-
-
-custom_vjp_lin_p.transpose = _lin_transpose
-custom_vjp_lin_p.jvp = _lin_jvp
-custom_vjp_lin_p.batch = lambda args, batched, **params: _impl(*args, **params)
-custom_vjp_lin_p.linear = True
+from frechet._src.core.registry import front_end
 
 
 def _flat_args(args):
     leaves, treedef = tree.flatten(args)
-    return [asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
+    return [front_end().asarray(x) if not hasattr(x, "shape") else x for x in leaves], treedef
 
 
 def _flat_fun(fun, treedef, out_tree):

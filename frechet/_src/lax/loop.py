@@ -17,18 +17,17 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src import tree
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
+from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.interpreters.ad import JVPTracer, is_undefined, jvp_flat, pullback_linear
+from frechet._src.interpreters.batching import batch_flat, with_batch_axis
 from frechet._src.ir import codegen, scalar_loops
-from frechet._src.ir.program import evaluate, zeros
-from frechet._src.transforms.branch import compiled, place, stage_closed
-
-
-def split_operands(seq, nc, ncar):
-    """(consts, carry, rest) of a loop primitive's operands."""
-    seq = list(seq)
-    return seq[:nc], seq[nc:nc + ncar], seq[nc + ncar:]
+from frechet._src.ir.partial_eval import partial_eval
+from frechet._src.ir.program import Program, evaluate, split_operands, zeros
+from frechet._src.lax.branch import compiled, place, stage_closed
 
 
 def _step_spec(s: ArraySpec) -> ArraySpec:
@@ -87,7 +86,6 @@ def _jvp_body(body, nc, ncar, nz):
     """The body's JVP as a scan body: (consts, nonzero const tangents), (carry, nonzero carry
     tangents), (x, nonzero x tangents) -> (carry, carry tangents), (y, nonzero y tangents).
     Returns (program, which carry tangents come out nonzero, which y tangents do)."""
-    from frechet._src.transforms.ad import jvp_flat
     specs = [v.spec for v in body.invars]
     c_s, k_s, x_s = split_operands(specs, nc, ncar)
     nz_c, nz_k, nz_x = split_operands(nz, nc, ncar)
@@ -158,8 +156,6 @@ scan_p.jvp = _scan_jvp
 # ---- linearization ---------------------------------------------------------------------------------
 
 def _scan_linearize(jt, primals, tangents, *, body, num_consts, num_carry, length, reverse):
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import JVPTracer
     nc, ncar = num_consts, num_carry
     ny = len(body.out_specs) - ncar
     nz, jb, y_nz = carry_fixpoint(body, nc, ncar, tangents)
@@ -207,7 +203,6 @@ def split_invariant(known, n_outs, consts):
     """`known` (a loop body whose outputs past the first n_outs are residuals, whose first
     inputs are the loop's consts) without the residuals that are those consts. Returns it and,
     per residual, the const's value (None: stacked per step, still an output)."""
-    from frechet._src.ir.program import Program
     pos = {v: i for i, v in enumerate(known.invars[:len(consts)])}
     res = known.outvars[n_outs:]
     invariant = [consts[pos[v]] if v in pos else None for v in res]
@@ -227,7 +222,6 @@ def merge_invariant(invariant, inv_values, stacked_values):
 # ---- transpose (of a scan linear in some consts, every carry and some xs) -------------------------
 
 def _scan_transpose(cts, *args, body, num_consts, num_carry, length, reverse):
-    from frechet._src.transforms.ad import is_undefined, pullback_linear
     nc, ncar = num_consts, num_carry
     c, k, x = split_operands(args, nc, ncar)
     # the carry is linear throughout; a known initial carry is a zero tangent made concrete
@@ -269,8 +263,7 @@ scan_p.linear = True
 # ---- batching ------------------------------------------------------------------------------------
 
 def _scan_batch(args, batched, *, body, num_consts, num_carry, length, reverse):
-    from frechet._src.numpy.manipulation import moveaxis
-    from frechet._src.transforms.batching import batch_flat, with_batch_axis
+    moveaxis = front_end().moveaxis
     nc, ncar = num_consts, num_carry
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     c, k, x = split_operands(args, nc, ncar)
@@ -297,8 +290,7 @@ scan_p.batch = _scan_batch
 
 def staged_scan(f, init, xs, length, reverse):
     """scan via scan_p: the body staged once (closed-over values become consts)."""
-    from frechet._src import tree
-    from frechet._src.numpy.base import asarray
+    asarray = front_end().asarray
     k_leaves, k_tree = tree.flatten(init)
     x_leaves, x_tree = tree.flatten(xs) if xs is not None else ([], None)
     k_leaves = [asarray(a) for a in k_leaves]

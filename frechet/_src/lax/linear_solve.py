@@ -16,10 +16,11 @@ import numpy as np
 
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.interpreters.ad import is_undefined, jvp_flat, pullback_linear
+from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import Program, evaluate, zeros
-from frechet._src.prims.rules import traced_numpy
-from frechet._src.transforms.branch import compiled, stage_closed
-from frechet._src.transforms.solvers import (
+from frechet._src.lax.branch import compiled, stage_closed
+from frechet._src.lax.solvers import (
     CG,
     GMRES,
     LSQR,
@@ -31,6 +32,7 @@ from frechet._src.transforms.solvers import (
     Solver,
     SparseDirect,
 )
+from frechet._src.prims.rules import traced_numpy
 
 # ---- sparse matrices as constant linear maps -----------------------------------------------------
 
@@ -84,8 +86,6 @@ __all__ = ["CG", "GMRES", "LSQR", "BiCGStab", "Cholesky", "Dense", "Neumann", "N
 def _transposed(matvec: Program) -> Program:
     """(consts, w) -> A^T w, from matvec (consts, v) -> A v, linear in v: what depends on the
     consts alone is computed first (partial evaluation), the rest is transposed."""
-    from frechet._src.ir.partial_eval import partial_eval
-    from frechet._src.transforms.ad import pullback_linear
     nc = len(matvec.invars) - 1
     known, linear, _ = partial_eval(matvec, [False] * nc + [True], [True])
 
@@ -131,7 +131,6 @@ linear_solve_p = primitive("linear_solve", _impl, _abstract)
 
 
 def _jvp(primals, tangents, **params):
-    from frechet._src.transforms.ad import jvp_flat
     consts, b = list(primals[:-1]), primals[-1]
     tc, tb = list(tangents[:-1]), tangents[-1]
     x = linear_solve_p.bind(*consts, b, **params)
@@ -150,7 +149,6 @@ def _jvp(primals, tangents, **params):
 
 
 def _transpose(ct, *args, matvec, transposed, solver, matrix):
-    from frechet._src.transforms.ad import is_undefined
     consts = args[:-1]
     if any(is_undefined(c) for c in consts):
         raise TypeError("solve is linear in its right-hand side only")
@@ -188,7 +186,6 @@ def solve(A, b, solver=None):
     """
     import scipy.sparse as sp
 
-    from frechet._src.transforms.linear_map import LinearMap
     fnp = traced_numpy()
     b = fnp.asarray(b)
     if not np.issubdtype(b.dtype, np.inexact):
@@ -200,10 +197,7 @@ def solve(A, b, solver=None):
 
         def matvec(v):
             return sparse_matmul(A, v)
-    elif isinstance(A, LinearMap):
-        def matvec(v):
-            return A(v)
-    elif callable(A):
+    elif callable(A):      # a function, or a LinearMap (called on a vector, it applies itself)
         matvec = A
     else:
         A = fnp.asarray(A)

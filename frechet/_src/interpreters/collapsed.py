@@ -20,9 +20,12 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
-from frechet._src.transforms.jet import PrimalTracer
+from frechet._src.interpreters.ad import jvp_flat
+from frechet._src.interpreters.batching import batch_flat
+from frechet._src.interpreters.jet import PrimalTracer
 
 
 class CollapsedTracer(PrimalTracer):
@@ -66,8 +69,6 @@ def _listed(x, multiple):
 
 
 def _rule(prim, primals, firsts, seconds, params):
-    from frechet._src.transforms.api import jvp
-    from frechet._src.transforms.vmap import vmap
     multiple = prim.multiple_results
     live = [i for i, f in enumerate(firsts) if f is not None]
 
@@ -89,7 +90,7 @@ def _rule(prim, primals, firsts, seconds, params):
     def first_one(*ts):
         t = tangent_map(ts)[1]
         return [_zero_like(o) if x is None else x for o, x in zip(out, _listed(t, multiple))]
-    first = vmap(first_one)(*[firsts[i] for i in live])
+    first = batch_flat(first_one, [firsts[i] for i in live], [True] * len(live))
     curvature = [None] * len(out)
     if not (prim.linear and len(live) == 1):
         def second_one(*ts):
@@ -99,16 +100,16 @@ def _rule(prim, primals, firsts, seconds, params):
                     at[i] = x
                 t = tangent_map(ts, at)[1]
                 return [_zero_like(o) if x is None else x for o, x in zip(out, _listed(t, multiple))]
-            return jvp(along, [primals[i] for i in live], list(ts))[1]
-        per = vmap(second_one)(*[firsts[i] for i in live])
+            t = jvp_flat(along, [primals[i] for i in live], list(ts))[1]
+            return [_zero_like(o) if x is None else x for o, x in zip(out, t)]
+        per = batch_flat(second_one, [firsts[i] for i in live], [True] * len(live))
         curvature = [p.sum(axis=0) for p in per]
     second = [c if d is None else d if c is None else d + c for c, d in zip(curvature, drift)]
     return out, list(first), second
 
 
 def _zero_like(x):
-    from frechet._src.prims.rules import traced_numpy
-    return traced_numpy().zeros_like(x)
+    return front_end().zeros_like(x)
 
 
 def second_order(fun, directions, drift=None):

@@ -11,8 +11,13 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.registry import BUILTIN, front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
+
+# How a batching trace applies each named collective (psum, ...): filled by lax/collectives.py,
+# which defines them above this layer.
+COLLECTIVE_RULES: dict = {}
 
 
 class BatchTracer(Tracer):
@@ -138,18 +143,17 @@ class BatchTrace(Trace):
                         for o, s, v in zip(out, example_shapes, vals)]
             per_example = batch_flat(flat_bwd, res_leaves + cts, list(res_flags) + [True] * len(cts),
                                      n)
-            from frechet._src.prims.shape import reduce_sum
-            return [c if b else reduce_sum(c, (0,)) for c, b in zip(per_example, batched)]
+            return [c if b else BUILTIN.reduce_sum.bind(c, axes=(0,))
+                    for c, b in zip(per_example, batched)]
         return self._in_parent(self.parent.process_custom_vjp, bfun, bfwd, bbwd, vals)
 
     def _collective(self, prim, args, params):
-        from frechet._src.transforms.collectives import batch_collective
         vals, batched = self._split(args)
         if params["axis_name"] != self.axis_name and not any(batched):
             return self.parent.process(prim, vals, params)
         token = _trace.set_current(self.parent)
         try:
-            out, b = batch_collective(self, prim, vals, batched, params)
+            out, b = COLLECTIVE_RULES[prim](self, prim, vals, batched, params)
         finally:
             _trace.reset_current(token)
         return BatchTracer(self, out) if b else out
@@ -168,14 +172,13 @@ def axis_size(axis_name) -> int:
 
 def with_batch_axis(x, n):
     """x broadcast along a new leading batch axis of size n (a view in NumPy)."""
-    from frechet._src.prims.shape import broadcast_in_dim_p
-    return broadcast_in_dim_p.bind(x, shape=(n, *x.shape),
+    return BUILTIN.broadcast_in_dim.bind(x, shape=(n, *x.shape),
                                    broadcast_dimensions=tuple(range(1, len(x.shape) + 1)))
 
 
 def select_examples(pick, on_true, on_false):
     """Per example (leading axis): on_true where pick (a vector of booleans), else on_false."""
-    from frechet._src.numpy.misc import where
+    where = front_end().where
     return where(pick.reshape(pick.shape + (1,) * (on_true.ndim - 1)), on_true, on_false)
 
 

@@ -18,9 +18,9 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.errors import NonDifferentiableError
-from frechet._src.ir.program import zeros
-from frechet._src.transforms.branch import compiled, place, stage_closed
-from frechet._src.transforms.loop import split_operands
+from frechet._src.interpreters.ad import is_undefined, pullback_linear
+from frechet._src.ir.program import split_operands, zeros
+from frechet._src.lax.branch import compiled, place, stage_closed
 
 TAPE_SPEC = ArraySpec((), np.dtype(object))
 
@@ -148,7 +148,6 @@ def _tape_loop_jvp(primals, tangents, *, body, num_known, num_linear, reverse):
 def _tape_loop_transpose(cts, *args, body, num_known, num_linear, reverse):
     """The loop run the other way over the tape, carrying the cotangents of the carry and
     accumulating those of the linear consts."""
-    from frechet._src.transforms.ad import is_undefined, pullback_linear
     kc, lc, k = split_operands(args[:-1], num_known, num_linear)
     tape = args[-1]
     lin_c = [is_undefined(a) for a in lc]

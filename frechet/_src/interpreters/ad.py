@@ -18,13 +18,14 @@ import numpy as np
 
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
-from frechet._src.core.registry import BUILTIN, Role, declare
+from frechet._src.core.registry import BUILTIN, Role, declare, front_end
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.batching import broadcast_batched
+from frechet._src.interpreters.staging import StagedTracer, StagingTrace
 from frechet._src.ir import codegen, fusion
 from frechet._src.ir.program import Eqn, Program, Var, zeros
-from frechet._src.ir.staging import StagedTracer, StagingTrace
 
 
 class UndefinedPrimal:
@@ -96,7 +97,6 @@ add_any_p.batch = lambda args, batched: add_any_p.bind(*_instantiate_batch(args,
 
 
 def _instantiate_batch(args, batched):
-    from frechet._src.transforms.batching import broadcast_batched
     return broadcast_batched(args, batched)
 
 
@@ -301,7 +301,6 @@ class JVPTrace(Trace):
         return [JVPTracer(self, o, t) for o, t in zip(out, tout)]
 
     def process_custom_vjp(self, fun, fwd, bwd, args):
-        from frechet._src.transforms.custom import custom_vjp_lin_p
         primals, tangents, found = self._unpack(args)
         if not found:
             return self.parent.process_custom_vjp(fun, fwd, bwd, primals)
@@ -536,3 +535,44 @@ def pullback_linear(program: Program, linear, known, cts_out):
     view = Program(lin, list(program.constvars) + fixed, list(program.consts) + list(known),
                    program.eqns, program.outvars, program.out_specs)
     return pullback(view, cts_out)
+
+
+# ---- custom_vjp under linearization ---------------------------------------------------------------
+# A custom VJP rule gives reverse mode only: under linearization the function's tangent becomes
+# one `custom_vjp_lin` equation whose transpose calls the user's `bwd` (lax/custom.py).
+
+def _custom_vjp_lin_impl(*tangents, bwd, res, in_specs, out_specs):
+    raise NonDifferentiableError(
+        "a custom_vjp function was differentiated in forward mode (jvp, jacfwd or a linear map "
+        "applied forwards); custom_vjp defines reverse mode only. Use custom_jvp to give a "
+        "forward rule, or jacrev/grad/vjp")
+
+
+custom_vjp_lin_p = primitive("custom_vjp_lin", _custom_vjp_lin_impl,
+                             lambda *t, bwd, res, in_specs, out_specs: list(out_specs),
+                             multiple_results=True)
+
+
+def _lin_transpose(cts, *tangents, bwd, res, in_specs, out_specs):
+    cts = [c if c is not None else _zeros(s) for c, s in zip(cts, out_specs)]
+    out = bwd(res.value, cts[0] if len(cts) == 1 else tuple(cts))
+    out = out if isinstance(out, (tuple, list)) else (out,)
+    if len(out) != len(in_specs):
+        raise TypeError(f"custom_vjp bwd returned {len(out)} cotangents for {len(in_specs)} inputs")
+    return [None if o is None else front_end().asarray(o) for o in out]
+
+
+def _zeros(spec):
+    return np.zeros(spec.shape, spec.dtype)
+
+
+def _lin_jvp(primals, tangents, **params):
+    # Linear in its inputs: its derivative is itself (which, in turn, runs only in reverse).
+    ts = [instantiate(t, p) for t, p in zip(tangents, primals)]
+    return custom_vjp_lin_p.bind(*primals, **params), custom_vjp_lin_p.bind(*ts, **params)
+
+
+custom_vjp_lin_p.transpose = _lin_transpose
+custom_vjp_lin_p.jvp = _lin_jvp
+custom_vjp_lin_p.batch = lambda args, batched, **params: _custom_vjp_lin_impl(*args, **params)
+custom_vjp_lin_p.linear = True

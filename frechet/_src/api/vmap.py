@@ -9,7 +9,8 @@ import optree
 
 from frechet._src import tree
 from frechet._src.errors import ShapeError
-from frechet._src.transforms.batching import batch_flat_raw, with_batch_axis
+from frechet._src.interpreters.batching import batch_flat_raw, with_batch_axis
+from frechet._src.numpy.manipulation import moveaxis
 
 
 def _axes_for(prefix, full, what):
@@ -58,7 +59,6 @@ def vmap(fun, in_axes=0, out_axes=0, axis_size=None, axis_name=None):
         leaves, treedef = tree.flatten(args)
         axes = _axes_for(in_axes, args, "in_axes")
         moved, batched, sizes = [], [], set()
-        from frechet._src.numpy.manipulation import moveaxis
         for x, ax in zip(leaves, axes):
             x = x if hasattr(x, "shape") else np.asarray(x)
             ax = _normalize(ax, len(x.shape), "in_axes")

@@ -1,1 +1,0 @@
-"""Transformations: interpreters over primitives that compose."""
