@@ -47,7 +47,7 @@ def _psum_jvp(primals, tangents, *, axis_name):
 def _pmax_jvp(primals, tangents, *, axis_name):
     (x,), (t,) = primals, tangents
     ans = pmax_p.bind(x, axis_name=axis_name)
-    mask = convert(ew.P["equal"].bind(x, ans), x.dtype)
+    mask = convert(ew.UFUNC_PRIMS[np.equal].bind(x, ans), x.dtype)
     num = psum_p.bind(ew.mul(t, mask), axis_name=axis_name)
     return ans, ew.div(num, psum_p.bind(mask, axis_name=axis_name))
 
