@@ -8,7 +8,9 @@ import frechet
 from frechet import optim
 from frechet.multilevel._graph import Graph
 from frechet.multilevel._problem import Problem
-from frechet.multilevel._progress import batches, progress_bar
+
+# Note: the training-loop progress bar and batch cycling of frechet.optim (one implementation)
+from frechet.optim._progress import batches, progress_bar
 
 
 class Engine:
@@ -146,7 +148,7 @@ class Engine:
             raise ValueError(f"pass a non-negative integer iterations; got {iterations!r}.")
         streams, shared = self._streams(data)
         history = {n: [] for n in self.problems}
-        bar = progress_bar(iterations, progress)
+        bar = progress_bar(iterations, progress, "multilevel", "iteration")
         try:
             for it in range(iterations):
                 try:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-import time
-
 import numpy as np
 
 import frechet
 from frechet.optim._base import apply_updates, call_update
+from frechet.optim._progress import batches, progress_bar
 
 
 def _check_count(name: str, value, allow_none: bool = True):
@@ -79,62 +77,6 @@ def unroll(step, state, n: int, truncate: int | None = None,
     return state
 
 
-class _PlainProgress:
-    """One line on stderr, rewritten in place (used when tqdm is not installed)."""
-
-    def __init__(self, total, stream):
-        self.total, self.stream, self.n, self.last = total, stream, 0, 0.0
-
-    def update(self, loss):
-        self.n += 1
-        now = time.monotonic()
-        if self.n == self.total or now - self.last > 0.1:
-            self.last = now
-            self.stream.write(f"\rfit: step {self.n}/{self.total}  loss {loss:.6g}")
-            self.stream.flush()
-
-    def close(self):
-        self.stream.write("\n")
-        self.stream.flush()
-
-
-class _TqdmProgress:
-    def __init__(self, total, tqdm):
-        self.bar = tqdm(total=total, desc="fit")
-
-    def update(self, loss):
-        self.bar.set_postfix(loss=f"{loss:.6g}", refresh=False)
-        self.bar.update(1)
-
-    def close(self):
-        self.bar.close()
-
-
-def _progress(total, progress):
-    if not progress:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return _PlainProgress(total, sys.stderr)
-    return _TqdmProgress(total, tqdm)
-
-
-def _batches(data):
-    """Batches forever for a re-iterable (a list, a dataset), once through an iterator."""
-    if data is None:
-        while True:
-            yield None
-    reiterable = iter(data) is not data
-    while True:
-        empty = True
-        for batch in data:
-            empty = False
-            yield batch
-        if not reiterable or empty:
-            return
-
-
 def fit(loss, params, optimiser, steps: int, data=None, progress: bool = True):
     """Minimise `loss` from `params` by `steps` updates of `optimiser`; returns (params, history).
 
@@ -158,10 +100,10 @@ def fit(loss, params, optimiser, steps: int, data=None, progress: bool = True):
     """
     _check_count("steps", steps, allow_none=False)
     state = optimiser.init(params)
-    bar = _progress(steps, progress)
+    bar = progress_bar(steps, progress, "fit", "step")
     history = []
     try:
-        for _, batch in zip(range(steps), _batches(data)):
+        for _, batch in zip(range(steps), batches(data)):
             f = loss if data is None else (lambda p, b=batch: loss(p, b))
             value, grads = frechet.value_and_grad(f)(params)
             updates, state = call_update(optimiser, grads, state, params, value_fn=f,
@@ -169,7 +111,7 @@ def fit(loss, params, optimiser, steps: int, data=None, progress: bool = True):
             params = apply_updates(params, updates)
             history.append(float(value))
             if bar is not None:
-                bar.update(history[-1])
+                bar.update({"loss": history[-1]})
     finally:
         if bar is not None:
             bar.close()
