@@ -18,8 +18,7 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.ir.program import Eqn, Program, Var
-
-_PKG_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from frechet._src.warn import user_frame
 
 
 class StagedTracer(Tracer):
@@ -49,10 +48,7 @@ class StagedTracer(Tracer):
 def _user_source(past_libraries=False) -> str | None:
     """The first stack frame outside frechet (and, with `past_libraries`, outside installed
     packages): the user's line, for printed programs and error messages."""
-    f = sys._getframe(2)
-    while f is not None and (f.f_code.co_filename.startswith(_PKG_DIR) or
-                             (past_libraries and "site-packages" in f.f_code.co_filename)):
-        f = f.f_back
+    f, _ = user_frame(sys._getframe(2), past_libraries)
     if f is None:
         return None
     return f"{os.path.basename(f.f_code.co_filename)}:{f.f_lineno}"

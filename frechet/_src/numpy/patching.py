@@ -22,13 +22,13 @@ from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.errors import UnsupportedFunctionError
-from frechet._src.interpreters.staging import _PKG_DIR
 from frechet._src.numpy.aliasing import as_array0d, clone, copy_layout, mark_array0d
 from frechet._src.numpy.base import asarray as _frechet_asarray
 from frechet._src.numpy.base import holds_tracer
 from frechet._src.numpy.manipulation import reshape
 from frechet._src.numpy.misc import full_like
 from frechet._src.numpy.tricks import concatenate_items, vectorized_call
+from frechet._src.warn import PKG_DIR as _PKG_DIR
 
 _NAMES = ("array", "asarray", "asanyarray", "zeros", "ones", "empty", "full")
 _ORIGINAL = {name: getattr(np, name) for name in _NAMES}

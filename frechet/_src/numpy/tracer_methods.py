@@ -9,7 +9,7 @@ import numpy as np
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
-from frechet._src.interpreters.staging import _PKG_DIR, _user_source
+from frechet._src.interpreters.staging import _user_source
 from frechet._src.numpy import aliasing, misc, patching, sorting
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy import reductions as R
@@ -18,6 +18,7 @@ from frechet._src.numpy.base import apply_ufunc, asarray, fit, with_scalar
 from frechet._src.numpy.contract import dot, matmul
 from frechet._src.numpy.contract import trace as _trace
 from frechet._src.numpy.dispatch import FUNCTIONS
+from frechet._src.warn import PKG_DIR as _PKG_DIR
 
 
 def _defers(other) -> bool:
