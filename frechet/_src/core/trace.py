@@ -11,6 +11,7 @@ keeps nested derivatives from confusing their perturbations.
 from __future__ import annotations
 
 import contextvars
+import inspect
 import threading
 from contextlib import contextmanager
 
@@ -111,6 +112,13 @@ def transforming(trace: Trace):
 _UNSET = object()      # a slot never set (slots have no default)
 
 
+class _Slotted:
+    __slots__ = ("x",)
+
+
+_SLOT = type(_Slotted.x)      # the descriptor type of a slot
+
+
 class Tracer:
     """A value seen by a transformation. Subclasses store what their trace needs.
 
@@ -140,8 +148,10 @@ class Tracer:
         for k in reversed(cls.__mro__):
             s = k.__dict__.get("__slots__", ())
             names += [s] if isinstance(s, str) else list(s)
+        # a slot that a subclass shadows (a property, a class constant) holds nothing there
         cls._fields = tuple(n for n in dict.fromkeys(names)
-                            if n not in ("_view", "__weakref__"))
+                            if n not in ("_view", "__weakref__")
+                            and type(inspect.getattr_static(cls, n)) is _SLOT)
 
     def _state(self) -> tuple:
         """This tracer's value: one entry per field (`_UNSET` where a slot was never set)."""

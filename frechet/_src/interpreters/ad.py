@@ -146,11 +146,19 @@ class JVPTracer(Tracer):
         return p.constant() if isinstance(p, Tracer) else p
 
 
+# Float64 scalars under linearization (interpreters/scalars.py, which sets these at import):
+# a tape of Python floats for the linearization, and the tracer of a scalar result.
+new_tape = None             # (JVPTrace) -> Tape
+scalar_out = None           # (trace, primal, staged tangent) -> tracer
+scalar_scaled = None        # (trace, primal, staged tangent, factor or None) -> tracer or None
+
+
 class JVPTrace(Trace):
     """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for
-    forward mode, a partial-evaluating staging trace for linearization."""
+    forward mode, a partial-evaluating staging trace for linearization. `tape` holds the
+    scalar operations of a linearization (interpreters/scalars.py); None elsewhere."""
 
-    __slots__ = ("folds", "rule_trace")
+    __slots__ = ("folds", "rule_trace", "tape")
 
     def __init__(self, parent, rule_trace=None):
         self.parent = parent
@@ -158,6 +166,7 @@ class JVPTrace(Trace):
         # Only linearization's partial evaluator folds scalings (jit's tracing trace, a
         # subclass, computes a value for every equation it records).
         self.folds = type(rule_trace) is StagingTrace
+        self.tape = None
 
     def lift(self, value):
         return JVPTracer(self, value, None)     # a constant: symbolic-zero tangent
@@ -173,6 +182,10 @@ class JVPTrace(Trace):
                 if t is not None:
                     tangents[i] = t if type(t) is not Pending else a.materialise()
                     found = True
+            elif isinstance(a, JVPTracer) and a._trace is self:    # a ScalarTracer
+                primals[i] = a.primal
+                tangents[i] = a.materialise()
+                found = True
         return primals, tangents, found
 
     def _constant(self, prim, primals, params):
@@ -188,7 +201,9 @@ class JVPTrace(Trace):
         if len(args) == 1:       # unary fast path
             (a,) = args
             if type(a) is not JVPTracer or a._trace is not self:
-                return self.parent.process(prim, args, params)
+                if not isinstance(a, JVPTracer) or a._trace is not self:
+                    return self.parent.process(prim, args, params)
+                a = a.widened()         # a ScalarTracer on the generic path
             if a._tangent is None:       # a constant this trace lifted: it stays one
                 return self._constant(prim, (a.primal,), params)
             d = prim.jvp_scale
@@ -228,12 +243,21 @@ class JVPTrace(Trace):
             _trace.reset_current(token)
         if prim.multiple_results:
             return [o if t is None else JVPTracer(self, o, t) for o, t in zip(out, tout)]
-        return out if tout is None else JVPTracer(self, out, tout)
+        if tout is None:
+            return out
+        if type(out) is np.float64 and self.tape is not None:
+            return scalar_out(self, out, tout)
+        return JVPTracer(self, out, tout)
 
     def _scaled(self, ans, a, f):
         """The tracer of `ans`, whose tangent is a's tangent times the elementwise factor f
         (None: one). Under linearization with a concrete factor, the factor is folded into a's
         pending scale instead of being recorded."""
+        if type(ans) is np.float64 and self.tape is not None and \
+                (f is None or type(f) in (np.ndarray, np.float64)):
+            out = scalar_scaled(self, ans, a.materialise(), f)
+            if out is not None:
+                return out
         t = a._tangent
         if f is None:
             return JVPTracer(self, ans, t)
@@ -365,7 +389,7 @@ def jvp_flat(fun, primals, tangents):
 def _split_outputs(jt, outs):
     primals, tangents = [], []
     for o in outs:
-        if type(o) is JVPTracer and o._trace is jt:
+        if isinstance(o, JVPTracer) and o._trace is jt:
             primals.append(o.primal)
             tangents.append(o.materialise())
         else:
@@ -380,8 +404,13 @@ def linearize_flat(fun, primals):
     parent = _trace.current()
     pe = StagingTrace(parent, forward_known=True)
     jt = JVPTrace(parent, rule_trace=pe)
+    jt.tape = new_tape(jt)
     tin = [pe.new_arg(spec_of(p)) for p in primals]
-    out_primals, out_tangents = _run_jvp(jt, fun, primals, tin)
+    try:
+        out_primals, out_tangents = _run_jvp(jt, fun, primals, tin)
+    finally:
+        jt.tape.finish()
+        jt.tape = None          # its scalars are spent: an escaped one takes the generic path
     touts = []
     for p, t in zip(out_primals, out_tangents):
         if t is None:

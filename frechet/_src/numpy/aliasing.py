@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
+from frechet._src.interpreters.scalars import ScalarTracer
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy.base import holds_tracer
 
@@ -34,6 +35,8 @@ _MIXED = ("write `x = ...` with the new value instead of updating x in place: an
 def _assign(target, value):
     if not isinstance(value, Tracer):   # a constant (a constant's view or update is plain)
         value = target._trace.lift(value)
+    if type(value) is ScalarTracer and type(target) is not ScalarTracer:
+        value = value.widened()
     if type(value) is not type(target):     # the fields would not correspond
         raise TracerConversionError(_MIXED)
     target._set_state(value._state())
@@ -82,8 +85,15 @@ def is_array0d(t) -> bool:
     return isinstance(a, _View) or (isinstance(a, _Root) and a.array0d)
 
 
+def _mutable(t):
+    """t as a value that in-place updates can rebind: a float scalar of linearization's tape
+    (immutable, as NumPy's scalars are) becomes an ordinary traced value (a 0-d array)."""
+    return t.widened() if type(t) is ScalarTracer else t
+
+
 def mark_array0d(t):
     """t, a new 0-d value, marked as a 0-d array."""
+    t = _mutable(t)
     a = _aliasing(t)
     if isinstance(a, _Root):
         a.array0d = True
@@ -186,6 +196,7 @@ def track(result, source, stand_in, basic=None):
         result = source._trace.lift(result)
     if result is source:                 # NumPy made a new view object of the same elements
         result = clone(result)
+    result = _mutable(result)
     direct = basic is not None and a is root._view
     readonly = None if _writeable(stand_in) else "assignment destination is read-only"
     if isinstance(a, _View) and a.readonly:
@@ -200,6 +211,7 @@ def track_index(result, source, index, readonly=None):
     source, shaped like result): `.flat`, whose writes reach its array whatever its layout."""
     if not isinstance(result, Tracer):  # a constant's: still a value of its transformation
         result = source._trace.lift(result)
+    result = _mutable(result)
     a = _aliasing(source)
     if isinstance(a, _View):
         root, index = a.root, a.flat_index().reshape(-1)[index]
@@ -278,7 +290,8 @@ def rebind(target, value):
     and `out=`), and write it through to every array that shares its memory."""
     if not isinstance(value, Tracer):
         value = target._trace.lift(value)          # a constant, as a value of target's trace
-    elif type(value) is not type(target) or value._trace is not target._trace:
+    value = _mutable(value)
+    if type(value) is not type(target) or value._trace is not target._trace:
         raise TracerConversionError(_MIXED)
     a = _aliasing(target)
     if isinstance(a, _View):

@@ -16,6 +16,7 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.interpreters import scalars
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.jet import taylor_from_jvp
 from frechet._src.ir import codegen, fusion
@@ -273,6 +274,7 @@ SMOOTH_UNARY = {**_OF_X, **_OF_ANS}     # name -> derivative d(x, ans)
 for _name, _d in SMOOTH_UNARY.items():
     defjvp_scale(P[_name], _d)
     P[_name].taylor = taylor_rules.smooth(P[_name], _d, x_only=_name in _OF_X)
+    scalars.defunary(P[_name], _d)
 
 
 def _abs_jvp(t, ans, x):

@@ -1,0 +1,540 @@
+"""Scalar code under linearization: a tape of Python floats.
+
+Code written in NumPy scalars (a simulation stepped in floats, a loss assembled term by term)
+runs one primitive per arithmetic operation, and the generic path (front end, JVP rule, staged
+equation, transpose rule) costs microseconds per operation on values that take nanoseconds.
+Under linearization, a float64 scalar that carries a tangent is a `ScalarTracer` instead: its
+value is a Python float and its tangent a slot of its trace's `Tape`. Its operators compute the
+value and append one entry `t_k = pa * t_a + pb * t_b` (the partial derivatives as floats) to
+the tape, and nothing else.
+
+The tape is a linear program like any other, kept in a compact form: a segment of it enters
+the staged program as one equation of the linear primitive `scalar_tape`, whose inputs are the
+tangents flowing in from array code (or from earlier segments) and whose outputs are the slots
+that array code reads. Its transpose `scalar_tape_t` is the reverse sweep over the entries, so
+reverse mode is still the transpose of the linear program, rule by rule. A segment is closed
+when array code first needs one of its slots; later reads of its slots add outputs to it.
+
+Anything the tape does not handle (an operand of another type or trace, a ufunc without a
+scalar rule, a value or derivative that is not finite, where NumPy would warn) takes the
+generic path, with the scalar widened to an ordinary JVPTracer: same values, same errors.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+import numpy as np
+
+from frechet._src.core.primitive import primitive
+from frechet._src.core.spec import ArraySpec
+from frechet._src.core.trace import Tracer
+from frechet._src.interpreters import ad
+from frechet._src.interpreters.ad import JVPTracer
+from frechet._src.interpreters.batching import with_batch_axis
+from frechet._src.interpreters.staging import StagedTracer
+from frechet._src.ir.program import Eqn, Var
+
+F64 = np.dtype(np.float64)
+SPEC = ArraySpec((), F64)
+_float64 = np.float64
+
+# NumPy ufunc -> scalar rule (x -> (value, derivative), both Python floats), filled by the
+# primitive families next to each primitive's other rules (prims/elementwise.py, defunary).
+UNARY: dict = {}
+
+
+def defunary(prim, d):
+    """The scalar rule of a smooth unary ufunc primitive whose JVP is `t * d(x, ans)`: the same
+    value (NumPy's own) and the same derivative formula, on one float."""
+    impl = prim.impl
+
+    def rule(x):
+        x = _float64(x)
+        ans = impl(x)
+        return float(ans), float(d(x, ans))
+    UNARY[impl] = rule
+
+
+class Segment:
+    """A closed stretch of a tape: entries (global slots `base`...), the slots before it that
+    they read (`ext`, the equation's inputs) and the slots read after it (`outs`)."""
+
+    __slots__ = ("base", "entries", "eqn", "ext", "outs", "staged")
+
+    def __init__(self, base, entries, ext):
+        self.base = base
+        self.entries = entries
+        self.ext = ext
+        self.outs: list = []
+        self.staged: dict = {}      # slot -> its StagedTracer (an output of eqn)
+        self.eqn = None
+
+    def __repr__(self):
+        return f"<{len(self.entries)} scalar operations>"
+
+    def __reduce__(self):       # as data; what linearization kept to extend it stays behind
+        return (_segment, (self.base, self.entries, self.ext, self.outs))
+
+    # -- the two sweeps, on Python floats (the common case) or on any values
+    def forward(self, tangents):
+        base, n = self.base, len(self.entries)
+        env = dict(zip(self.ext, tangents))
+        t = [None] * n
+        for k, (a, pa, b, pb) in enumerate(self.entries):
+            ta = t[a - base] if a >= base else env[a]
+            v = ta * pa
+            if b is not None:
+                v = v + (t[b - base] if b >= base else env[b]) * pb
+            t[k] = v
+        return [t[s - base] for s in self.outs]
+
+    def backward(self, cts):
+        """Input cotangents (None: zero) for output cotangents (None: zero)."""
+        base, n, entries = self.base, len(self.entries), self.entries
+        adj = [0.0] * n
+        for s, c in zip(self.outs, cts):
+            if c is not None:
+                adj[s - base] += float(c)
+        ext: dict = {}
+        for k in range(n - 1, -1, -1):
+            g = adj[k]
+            if g == 0.0:
+                continue
+            a, pa, b, pb = entries[k]
+            if a >= base:
+                adj[a - base] += g * pa
+            else:
+                ext[a] = ext.get(a, 0.0) + g * pa
+            if b is not None:
+                if b >= base:
+                    adj[b - base] += g * pb
+                else:
+                    ext[b] = ext.get(b, 0.0) + g * pb
+        return [None if (g := ext.get(e)) is None else _float64(g) for e in self.ext]
+
+    def backward_any(self, cts):
+        """backward on arrays or tracers (a batch of cotangents, an outer transformation)."""
+        base, n, entries = self.base, len(self.entries), self.entries
+        adj: list = [None] * n
+        for s, c in zip(self.outs, cts):
+            if c is not None:
+                i = s - base
+                adj[i] = c if adj[i] is None else adj[i] + c
+        ext: dict = {}
+        for k in range(n - 1, -1, -1):
+            g = adj[k]
+            if g is None:
+                continue
+            a, pa, b, pb = entries[k]
+            for s, p in ((a, pa), (b, pb)) if b is not None else ((a, pa),):
+                d = g * p
+                if s >= base:
+                    adj[s - base] = d if adj[s - base] is None else adj[s - base] + d
+                else:
+                    ext[s] = d if s not in ext else ext[s] + d
+        return [ext.get(e) for e in self.ext]
+
+
+def _segment(base, entries, ext, outs):
+    seg = Segment(base, entries, ext)
+    seg.outs = outs
+    return seg
+
+
+class Tape:
+    """The scalar operations of one linearization: the open entries (slots `base`...), the
+    closed segments, and the tangents that entered from array code (slot -1 - i)."""
+
+    __slots__ = ("base", "bases", "entries", "inputs", "segments", "trace")
+
+    def __init__(self, trace):
+        self.trace = trace          # the JVPTrace
+        self.entries: list = []
+        self.base = 0
+        self.inputs: list = []
+        self.segments: list = []
+        self.bases: list = []
+
+    def enter(self, tangent: StagedTracer) -> int:
+        """A slot for a tangent computed by array code."""
+        self.inputs.append(tangent)
+        return -len(self.inputs)
+
+    def staged(self, slot: int) -> StagedTracer:
+        """The tangent of a slot, as a staged value of the linearization."""
+        if slot < 0:
+            return self.inputs[-1 - slot]
+        if slot >= self.base:
+            self._close()
+        seg = self.segments[bisect_right(self.bases, slot) - 1]
+        t = seg.staged.get(slot)
+        if t is None:
+            pe = self.trace.rule_trace
+            var = Var(SPEC)
+            seg.outs.append(slot)
+            seg.eqn.outputs = seg.eqn.outputs + (var,)
+            t = seg.staged[slot] = StagedTracer(pe, var)
+        return t
+
+    def finish(self):
+        """Linearization is over: drop what extended the program (the staged values, which
+        would keep the staging trace and all its residuals alive as long as the program)."""
+        for seg in self.segments:
+            seg.staged = seg.eqn = None
+        self.inputs = self.segments = self.bases = self.entries = None
+
+    def _close(self):
+        entries, base = self.entries, self.base
+        ext = set()
+        for a, _, b, _ in entries:
+            if a < base:
+                ext.add(a)
+            if b is not None and b < base:
+                ext.add(b)
+        ext = tuple(sorted(ext))
+        seg = Segment(base, entries, ext)
+        self.entries = []
+        self.base = base + len(entries)
+        ins = tuple(self.staged(e).var for e in ext)
+        seg.eqn = Eqn(scalar_tape_p, ins, (), {"tape": seg}, None)
+        self.trace.rule_trace.eqns.append(seg.eqn)
+        self.segments.append(seg)
+        self.bases.append(base)
+
+
+# ---- the tracer -----------------------------------------------------------------------------
+
+class ScalarTracer(JVPTracer):
+    """A float64 scalar under linearization: value `v` (a Python float), tangent slot
+    `_tangent` of its trace's tape. Immutable, as NumPy's scalars are."""
+
+    __slots__ = ("v",)
+    shape = ()
+    dtype = F64
+
+    @property
+    def primal(self):
+        return _float64(self.v)
+
+    def materialise(self):
+        return self._trace.tape.staged(self._tangent)
+
+    def widened(self) -> JVPTracer:
+        """This value as an ordinary JVPTracer (for the generic path)."""
+        return JVPTracer(self._trace, _float64(self.v), self.materialise())
+
+    def concrete(self):
+        return _float64(self.v)
+
+    def constant(self):
+        return
+
+    def __setitem__(self, idx, value):
+        raise TypeError("'numpy.float64' object does not support item assignment")
+
+
+_new_object = object.__new__
+
+
+def new(trace, value: float, slot: int) -> ScalarTracer:
+    s = _new_object(ScalarTracer)
+    s._trace = trace
+    s.v = value
+    s._tangent = slot
+    return s
+
+
+def scalar_out(trace, primal, tangent):
+    """The JVP trace's result for a float64 scalar with a staged tangent (ad.py's hook)."""
+    tape = trace.tape
+    if tape is None or type(tangent) is not StagedTracer:
+        return JVPTracer(trace, primal, tangent)
+    return new(trace, float(primal), tape.enter(tangent))
+
+
+def scalar_scaled(trace, primal, tangent, factor):
+    """The result of a unary rule `tangent * factor` on a float64 scalar (ad.py's hook)."""
+    tape = trace.tape
+    if tape is None or type(tangent) is not StagedTracer:
+        return None
+    slot = tape.enter(tangent)
+    if factor is not None:
+        d = float(factor)
+        if d - d != 0.0:
+            return None
+        tape.entries.append((slot, d, None, 0.0))
+        slot = tape.base + len(tape.entries) - 1
+    return new(trace, float(primal), slot)
+
+
+ad.new_tape, ad.scalar_out, ad.scalar_scaled = Tape, scalar_out, scalar_scaled
+
+
+def _generic(name):
+    def fallback(*args):
+        return getattr(Tracer, name)(*args)
+    return fallback
+
+
+# ---- arithmetic: (value, slots, partials) without the generic path ------------------------------
+
+_NUMBERS = (float, int, _float64)
+
+
+def _binary(compute):
+    """An operator of two scalars, either of which may be a constant number: `compute(x, y)`
+    gives (value, d/dx, d/dy), or None where the generic path must decide (a zero divisor)."""
+    def op(x, y):
+        tx, ty = type(x), type(y)
+        if tx is ScalarTracer:
+            tr = x._trace
+            tape = tr.tape
+            if ty is ScalarTracer:
+                if y._trace is not tr or tape is None:
+                    return NotImplemented
+                r = compute(x.v, y.v)
+                if r is None:
+                    return NotImplemented
+                v, da, db = r
+                if v - v != 0.0 or da - da != 0.0 or db - db != 0.0:
+                    return NotImplemented
+                e = tape.entries
+                e.append((x._tangent, da, y._tangent, db))
+            elif ty in _NUMBERS and tape is not None:
+                r = compute(x.v, float(y))
+                if r is None:
+                    return NotImplemented
+                v, da, _ = r
+                if v - v != 0.0 or da - da != 0.0:
+                    return NotImplemented
+                e = tape.entries
+                e.append((x._tangent, da, None, 0.0))
+            else:
+                return NotImplemented
+        elif tx in _NUMBERS and ty is ScalarTracer:
+            tr = y._trace
+            tape = tr.tape
+            if tape is None:
+                return NotImplemented
+            r = compute(float(x), y.v)
+            if r is None:
+                return NotImplemented
+            v, _, db = r
+            if v - v != 0.0 or db - db != 0.0:
+                return NotImplemented
+            e = tape.entries
+            e.append((y._tangent, db, None, 0.0))
+        else:
+            return NotImplemented
+        s = _new_object(ScalarTracer)
+        s._trace = tr
+        s.v = v
+        s._tangent = tape.base + len(e) - 1
+        return s
+    return op
+
+
+def _add(x, y):
+    return x + y, 1.0, 1.0
+
+
+def _sub(x, y):
+    return x - y, 1.0, -1.0
+
+
+def _mul(x, y):
+    return x * y, y, x
+
+
+def _div(x, y):
+    if y == 0.0:
+        return None
+    q = x / y
+    return q, 1.0 / y, -q / y
+
+
+def _pow(x, y):
+    if x == 0.0 or (x < 0.0 and y != int(y)):     # NumPy's nan or inf: decided generically
+        return None
+    try:
+        v = x ** y
+    except (OverflowError, ZeroDivisionError):
+        return None
+    if type(v) is not float:
+        return None
+    dx = y * x ** (y - 1.0) if y != 2.0 else 2.0 * x
+    # d/dy: not real for x < 0 (NaN, as NumPy's rule gives; only a traced y takes it)
+    return v, dx, v * float(np.log(x)) if x > 0.0 else float("nan")
+
+
+BINARY = {np.add: _binary(_add), np.subtract: _binary(_sub), np.multiply: _binary(_mul),
+          np.divide: _binary(_div), np.power: _binary(_pow)}
+
+
+def _operator(ufunc, name, reflected=False):
+    fast = BINARY[ufunc]
+    generic = _generic(name)
+    if reflected:
+        def op(self, other):
+            r = fast(other, self)
+            return generic(self, other) if r is NotImplemented else r
+    else:
+        def op(self, other):
+            r = fast(self, other)
+            return generic(self, other) if r is NotImplemented else r
+    return op
+
+
+for _n, _u in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+               ("truediv", np.divide), ("pow", np.power)):
+    setattr(ScalarTracer, f"__{_n}__", _operator(_u, f"__{_n}__"))
+    setattr(ScalarTracer, f"__r{_n}__", _operator(_u, f"__r{_n}__", reflected=True))
+    # immutable, as NumPy's scalars: x += y makes a new value
+    setattr(ScalarTracer, f"__i{_n}__", getattr(ScalarTracer, f"__{_n}__"))
+
+
+def _unary(self, rule):
+    tape = self._trace.tape
+    if tape is None:
+        return NotImplemented
+    try:
+        v, d = rule(self.v)
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return NotImplemented
+    if v - v != 0.0 or d - d != 0.0:
+        return NotImplemented
+    e = tape.entries
+    e.append((self._tangent, d, None, 0.0))
+    s = _new_object(ScalarTracer)
+    s._trace = self._trace
+    s.v = v
+    s._tangent = tape.base + len(e) - 1
+    return s
+
+
+def _neg(self):
+    r = _unary(self, lambda x: (-x, -1.0))
+    return Tracer.__neg__(self) if r is NotImplemented else r
+
+
+def _pos(self):
+    return self
+
+
+def _abs(self):
+    r = _unary(self, lambda x: (abs(x), (x > 0.0) - (x < 0.0)))
+    return Tracer.__abs__(self) if r is NotImplemented else r
+
+
+ScalarTracer.__neg__ = _neg
+ScalarTracer.__pos__ = _pos
+ScalarTracer.__abs__ = _abs
+
+
+def _compare(name, test):
+    generic = _generic(name)
+
+    def op(self, other):
+        t = type(other)
+        if t is float or t is int or t is _float64:
+            return np.bool_(test(self.v, other))
+        if t is ScalarTracer:
+            return np.bool_(test(self.v, other.v))
+        return generic(self, other)
+    return op
+
+
+ScalarTracer.__lt__ = _compare("__lt__", lambda a, b: a < b)
+ScalarTracer.__le__ = _compare("__le__", lambda a, b: a <= b)
+ScalarTracer.__gt__ = _compare("__gt__", lambda a, b: a > b)
+ScalarTracer.__ge__ = _compare("__ge__", lambda a, b: a >= b)
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if method == "__call__" and not kwargs:
+        if len(inputs) == 1:
+            rule = UNARY.get(ufunc)
+            if rule is not None:
+                r = _unary(self, rule)
+                if r is not NotImplemented:
+                    return r
+        elif len(inputs) == 2:
+            fast = BINARY.get(ufunc)
+            if fast is not None:
+                r = fast(*inputs)
+                if r is not NotImplemented:
+                    return r
+    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+
+
+ScalarTracer.__array_ufunc__ = _array_ufunc
+
+
+# ---- the tape's primitives ------------------------------------------------------------------------
+
+def _abstract(*specs, tape):
+    return [SPEC] * len(tape.outs)
+
+
+def _abstract_t(*specs, tape):
+    return [SPEC] * len(tape.ext)
+
+
+def _concrete(values) -> bool:
+    return not any(isinstance(v, Tracer) for v in values)
+
+
+def _impl(*tangents, tape):
+    if _concrete(tangents) and all(np.ndim(t) == 0 for t in tangents):
+        return [_float64(t) for t in tape.forward([float(t) for t in tangents])]
+    return [np.asarray(t) if not isinstance(t, Tracer) else t for t in tape.forward(tangents)]
+
+
+def _impl_t(*cts, tape):
+    if _concrete(cts) and all(np.ndim(c) == 0 for c in cts):
+        out = tape.backward(cts)
+    else:
+        out = tape.backward_any(cts)
+    return [_float64(0.0) if o is None else o for o in out]
+
+
+scalar_tape_p = primitive("scalar_tape", _impl, _abstract, multiple_results=True)
+scalar_tape_t_p = primitive("scalar_tape_t", _impl_t, _abstract_t, multiple_results=True)
+scalar_tape_p.linear = scalar_tape_t_p.linear = True
+
+
+def _transpose(cts, *args, tape):
+    if _concrete(cts):
+        return tape.backward(cts)           # grad's backward pass: the sweep, now
+    cts = [_float64(0.0) if c is None else c for c in cts]
+    return scalar_tape_t_p.bind(*cts, tape=tape)
+
+
+def _transpose_t(cts, *args, tape):
+    cts = [_float64(0.0) if c is None else c for c in cts]
+    return scalar_tape_p.bind(*cts, tape=tape)
+
+
+def _linear_jvp(prim):
+    def jvp(primals, tangents, tape):
+        ts = [_float64(0.0) if t is None else t for t in tangents]
+        return prim.bind(*primals, tape=tape), prim.bind(*ts, tape=tape)
+    return jvp
+
+
+def _batch(sweep):
+    """Batched tangents are (n,) arrays, the others 0-d: the sweep broadcasts them."""
+    def rule(args, batched, tape):
+        n = next(a.shape[0] for a, b in zip(args, batched) if b)
+        out = [_float64(0.0) if o is None else o for o in sweep(tape, list(args))]
+        return [with_batch_axis(o, n) if not o.shape else o for o in out]
+    return rule
+
+
+scalar_tape_p.batch = _batch(Segment.forward)
+scalar_tape_t_p.batch = _batch(Segment.backward_any)
+scalar_tape_p.transpose = _transpose
+scalar_tape_t_p.transpose = _transpose_t
+scalar_tape_p.jvp = _linear_jvp(scalar_tape_p)
+scalar_tape_t_p.jvp = _linear_jvp(scalar_tape_t_p)
