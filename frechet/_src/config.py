@@ -21,12 +21,18 @@ class _Config:
         beyond it (default 256).
     jit_retrace_warning: a jitted function that has traced this many different argument
         signatures warns once (RetracingWarning) that its shapes keep changing (default 64).
+    scalar_tape: under linearization (grad, vjp, linearize), float64 scalars record their
+        arithmetic on a tape of Python floats, one entry per operation, instead of one staged
+        equation each (interpreters/scalars.py); the same values and derivatives, several times
+        faster on scalar code. Set to False to send every operation down the generic path.
     """
 
-    __slots__ = ("_jit_cache_size", "_jit_retrace_warning", "patch_numpy_creation")
+    __slots__ = ("_jit_cache_size", "_jit_retrace_warning", "patch_numpy_creation",
+                 "scalar_tape")
 
     def __init__(self):
         self.patch_numpy_creation = True
+        self.scalar_tape = True
         self._jit_cache_size = 256
         self._jit_retrace_warning = 64
 
@@ -49,7 +55,8 @@ class _Config:
     def __repr__(self):
         return (f"frechet.config(patch_numpy_creation={self.patch_numpy_creation}, "
                 f"jit_cache_size={self.jit_cache_size}, "
-                f"jit_retrace_warning={self.jit_retrace_warning})")
+                f"jit_retrace_warning={self.jit_retrace_warning}, "
+                f"scalar_tape={self.scalar_tape})")
 
 
 config = _Config()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src.config import config
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import BUILTIN, Role, declare, front_end
@@ -404,12 +405,13 @@ def linearize_flat(fun, primals):
     parent = _trace.current()
     pe = StagingTrace(parent, forward_known=True)
     jt = JVPTrace(parent, rule_trace=pe)
-    jt.tape = new_tape(jt)
+    jt.tape = new_tape(jt) if config.scalar_tape else None
     tin = [pe.new_arg(spec_of(p)) for p in primals]
     try:
         out_primals, out_tangents = _run_jvp(jt, fun, primals, tin)
     finally:
-        jt.tape.finish()
+        if jt.tape is not None:
+            jt.tape.finish()
         jt.tape = None          # its scalars are spent: an escaped one takes the generic path
     touts = []
     for p, t in zip(out_primals, out_tangents):
