@@ -39,6 +39,7 @@ every node; the logit equilibrium residual; tolls lower S. Times per leader iter
 from __future__ import annotations
 
 import heapq
+import itertools
 import re
 import sys
 import time
@@ -107,11 +108,24 @@ def read_trips(path: Path) -> np.ndarray:
 
 # ---------------------------------------------------------------------------- paths
 
-def _shortest(tail, head, cost, n, src, dst, keep_link, keep_node):
+class Graph(NamedTuple):
+    """A directed graph: link i runs tail[i] -> head[i] at cost[i]; link[(a, b)] is its index."""
+    tail: np.ndarray
+    head: np.ndarray
+    cost: np.ndarray
+    n_nodes: int
+    link: dict
+
+    def links_of(self, path: list) -> list:
+        return [self.link[edge] for edge in itertools.pairwise(path)]
+
+
+def _shortest(graph: Graph, src, dst, keep_link, keep_node):
     """Dijkstra (scipy.sparse.csgraph) over the kept links and nodes: a node list, or None."""
-    keep = keep_link & keep_node[tail] & keep_node[head]
-    graph = csr_matrix((cost[keep], (tail[keep], head[keep])), shape=(n, n))
-    dist, pred = dijkstra(graph, indices=src, return_predecessors=True)
+    keep = keep_link & keep_node[graph.tail] & keep_node[graph.head]
+    matrix = csr_matrix((graph.cost[keep], (graph.tail[keep], graph.head[keep])),
+                        shape=(graph.n_nodes, graph.n_nodes))
+    dist, pred = dijkstra(matrix, indices=src, return_predecessors=True)
     if not np.isfinite(dist[dst]):
         return None
     path = [dst]
@@ -120,27 +134,43 @@ def _shortest(tail, head, cost, n, src, dst, keep_link, keep_node):
     return path[::-1]
 
 
-def k_shortest_paths(tail, head, cost, n, src, dst, k):
+def k_shortest_paths(graph: Graph, src: int, dst: int, k: int) -> list:
     """Yen's algorithm: the k cheapest loopless paths src -> dst, as node lists."""
-    link = {(int(a), int(b)): i for i, (a, b) in enumerate(zip(tail, head))}
-    length = lambda p: sum(cost[link[edge]] for edge in zip(p, p[1:]))   # noqa: E731
-    every_link, every_node = np.ones(len(tail), bool), np.ones(n, bool)
-    paths, candidates = [_shortest(tail, head, cost, n, src, dst, every_link, every_node)], []
+    every_link, every_node = np.ones(len(graph.tail), bool), np.ones(graph.n_nodes, bool)
+    paths, candidates = [_shortest(graph, src, dst, every_link, every_node)], []
     while len(paths) < k:
         last = paths[-1]
         for i in range(len(last) - 1):
             root, keep_link, keep_node = last[:i + 1], every_link.copy(), every_node.copy()
             for p in paths:                     # no known path may leave the root the same way
                 if p[:i + 1] == root:
-                    keep_link[link[p[i], p[i + 1]]] = False
+                    keep_link[graph.link[p[i], p[i + 1]]] = False
             keep_node[root[:-1]] = False        # loopless: the spur avoids the root's nodes
-            spur = _shortest(tail, head, cost, n, last[i], dst, keep_link, keep_node)
-            if spur is not None and root[:-1] + spur not in paths + [c for _, c in candidates]:
-                heapq.heappush(candidates, (length(root[:-1] + spur), root[:-1] + spur))
+            spur = _shortest(graph, last[i], dst, keep_link, keep_node)
+            if spur is None or root[:-1] + spur in paths + [c for _, c in candidates]:
+                continue
+            new = root[:-1] + spur
+            heapq.heappush(candidates, (graph.cost[graph.links_of(new)].sum(), new))
         if not candidates:
             break
         paths.append(heapq.heappop(candidates)[1])
     return paths
+
+
+def simple_path_costs(graph: Graph, src: int, dst: int, bound: float) -> list:
+    """The costs of every loopless path src -> dst costing at most bound, by depth-first
+    search (brute force, pruned by cost): an independent check of Yen's algorithm."""
+    costs, stack = [], [(src, 0.0, (src,))]
+    while stack:
+        node, cost, path = stack.pop()
+        if node == dst:
+            costs.append(cost)
+            continue
+        for i in np.flatnonzero(graph.tail == node):
+            nxt, c = int(graph.head[i]), cost + graph.cost[i]
+            if c <= bound + 1e-9 and nxt not in path:
+                stack.append((nxt, c, path + (nxt,)))
+    return sorted(costs)
 
 
 # ---------------------------------------------------------------------------- the game
@@ -154,7 +184,7 @@ class Game(NamedTuple):
     incidence: np.ndarray   # links x (OD pairs * K), Delta[a, p] = 1 if path p uses link a
     demand: np.ndarray      # per OD pair
     ods: np.ndarray         # (OD pairs, 2): origin and destination node (0-based)
-    node_balance: np.ndarray  # nodes x links: +1 into the node, -1 out of it
+    graph: Graph            # the links, costed by free-flow time
 
 
 def build_game(n_paths: int, n_ods: int | None) -> Game:
@@ -163,23 +193,21 @@ def build_game(n_paths: int, n_ods: int | None) -> Game:
     links = read_network(DATA / "SiouxFalls_net.tntp")
     trips = read_trips(DATA / "SiouxFalls_trips.tntp")
     tail, head = links["init_node"].astype(int) - 1, links["term_node"].astype(int) - 1
-    n = trips.shape[0]
+    n = int(max(tail.max(), head.max())) + 1
     ods = np.argwhere(trips > 0)
     if n_ods is not None:
         ods = ods[np.sort(np.argsort(-trips[ods[:, 0], ods[:, 1]], kind="stable")[:n_ods])]
-    link = {(int(a), int(c)): i for i, (a, c) in enumerate(zip(tail, head))}
+    graph = Graph(tail, head, links["free_flow_time"], n,
+                  {(int(a), int(c)): i for i, (a, c) in enumerate(zip(tail, head))})
     incidence = np.zeros((len(tail), len(ods) * n_paths))
     for w, (o, d) in enumerate(progress(ods, len(ods), "k shortest paths")):
-        paths = k_shortest_paths(tail, head, links["free_flow_time"], n, o, d, n_paths)
+        paths = k_shortest_paths(graph, o, d, n_paths)
         if len(paths) < n_paths:
             raise ValueError(f"OD pair {o + 1} -> {d + 1} has only {len(paths)} paths")
         for j, p in enumerate(paths):
-            incidence[[link[edge] for edge in zip(p, p[1:])], w * n_paths + j] = 1.0
-    balance = np.zeros((n, len(tail)))
-    balance[head, np.arange(len(tail))] = 1.0
-    balance[tail, np.arange(len(tail))] = -1.0
+            incidence[graph.links_of(p), w * n_paths + j] = 1.0
     return Game(links["free_flow_time"], links["b"], links["power"], links["capacity"],
-                incidence, trips[ods[:, 0], ods[:, 1]], ods, balance)
+                incidence, trips[ods[:, 0], ods[:, 1]], ods, graph)
 
 
 def link_time(game: Game, v):
@@ -307,7 +335,7 @@ def compare_gradients(game: Game, toll, unrolled_steps: int, ks, checks: Checks)
                  relative_error(many_steps, ift), 1e-6)
     checks.check(f"look-ahead error at k = {ks[-1]}", look_errors[-1], 1e-6)
     checks.check("look-ahead error shrinks with k (largest ratio of successive errors)",
-                 max(b / a for a, b in zip(look_errors, look_errors[1:])), 1.0)
+                 max(b / a for a, b in itertools.pairwise(look_errors)), 1.0)
     return ift, u_star
 
 
@@ -323,15 +351,29 @@ def central_differences(game: Game, toll, u_star, coordinates, h: float = 1e-3):
     return np.array(fd)
 
 
+def check_paths(game: Game, n_check: int, checks: Checks):
+    """Yen's paths of the first n_check OD pairs against a brute-force enumeration."""
+    k = game.incidence.shape[1] // len(game.demand)
+    yen = (game.incidence.T @ game.t0).reshape(-1, k)
+    worst = 0.0
+    for w, (o, d) in enumerate(game.ods[:n_check]):
+        brute = simple_path_costs(game.graph, o, d, yen[w].max())[:k]
+        worst = max(worst, float(np.max(np.abs(np.sort(yen[w]) - brute))))
+    checks.check(f"Yen's {k} path costs vs brute-force enumeration ({n_check} OD pairs)",
+                 worst, 1e-9)
+
+
 def check_equilibrium(game: Game, u, toll, checks: Checks):
     """Demand conservation per OD pair and at every node; the logit condition."""
     f = np.exp(u)
     checks.check("OD demand conservation (max |sum_paths f - d| / d)",
                  float(np.max(np.abs(f.sum(axis=1) - game.demand) / game.demand)), 1e-12)
-    net_in = np.zeros(game.node_balance.shape[0])
-    np.add.at(net_in, game.ods[:, 1], game.demand)
-    np.add.at(net_in, game.ods[:, 0], -game.demand)
-    imbalance = game.node_balance @ link_flows(game, u) - net_in
+    v, graph = link_flows(game, u), game.graph
+    imbalance = np.zeros(graph.n_nodes)       # inflow - outflow - (trips ending - starting)
+    np.add.at(imbalance, graph.head, v)
+    np.add.at(imbalance, graph.tail, -v)
+    np.add.at(imbalance, game.ods[:, 1], -game.demand)
+    np.add.at(imbalance, game.ods[:, 0], game.demand)
     checks.check("node conservation (max |inflow - outflow - net demand| / total demand)",
                  float(np.max(np.abs(imbalance)) / game.demand.sum()), 1e-12)
     c = path_costs(game, u, toll)
@@ -343,13 +385,13 @@ def check_equilibrium(game: Game, u, toll, checks: Checks):
     print(f"  Wardrop relative gap of the logit equilibrium: {gap:.2e}")
 
 
-def draw_tolls(game: Game, results):
+def draw_tolls(results: dict):
     def draw(plt):
         fig, (ax, bx) = plt.subplots(2, 1, figsize=(9, 7))
         width = 0.8 / len(results)
         for j, (name, (toll, _, history)) in enumerate(results.items()):
             ax.bar(np.arange(1, len(toll) + 1) + (j - 1) * width, toll, width, label=name)
-            bx.plot(history / 1e6, label=name)
+            bx.plot(history / 1e6, ("-", ":", "--")[j % 3], label=name)
         ax.set_xlabel("link (TNTP order)")
         ax.set_ylabel("toll (free-flow time units)")
         ax.set_title("Sioux Falls second-best tolls")
@@ -362,6 +404,26 @@ def draw_tolls(game: Game, results):
     return draw
 
 
+def report_leaders(game: Game, results: dict, checks: Checks):
+    """S before and after, seconds per leader iteration, and where the tolls went."""
+    before = results["implicit (IFT)"][2][0]
+    print(f"\n  {'method':24s} {'s / iteration':>14s} {'S after':>14s} {'change':>8s}")
+    print(f"  {'(no tolls)':24s} {'':14s} {before:14,.0f}")
+    for name, (toll, seconds, history) in results.items():
+        print(f"  {name:24s} {np.median(seconds):14.3f} {history[-1]:14,.0f} "
+              f"{history[-1] / before - 1:8.2%}")
+    for name, (toll, seconds, history) in results.items():
+        checks.check(f"{name}: tolls lower the system travel time (after / before)",
+                     history[-1] / before, 1.0 - 1e-3)
+    tolls = {name: result[0] for name, result in results.items()}
+    ift = tolls.pop("implicit (IFT)")
+    for name, toll in tolls.items():
+        print(f"  max |toll - implicit's toll|, {name}: {np.max(np.abs(toll - ift)):.2e}")
+    top = np.argsort(-ift)[:5]
+    print(f"  {np.count_nonzero(ift)} links tolled by the implicit method; largest: " + ", ".join(
+        f"{game.graph.tail[a] + 1}->{game.graph.head[a] + 1}: {ift[a]:.2f}" for a in top))
+
+
 def main() -> int:
     args = options(__doc__.splitlines()[0])
     n_paths, n_ods, steps, iterations = (3, 120, 250, 8) if args.small else (4, None, 400, 40)
@@ -370,11 +432,11 @@ def main() -> int:
           f"{game.demand.sum():,.0f} trips, {n_paths} paths each ({game.incidence.shape[1]} "
           f"paths); logit dispersion theta = {THETA}, ILD step r = {STEP}")
     checks, toll0 = Checks(), np.zeros(len(game.t0))
+    check_paths(game, 10 if args.small else 40, checks)
 
     print("\nleader gradient at zero tolls:")
-    ks = [1, 5, 25, 125, steps]
-    ift, u_star = compare_gradients(game, toll0, steps, ks, checks)
-    coordinates = np.arange(len(toll0)) if not args.small else np.argsort(-np.abs(ift))[:8]
+    ift, u_star = compare_gradients(game, toll0, steps, [1, 5, 25, 125, steps], checks)
+    coordinates = np.argsort(-np.abs(ift))[:8] if args.small else np.arange(len(toll0))
     fd = central_differences(game, toll0, u_star, coordinates)
     checks.check(f"implicit gradient vs central differences ({len(coordinates)} tolls)",
                  relative_error(ift[coordinates], fd), 1e-6)
@@ -382,19 +444,12 @@ def main() -> int:
     print(f"\nleader: projected Adam on the {len(toll0)} link tolls, {iterations} iterations")
     results = {method.name: lead(game, method, iterations, learning_rate=1.0)
                for method in (unrolled(game, steps), look_ahead(game, 5), implicit_ft(game))}
-    before = results["implicit (IFT)"][2][0]
-    print(f"\n  {'method':24s} {'s / iteration':>14s} {'S after':>14s} {'change':>8s}")
-    print(f"  {'(no tolls)':24s} {'':14s} {before:14,.0f}")
-    for name, (toll, seconds, history) in results.items():
-        print(f"  {name:24s} {np.median(seconds):14.3f} {history[-1]:14,.0f} "
-              f"{history[-1] / before - 1:8.2%}")
-        checks.check(f"{name}: tolls lower the system travel time (after / before)",
-                     history[-1] / before, 1.0 - 1e-3)
+    report_leaders(game, results, checks)
 
     toll = results["implicit (IFT)"][0]
     print("\nfollowers' equilibrium at the implicit method's tolls:")
     check_equilibrium(game, solve_followers(game, u_star, toll), toll, checks)
-    picture(args.png_dir, "stackelberg_tolls.png", draw_tolls(game, results))
+    picture(args.png_dir, "stackelberg_tolls.png", draw_tolls(results))
     return checks.done()
 
 
