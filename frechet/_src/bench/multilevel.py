@@ -22,7 +22,7 @@ import numpy as np
 
 from frechet._src.bench.workload import Workload
 
-N, FEATURES, CLASSES, HIDDEN = 20_000, 20, 10, 16
+N, FEATURES, CLASSES, HIDDEN = 60_000, 20, 10, 16
 IMBALANCE, FLIP, REG, N_META = 50.0, 0.3, 1e-2, 20
 LR = 0.5
 

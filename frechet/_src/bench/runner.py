@@ -156,8 +156,10 @@ def table_rows(w: Workload, outcomes: dict) -> list[tuple[str, str, str, str, st
 def print_workload(w: Workload, outcomes: dict) -> None:
     per = " per op" if w.per > 1 else ""
     print(f"\n{w.name}: {w.what}  (median{per}; x fastest peer; x NumPy primal)")
-    for k, fig, vp, vn, note in table_rows(w, outcomes):
-        print(f"  {k:20s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
+    rows = table_rows(w, outcomes)
+    width = max([20] + [len(r[0]) for r in rows])
+    for k, fig, vp, vn, note in rows:
+        print(f"  {k:{width}s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
 
 
 def geomean(xs) -> float:
