@@ -140,31 +140,27 @@ def make_engine(levels, phi, log_lr, classifier_method, meta_unroll, steps):
                   lower_to_upper={"meta": ["lr"], "classifier": ["meta"]})
 
 
+def ravel(tree):
+    """(vector, unravel) for an array or a dict of arrays (keys in sorted order)."""
+    if not isinstance(tree, dict):
+        x = np.asarray(tree, dtype=float)
+        return x.ravel(), lambda v: v.reshape(x.shape)
+    keys = sorted(tree)
+    sizes = np.cumsum([np.size(tree[k]) for k in keys])[:-1]
+    return (np.concatenate([np.ravel(tree[k]) for k in keys]),
+            lambda v: {k: p.reshape(np.shape(tree[k]))
+                       for k, p in zip(keys, np.split(v, sizes))})
+
+
 def central(f, x, h=1e-6):
-    """Central differences of f over the leaves of a dict or array x."""
-    flat, rebuild = (np.concatenate([np.ravel(v) for v in x.values()]),
-                     lambda v: _unflat(v, x)) if isinstance(x, dict) else \
-        (np.ravel(x).astype(float), lambda v: v.reshape(np.shape(x)))
+    """Central differences of f at x (an array or a dict of arrays), as a vector."""
+    flat, unravel = ravel(x)
     g = np.zeros_like(flat)
     for i in range(flat.size):
         e = np.zeros_like(flat)
         e[i] = h
-        g[i] = (float(f(rebuild(flat + e))) - float(f(rebuild(flat - e)))) / (2 * h)
+        g[i] = (float(f(unravel(flat + e))) - float(f(unravel(flat - e)))) / (2 * h)
     return g
-
-
-def _unflat(v, like):
-    out, start = {}, 0
-    for k, leaf in like.items():
-        n = np.size(leaf)
-        out[k] = v[start:start + n].reshape(np.shape(leaf))
-        start += n
-    return out
-
-
-def flat(tree):
-    return np.concatenate([np.ravel(v) for v in tree.values()]) if isinstance(tree, dict) \
-        else np.ravel(tree)
 
 
 def check_hypergradients(checks):
@@ -175,7 +171,7 @@ def check_hypergradients(checks):
     print("hypergradients on a small instance (40/13/4 training points) vs central "
           "differences of each level's loss, the levels below recomputed by their methods:")
     for name in ("lr", "meta", "classifier"):
-        g = flat(engine.hypergradient(name))
+        g = ravel(engine.hypergradient(name))[0]
         fd = central(lambda p, name=name: engine.total_loss(name, p), engine.params[name])
         err = np.max(np.abs(g - fd)) / max(np.max(np.abs(fd)), 1e-300)
         print(f"  {name:<10} |g|_inf {np.max(np.abs(g)):.3e}  rel. error {err:.2e}")
