@@ -14,7 +14,8 @@ the unweighted baseline classifier (fixed), so that level 1 stays a convex probl
 current loss as input (Meta-Weight-Net detaches it) the level-1 objective would not be the
 function whose gradient is followed.
 Level 2 ("meta", phi): the cross-entropy of W on the clean, balanced meta set (+ a small L2
-term on phi), scaled by exp(s): sgd(1) on exp(s) * L is sgd with learning rate exp(s) on L.
+term on phi), scaled by exp(s): sgd(1) on exp(s) * L is sgd with learning rate exp(s) on L
+(so the progress bar's "meta" column, exp(s) * L, grows with s).
 Level 3 ("lr", s): the cross-entropy of W on the held-out set. The learning rate of a problem
 acts only through its steps, so level 2 must be unrolled (Unroll(k)): its optimum does not
 depend on s, and an implicit hypergradient of level 3 would be zero.

@@ -143,7 +143,7 @@ def peak_and_error(d, fn, result) -> str:
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    if isinstance(result, dict) and "e" in result:
+    if isinstance(result, dict):             # a hypergradient (phi), not the primal
         g, ref = _flat(result), _flat(d["exact"])
         err = np.max(np.abs(g - ref)) / np.max(np.abs(ref))
         return f"peak {peak / 2 ** 20:.1f} MiB; rel. error vs exact {err:.1e}"
