@@ -40,7 +40,8 @@ bench: $(VENV)/.installed-bench
 # matplotlib is installed, go to build/examples/.
 EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
 	examples/lasso_jacobian.py examples/unroll_memory.py \
-	examples/stackelberg_tolls.py
+	examples/stackelberg_tolls.py \
+	examples/multilevel_hpo.py examples/meta_weight_net.py
 
 examples: $(VENV)/.installed-test
 	mkdir -p build/examples

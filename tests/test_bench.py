@@ -1,6 +1,8 @@
 """The benchmark runner: results are checked before they are timed, failures are reported,
 and frechet's jit agrees with frechet eager on every workload (peers too, when installed)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,31 @@ def test_hypergrad_logistic_bar_needs_jaxopt_and_allows_a_tie():
                 "jaxopt": runner.Outcome(1.0)}) == (True, "best frechet 1.00x jaxopt")
     assert bar({"frechet": runner.Outcome(3.0), "jaxopt": runner.Outcome(2.0)}) == \
         (False, "best frechet 1.50x jaxopt")
+
+
+def test_multilevel_reweight_reports_every_method_with_memory_and_error():
+    from frechet._src.bench import multilevel
+    from frechet.multilevel import Implicit, check
+
+    w = multilevel.workload(n=300, features=3, classes=3)
+    fns, out = runner.prepare(w)
+    methods = [k for k in w.candidates if k != "numpy"]
+    assert all(out[k].status == "ok" for k in out), {k: o.status for k, o in out.items()}
+    assert runner.peers_of(out) == {}          # frechet variants, not peers: no peer bar
+    data = w.data()
+    exact = check(multilevel._engine(data, Implicit())[0], verbose=False).rows[0].exact
+    np.testing.assert_allclose(multilevel._flat(data["exact"]), exact, rtol=1e-6, atol=1e-12)
+    results = {k: multilevel._flat(fns[k]()) for k in methods}
+    for k in methods:
+        peak, err = re.fullmatch(r"peak ([\d.]+) MiB; rel\. error vs exact ([\d.e+-]+)",
+                                 out[k].note).groups()
+        assert float(peak) > 0
+        want = np.max(np.abs(results[k] - exact)) / np.max(np.abs(exact))
+        assert float(err) == pytest.approx(want, rel=0.06, abs=1e-7)
+    # 5 unrolled sgd(LR) steps from the solution are the 5-term Neumann series with alpha=LR
+    unroll, neumann = results["frechet Unroll(5)"], results["frechet Neumann(5)"]
+    assert np.max(np.abs(unroll - neumann)) <= 1e-9 * np.max(np.abs(neumann))
+    for o in out.values():
+        o.seconds = 1.0                       # as if timed: the note goes to the table
+    rows = {r[0]: r for r in runner.table_rows(w, out)}
+    assert rows["frechet Unroll(5)"][2] == "-" and "peak" in rows["frechet Unroll(5)"][4]

@@ -9,7 +9,7 @@ import platform
 import sys
 from pathlib import Path
 
-from frechet._src.bench import eager, elementwise, implicit, loops, matrices, nets
+from frechet._src.bench import eager, elementwise, implicit, loops, matrices, multilevel, nets
 from frechet._src.bench.runner import fastest_peer, print_workload, run_workload, table_rows
 
 WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
@@ -18,7 +18,7 @@ WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
              matrices.SVD_GRAD, elementwise.TAYLOR8,
              loops.EULER_UNROLL, elementwise.EAGER_OVERHEAD, nets.MLP_BOUND,
              eager.FANOUT_CHAIN, eager.SMALL_MATRIX_CHAIN, eager.SCALAR_PROJECTILE,
-             implicit.HYPERGRAD_LOGISTIC)
+             implicit.HYPERGRAD_LOGISTIC, multilevel.MULTILEVEL_REWEIGHT)
 
 
 def _eager_within(factor, other):

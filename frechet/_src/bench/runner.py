@@ -18,6 +18,7 @@ class Outcome:
 
     seconds: float | None = None
     status: str = "ok"   # ok | not installed | failed: ... | wrong: ...
+    note: str = ""       # the workload's extra(...) for this candidate
 
 
 def leaves(obj) -> list[np.ndarray]:
@@ -67,7 +68,7 @@ def prepare(w: Workload, only_candidates=()) -> tuple[dict, dict]:
                 outcomes[name] = Outcome(status=f"wrong (vs {reference[0]}): {why}")
                 continue
         fns[name] = fn
-        outcomes[name] = Outcome()
+        outcomes[name] = Outcome(note=w.extra(data, fn, result) if w.extra else "")
     return fns, outcomes
 
 
@@ -114,7 +115,10 @@ def run_workload(w: Workload, budget: float, only_candidates=(), min_rounds=5
 
 
 def peers_of(outcomes: dict) -> dict:
-    return {k: o for k, o in outcomes.items() if k != "numpy" and k not in FRECHET}
+    # Note: candidates named "frechet ..." (variants of frechet, e.g. one per method) are
+    # frechet, not peers
+    return {k: o for k, o in outcomes.items()
+            if k != "numpy" and k not in FRECHET and not k.startswith("frechet ")}
 
 
 def fastest_peer(outcomes: dict) -> tuple[str, float] | None:
@@ -144,15 +148,18 @@ def table_rows(w: Workload, outcomes: dict) -> list[tuple[str, str, str, str, st
         vs_peer = f"{o.seconds / best[1]:.2f}" if best else "-"
         vs_np = (f"{o.seconds * w.per / prim.seconds:.1f}"
                  if prim and prim.seconds and k != "numpy" else "-")
-        rows.append((k, format_figure(o.seconds, w.unit), vs_peer, vs_np, w.notes.get(k, "")))
+        note = "; ".join(n for n in (w.notes.get(k, ""), o.note) if n)
+        rows.append((k, format_figure(o.seconds, w.unit), vs_peer, vs_np, note))
     return rows
 
 
 def print_workload(w: Workload, outcomes: dict) -> None:
     per = " per op" if w.per > 1 else ""
     print(f"\n{w.name}: {w.what}  (median{per}; x fastest peer; x NumPy primal)")
-    for k, fig, vp, vn, note in table_rows(w, outcomes):
-        print(f"  {k:20s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
+    rows = table_rows(w, outcomes)
+    width = max([20] + [len(r[0]) for r in rows])
+    for k, fig, vp, vn, note in rows:
+        print(f"  {k:{width}s} {fig:>14s} {vp:>7s} {vn:>8s}  {note}")
 
 
 def geomean(xs) -> float:

@@ -33,6 +33,8 @@ class Workload:
       unit: "ms" or "us" (per call, or per op when per > 1).
       rtol: relative tolerance when results are checked against frechet's.
       notes: candidate name -> how it computes the quantity, when that is not obvious.
+      extra: extra(data, callable, result) -> a string added to each candidate's note after
+        its checked first call (e.g. a peak memory, an error against an exact reference).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Workload:
     unit: str = "ms"
     rtol: float = 1e-9
     notes: dict[str, str] = field(default_factory=dict)
+    extra: Callable[[dict, Callable[[], Any], Any], str] | None = None
 
 
 def jax_x64():
