@@ -1,7 +1,7 @@
 """iMAML against MAML and first-order MAML on sinusoid regression, with checked meta-gradients.
 
 Tasks (Finn et al. 2017): y = amp sin(x - phase), amp ~ U[0.1, 5], phase ~ U[0, pi],
-x ~ U[-5, 5]; K support and K query points per task. The model is a 1-40-40-1 ReLU network
+x ~ U[-5, 5]; K support and K query points per task. The model is a 1-40-40-1 tanh network
 written in plain NumPy; its parameters are one flat vector theta (the meta-parameters).
 
 * iMAML (Rajeswaran et al. 2019): phi*(theta) = argmin_phi L_support(phi) + lam/2 |phi - theta|^2,
@@ -65,7 +65,12 @@ def config(small: bool) -> Config:
 # ---- the model and the tasks -----------------------------------------------------------------
 
 class MLP:
-    """A ReLU network 1 -> hidden -> 1 whose parameters are one flat vector."""
+    """A tanh network 1 -> hidden -> 1 whose parameters are one flat vector.
+
+    Note: tanh, not MAML's ReLU: iMAML's implicit gradient needs a twice-differentiable inner
+    loss, and with ReLU the inner optimum can sit on a kink (a hidden unit at zero on a
+    support point), where no Hessian exists and Newton's method stalls.
+    """
 
     def __init__(self, hidden):
         widths = (1, *hidden, 1)
@@ -88,7 +93,7 @@ class MLP:
         for i in range(0, len(layers), 2):
             h = h @ layers[i] + layers[i + 1]
             if i + 2 < len(layers):
-                h = np.maximum(h, 0.0)
+                h = np.tanh(h)
         return h[:, 0]
 
 
