@@ -140,7 +140,9 @@ def sample_points(rng, x_true, per_problem):
 def check_gradients(jacobians, checks: Checks) -> None:
     rng = np.random.default_rng(1)
     params = {"log_diag": 0.3 * rng.standard_normal(N), "upper": 0.3 * rng.standard_normal(3)}
-    loss = lambda p: log_condition(jacobians, preconditioner(p))    # noqa: E731
+    def loss(p):
+        return log_condition(jacobians, preconditioner(p))
+
     g = frechet.grad(loss)(params)
     worst, eps = 0.0, 1e-6
     for key, value in params.items():
@@ -190,7 +192,7 @@ def main() -> int:
     print(f"learned triangular P:\n{np.array2string(learned['triangular'], precision=4)}")
 
     # held-out problems: conditioning at their solutions and iterations from x0 = 0
-    x_test, y_test = sample_problems(rng, cfg.test_problems)
+    _, y_test = sample_problems(rng, cfg.test_problems)
     x0 = np.zeros(N)
     solutions = [gauss_newton(y, np.eye(N), x0)[0] for y in y_test]
     test_jacobians = np.stack([jacobian(x) for x in solutions])
