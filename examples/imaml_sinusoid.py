@@ -8,7 +8,7 @@ written in plain NumPy; its parameters are one flat vector theta (the meta-param
   meta-gradient (I + H/lam)^-1 grad L_query(phi*), H the support loss's Hessian at phi*. Here it
   is a two-level frechet.multilevel problem: the lower problem "adapt" has parameters
   delta = phi - theta (one row per task), starts at delta = 0 (phi = theta) every outer step
-  (warm_start=False) and takes a few gradient steps; its method Implicit(solver=CG(...))
+  (warm_start=False) and takes a few Nesterov momentum steps; its method Implicit(solver=CG(...))
   differentiates it by the implicit function theorem, by CG on H + lam I with Hessian-vector
   products (the same solution as CG on I + H/lam; the delta form gives the same total
   derivative, (I + H/lam)^-1 grad L_query). The upper problem "meta" is theta, with Adam.
@@ -27,6 +27,7 @@ Run with --small for a quick run.
 
 from __future__ import annotations
 
+import itertools
 import sys
 import time
 import warnings
@@ -44,9 +45,10 @@ class Config(NamedTuple):
     hidden: tuple
     k: int              # support and query points per task
     lam: float          # iMAML's proximal weight
-    inner_lr: float     # gradient step of every inner loop
-    imaml_steps: int    # inner gradient steps of iMAML
-    maml_steps: int     # inner gradient steps of MAML and first-order MAML
+    imaml_lr: float     # iMAML's inner loop: Nesterov momentum 0.9 with this step
+    imaml_steps: int
+    maml_lr: float      # MAML's and first-order MAML's inner loop: gradient steps
+    maml_steps: int
     cg_steps: int       # iMAML's CG iterations per meta-gradient
     meta_batch: int
     meta_steps: int
@@ -55,11 +57,11 @@ class Config(NamedTuple):
 
 
 def config(small: bool) -> Config:
-    common = dict(hidden=(40, 40), k=10, lam=2.0, inner_lr=0.01, maml_steps=5, cg_steps=5,
-                  meta_lr=3e-3)
+    common = {"hidden": (40, 40), "k": 10, "lam": 1.0, "imaml_lr": 0.02, "imaml_steps": 20,
+              "maml_lr": 0.02, "maml_steps": 5, "cg_steps": 5, "meta_lr": 3e-3}
     if small:
-        return Config(**common, imaml_steps=5, meta_batch=4, meta_steps=40, test_tasks=100)
-    return Config(**common, imaml_steps=10, meta_batch=5, meta_steps=600, test_tasks=400)
+        return Config(**common, meta_batch=4, meta_steps=40, test_tasks=100)
+    return Config(**common, meta_batch=5, meta_steps=600, test_tasks=400)
 
 
 # ---- the model and the tasks -----------------------------------------------------------------
@@ -74,7 +76,7 @@ class MLP:
 
     def __init__(self, hidden):
         widths = (1, *hidden, 1)
-        self.shapes = [s for a, b in zip(widths, widths[1:]) for s in ((a, b), (b,))]
+        self.shapes = [s for a, b in itertools.pairwise(widths) for s in ((a, b), (b,))]
         self.size = sum(int(np.prod(s)) for s in self.shapes)
 
     def init(self, rng):
@@ -118,19 +120,24 @@ class Methods:
 
     def __init__(self, net: MLP, cfg: Config):
         self.net, self.cfg = net, cfg
+        self.maml_optimiser = optim.sgd(cfg.maml_lr)
+        self.imaml_optimiser = optim.sgd(cfg.imaml_lr, momentum=0.9, nesterov=True)
 
     def mse(self, phi, x, y):
         return np.mean((self.net(phi, x) - y) ** 2)
 
-    def descend(self, loss, x0, steps):
-        """`steps` gradient steps on loss from x0 (a Python loop: frechet differentiates it)."""
-        x = x0
+    @staticmethod
+    def descend(loss, x, optimiser, steps):
+        """`steps` optimiser steps on loss from x (a Python loop: frechet differentiates it)."""
+        state = optimiser.init(x)
         for _ in range(steps):
-            x = x - self.cfg.inner_lr * frechet.grad(loss)(x)
+            updates, state = optimiser.update(frechet.grad(loss)(x), state, x)
+            x = optim.apply_updates(x, updates)
         return x
 
     def maml_adapt(self, theta, xs, ys):
-        return self.descend(lambda p: self.mse(p, xs, ys), theta, self.cfg.maml_steps)
+        return self.descend(lambda p: self.mse(p, xs, ys), theta, self.maml_optimiser,
+                            self.cfg.maml_steps)
 
     def maml(self, theta, xs, ys, xq, yq):
         return self.mse(self.maml_adapt(theta, xs, ys), xq, yq)
@@ -146,7 +153,7 @@ class Methods:
     def imaml(self, theta, xs, ys, xq, yq):
         """Post-adaptation query loss of iMAML's inner loop (no meta-gradient: see engine)."""
         delta = self.descend(lambda d: self.prox_loss(d, theta, xs, ys),
-                             np.zeros_like(theta), self.cfg.imaml_steps)
+                             np.zeros_like(theta), self.imaml_optimiser, self.cfg.imaml_steps)
         return self.mse(theta + delta, xq, yq)
 
     def over_tasks(self, per_task):
@@ -154,7 +161,7 @@ class Methods:
         batched = frechet.vmap(per_task, in_axes=(None, 0, 0, 0, 0))
         return lambda theta, tasks: np.mean(batched(theta, *tasks))
 
-    def imaml_engine(self, theta, n_tasks: int, solver, steps: int | None = None) -> Engine:
+    def imaml_engine(self, theta, n_tasks: int, solver) -> Engine:
         """iMAML as two problems: "meta" (theta) above "adapt" (delta, one row per task)."""
         per_task_prox = frechet.vmap(self.prox_loss, in_axes=(0, None, 0, 0))
         per_task_mse = frechet.vmap(self.mse)
@@ -166,8 +173,8 @@ class Methods:
             return np.mean(per_task_mse(theta + delta, tasks.xq, tasks.yq))
 
         adapt = Problem("adapt", adapt_loss, np.zeros((n_tasks, self.net.size)),
-                        optim.sgd(self.cfg.inner_lr), method=Implicit(solver=solver),
-                        steps=steps or self.cfg.imaml_steps, warm_start=False)
+                        self.imaml_optimiser, method=Implicit(solver=solver),
+                        steps=self.cfg.imaml_steps, warm_start=False)
         meta = Problem("meta", meta_loss, theta, optim.adam(self.cfg.meta_lr))
         return Engine([meta, adapt], upper_to_lower={"meta": ["adapt"]},
                       lower_to_upper={"adapt": ["meta"]})
@@ -294,8 +301,9 @@ def main() -> int:
     test = sample_tasks(rng, cfg.test_tasks, cfg.k)
     print(f"\nmeta-training: {cfg.meta_steps} steps of Adam({cfg.meta_lr}), "
           f"{cfg.meta_batch} tasks per step, K = {cfg.k}, network {methods.net.size} parameters")
-    print(f"  iMAML: lam = {cfg.lam}, {cfg.imaml_steps} inner steps of {cfg.inner_lr}, "
-          f"{cfg.cg_steps} CG steps; MAML / first-order MAML: {cfg.maml_steps} inner steps")
+    print(f"  iMAML: lam = {cfg.lam}, {cfg.imaml_steps} inner steps of Nesterov sgd "
+          f"({cfg.imaml_lr}, momentum 0.9), {cfg.cg_steps} CG steps per meta-gradient")
+    print(f"  MAML / first-order MAML: {cfg.maml_steps} inner gradient steps of {cfg.maml_lr}")
 
     learners = {
         "iMAML": (methods.imaml, lambda: train_imaml(methods, theta0, batches, cfg)),
