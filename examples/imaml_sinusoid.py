@@ -4,23 +4,30 @@ Tasks (Finn et al. 2017): y = amp sin(x - phase), amp ~ U[0.1, 5], phase ~ U[0, 
 x ~ U[-5, 5]; K support and K query points per task. The model is a 1-40-40-1 tanh network
 written in plain NumPy; its parameters are one flat vector theta (the meta-parameters).
 
-* iMAML (Rajeswaran et al. 2019): phi*(theta) = argmin_phi L_support(phi) + lam/2 |phi - theta|^2,
-  meta-gradient (I + H/lam)^-1 grad L_query(phi*), H the support loss's Hessian at phi*. Here it
-  is a two-level frechet.multilevel problem: the lower problem "adapt" has parameters
-  delta = phi - theta (one row per task), starts at delta = 0 (phi = theta) every outer step
-  (warm_start=False) and takes a few Nesterov momentum steps; its method Implicit(solver=CG(...))
-  differentiates it by the implicit function theorem, by CG on H + lam I with Hessian-vector
-  products (the same solution as CG on I + H/lam; the delta form gives the same total
-  derivative, (I + H/lam)^-1 grad L_query). The upper problem "meta" is theta, with Adam.
+* iMAML (Rajeswaran et al. 2019): phi*(theta) = theta + delta*, delta* = argmin_delta
+  L_support(theta + delta) + lam/2 |delta|^2, meta-gradient (I + H/lam)^-1 grad L_query(phi*),
+  H the support loss's Hessian at phi*. The inner problem is solved on plain NumPy values by
+  Levenberg-Marquardt (Jacobians by frechet.jacrev, steps by the K x K Woodbury system) under
+  frechet.implicit.custom_root on grad_delta = 0, whose backward pass is a few CG steps on
+  H + lam I by Hessian-vector products (the same solution as CG on I + H/lam; the delta form
+  gives the same total derivative). frechet.vmap over tasks gives one solve and one CG per task.
 * MAML: frechet.grad through the unrolled inner gradient steps (second order, exact).
 * first-order MAML: grad L_query at the adapted parameters, the steps' Jacobian dropped
   (frechet.stop_gradient).
-Per-task functions are batched over tasks with frechet.vmap.
+All three are meta-trained by frechet.optim.fit (Adam) on the same task batches.
+
+Why not frechet.multilevel's Engine for training: it advances a lower problem only by steps of
+a frechet.optim transformation, which sees gradients alone, and gradient or momentum steps do
+not solve this inner problem in tens of steps (|grad| still 0.1-2 after 200 Nesterov steps at
+a random theta), so the implicit meta-gradient would be taken far from the optimum. Its
+Implicit method is used in the check below: at the solved inner problem it gives the same
+meta-gradient as custom_root.
 
 Checks, on one task with a tiny 1-8-8-1 network: the iMAML meta-gradient (inner problem solved
-by trust-region Newton to a tight tolerance, CG to 1e-12) against the exact implicit hypergradient from a
-dense Hessian solve, and against central finite differences of the query loss at the re-solved
-inner problem; the MAML meta-gradient against central differences of the unrolled function;
+by trust-region Newton to |grad| <= 1e-12, CG to 1e-12), from custom_root under vmap and from
+frechet.multilevel's Implicit(CG), against the exact implicit hypergradient from a dense
+Hessian solve, and against central finite differences of the query loss at the re-solved inner
+problem; the MAML meta-gradient against central differences of the unrolled function;
 meta-training lowers the post-adaptation query loss on held-out tasks for every method.
 Run with --small for a quick run.
 """
@@ -37,7 +44,7 @@ import numpy as np
 from _common import Checks, options, picture
 
 import frechet
-from frechet import linalg, optim
+from frechet import implicit, linalg, optim
 from frechet.multilevel import Engine, Implicit, Problem
 
 
@@ -45,11 +52,10 @@ class Config(NamedTuple):
     hidden: tuple
     k: int              # support and query points per task
     lam: float          # iMAML's proximal weight
-    imaml_lr: float     # iMAML's inner loop: Nesterov momentum 0.9 with this step
-    imaml_steps: int
+    lm_steps: int       # iMAML's inner solve: at most this many Levenberg-Marquardt steps
+    cg_steps: int       # iMAML's CG iterations per meta-gradient and task
     maml_lr: float      # MAML's and first-order MAML's inner loop: gradient steps
     maml_steps: int
-    cg_steps: int       # iMAML's CG iterations per meta-gradient
     meta_batch: int
     meta_steps: int
     meta_lr: float
@@ -57,11 +63,11 @@ class Config(NamedTuple):
 
 
 def config(small: bool) -> Config:
-    common = {"hidden": (40, 40), "k": 10, "lam": 1.0, "imaml_lr": 0.02, "imaml_steps": 20,
-              "maml_lr": 0.02, "maml_steps": 5, "cg_steps": 5, "meta_lr": 3e-3}
+    common = {"hidden": (40, 40), "k": 10, "lam": 1.0, "lm_steps": 30, "cg_steps": 5,
+              "maml_lr": 0.02, "maml_steps": 5, "meta_lr": 3e-3}
     if small:
-        return Config(**common, meta_batch=4, meta_steps=40, test_tasks=100)
-    return Config(**common, meta_batch=5, meta_steps=600, test_tasks=400)
+        return Config(**common, meta_batch=4, meta_steps=30, test_tasks=40)
+    return Config(**common, meta_batch=5, meta_steps=400, test_tasks=200)
 
 
 # ---- the model and the tasks -----------------------------------------------------------------
@@ -116,28 +122,30 @@ def sample_tasks(rng, n: int, k: int) -> Tasks:
 
 
 class Methods:
-    """The three meta-learners' per-task functions for one network and configuration."""
+    """The three meta-learners' per-task functions for one network and configuration.
 
-    def __init__(self, net: MLP, cfg: Config):
+    `inner_solver(theta, xs, ys) -> delta` solves iMAML's inner problem on plain values
+    (default: Levenberg-Marquardt); `cg` is the linear solver of its backward pass.
+    """
+
+    def __init__(self, net: MLP, cfg: Config, inner_solver=None, cg=None):
         self.net, self.cfg = net, cfg
         self.maml_optimiser = optim.sgd(cfg.maml_lr)
-        self.imaml_optimiser = optim.sgd(cfg.imaml_lr, momentum=0.9, nesterov=True)
+        self.inner_solver = inner_solver or self.levenberg_marquardt
+        self.cg = cg or linalg.CG(maxiter=cfg.cg_steps)
+        self.jacobian = frechet.jacrev(net)
 
     def mse(self, phi, x, y):
         return np.mean((self.net(phi, x) - y) ** 2)
 
-    @staticmethod
-    def descend(loss, x, optimiser, steps):
-        """`steps` optimiser steps on loss from x (a Python loop: frechet differentiates it)."""
-        state = optimiser.init(x)
-        for _ in range(steps):
-            updates, state = optimiser.update(frechet.grad(loss)(x), state, x)
-            x = optim.apply_updates(x, updates)
-        return x
-
     def maml_adapt(self, theta, xs, ys):
-        return self.descend(lambda p: self.mse(p, xs, ys), theta, self.maml_optimiser,
-                            self.cfg.maml_steps)
+        """`maml_steps` gradient steps from theta (a Python loop: frechet differentiates it)."""
+        phi, state = theta, self.maml_optimiser.init(theta)
+        for _ in range(self.cfg.maml_steps):
+            grads = frechet.grad(self.mse)(phi, xs, ys)
+            updates, state = self.maml_optimiser.update(grads, state, phi)
+            phi = optim.apply_updates(phi, updates)
+        return phi
 
     def maml(self, theta, xs, ys, xq, yq):
         return self.mse(self.maml_adapt(theta, xs, ys), xq, yq)
@@ -150,19 +158,52 @@ class Methods:
     def prox_loss(self, delta, theta, xs, ys):
         return self.mse(theta + delta, xs, ys) + 0.5 * self.cfg.lam * np.sum(delta * delta)
 
+    def levenberg_marquardt(self, theta, xs, ys):
+        """delta minimising prox_loss, on plain values: |R(delta)|^2 with residuals
+        R = [(net(theta + delta, xs) - ys) / sqrt(K), sqrt(lam/2) delta]; each step solves
+        (J^T J / K + (lam/2 + mu) I) s = -g through the K x K system (Woodbury)."""
+        k, half_lam = len(xs), 0.5 * self.cfg.lam
+
+        def value(delta):
+            r = np.asarray(self.net(theta + delta, xs)) - ys
+            return r @ r / k + half_lam * delta @ delta, r
+
+        delta, mu = np.zeros_like(theta), 1e-2
+        f, r = value(delta)
+        for _ in range(self.cfg.lm_steps):
+            J = np.asarray(self.jacobian(theta + delta, xs))
+            g = J.T @ r / k + half_lam * delta           # half the gradient
+            for _ in range(30):                           # raise mu until the step descends
+                c = half_lam + mu
+                step = -(g - J.T @ np.linalg.solve(c * k * np.eye(k) + J @ J.T, J @ g)) / c
+                f_new, r_new = value(delta + step)
+                if f_new < f:
+                    delta, f, r, mu = delta + step, f_new, r_new, mu / 3
+                    break
+                mu *= 4
+            else:
+                break                                     # no descent left: at rounding level
+        return delta
+
+    def imaml_adapt(self, theta, xs, ys):
+        """phi*(theta), differentiated by the implicit function theorem (custom_root)."""
+        @implicit.custom_root(frechet.grad(self.prox_loss), solve=self.cg, symmetric=True)
+        def solve(init, theta, xs, ys):
+            return self.inner_solver(theta, xs, ys)
+
+        return theta + solve(np.zeros_like(theta), theta, xs, ys)
+
     def imaml(self, theta, xs, ys, xq, yq):
-        """Post-adaptation query loss of iMAML's inner loop (no meta-gradient: see engine)."""
-        delta = self.descend(lambda d: self.prox_loss(d, theta, xs, ys),
-                             np.zeros_like(theta), self.imaml_optimiser, self.cfg.imaml_steps)
-        return self.mse(theta + delta, xq, yq)
+        return self.mse(self.imaml_adapt(theta, xs, ys), xq, yq)
 
     def over_tasks(self, per_task):
         """mean_i per_task(theta, task i), batched over tasks by frechet.vmap."""
         batched = frechet.vmap(per_task, in_axes=(None, 0, 0, 0, 0))
         return lambda theta, tasks: np.mean(batched(theta, *tasks))
 
-    def imaml_engine(self, theta, n_tasks: int, solver) -> Engine:
-        """iMAML as two problems: "meta" (theta) above "adapt" (delta, one row per task)."""
+    def imaml_engine(self, theta, delta, tasks) -> Engine:
+        """iMAML as a frechet.multilevel problem, for its hypergradient only: "meta" (theta)
+        above "adapt" (delta, one row per task), the lower problem set to a solved delta."""
         per_task_prox = frechet.vmap(self.prox_loss, in_axes=(0, None, 0, 0))
         per_task_mse = frechet.vmap(self.mse)
 
@@ -172,12 +213,14 @@ class Methods:
         def meta_loss(theta, delta, tasks):
             return np.mean(per_task_mse(theta + delta, tasks.xq, tasks.yq))
 
-        adapt = Problem("adapt", adapt_loss, np.zeros((n_tasks, self.net.size)),
-                        self.imaml_optimiser, method=Implicit(solver=solver),
-                        steps=self.cfg.imaml_steps, warm_start=False)
+        # the optimisers are never run here: the lower problem is solved outside the engine
+        adapt = Problem("adapt", adapt_loss, delta, optim.sgd(0.01),
+                        method=Implicit(solver=self.cg))
         meta = Problem("meta", meta_loss, theta, optim.adam(self.cfg.meta_lr))
-        return Engine([meta, adapt], upper_to_lower={"meta": ["adapt"]},
-                      lower_to_upper={"adapt": ["meta"]})
+        engine = Engine([meta, adapt], upper_to_lower={"meta": ["adapt"]},
+                        lower_to_upper={"adapt": ["meta"]})
+        engine.batches = dict.fromkeys(engine.problems, tasks)
+        return engine
 
 
 # ---- checks on one task with a tiny network ---------------------------------------------------
@@ -216,7 +259,7 @@ def directional_fd(f, x, rng, eps, count=3):
 
 def check_gradients(cfg: Config, checks: Checks) -> None:
     rng = np.random.default_rng(1)
-    methods = Methods(MLP((8, 8)), cfg)
+    methods = Methods(MLP((8, 8)), cfg, cg=linalg.CG(tol=1e-12))
     theta = methods.net.init(rng)
     task = sample_tasks(rng, 1, cfg.k)
     xs, ys, xq, yq = (a[0] for a in task)
@@ -227,25 +270,26 @@ def check_gradients(cfg: Config, checks: Checks) -> None:
         return minimise(lambda d: methods.prox_loss(d, theta, xs, ys), start)
 
     delta = solved(theta, np.zeros_like(theta))
+    methods.inner_solver = lambda theta, xs, ys: solved(theta, np.zeros_like(theta))
     phi = theta + delta
     H = np.asarray(frechet.hessian(lambda p: methods.mse(p, xs, ys))(phi))
     lowest = np.linalg.eigvalsh(np.eye(phi.size) + H / cfg.lam)[0]
-    print(f"  inner problem solved by trust-region Newton; smallest eigenvalue of I + H/lam: {lowest:.3g}")
+    print(f"  inner problem solved by trust-region Newton; smallest eigenvalue of I + H/lam: "
+          f"{lowest:.3g}")
     checks.check("inner optimum is a minimum: smallest eigenvalue of I + H/lam", lowest, 0.0,
                  ">=")
 
-    # iMAML's meta-gradient from the engine (CG, tight), at the Newton solution
-    engine = methods.imaml_engine(theta, 1, linalg.CG(tol=1e-12))
-    engine.params["adapt"] = delta[None]
-    engine.batches = dict.fromkeys(engine.problems, task)
-    g_imaml = np.asarray(engine.hypergradient("meta"))
+    # iMAML's meta-gradient: custom_root under vmap, and frechet.multilevel's Implicit(CG)
+    g_root = np.asarray(frechet.grad(methods.over_tasks(methods.imaml))(theta, task))
+    g_engine = np.asarray(methods.imaml_engine(theta, delta[None], task).hypergradient("meta"))
 
     # exact implicit hypergradient: a dense solve with the Hessian
     g_query = np.asarray(frechet.grad(lambda p: methods.mse(p, xq, yq))(phi))
     g_exact = np.linalg.solve(np.eye(phi.size) + H / cfg.lam, g_query)
-    err = np.max(np.abs(g_imaml - g_exact)) / np.max(np.abs(g_exact))
-    print(f"  iMAML (engine, CG) vs dense (I + H/lam)^-1 grad L_query: {err:.2e}")
-    checks.check("iMAML meta-gradient vs exact dense implicit hypergradient (rel.)", err, 1e-8)
+    for name, g in (("custom_root + CG, vmap", g_root), ("multilevel Implicit(CG)", g_engine)):
+        err = np.max(np.abs(g - g_exact)) / np.max(np.abs(g_exact))
+        print(f"  iMAML ({name}) vs dense (I + H/lam)^-1 grad L_query: {err:.2e}")
+        checks.check(f"iMAML meta-gradient ({name}) vs exact dense implicit (rel.)", err, 1e-8)
 
     # central differences of the query loss at the re-solved inner problem
     def query_at_solution(t):
@@ -253,7 +297,7 @@ def check_gradients(cfg: Config, checks: Checks) -> None:
 
     worst = 0.0
     for v, fd in directional_fd(query_at_solution, theta, rng, 1e-5):
-        worst = max(worst, abs(g_imaml @ v - fd) / np.linalg.norm(g_imaml))
+        worst = max(worst, abs(g_root @ v - fd) / np.linalg.norm(g_root))
     print(f"  iMAML vs central differences of L_query(phi*(theta)) (3 directions): {worst:.2e}")
     checks.check("iMAML meta-gradient vs central differences (rel.)", worst, 1e-6)
 
@@ -271,21 +315,14 @@ def check_gradients(cfg: Config, checks: Checks) -> None:
 
 # ---- meta-training ----------------------------------------------------------------------------
 
-def train_imaml(methods, theta0, batches, cfg):
-    engine = methods.imaml_engine(theta0, cfg.meta_batch, linalg.CG(maxiter=cfg.cg_steps))
+def train(methods, per_task, theta0, batches, cfg):
+    """Adam on the mean of per_task over each batch of tasks; (theta, loss history)."""
     with warnings.catch_warnings():
-        # iMAML takes a fixed number of CG steps by design; frechet's CG warns that the
-        # residual did not reach its tol, which is expected here
+        # iMAML takes a fixed number of CG steps by design (cg_steps); frechet's CG warns
+        # that the residual did not reach its tol, which is expected here
         warnings.filterwarnings("ignore", message=r"CG\(.*\) did not converge")
-        history = engine.run(len(batches), data=batches)
-    return engine.params["meta"], history["meta"]
-
-
-def train_maml(methods, per_task, theta0, batches, cfg):
-    meta_loss = methods.over_tasks(per_task)
-    theta, history = optim.fit(meta_loss, theta0, optim.adam(cfg.meta_lr), len(batches),
-                               data=batches)
-    return theta, history
+        return optim.fit(methods.over_tasks(per_task), theta0, optim.adam(cfg.meta_lr),
+                         len(batches), data=batches)
 
 
 def main() -> int:
@@ -301,20 +338,16 @@ def main() -> int:
     test = sample_tasks(rng, cfg.test_tasks, cfg.k)
     print(f"\nmeta-training: {cfg.meta_steps} steps of Adam({cfg.meta_lr}), "
           f"{cfg.meta_batch} tasks per step, K = {cfg.k}, network {methods.net.size} parameters")
-    print(f"  iMAML: lam = {cfg.lam}, {cfg.imaml_steps} inner steps of Nesterov sgd "
-          f"({cfg.imaml_lr}, momentum 0.9), {cfg.cg_steps} CG steps per meta-gradient")
+    print(f"  iMAML: lam = {cfg.lam}, inner solve <= {cfg.lm_steps} Levenberg-Marquardt "
+          f"steps, {cfg.cg_steps} CG steps per task")
     print(f"  MAML / first-order MAML: {cfg.maml_steps} inner gradient steps of {cfg.maml_lr}")
 
-    learners = {
-        "iMAML": (methods.imaml, lambda: train_imaml(methods, theta0, batches, cfg)),
-        "MAML": (methods.maml, lambda: train_maml(methods, methods.maml, theta0, batches, cfg)),
-        "first-order MAML": (methods.first_order_maml, lambda: train_maml(
-            methods, methods.first_order_maml, theta0, batches, cfg)),
-    }
+    learners = {"iMAML": methods.imaml, "MAML": methods.maml,
+                "first-order MAML": methods.first_order_maml}
     results, histories = {}, {}
-    for name, (per_task, train) in learners.items():
+    for name, per_task in learners.items():
         start = time.perf_counter()
-        theta, histories[name] = train()
+        theta, histories[name] = train(methods, per_task, theta0, batches, cfg)
         seconds = time.perf_counter() - start
         evaluate = methods.over_tasks(per_task)
         results[name] = (evaluate(theta0, test), evaluate(theta, test), seconds)
