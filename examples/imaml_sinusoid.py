@@ -27,8 +27,9 @@ Checks, on one task with a tiny 1-8-8-1 network: the iMAML meta-gradient (inner 
 by trust-region Newton to |grad| <= 1e-12, CG to 1e-12), from custom_root under vmap and from
 frechet.multilevel's Implicit(CG), against the exact implicit hypergradient from a dense
 Hessian solve, and against central finite differences of the query loss at the re-solved inner
-problem; the MAML meta-gradient against central differences of the unrolled function;
-meta-training lowers the post-adaptation query loss on held-out tasks for every method.
+problem; the MAML meta-gradient against central differences of the unrolled function; the
+first-order MAML gradient against grad L_query at the adapted parameters; vmap over tasks
+against a loop; meta-training lowers the post-adaptation query loss on held-out tasks for every method.
 Run with --small for a quick run.
 """
 
@@ -301,6 +302,13 @@ def check_gradients(cfg: Config, checks: Checks) -> None:
     print(f"  iMAML vs central differences of L_query(phi*(theta)) (3 directions): {worst:.2e}")
     checks.check("iMAML meta-gradient vs central differences (rel.)", worst, 1e-6)
 
+    check_maml_gradients(methods, theta, rng, checks)
+
+
+def check_maml_gradients(methods, theta, rng, checks: Checks) -> None:
+    tasks = sample_tasks(rng, 3, methods.cfg.k)
+    xs, ys, xq, yq = (a[0] for a in tasks)
+
     # MAML: frechet.grad through the unrolled steps vs central differences of the same program
     def maml(t):
         return methods.maml(t, xs, ys, xq, yq)
@@ -309,8 +317,24 @@ def check_gradients(cfg: Config, checks: Checks) -> None:
     worst = 0.0
     for v, fd in directional_fd(maml, theta, rng, 1e-5):
         worst = max(worst, abs(g_maml @ v - fd) / np.linalg.norm(g_maml))
-    print(f"  MAML ({cfg.maml_steps} unrolled steps) vs central differences: {worst:.2e}")
+    print(f"  MAML ({methods.cfg.maml_steps} unrolled steps) vs central differences: {worst:.2e}")
     checks.check("MAML meta-gradient vs central differences (rel.)", worst, 1e-6)
+
+    # first-order MAML: grad L_query at the adapted parameters, computed directly
+    g_fo = np.asarray(frechet.grad(methods.first_order_maml)(theta, xs, ys, xq, yq))
+    ref = np.asarray(frechet.grad(methods.mse)(np.asarray(methods.maml_adapt(theta, xs, ys)),
+                                               xq, yq))
+    err = np.max(np.abs(g_fo - ref)) / np.max(np.abs(ref))
+    print(f"  first-order MAML vs grad L_query at the adapted parameters: {err:.2e}")
+    checks.check("first-order MAML gradient vs grad L_query(phi) (rel.)", err, 1e-12)
+
+    # vmap over tasks vs a Python loop over them
+    batched = np.asarray(frechet.grad(methods.over_tasks(methods.maml))(theta, tasks))
+    looped = np.mean([np.asarray(frechet.grad(methods.maml)(theta, *task))
+                      for task in zip(*tasks)], axis=0)
+    err = np.max(np.abs(batched - looped)) / np.max(np.abs(looped))
+    print(f"  MAML meta-gradient over 3 tasks, frechet.vmap vs a loop: {err:.2e}")
+    checks.check("vmap over tasks vs loop (rel.)", err, 1e-12)
 
 
 def report_inner_solves(methods, theta, tasks, count=20):
