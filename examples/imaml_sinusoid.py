@@ -29,8 +29,8 @@ frechet.multilevel's Implicit(CG), against the exact implicit hypergradient from
 Hessian solve, and against central finite differences of the query loss at the re-solved inner
 problem; the MAML meta-gradient against central differences of the unrolled function; the
 first-order MAML gradient against grad L_query at the adapted parameters; vmap over tasks
-against a loop; meta-training lowers the post-adaptation query loss on held-out tasks for every method.
-Run with --small for a quick run.
+against a loop; meta-training lowers the post-adaptation query loss on held-out tasks for
+every method. Run with --small for a quick run.
 """
 
 from __future__ import annotations
