@@ -1,0 +1,23 @@
+"""frechet.decision: predict-then-optimise, with layers and losses through combinatorial solvers.
+
+Oracles solve min (or max) c^T w over a fixed feasible set for a batch of cost vectors at once
+(`oracle.solve(costs) -> (solutions, objectives)`): `ShortestPath` (grid, PyEPO's arc order),
+`Knapsack`, `Argmax`, `LinearProgram`, `MixedIntegerProgram`, and `SolutionPool` around any of
+them. The losses and layers are functions of predicted costs usable in any loss written in
+NumPy code: `spo_plus`, `fenchel_young` (gradients by Danskin's theorem), `dbb`, `nid`,
+`perturbed` (custom reverse-mode rules); `regret` and `normalized_regret` measure decisions.
+`frechet.decision.data` reproduces PyEPO's data generators. Conventions: docs/decision.md.
+"""
+
+from frechet.decision import data
+from frechet.decision._grid import ShortestPath, grid_arcs
+from frechet.decision._knapsack import Argmax, Knapsack
+from frechet.decision._losses import dbb, nid, normalized_regret, regret, spo_plus
+from frechet.decision._oracle import Oracle, Sense
+from frechet.decision._perturbed import Perturbed, fenchel_young, perturbed
+from frechet.decision._pool import SolutionPool
+from frechet.decision._programs import LinearProgram, MixedIntegerProgram, SolverError
+
+__all__ = ["Argmax", "Knapsack", "LinearProgram", "MixedIntegerProgram", "Oracle", "Perturbed",
+           "Sense", "ShortestPath", "SolutionPool", "SolverError", "data", "dbb", "fenchel_young",
+           "grid_arcs", "nid", "normalized_regret", "perturbed", "regret", "spo_plus"]
