@@ -106,3 +106,17 @@ def tsp(n: int, p: int, num_nodes: int, deg: int = 1, noise: float = 0.0, seed: 
     c = dist + _polynomial(x, B, deg) / 3 ** (deg - 1) * rnd.uniform(1 - noise, 1 + noise,
                                                                          (n, e))
     return x, np.around(c, decimals=4).astype(np.float32)
+
+
+def split(n_samples: int, n_test: int, seed: int):
+    """Train and test indices as `sklearn.model_selection.train_test_split(...,
+    test_size=n_test, random_state=seed)` draws them (PyEPO's protocol): one
+    `RandomState(seed).permutation(n_samples)`, test first.
+
+    Example:
+      >>> train, test = split(1100, 1000, seed=0)
+      >>> len(train), len(test), len(set(train) | set(test))
+      (100, 1000, 1100)
+    """
+    permutation = np.random.RandomState(seed).permutation(n_samples)
+    return permutation[n_test:], permutation[:n_test]
