@@ -39,7 +39,8 @@ bench: $(VENV)/.installed-bench
 # Every example at small size (tests/test_examples.py runs the same list); pictures, when
 # matplotlib is installed, go to build/examples/.
 EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
-	examples/lasso_jacobian.py examples/unroll_memory.py
+	examples/lasso_jacobian.py examples/unroll_memory.py \
+	examples/pyepo_shortest_path.py
 
 examples: $(VENV)/.installed-test
 	mkdir -p build/examples
