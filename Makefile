@@ -40,7 +40,7 @@ bench: $(VENV)/.installed-bench
 # matplotlib is installed, go to build/examples/.
 EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
 	examples/lasso_jacobian.py examples/unroll_memory.py \
-	examples/pyepo_shortest_path.py
+	examples/pyepo_shortest_path.py examples/pyepo_knapsack.py
 
 examples: $(VENV)/.installed-test
 	mkdir -p build/examples
