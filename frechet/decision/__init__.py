@@ -5,12 +5,21 @@ Oracles solve min (or max) c^T w over a fixed feasible set for a batch of cost v
 `Knapsack`, `Argmax`, `LinearProgram`, `MixedIntegerProgram`, and `SolutionPool` around any of
 them. The losses and layers are functions of predicted costs usable in any loss written in
 NumPy code: `spo_plus`, `fenchel_young` (gradients by Danskin's theorem), `dbb`, `nid`,
-`perturbed` (custom reverse-mode rules); `regret` and `normalized_regret` measure decisions.
+`perturbed` (custom reverse-mode rules); over a `SolutionPool`, the contrastive `nce`, `cmap`
+and ranking `pointwise_ltr`, `pairwise_ltr`, `listwise_ltr` losses (closed forms); `regret`
+and `normalized_regret` measure decisions.
 `fit` trains in shuffled minibatches over epochs (PyEPO's loop) with `frechet.optim`.
 `frechet.decision.data` reproduces PyEPO's data generators. Conventions: docs/decision.md.
 """
 
 from frechet.decision import data
+from frechet.decision._contrastive import (
+    cmap,
+    listwise_ltr,
+    nce,
+    pairwise_ltr,
+    pointwise_ltr,
+)
 from frechet.decision._fit import fit
 from frechet.decision._grid import ShortestPath, grid_arcs
 from frechet.decision._knapsack import Argmax, Knapsack
@@ -21,5 +30,6 @@ from frechet.decision._pool import SolutionPool
 from frechet.decision._programs import LinearProgram, MixedIntegerProgram, SolverError
 
 __all__ = ["Argmax", "Knapsack", "LinearProgram", "MixedIntegerProgram", "Oracle", "Perturbed",
-           "Sense", "ShortestPath", "SolutionPool", "SolverError", "data", "dbb", "fenchel_young", "fit",
-           "grid_arcs", "nid", "normalized_regret", "perturbed", "regret", "spo_plus"]
+           "Sense", "ShortestPath", "SolutionPool", "SolverError", "cmap", "data", "dbb",
+           "fenchel_young", "fit", "grid_arcs", "listwise_ltr", "nce", "nid", "normalized_regret",
+           "pairwise_ltr", "perturbed", "pointwise_ltr", "regret", "spo_plus"]
