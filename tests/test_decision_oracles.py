@@ -7,6 +7,7 @@ import pytest
 
 import frechet as fr
 from frechet.decision import (
+    TSP,
     Argmax,
     Knapsack,
     LinearProgram,
@@ -15,7 +16,9 @@ from frechet.decision import (
     ShortestPath,
     SolutionPool,
     SolverError,
+    data,
     grid_arcs,
+    tsp_edges,
 )
 
 
@@ -199,3 +202,41 @@ def test_objective_gradient_is_the_solution():
                    for e in np.eye(12)])
     np.testing.assert_allclose(g, fd, atol=1e-8)
     np.testing.assert_array_equal(g, oracle.solve(c)[0])
+
+
+def brute_tsp(costs, n):
+    """Every tour through node 0 (n - 1)! / 2 of them, as edge-indicator rows."""
+    index = {e: k for k, e in enumerate(itertools.combinations(range(n), 2))}
+    tours = []
+    for perm in itertools.permutations(range(1, n)):
+        if perm[0] > perm[-1]:
+            continue                       # each tour once, not in both directions
+        cycle = (0, *perm, 0)
+        row = np.zeros(len(index))
+        for a, b in itertools.pairwise(cycle):
+            row[index[(min(a, b), max(a, b))]] = 1.0
+        tours.append(row)
+    tours = np.array(tours)
+    return tours, np.min(costs @ tours.T, axis=1)
+
+
+@pytest.mark.parametrize("n", [3, 4, 6, 7])
+@pytest.mark.parametrize("max_dp_nodes", [13, 0], ids=["held-karp", "cutting-planes"])
+def test_tsp_matches_enumeration(n, max_dp_nodes):
+    oracle = TSP(n, max_dp_nodes=max_dp_nodes)
+    assert oracle.num_cost == n * (n - 1) // 2 and tsp_edges(n)[n - 1] == (1, 2)
+    costs = np.random.default_rng(n).normal(2.0, 1.0, (10, oracle.num_cost))
+    tours, best = brute_tsp(costs, n)
+    sols, objs = oracle.solve(costs)
+    np.testing.assert_allclose(objs, best, atol=1e-9)
+    assert np.all(np.any(np.all(sols[:, None, :] == tours[None], axis=2), axis=1))
+
+
+def test_tsp_cutting_planes_match_held_karp_past_its_default():
+    _, costs = data.tsp(3, 10, 14, deg=2, noise=0.5, seed=0)
+    costs = costs.astype(np.float64)
+    cuts, dp = TSP(14), TSP(14, max_dp_nodes=14)
+    assert not cuts.held_karp and dp.held_karp
+    sols, objs = cuts.solve(costs)
+    np.testing.assert_array_equal(np.sum(sols, axis=1), 14)
+    np.testing.assert_allclose(objs, dp.solve(costs)[1], rtol=1e-12)

@@ -2,7 +2,7 @@
 
 Oracles solve min (or max) c^T w over a fixed feasible set for a batch of cost vectors at once
 (`oracle.solve(costs) -> (solutions, objectives)`): `ShortestPath` (grid, PyEPO's arc order),
-`Knapsack`, `Argmax`, `LinearProgram`, `MixedIntegerProgram`, and `SolutionPool` around any of
+`Knapsack`, `TSP`, `Argmax`, `LinearProgram`, `MixedIntegerProgram`, and `SolutionPool` around any of
 them. The losses and layers are functions of predicted costs usable in any loss written in
 NumPy code: `spo_plus`, `fenchel_young` (gradients by Danskin's theorem), `dbb`, `nid`,
 `perturbed` (custom reverse-mode rules); over a `SolutionPool`, the contrastive `nce`, `cmap`
@@ -28,8 +28,34 @@ from frechet.decision._oracle import Oracle, Sense
 from frechet.decision._perturbed import Perturbed, fenchel_young, perturbed
 from frechet.decision._pool import SolutionPool
 from frechet.decision._programs import LinearProgram, MixedIntegerProgram, SolverError
+from frechet.decision._tsp import TSP, tsp_edges
 
-__all__ = ["Argmax", "Knapsack", "LinearProgram", "MixedIntegerProgram", "Oracle", "Perturbed",
-           "Sense", "ShortestPath", "SolutionPool", "SolverError", "cmap", "data", "dbb",
-           "fenchel_young", "fit", "grid_arcs", "listwise_ltr", "nce", "nid", "normalized_regret",
-           "pairwise_ltr", "perturbed", "pointwise_ltr", "regret", "spo_plus"]
+__all__ = [
+    "TSP",
+    "Argmax",
+    "Knapsack",
+    "LinearProgram",
+    "MixedIntegerProgram",
+    "Oracle",
+    "Perturbed",
+    "Sense",
+    "ShortestPath",
+    "SolutionPool",
+    "SolverError",
+    "cmap",
+    "data",
+    "dbb",
+    "fenchel_young",
+    "fit",
+    "grid_arcs",
+    "listwise_ltr",
+    "nce",
+    "nid",
+    "normalized_regret",
+    "pairwise_ltr",
+    "perturbed",
+    "pointwise_ltr",
+    "regret",
+    "spo_plus",
+    "tsp_edges",
+]
