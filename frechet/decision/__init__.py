@@ -5,7 +5,7 @@ Oracles solve min (or max) c^T w over a fixed feasible set for a batch of cost v
 `Knapsack`, `TSP`, `Argmax`, `LinearProgram`, `MixedIntegerProgram`, and `SolutionPool` around any of
 them. The losses and layers are functions of predicted costs usable in any loss written in
 NumPy code: `spo_plus`, `fenchel_young` (gradients by Danskin's theorem), `dbb`, `nid`,
-`perturbed` (custom reverse-mode rules); over a `SolutionPool`, the contrastive `nce`, `cmap`
+`perturbed`, `imle` (custom reverse-mode rules); over a `SolutionPool`, the contrastive `nce`, `cmap`
 and ranking `pointwise_ltr`, `pairwise_ltr`, `listwise_ltr` losses (closed forms); `regret`
 and `normalized_regret` measure decisions.
 `fit` trains in shuffled minibatches over epochs (PyEPO's loop) with `frechet.optim`.
@@ -22,6 +22,7 @@ from frechet.decision._contrastive import (
 )
 from frechet.decision._fit import fit
 from frechet.decision._grid import ShortestPath, grid_arcs
+from frechet.decision._imle import ImplicitMLE, imle
 from frechet.decision._knapsack import Argmax, Knapsack
 from frechet.decision._losses import dbb, nid, normalized_regret, regret, spo_plus
 from frechet.decision._oracle import Oracle, Sense
@@ -33,6 +34,7 @@ from frechet.decision._tsp import TSP, tsp_edges
 __all__ = [
     "TSP",
     "Argmax",
+    "ImplicitMLE",
     "Knapsack",
     "LinearProgram",
     "MixedIntegerProgram",
@@ -48,6 +50,7 @@ __all__ = [
     "fenchel_young",
     "fit",
     "grid_arcs",
+    "imle",
     "listwise_ltr",
     "nce",
     "nid",
