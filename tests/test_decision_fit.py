@@ -50,3 +50,23 @@ def test_spo_plus_training_lowers_test_regret():
                         optim.adam(1e-2), epochs=5, seed=3, progress=False)
     assert test_regret(trained) < 0.5 * test_regret(params)
     assert np.mean(hist[-10:]) < 0.5 * np.mean(hist[:10])
+
+
+def test_documentation_examples_run():
+    """Every docstring example in frechet.decision, and docs/decision.md's program (which
+    trains SPO+ and prints the test regret)."""
+    import doctest
+    import importlib
+    import pathlib
+
+    import frechet.decision as package
+    names = ["_contrastive", "_fit", "_grid", "_imle", "_knapsack", "_losses", "_oracle",
+             "_perturbed", "_pool", "_programs", "_tsp", "data"]
+    for name in names:
+        module = importlib.import_module(f"frechet.decision.{name}")
+        assert doctest.testmod(module).failed == 0, name
+    assert {p.stem for p in pathlib.Path(package.__file__).parent.glob("*.py")} == \
+        set(names) | {"__init__"}
+    text = (pathlib.Path(__file__).parent.parent / "docs" / "decision.md").read_text()
+    code = text.split("```python\n")[1].split("```")[0]
+    exec(compile(code, "docs/decision.md", "exec"), {})  # noqa: S102
