@@ -146,3 +146,20 @@ def test_training_gradient_under_jit_and_vmap():
     per_example = fr.vmap(fr.grad(loss), in_axes=(None, 0, 0, 0, 0))(
         W, x[:, None], true[:, None], sol[:, None], obj[:, None])
     np.testing.assert_allclose(np.mean(per_example, axis=0), g, atol=1e-12)
+
+
+@pytest.mark.parametrize("make", [lambda o: dbb(o, lam=2.0), nid], ids=["dbb", "nid"])
+def test_layers_under_jit_and_vmap(make):
+    oracle = ShortestPath((3, 3))
+    layer = make(oracle)
+    rng = np.random.default_rng(9)
+    c, g = rng.uniform(size=(8, 12)), rng.normal(size=(8, 12))
+
+    def f(c):
+        return np.sum(layer(c) * g)
+    eager = fr.grad(f)(c)
+    jitted = fr.jit(fr.grad(f))
+    np.testing.assert_array_equal(jitted(c), eager)
+    np.testing.assert_array_equal(jitted(c + 0.3), fr.grad(f)(c + 0.3))
+    per_row = fr.vmap(fr.grad(lambda ci, gi: np.sum(layer(ci) * gi)))(c, g)
+    np.testing.assert_array_equal(per_row, eager)
