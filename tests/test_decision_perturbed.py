@@ -153,3 +153,22 @@ def test_score_function_estimator_is_unbiased_for_few_samples(num_samples):
     dq = scipy.stats.norm.pdf((theta[0] - theta[1]) / (sigma * np.sqrt(2))) / (sigma * np.sqrt(2))
     se = np.std(per_row, axis=0) / np.sqrt(rows)
     assert_within(np.mean(per_row, axis=0), [dq, -dq], 4 * se)
+
+
+@pytest.mark.parametrize("multiplicative", [False, True])
+def test_fenchel_young_gradient_with_fixed_noise(multiplicative):
+    """With the noise fixed (a freshly seeded layer per evaluation) the estimate is piecewise
+    linear in c_hat; its gradient (pathwise: w* - mean of w_n, times exp(sigma Z - sigma^2/2)
+    when multiplicative) against central differences."""
+    oracle = ShortestPath((3, 3))
+    rng = np.random.default_rng(12)
+    pred, true = rng.uniform(0.5, 2.0, (4, 12)), rng.uniform(0.5, 2.0, (4, 12))
+    true_sol = oracle.solve(true)[0]
+
+    def f(c):
+        layer = perturbed(oracle, 0.4, "normal", 5, seed=13, multiplicative=multiplicative)
+        return np.sum(fenchel_young(c, true_sol, layer))
+    g = fr.grad(f)(pred)
+    direction, h = rng.normal(size=pred.shape), 1e-6
+    fd = (f(pred + h * direction) - f(pred - h * direction)) / (2 * h)
+    np.testing.assert_allclose(np.sum(g * direction), fd, rtol=1e-6)
