@@ -62,18 +62,23 @@ class Knapsack(Oracle):
                                           (self.weights.shape[0],)).copy()
         _check_knapsack(self.weights, self.capacities)
         self.num_cost = self.weights.shape[1]
-        self.method = _choose_method(self.weights, self.capacities)
-        if self.method == "enumerate":
-            self._subsets = _feasible_subsets(self.weights, self.capacities)
+        # the method (its name is for display and tests) is chosen once, from the instance
+        self.method, self._solver = self._choose_method()
 
     def solve_numpy(self, costs: np.ndarray) -> np.ndarray:
-        if self.method == "enumerate":
-            return self._subsets[np.argmax(costs @ self._subsets.T, axis=-1)]
-        if self.method == "dp":
-            return _dp_solutions(costs, self.weights[0].astype(np.int64),
-                                 int(self.capacities[0]))
-        return milp_solutions(-costs, self.weights, self.capacities, None, None, (0.0, 1.0),
-                              np.ones(self.num_cost))
+        return self._solver(costs)
+
+    def _choose_method(self):
+        weights, caps = self.weights, self.capacities
+        if self.num_cost <= MAX_ENUMERATED_ITEMS:
+            subsets = _feasible_subsets(weights, caps)
+            return "enumerate", lambda c: subsets[np.argmax(c @ subsets.T, axis=-1)]
+        integral = np.all(weights == np.round(weights)) and np.all(caps == np.round(caps))
+        if weights.shape[0] == 1 and integral and caps[0] <= 10**6:
+            w, cap = weights[0].astype(np.int64), int(caps[0])
+            return "dp", lambda c: _dp_solutions(c, w, cap)
+        return "milp", lambda c: milp_solutions(-c, weights, caps, None, None, (0.0, 1.0),
+                                                np.ones(self.num_cost))
 
     def __repr__(self):
         return f"Knapsack(items={self.num_cost}, dim={self.weights.shape[0]}, " \
@@ -85,15 +90,6 @@ def _check_knapsack(weights, capacities):
         raise ValueError(f"pass weights of shape (m,) or (dim, m); got {weights.shape}")
     if np.any(weights < 0) or np.any(capacities < 0):
         raise ValueError("pass nonnegative weights and capacities")
-
-
-def _choose_method(weights, capacities):
-    if weights.shape[1] <= MAX_ENUMERATED_ITEMS:
-        return "enumerate"
-    integral = np.all(weights == np.round(weights)) and np.all(capacities == np.round(capacities))
-    if weights.shape[0] == 1 and integral and capacities[0] <= 10**6:
-        return "dp"
-    return "milp"
 
 
 def _feasible_subsets(weights, capacities):
