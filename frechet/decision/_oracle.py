@@ -63,6 +63,7 @@ class Oracle(abc.ABC):
           >>> Argmax().solve(np.array([[1.0, 3.0, 2.0]]))
           (array([[0., 1., 0.]]), array([3.]))
         """
+        costs = costs if hasattr(costs, "shape") else np.asarray(costs, dtype=np.float64)
         _check_costs(self, costs)
         # Note: the solution's derivative is zero (exact almost everywhere: it is piecewise
         # constant); the objective's is the solution (Danskin)
