@@ -172,3 +172,24 @@ def test_fenchel_young_gradient_with_fixed_noise(multiplicative):
     direction, h = rng.normal(size=pred.shape), 1e-6
     fd = (f(pred + h * direction) - f(pred - h * direction)) / (2 * h)
     np.testing.assert_allclose(np.sum(g * direction), fd, rtol=1e-6)
+
+
+def test_noise_is_fresh_under_jit_and_independent_under_vmap():
+    """The noise is drawn by a primitive when the program runs: compiled code draws afresh
+    on every call, vmap draws per example; both still estimate softmax (Gumbel)."""
+    sigma, n = 1.0, 50_000
+    layer = perturbed(Argmax(), sigma=sigma, noise="gumbel", num_samples=n, seed=14)
+    p = scipy.special.softmax(THETA / sigma)
+    jitted = fr.jit(lambda t: layer(t))
+    first, second = jitted(THETA), jitted(THETA)
+    assert np.any(first != second)
+    for mean in (first, second):
+        assert_within(mean, p, 4 * np.sqrt(p * (1 - p) / n))
+    rows = fr.vmap(lambda t: layer(t))(np.stack([THETA, THETA]))
+    assert np.any(rows[0] != rows[1])
+    assert_within(rows, p, 4 * np.sqrt(p * (1 - p) / n))
+    g = np.array([0.3, -1.0, 0.5, 2.0, 0.0])
+    grad = fr.jit(fr.grad(lambda t: np.sum(layer(t) * g)))
+    want = softmax_jacobian(p, sigma) @ g
+    np.testing.assert_allclose(grad(THETA), want, atol=0.1 * np.max(np.abs(want)))
+    assert np.any(grad(THETA) != grad(THETA))

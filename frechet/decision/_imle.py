@@ -8,6 +8,7 @@ import numpy as np
 
 import frechet as fr
 from frechet.decision._oracle import Oracle
+from frechet.decision._sampling import draw_like
 
 
 class ImplicitMLE:
@@ -17,7 +18,7 @@ class ImplicitMLE:
     c_hat + sigma xi (xi Sum-of-Gamma noise, one batched solve). Backward, for an upstream
     gradient g: s mean_n (w*(c_hat + sigma xi_n + s lam g) - w*(c_hat + sigma xi_n)) / lam,
     with the forward's noise (one more batched solve); s = oracle.sense.value (PyEPO's signs).
-    As with `perturbed`, noise drawn under `jit` is baked into the compiled program.
+    Fresh noise on every call, under `jit` too.
     """
 
     def __init__(self, oracle: Oracle, sigma: float, lam: float, num_samples: int, kappa: float,
@@ -47,7 +48,7 @@ class ImplicitMLE:
         return (total - np.log(self.terms)) / self.kappa
 
     def _fwd(self, costs):
-        noisy = costs + self.sigma * self.draw(np.shape(costs))
+        noisy = costs + self.sigma * draw_like(self, costs)
         sols, _ = self.oracle.solve(noisy)
         return np.mean(sols, axis=0), (noisy, sols)
 

@@ -19,6 +19,7 @@ import numpy as np
 
 import frechet as fr
 from frechet.decision._oracle import Oracle
+from frechet.decision._sampling import draw_like
 
 NOISES = ("normal", "gumbel")
 
@@ -27,11 +28,8 @@ class Perturbed:
     """A perturbed optimiser; make one with `perturbed(...)`. Final.
 
     Calling it on costs (B, d) (or (d,)) returns the mean perturbed solution (B, d). Every
-    call draws fresh noise from its generator (an int seed makes the sequence reproducible).
-
-    Note: under `jit` the noise drawn while tracing becomes a constant of the compiled
-    program (every call reuses it); under `vmap` all mapped examples share one draw. Pass
-    the batch as a leading axis instead, which draws independently per instance.
+    call draws fresh noise from its generator (an int seed makes the sequence reproducible),
+    also in code compiled by `jit`, and independently per example under `vmap`.
     """
 
     def __init__(self, oracle: Oracle, sigma: float, noise: str, num_samples: int, seed,
@@ -64,7 +62,7 @@ class Perturbed:
         return score / costs if self.multiplicative else score
 
     def _fwd(self, costs):
-        z = self.draw(np.shape(costs))
+        z = draw_like(self, costs)
         sols, _ = self.oracle.solve(self.perturb(costs, z))
         return np.mean(sols, axis=0), (costs, z, sols)
 
@@ -132,7 +130,7 @@ def fenchel_young(pred_cost, true_sol, layer: Perturbed):
       >>> round(float(fenchel_young(theta, np.array([1.0, 0.0]), layer)), 2)
       1.89
     """
-    z = layer.draw(np.shape(pred_cost))
+    z = draw_like(layer, pred_cost)
     _, objs = layer.oracle.solve(layer.perturb(pred_cost, z))
     s = layer.oracle.sense.value
     return s * (np.sum(pred_cost * true_sol, axis=-1) - np.mean(objs, axis=0))
