@@ -61,7 +61,7 @@ def test_documentation_examples_run():
 
     import frechet.decision as package
     names = ["_contrastive", "_fit", "_grid", "_imle", "_knapsack", "_losses", "_oracle",
-             "_perturbed", "_pool", "_programs", "_tsp", "data"]
+             "_perturbed", "_pool", "_programs", "_sampling", "_tsp", "data"]
     for name in names:
         module = importlib.import_module(f"frechet.decision.{name}")
         assert doctest.testmod(module).failed == 0, name
