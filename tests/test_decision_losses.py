@@ -163,3 +163,14 @@ def test_layers_under_jit_and_vmap(make):
     np.testing.assert_array_equal(jitted(c + 0.3), fr.grad(f)(c + 0.3))
     per_row = fr.vmap(fr.grad(lambda ci, gi: np.sum(layer(ci) * gi)))(c, g)
     np.testing.assert_array_equal(per_row, eager)
+
+
+def test_shapes_are_checked():
+    oracle = ShortestPath((3, 3))
+    pred, true, sol, obj = instance(oracle, b=4)
+    with pytest.raises(fr.ShapeError, match=r"true_obj of shape \(4,\)"):
+        spo_plus(pred, true, sol, obj[:, None], oracle)      # PyEPO's (B, 1) objectives
+    with pytest.raises(fr.ShapeError, match="true_sol with pred_cost's shape"):
+        spo_plus(pred, true, sol[:2], obj, oracle)
+    with pytest.raises(fr.ShapeError, match="true_cost with pred_cost's shape"):
+        regret(pred, true[:, :5], obj, oracle)

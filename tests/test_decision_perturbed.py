@@ -140,6 +140,8 @@ def test_perturbed_validation():
         perturbed(Argmax(), num_samples=0)
     with pytest.raises(ValueError, match="multiplicative=True"):
         perturbed(Argmax(), noise="gumbel", multiplicative=True)
+    with pytest.raises(fr.ShapeError, match="true_sol with pred_cost's shape"):
+        fenchel_young(np.zeros((2, 3)), np.zeros(3), perturbed(Argmax()))
 
 
 @pytest.mark.parametrize("num_samples", [1, 2, 3])

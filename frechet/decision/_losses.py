@@ -36,6 +36,7 @@ def spo_plus(pred_cost, true_cost, true_sol, true_obj, oracle: Oracle):
       >>> spo_plus(np.array([[2.0, 0.0]]), c, w, z, Argmax())    # regret 1 <= SPO+ 5
       array([5.])
     """
+    _check_instances(pred_cost, true_cost, true_obj, true_sol)
     _, z_spo = oracle.solve(2.0 * pred_cost - true_cost)
     s = oracle.sense.value
     return s * (2.0 * np.sum(pred_cost * true_sol, axis=-1) - z_spo - true_obj)
@@ -51,6 +52,7 @@ def regret(pred_cost, true_cost, true_obj, oracle: Oracle):
       >>> regret(np.array([[2.0, 0.0]]), np.array([[1.0, 2.0]]), np.array([2.0]), Argmax())
       array([1.])
     """
+    _check_instances(pred_cost, true_cost, true_obj)
     sols, _ = oracle.solve(pred_cost)
     return oracle.sense.value * (np.sum(true_cost * sols, axis=-1) - true_obj)
 
@@ -66,6 +68,19 @@ def normalized_regret(pred_cost, true_cost, true_obj, oracle: Oracle):
       0.6
     """
     return np.sum(regret(pred_cost, true_cost, true_obj, oracle)) / np.sum(np.abs(true_obj))
+
+
+def _check_instances(pred_cost, true_cost, true_obj, true_sol=None):
+    """Costs (and solutions) of one shape (..., d), objectives of shape (...): PyEPO keeps
+    z* as (B, 1), which would broadcast against (B,) into a (B, B) loss."""
+    shape = np.shape(pred_cost)
+    for name, value in (("true_cost", true_cost), ("true_sol", true_sol)):
+        if value is not None and np.shape(value) != shape:
+            raise fr.ShapeError(f"pass {name} with pred_cost's shape {shape}; got "
+                                f"{np.shape(value)}")
+    if np.shape(true_obj) != shape[:-1]:
+        raise fr.ShapeError(f"pass true_obj of shape {shape[:-1]} (one per instance); got "
+                            f"{np.shape(true_obj)}")
 
 
 def dbb(oracle: Oracle, lam: float = 10.0):

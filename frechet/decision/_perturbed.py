@@ -130,6 +130,9 @@ def fenchel_young(pred_cost, true_sol, layer: Perturbed):
       >>> round(float(fenchel_young(theta, np.array([1.0, 0.0]), layer)), 2)
       1.89
     """
+    if np.shape(true_sol) != np.shape(pred_cost):
+        raise fr.ShapeError(f"pass true_sol with pred_cost's shape {np.shape(pred_cost)}; got "
+                            f"{np.shape(true_sol)}")
     z = draw_like(layer, pred_cost)
     _, objs = layer.oracle.solve(layer.perturb(pred_cost, z))
     s = layer.oracle.sense.value
