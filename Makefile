@@ -42,7 +42,8 @@ EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
 	examples/lasso_jacobian.py examples/unroll_memory.py \
 	examples/stackelberg_tolls.py \
 	examples/multilevel_hpo.py examples/meta_weight_net.py \
-	examples/imaml_sinusoid.py examples/nlls_preconditioner.py
+	examples/imaml_sinusoid.py examples/nlls_preconditioner.py \
+	examples/pyepo_shortest_path.py examples/pyepo_knapsack.py
 
 examples: $(VENV)/.installed-test
 	mkdir -p build/examples

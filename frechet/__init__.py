@@ -7,6 +7,7 @@ primitives; reverse mode is its transpose.
 from frechet import (
                      bounds,
                      checkpoint_policies,
+                     decision,
                      implicit,
                      linalg,
                      multilevel,
@@ -64,6 +65,7 @@ __all__ = [
     "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
+    "decision",
     "derivatives", "eval_shape", "fori_loop", "grad", "hessian", "hvp", "implicit", "jacfwd", "jacobian", "jacrev", "jet", "jit", "jvp", "laplacian",
     "linalg", "linear_transpose", "linearize", "make_program", "multilevel", "numpy", "optim", "optimize", "pmax", "pmean", "psum",
     "register_dataclass", "remat", "scan", "scipy", "second_order", "stop_gradient", "switch", "taylor", "value_and_grad", "vjp", "vmap",
