@@ -22,6 +22,7 @@ generic path, with the scalar widened to an ordinary JVPTracer: same values, sam
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 
 import numpy as np
@@ -44,16 +45,18 @@ _float64 = np.float64
 UNARY: dict = {}
 
 
-def defunary(prim, d):
-    """The scalar rule of a smooth unary ufunc primitive whose JVP is `t * d(x, ans)`: the same
-    value (NumPy's own) and the same derivative formula, on one float."""
+def defunary(prim, d, floats=None):
+    """The scalar rule of a smooth unary ufunc primitive whose JVP is `t * d(x, ans)`: NumPy's
+    own value and the same derivative formula, on one float. `floats(x) -> (value, derivative)`
+    gives the same on Python floats, faster, where the family writes one (tests/test_scalar_tape
+    checks it against d)."""
     impl = prim.impl
 
     def rule(x):
         x = _float64(x)
         ans = impl(x)
         return float(ans), float(d(x, ans))
-    UNARY[impl] = rule
+    UNARY[impl] = rule if floats is None else floats
 
 
 class Segment:
@@ -277,121 +280,189 @@ def _generic(name):
     return fallback
 
 
-# ---- arithmetic: (value, slots, partials) without the generic path ------------------------------
+# ---- arithmetic: values and partials without the generic path ---------------------------------
+# Each operator handles a scalar of the same tape, or a number (float, int, np.float64), and
+# hands everything else (and any result that is not finite: NumPy decides those, warnings
+# included) to the generic operator of Tracer. The partials of +, -, * are the operands, finite
+# whenever the result is; those of / are checked.
 
-_NUMBERS = (float, int, _float64)
-
-
-def _binary(compute):
-    """An operator of two scalars, either of which may be a constant number: `compute(x, y)`
-    gives (value, d/dx, d/dy), or None where the generic path must decide (a zero divisor)."""
-    def op(x, y):
-        tx, ty = type(x), type(y)
-        if tx is ScalarTracer:
-            tr = x._trace
-            tape = tr.tape
-            if ty is ScalarTracer:
-                if y._trace is not tr or tape is None:
-                    return NotImplemented
-                r = compute(x.v, y.v)
-                if r is None:
-                    return NotImplemented
-                v, da, db = r
-                if v - v != 0.0 or da - da != 0.0 or db - db != 0.0:
-                    return NotImplemented
-                e = tape.entries
-                e.append((x._tangent, da, y._tangent, db))
-            elif ty in _NUMBERS and tape is not None:
-                r = compute(x.v, float(y))
-                if r is None:
-                    return NotImplemented
-                v, da, _ = r
-                if v - v != 0.0 or da - da != 0.0:
-                    return NotImplemented
-                e = tape.entries
-                e.append((x._tangent, da, None, 0.0))
-            else:
-                return NotImplemented
-        elif tx in _NUMBERS and ty is ScalarTracer:
-            tr = y._trace
-            tape = tr.tape
-            if tape is None:
-                return NotImplemented
-            r = compute(float(x), y.v)
-            if r is None:
-                return NotImplemented
-            v, _, db = r
-            if v - v != 0.0 or db - db != 0.0:
-                return NotImplemented
-            e = tape.entries
-            e.append((y._tangent, db, None, 0.0))
-        else:
-            return NotImplemented
-        s = _new_object(ScalarTracer)
-        s._trace = tr
-        s.v = v
-        s._tangent = tape.base + len(e) - 1
-        return s
-    return op
+def _number(c):
+    """c as a float, where it is a number the tape takes; else None."""
+    t = type(c)
+    if t is float:
+        return c
+    if t is _float64 or (t is int and -_INT_EXACT <= c <= _INT_EXACT):
+        return float(c)
+    return
 
 
-def _add(x, y):
-    return x + y, 1.0, 1.0
+_INT_EXACT = 2 ** 53
 
 
-def _sub(x, y):
-    return x - y, 1.0, -1.0
+def _push(tr, tape, v, a, pa, b, pb):
+    """A new scalar of value v, appending its entry t = pa * t_a + pb * t_b (b None: no b)."""
+    e = tape.entries
+    e.append((a, pa, b, pb))
+    s = _new_object(ScalarTracer)
+    s._trace = tr
+    s.v = v
+    s._tangent = tape.base + len(e) - 1
+    return s
 
 
-def _mul(x, y):
-    return x * y, y, x
+def _add(self, o):
+    tr = self._trace
+    tape = tr.tape
+    if tape is not None:
+        if type(o) is ScalarTracer:
+            if o._trace is tr:
+                v = self.v + o.v
+                if v - v == 0.0:
+                    return _push(tr, tape, v, self._tangent, 1.0, o._tangent, 1.0)
+        elif (c := _number(o)) is not None:
+            v = self.v + c
+            if v - v == 0.0:
+                return _push(tr, tape, v, self._tangent, 1.0, None, 0.0)
+    return Tracer.__add__(self, o)
 
 
-def _div(x, y):
-    if y == 0.0:
-        return None
-    q = x / y
-    return q, 1.0 / y, -q / y
+def _sub(self, o):
+    tr = self._trace
+    tape = tr.tape
+    if tape is not None:
+        if type(o) is ScalarTracer:
+            if o._trace is tr:
+                v = self.v - o.v
+                if v - v == 0.0:
+                    return _push(tr, tape, v, self._tangent, 1.0, o._tangent, -1.0)
+        elif (c := _number(o)) is not None:
+            v = self.v - c
+            if v - v == 0.0:
+                return _push(tr, tape, v, self._tangent, 1.0, None, 0.0)
+    return Tracer.__sub__(self, o)
 
 
-def _pow(x, y):
-    if x == 0.0 or (x < 0.0 and y != int(y)):     # NumPy's nan or inf: decided generically
-        return None
-    try:
-        v = x ** y
-    except (OverflowError, ZeroDivisionError):
-        return None
-    if type(v) is not float:
-        return None
-    dx = y * x ** (y - 1.0) if y != 2.0 else 2.0 * x
-    # d/dy: not real for x < 0 (NaN, as NumPy's rule gives; only a traced y takes it)
-    return v, dx, v * float(np.log(x)) if x > 0.0 else float("nan")
+def _rsub(self, o):
+    tape = self._trace.tape
+    if tape is not None and (c := _number(o)) is not None:
+        v = c - self.v
+        if v - v == 0.0:
+            return _push(self._trace, tape, v, self._tangent, -1.0, None, 0.0)
+    return Tracer.__rsub__(self, o)
 
 
-BINARY = {np.add: _binary(_add), np.subtract: _binary(_sub), np.multiply: _binary(_mul),
-          np.divide: _binary(_div), np.power: _binary(_pow)}
+def _mul(self, o):
+    tr = self._trace
+    tape = tr.tape
+    if tape is not None:
+        if type(o) is ScalarTracer:
+            if o._trace is tr:
+                x, y = self.v, o.v
+                v = x * y
+                if v - v == 0.0:
+                    return _push(tr, tape, v, self._tangent, y, o._tangent, x)
+        elif (c := _number(o)) is not None:
+            v = self.v * c
+            if v - v == 0.0:
+                return _push(tr, tape, v, self._tangent, c, None, 0.0)
+    return Tracer.__mul__(self, o)
 
 
-def _operator(ufunc, name, reflected=False):
-    fast = BINARY[ufunc]
-    generic = _generic(name)
-    if reflected:
-        def op(self, other):
-            r = fast(other, self)
-            return generic(self, other) if r is NotImplemented else r
+def _div(self, o):
+    tr = self._trace
+    tape = tr.tape
+    if tape is not None:
+        if type(o) is ScalarTracer:
+            y = o.v
+            if o._trace is tr and y != 0.0:
+                v = self.v / y
+                dx = 1.0 / y
+                dy = -v / y
+                if v - v == 0.0 and dx - dx == 0.0 and dy - dy == 0.0:
+                    return _push(tr, tape, v, self._tangent, dx, o._tangent, dy)
+        elif (c := _number(o)) is not None and c != 0.0:
+            v = self.v / c
+            dx = 1.0 / c
+            if v - v == 0.0 and dx - dx == 0.0:
+                return _push(tr, tape, v, self._tangent, dx, None, 0.0)
+    return Tracer.__truediv__(self, o)
+
+
+def _rdiv(self, o):
+    tape = self._trace.tape
+    x = self.v
+    if tape is not None and x != 0.0 and (c := _number(o)) is not None:
+        v = c / x
+        d = -v / x
+        if v - v == 0.0 and d - d == 0.0:
+            return _push(self._trace, tape, v, self._tangent, d, None, 0.0)
+    return Tracer.__rtruediv__(self, o)
+
+
+def _power(x, y):
+    """x ** y on floats with both partials, or None where NumPy decides (0 ** y, a negative
+    base to a fractional power, overflow). The exponents the front end maps to other ufuncs
+    (2: square, 0.5: sqrt, -1: reciprocal) give those ufuncs' values."""
+    if x == 0.0 or (x < 0.0 and y != int(y)):
+        return
+    if y == 2.0:
+        v, dx = x * x, 2.0 * x
+    elif y == 0.5:
+        v = math.sqrt(x)
+        dx = 0.5 / v
+    elif y == -1.0:
+        v = 1.0 / x
+        dx = -(v * v)
     else:
-        def op(self, other):
-            r = fast(self, other)
-            return generic(self, other) if r is NotImplemented else r
-    return op
+        try:
+            v = x ** y
+        except OverflowError:
+            return
+        dx = y * x ** (y - 1.0)
+    # d/dy: not real for x < 0 (NaN, as NumPy's rule gives; only a traced y takes it)
+    dy = v * math.log(x) if x > 0.0 else math.nan
+    if v - v != 0.0 or dx - dx != 0.0:
+        return
+    return v, dx, dy
 
 
-for _n, _u in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
-               ("truediv", np.divide), ("pow", np.power)):
-    setattr(ScalarTracer, f"__{_n}__", _operator(_u, f"__{_n}__"))
-    setattr(ScalarTracer, f"__r{_n}__", _operator(_u, f"__r{_n}__", reflected=True))
-    # immutable, as NumPy's scalars: x += y makes a new value
-    setattr(ScalarTracer, f"__i{_n}__", getattr(ScalarTracer, f"__{_n}__"))
+def _pow(self, o):
+    tr = self._trace
+    tape = tr.tape
+    if tape is not None:
+        if type(o) is ScalarTracer:
+            r = _power(self.v, o.v) if o._trace is tr else None
+            if r is not None and r[2] - r[2] == 0.0:
+                return _push(tr, tape, r[0], self._tangent, r[1], o._tangent, r[2])
+        elif (c := _number(o)) is not None:
+            r = _power(self.v, c)
+            if r is not None:
+                return _push(tr, tape, r[0], self._tangent, r[1], None, 0.0)
+    return Tracer.__pow__(self, o)
+
+
+def _rpow(self, o):
+    tape = self._trace.tape
+    if tape is not None and (c := _number(o)) is not None:
+        r = _power(c, self.v)
+        if r is not None and r[2] - r[2] == 0.0:
+            return _push(self._trace, tape, r[0], self._tangent, r[2], None, 0.0)
+    return Tracer.__rpow__(self, o)
+
+
+# immutable, as NumPy's scalars: x += y makes a new value
+ScalarTracer.__add__ = ScalarTracer.__radd__ = ScalarTracer.__iadd__ = _add
+ScalarTracer.__mul__ = ScalarTracer.__rmul__ = ScalarTracer.__imul__ = _mul
+ScalarTracer.__sub__ = ScalarTracer.__isub__ = _sub
+ScalarTracer.__rsub__ = _rsub
+ScalarTracer.__truediv__ = ScalarTracer.__itruediv__ = _div
+ScalarTracer.__rtruediv__ = _rdiv
+ScalarTracer.__pow__ = ScalarTracer.__ipow__ = _pow
+ScalarTracer.__rpow__ = _rpow
+# NumPy's binary ufuncs called on a scalar (np.multiply(c, s), np.float64 * s): the operator
+# of the scalar's side
+BINARY = {np.add: (_add, _add), np.subtract: (_sub, _rsub), np.multiply: (_mul, _mul),
+          np.divide: (_div, _rdiv), np.power: (_pow, _rpow)}
 
 
 def _unary(self, rule):
@@ -460,11 +531,10 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
                 if r is not NotImplemented:
                     return r
         elif len(inputs) == 2:
-            fast = BINARY.get(ufunc)
-            if fast is not None:
-                r = fast(*inputs)
-                if r is not NotImplemented:
-                    return r
+            ops = BINARY.get(ufunc)
+            if ops is not None:
+                x, y = inputs
+                return ops[0](x, y) if x is self else ops[1](y, x)
     return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
 
 

@@ -271,10 +271,29 @@ _OF_ANS = {
     "reciprocal": lambda x, ans: neg(square(ans)),
 }
 SMOOTH_UNARY = {**_OF_X, **_OF_ANS}     # name -> derivative d(x, ans)
+
+
+# The same on Python floats, for the scalar tape (interpreters/scalars.py) where scalar code
+# calls them often: NumPy's value (sqrt: correctly rounded, as math's), the derivative above.
+def _floats(value, derivative):
+    def rule(x):
+        v = float(value(x))
+        return v, derivative(x, v)
+    return rule
+
+
+_FLOAT_FORMS = {
+    "sqrt": _floats(math.sqrt, lambda x, v: 0.5 / v),
+    "exp": _floats(np.exp, lambda x, v: v),
+    "log": _floats(np.log, lambda x, v: 1.0 / x),
+    "sin": _floats(np.sin, lambda x, v: math.cos(x)),
+    "cos": _floats(np.cos, lambda x, v: -math.sin(x)),
+    "tanh": _floats(np.tanh, lambda x, v: 1.0 - v * v),
+}
 for _name, _d in SMOOTH_UNARY.items():
     defjvp_scale(P[_name], _d)
     P[_name].taylor = taylor_rules.smooth(P[_name], _d, x_only=_name in _OF_X)
-    scalars.defunary(P[_name], _d)
+    scalars.defunary(P[_name], _d, _FLOAT_FORMS.get(_name))
 
 
 def _abs_jvp(t, ans, x):
