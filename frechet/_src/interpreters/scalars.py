@@ -575,7 +575,7 @@ scalar_tape_p.linear = scalar_tape_t_p.linear = True
 
 
 def _transpose(cts, *args, tape):
-    if _concrete(cts):
+    if _concrete(cts) and all(c is None or np.ndim(c) == 0 for c in cts):
         return tape.backward(cts)           # grad's backward pass: the sweep, now
     cts = [_float64(0.0) if c is None else c for c in cts]
     return scalar_tape_t_p.bind(*cts, tape=tape)
