@@ -616,6 +616,23 @@ def test_comparison_with_big_python_ints(f):
         assert_bitwise(res[1], np.array([0.0, float(f(BIG[0]))]))
 
 
+def _abs_at_zero(x):
+    return abs(x[0]) * x[1] + (x[0] * 0.0 + x[1]) * x[2]
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: the tape's sweeps run on Python floats, so a non-finite tangent or cotangent "
+    "(inf * 0) gives nan without NumPy's RuntimeWarning; tape off warns (raises under "
+    "simplefilter('error'))"))
+@pytest.mark.parametrize("apply", [
+    lambda L: L(np.array([np.inf, 1.0, 1.0])), lambda L: L.T(np.float64(np.inf))],
+    ids=["forward", "transpose"])
+def test_non_finite_tangents_warn_as_on_the_generic_path(apply):
+    x = np.array([0.0, -1.3, 2.0])
+    res = same_outcome(lambda: apply(fr.linearize(_abs_at_zero, x)[1]))
+    assert res[0] == "ok"
+
+
 def test_edge_values_under_default_filters_count_once_per_line():
     with tape(True), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
