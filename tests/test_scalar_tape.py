@@ -552,6 +552,8 @@ EDGE_UNARY = {
     "log1p_minus_one": lambda z: np.log1p(z[1]),
     "cbrt0": lambda z: np.cbrt(z[0]),
     "reciprocal0": lambda z: np.reciprocal(z[0]),
+    "log_denormal": lambda z: np.log(z[6] * 1e-320),        # finite value, derivative inf
+    "cosh_big": lambda z: np.cosh(z[2]),
 }
 
 
@@ -598,6 +600,19 @@ def test_negative_base_non_finite_exponent(f):
     assert res[0] == "ok"
     with np.errstate(all="ignore"):
         assert_bitwise(res[1][0], f(Z))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "bug: scalars._pow computes d/dx = y * x ** (y - 1.0) outside its try: OverflowError "
+    "(34, 'Numerical result out of range') escapes for x = 1e-200, y = -1"))
+@pytest.mark.parametrize("f", [lambda x: x[0] ** -1.0, lambda x: x[0] ** -1,
+                               lambda x: (x[0] * 1e-100) ** -0.5],
+                         ids=["float", "int", "half"])
+def test_power_with_overflowing_derivative(f):
+    x = np.array([1e-200, 2.0])
+    res = same_outcome(lambda: fr.value_and_grad(f)(x))
+    assert res[0] == "ok"
+    assert_bitwise(res[1][0], f(x))
 
 
 # Python compares a float with an int exactly; NumPy converts the int to float64 first (and
