@@ -477,17 +477,10 @@ USES = {
     "abs": abs,
     "in_later_grad": lambda s: fr.grad(lambda y: y[0] * s)(X),
     "pow": lambda s: s ** 2,
-    "lt": pytest.param(lambda s: s < 1, marks=pytest.mark.xfail(strict=True, reason=(
-        "bug: comparing an escaped ScalarTracer returns a value (scalars._compare reads .v "
-        "without checking the trace), tape off raises EscapedTracerError"))),
-    "ge_two_escaped": pytest.param(lambda s: s >= _ESCAPED[0], marks=pytest.mark.xfail(
-        strict=True, reason="bug: comparisons of escaped ScalarTracers compute silently")),
-    "builtin_max": pytest.param(lambda s: max(s, 0.0), marks=pytest.mark.xfail(
-        strict=True, reason="bug: max(escaped, 0.0) compares silently")),
-    "compared_in_later_grad": pytest.param(
-        lambda s: fr.grad(lambda y: y[0] * (1.0 if y[0] > s else 2.0))(X),
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "bug: a live ScalarTracer compared with an escaped one computes silently"))),
+    "lt": lambda s: s < 1,
+    "ge_two_escaped": lambda s: s >= _ESCAPED[0],
+    "builtin_max": lambda s: max(s, 0.0),
+    "compared_in_later_grad": lambda s: fr.grad(lambda y: y[0] * (1.0 if y[0] > s else 2.0))(X),
 }
 
 
@@ -537,11 +530,8 @@ EDGES = {
     "negative_base_fractional_traced_exponent": lambda z: z[1] ** (z[6] * 0.5),
 }
 
-# unary ufuncs with a scalar rule at a point where NumPy warns: the tape evaluates the rule
-# (warning once), rejects the non-finite result and the generic path warns again
-BUG_DOUBLE_WARNING = pytest.mark.xfail(strict=True, reason=(
-    "bug: a unary scalar rule at a singular point warns, then the generic path warns again "
-    "(two RuntimeWarnings, one attributed to scalars.py, where tape off gives one)"))
+# unary ufuncs with a scalar rule at a point where NumPy warns: the tape's rule must not warn
+# itself (the generic path, which it hands the operation to, warns once)
 EDGE_UNARY = {
     "sqrt0": lambda z: np.sqrt(z[0]),
     "log0": lambda z: np.log(z[0]),
@@ -568,29 +558,17 @@ def test_edge_values_unary_errors(name):
     same_outcome(lambda: fr.value_and_grad(EDGE_UNARY[name])(Z), "error")
 
 
-@BUG_DOUBLE_WARNING
 @pytest.mark.parametrize("name", EDGE_UNARY)
 def test_edge_values_unary_warnings(name):
     same_outcome(lambda: fr.value_and_grad(EDGE_UNARY[name])(Z), "always")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: x / 0.0 (constant divisor) warns 'divide by zero encountered in divide' twice with "
-    "the tape, 'in reciprocal' then 'in divide' without it (a different error under "
-    "simplefilter('error'))"))
 @pytest.mark.parametrize("filters", ["always", "error"])
 def test_divide_by_constant_zero(filters):
     same_outcome(lambda: fr.value_and_grad(lambda z: z[6] / 0.0)(Z), filters)
 
 
-# _pow tests `y != int(y)` for a negative base: int(inf) raises OverflowError, int(nan)
-# ValueError, out of the operator, where NumPy (and tape off) give inf / nan
-BUG_POW_INT = pytest.mark.xfail(strict=True, reason=(
-    "bug: negative base ** inf or nan raises OverflowError/ValueError from int(y) in "
-    "scalars._pow"))
-
-
-@BUG_POW_INT
+# a negative base to an infinite or NaN power: NumPy's inf / nan (int(inf) would raise)
 @pytest.mark.parametrize("f", [lambda z: z[1] ** np.inf, lambda z: z[1] ** np.nan,
                                lambda z: (z[1] * 0.5) ** -np.inf, lambda z: z[1] ** z[4],
                                lambda z: z[1] ** z[3]],
@@ -602,9 +580,7 @@ def test_negative_base_non_finite_exponent(f):
         assert_bitwise(res[1][0], f(Z))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: scalars._pow computes d/dx = y * x ** (y - 1.0) outside its try: OverflowError "
-    "(34, 'Numerical result out of range') escapes for x = 1e-200, y = -1"))
+# a derivative that overflows (x ** (y - 1) for x = 1e-200, y = -1): NumPy's inf, warned
 @pytest.mark.parametrize("f", [lambda x: x[0] ** -1.0, lambda x: x[0] ** -1,
                                lambda x: (x[0] * 1e-100) ** -0.5],
                          ids=["float", "int", "half"])
@@ -620,9 +596,6 @@ def test_power_with_overflowing_derivative(f):
 BIG = np.array([2.0 ** 53, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: scalars._compare compares the Python float with a Python int exactly: "
-    "s < 2**53 + 1 is True at s = 2**53 where NumPy says False"))
 @pytest.mark.parametrize("f", [lambda s: s < 2 ** 53 + 1, lambda s: s >= 2 ** 53 + 1,
                                lambda s: s < 10 ** 400], ids=["lt", "ge", "huge"])
 def test_comparison_with_big_python_ints(f):
@@ -814,8 +787,7 @@ def test_power_values_bitwise_as_numpy_scalars(on, a, e):
     assert_bitwise(v, a ** e)
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a scalar argument of grad is not a ScalarTracer, "
-                   "its first operation takes the generic path (array power), whatever the tape")
+# a float64 scalar argument of grad is on the tape from its first operation
 def test_power_of_scalar_argument_bitwise_as_numpy():
     with tape(True):
         v = fr.value_and_grad(lambda a: a ** 3)(A_CUBE)[0]

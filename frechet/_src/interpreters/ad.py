@@ -376,7 +376,9 @@ Trace.process_custom_vjp = _trace_default_custom_vjp
 
 def _run_jvp(jt, fun, primals, tangents):
     """fun on (primal, tangent) pairs of the JVP trace jt, with jt current."""
-    ins = [JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
+    tape = jt.tape
+    ins = [scalar_out(jt, p, t) if tape is not None and type(p) is np.float64 else
+           JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
     with _trace.transforming(jt):
         outs = fun(*ins)
     return _split_outputs(jt, outs)

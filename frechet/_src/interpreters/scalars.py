@@ -54,8 +54,9 @@ def defunary(prim, d, floats=None):
 
     def rule(x):
         x = _float64(x)
-        ans = impl(x)
-        return float(ans), float(d(x, ans))
+        with np.errstate(all="raise"):     # where NumPy would warn, the generic path decides
+            ans = impl(x)
+            return float(ans), float(d(x, ans))
     UNARY[impl] = rule if floats is None else floats
 
 
@@ -224,8 +225,12 @@ class ScalarTracer(JVPTracer):
         return self._trace.tape.staged(self._tangent)
 
     def widened(self) -> JVPTracer:
-        """This value as an ordinary JVPTracer (for the generic path)."""
-        return JVPTracer(self._trace, _float64(self.v), self.materialise())
+        """This value as an ordinary JVPTracer (for the generic path, which then sees exactly
+        what it sees with the tape off). After its linearization, a tracer of that trace
+        still, which the generic path refuses as escaped."""
+        tape = self._trace.tape
+        tangent = None if tape is None else tape.staged(self._tangent)
+        return JVPTracer(self._trace, _float64(self.v), tangent)
 
     def concrete(self):
         return _float64(self.v)
@@ -323,7 +328,7 @@ def _add(self, o):
             v = self.v + c
             if v - v == 0.0:
                 return _push(tr, tape, v, self._tangent, 1.0, None, 0.0)
-    return Tracer.__add__(self, o)
+    return Tracer.__add__(self.widened(), o)
 
 
 def _sub(self, o):
@@ -339,7 +344,7 @@ def _sub(self, o):
             v = self.v - c
             if v - v == 0.0:
                 return _push(tr, tape, v, self._tangent, 1.0, None, 0.0)
-    return Tracer.__sub__(self, o)
+    return Tracer.__sub__(self.widened(), o)
 
 
 def _rsub(self, o):
@@ -348,7 +353,7 @@ def _rsub(self, o):
         v = c - self.v
         if v - v == 0.0:
             return _push(self._trace, tape, v, self._tangent, -1.0, None, 0.0)
-    return Tracer.__rsub__(self, o)
+    return Tracer.__rsub__(self.widened(), o)
 
 
 def _mul(self, o):
@@ -365,7 +370,7 @@ def _mul(self, o):
             v = self.v * c
             if v - v == 0.0:
                 return _push(tr, tape, v, self._tangent, c, None, 0.0)
-    return Tracer.__mul__(self, o)
+    return Tracer.__mul__(self.widened(), o)
 
 
 def _div(self, o):
@@ -385,7 +390,7 @@ def _div(self, o):
             dx = 1.0 / c
             if v - v == 0.0 and dx - dx == 0.0:
                 return _push(tr, tape, v, self._tangent, dx, None, 0.0)
-    return Tracer.__truediv__(self, o)
+    return Tracer.__truediv__(self.widened(), o)
 
 
 def _rdiv(self, o):
@@ -396,29 +401,20 @@ def _rdiv(self, o):
         d = -v / x
         if v - v == 0.0 and d - d == 0.0:
             return _push(self._trace, tape, v, self._tangent, d, None, 0.0)
-    return Tracer.__rtruediv__(self, o)
+    return Tracer.__rtruediv__(self.widened(), o)
 
 
 def _power(x, y):
     """x ** y on floats with both partials, or None where NumPy decides (0 ** y, a negative
-    base to a fractional power, overflow). The exponents the front end maps to other ufuncs
-    (2: square, 0.5: sqrt, -1: reciprocal) give those ufuncs' values."""
-    if x == 0.0 or (x < 0.0 and y != int(y)):
+    base to a fractional or non-finite power, overflow). The value is C's pow, as NumPy's
+    float64 scalars compute it (arrays square for ** 2: one ulp apart for some x)."""
+    if x == 0.0 or (x < 0.0 and not y.is_integer()):
         return
-    if y == 2.0:
-        v, dx = x * x, 2.0 * x
-    elif y == 0.5:
-        v = math.sqrt(x)
-        dx = 0.5 / v
-    elif y == -1.0:
-        v = 1.0 / x
-        dx = -(v * v)
-    else:
-        try:
-            v = x ** y
-        except OverflowError:
-            return
+    try:
+        v = x ** y
         dx = y * x ** (y - 1.0)
+    except OverflowError:
+        return
     # d/dy: not real for x < 0 (NaN, as NumPy's rule gives; only a traced y takes it)
     dy = v * math.log(x) if x > 0.0 else math.nan
     if v - v != 0.0 or dx - dx != 0.0:
@@ -438,7 +434,7 @@ def _pow(self, o):
             r = _power(self.v, c)
             if r is not None:
                 return _push(tr, tape, r[0], self._tangent, r[1], None, 0.0)
-    return Tracer.__pow__(self, o)
+    return Tracer.__pow__(self.widened(), o)
 
 
 def _rpow(self, o):
@@ -447,7 +443,7 @@ def _rpow(self, o):
         r = _power(c, self.v)
         if r is not None and r[2] - r[2] == 0.0:
             return _push(self._trace, tape, r[0], self._tangent, r[2], None, 0.0)
-    return Tracer.__rpow__(self, o)
+    return Tracer.__rpow__(self.widened(), o)
 
 
 # immutable, as NumPy's scalars: x += y makes a new value
@@ -471,7 +467,7 @@ def _unary(self, rule):
         return NotImplemented
     try:
         v, d = rule(self.v)
-    except (ValueError, OverflowError, ZeroDivisionError):
+    except (ValueError, ArithmeticError):       # (FloatingPointError is one)
         return NotImplemented
     if v - v != 0.0 or d - d != 0.0:
         return NotImplemented
@@ -486,7 +482,7 @@ def _unary(self, rule):
 
 def _neg(self):
     r = _unary(self, lambda x: (-x, -1.0))
-    return Tracer.__neg__(self) if r is NotImplemented else r
+    return Tracer.__neg__(self.widened()) if r is NotImplemented else r
 
 
 def _pos(self):
@@ -495,7 +491,7 @@ def _pos(self):
 
 def _abs(self):
     r = _unary(self, lambda x: (abs(x), (x > 0.0) - (x < 0.0)))
-    return Tracer.__abs__(self) if r is NotImplemented else r
+    return Tracer.__abs__(self.widened()) if r is NotImplemented else r
 
 
 ScalarTracer.__neg__ = _neg
@@ -507,12 +503,13 @@ def _compare(name, test):
     generic = _generic(name)
 
     def op(self, other):
-        t = type(other)
-        if t is float or t is int or t is _float64:
-            return np.bool_(test(self.v, other))
-        if t is ScalarTracer:
-            return np.bool_(test(self.v, other.v))
-        return generic(self, other)
+        if self._trace.tape is not None:       # (after linearization: escaped, refused)
+            if type(other) is ScalarTracer:
+                if other._trace.tape is not None:
+                    return np.bool_(test(self.v, other.v))
+            elif (c := _number(other)) is not None:    # ints as NumPy compares them: floats
+                return np.bool_(test(self.v, c))
+        return generic(self.widened(), other)
     return op
 
 
@@ -535,7 +532,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             if ops is not None:
                 x, y = inputs
                 return ops[0](x, y) if x is self else ops[1](y, x)
-    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+    ins = [x.widened() if type(x) is ScalarTracer else x for x in inputs]
+    me = next((w for x, w in zip(inputs, ins) if x is self), self)
+    return Tracer.__array_ufunc__(me, ufunc, method, *ins, **kwargs)
 
 
 ScalarTracer.__array_ufunc__ = _array_ufunc

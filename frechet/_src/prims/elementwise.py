@@ -274,20 +274,27 @@ SMOOTH_UNARY = {**_OF_X, **_OF_ANS}     # name -> derivative d(x, ans)
 
 
 # The same on Python floats, for the scalar tape (interpreters/scalars.py) where scalar code
-# calls them often: NumPy's value (sqrt: correctly rounded, as math's), the derivative above.
-def _floats(value, derivative):
+# calls them often: NumPy's value (sqrt: correctly rounded, as math's), the derivative above,
+# and, outside the domain where NumPy computes without a warning, a ValueError (the tape then
+# hands the operation to the generic path, which warns as NumPy does).
+def _floats(value, derivative, domain=None):
     def rule(x):
+        if domain is not None and not domain(x):
+            raise ValueError
         v = float(value(x))
         return v, derivative(x, v)
     return rule
 
 
+_EXP_MAX = 709.78      # np.exp overflows (and warns) from 709.7827...
+
+
 _FLOAT_FORMS = {
     "sqrt": _floats(math.sqrt, lambda x, v: 0.5 / v),
-    "exp": _floats(np.exp, lambda x, v: v),
-    "log": _floats(np.log, lambda x, v: 1.0 / x),
-    "sin": _floats(np.sin, lambda x, v: math.cos(x)),
-    "cos": _floats(np.cos, lambda x, v: -math.sin(x)),
+    "exp": _floats(np.exp, lambda x, v: v, lambda x: x <= _EXP_MAX),
+    "log": _floats(np.log, lambda x, v: 1.0 / x, lambda x: 0.0 < x < math.inf),
+    "sin": _floats(np.sin, lambda x, v: math.cos(x), math.isfinite),
+    "cos": _floats(np.cos, lambda x, v: -math.sin(x), math.isfinite),
     "tanh": _floats(np.tanh, lambda x, v: 1.0 - v * v),
 }
 for _name, _d in SMOOTH_UNARY.items():
