@@ -65,7 +65,7 @@ def test_the_tape_is_a_linear_map_like_any_other():
             x, y = x + 0.1 * np.sin(y), y - 0.1 * x * y
         return np.array([x, y * y])
     t = np.array([0.4, 0.8])
-    out, L = frechet.linearize(f, t)
+    _, L = frechet.linearize(f, t)
     assert "scalar_tape" in str(L)
     J = frechet.jacfwd(f)(t)
     np.testing.assert_allclose(frechet.jacrev(f)(t), J, rtol=1e-13)

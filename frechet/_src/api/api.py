@@ -28,9 +28,13 @@ from frechet._src.prims.shape import stop_gradient_p
 
 
 def _leaf(x):
-    """A pytree leaf as an array: tracers and ndarrays as they are, anything else converted."""
-    if isinstance(x, (Tracer, np.ndarray)):
+    """A pytree leaf as an array: tracers, ndarrays and float64 scalars as they are (a NumPy
+    scalar computes as one: its powers are C's pow, not an array's), Python floats as float64
+    scalars, anything else converted."""
+    if isinstance(x, (Tracer, np.ndarray)) or type(x) is np.float64:
         return x
+    if type(x) is float:
+        return np.float64(x)
     a = np.asarray(x)
     if a.dtype == object:
         kind = type(x).__name__

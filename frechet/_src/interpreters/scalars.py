@@ -29,7 +29,7 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
-from frechet._src.core.trace import Tracer
+from frechet._src.core.trace import EVAL, Tracer, current
 from frechet._src.interpreters import ad
 from frechet._src.interpreters.ad import JVPTracer
 from frechet._src.interpreters.batching import with_batch_axis
@@ -243,6 +243,9 @@ class ScalarTracer(JVPTracer):
 
 
 _new_object = object.__new__
+# The tape serves the thread whose transformation made it: elsewhere (a thread pool not given
+# the caller's context) the current trace is EVAL, and the generic path says what to do.
+_current = current
 
 
 def new(trace, value: float, slot: int) -> ScalarTracer:
@@ -317,7 +320,7 @@ def _push(tr, tape, v, a, pa, b, pb):
 
 def _add(self, o):
     tr = self._trace
-    tape = tr.tape
+    tape = tr.tape if _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -333,7 +336,7 @@ def _add(self, o):
 
 def _sub(self, o):
     tr = self._trace
-    tape = tr.tape
+    tape = tr.tape if _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -348,7 +351,7 @@ def _sub(self, o):
 
 
 def _rsub(self, o):
-    tape = self._trace.tape
+    tape = self._trace.tape if _current() is not EVAL else None
     if tape is not None and (c := _number(o)) is not None:
         v = c - self.v
         if v - v == 0.0:
@@ -358,7 +361,7 @@ def _rsub(self, o):
 
 def _mul(self, o):
     tr = self._trace
-    tape = tr.tape
+    tape = tr.tape if _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -375,7 +378,7 @@ def _mul(self, o):
 
 def _div(self, o):
     tr = self._trace
-    tape = tr.tape
+    tape = tr.tape if _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             y = o.v
@@ -394,7 +397,7 @@ def _div(self, o):
 
 
 def _rdiv(self, o):
-    tape = self._trace.tape
+    tape = self._trace.tape if _current() is not EVAL else None
     x = self.v
     if tape is not None and x != 0.0 and (c := _number(o)) is not None:
         v = c / x
@@ -424,7 +427,7 @@ def _power(x, y):
 
 def _pow(self, o):
     tr = self._trace
-    tape = tr.tape
+    tape = tr.tape if _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             r = _power(self.v, o.v) if o._trace is tr else None
@@ -438,7 +441,7 @@ def _pow(self, o):
 
 
 def _rpow(self, o):
-    tape = self._trace.tape
+    tape = self._trace.tape if _current() is not EVAL else None
     if tape is not None and (c := _number(o)) is not None:
         r = _power(c, self.v)
         if r is not None and r[2] - r[2] == 0.0:
@@ -462,7 +465,7 @@ BINARY = {np.add: (_add, _add), np.subtract: (_sub, _rsub), np.multiply: (_mul, 
 
 
 def _unary(self, rule):
-    tape = self._trace.tape
+    tape = self._trace.tape if _current() is not EVAL else None
     if tape is None:
         return NotImplemented
     try:
@@ -503,7 +506,7 @@ def _compare(name, test):
     generic = _generic(name)
 
     def op(self, other):
-        if self._trace.tape is not None:       # (after linearization: escaped, refused)
+        if self._trace.tape is not None and _current() is not EVAL:   # else escaped: refused
             if type(other) is ScalarTracer:
                 if other._trace.tape is not None:
                     return np.bool_(test(self.v, other.v))
