@@ -120,20 +120,74 @@ def test_knapsack_enumeration_matches_brute_force(dim):
     assert np.all(sols @ weights.T <= 12.0 + 1e-9) and set(np.unique(sols)) <= {0.0, 1.0}
 
 
-def test_knapsack_dp_and_milp_match_brute_force():
+def brute_knapsack_solutions(costs, weights, caps):
+    """The optimal subsets by brute force, ties broken by the smallest code sum_k w_k 2^k."""
+    m = weights.shape[1]
+    subsets = ((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1).astype(np.float64)
+    feasible = subsets[np.all(subsets @ weights.T <= caps + 1e-9, axis=1)]   # codes ascending
+    values = costs @ feasible.T
+    ties = np.sum(values == np.max(values, axis=1, keepdims=True), axis=1)
+    return feasible[np.argmax(values, axis=1)], ties
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_knapsack_dp_and_enumeration_break_ties_alike(dim):
+    """Small integer costs make ties frequent: both exact methods return the optimal subset
+    of smallest code, as brute force does."""
+    rng = np.random.default_rng(10 + dim)
+    m = 11
+    weights = rng.integers(1, 6, (dim, m)).astype(float)
+    caps = rng.integers(6, 12, dim).astype(float)
+    costs = rng.integers(-1, 4, (300, m)).astype(float)
+    want, ties = brute_knapsack_solutions(costs, weights, caps)
+    assert np.mean(ties > 1) > 0.2
+    dp = Knapsack(weights, caps)
+    # the same feasible set with non-integral weights is enumerated instead
+    enum = Knapsack(weights * (1 - 1e-3), caps * (1 - 1e-3))
+    assert dp.method == "dp" and enum.method == "enumerate"
+    objs = np.sum(costs * want, axis=1)
+    for oracle in (dp, enum):
+        sols, got = oracle.solve(costs)
+        np.testing.assert_array_equal(got, objs)
+        np.testing.assert_array_equal(sols, want)
+
+
+def test_knapsack_paper_instance_is_enumerated_and_matches_highs():
+    """PyEPO's paper knapsack (32 items, 2 dimensions, weights 3.00-7.99, capacity 20): the
+    enumeration against HiGHS on its costs and on signed costs such as SPO+'s 2 c_hat - c."""
+    weights, _, c = data.knapsack(40, 5, 32, dim=2, deg=4, noise=0.5, seed=3)
+    oracle = Knapsack(weights, 20.0)
+    assert oracle.method == "enumerate"
+    costs = np.concatenate([c.astype(np.float64),
+                            np.random.default_rng(0).normal(1.0, 3.0, (20, 32))])
+    highs = MixedIntegerProgram(32, A_ub=weights, b_ub=[20.0, 20.0], bounds=(0, 1),
+                                integrality=1, sense=Sense.MAX)
+    sols, objs = oracle.solve(costs)
+    np.testing.assert_allclose(objs, highs.solve(costs)[1], rtol=1e-9, atol=1e-9)
+    assert np.all(sols @ weights.T <= 20.0 + 1e-9) and set(np.unique(sols)) <= {0.0, 1.0}
+
+
+def test_knapsack_dp_matches_brute_force_past_enumeration():
     rng = np.random.default_rng(3)
-    m = 18                                               # above enumeration's limit
+    m = 18
     weights = rng.integers(3, 9, m).astype(float)
     costs = rng.normal(2.0, 2.0, (6, m))
     dp = Knapsack(weights, 30)
     assert dp.method == "dp"
-    reference = brute_knapsack(costs, weights[None], np.array([30.0]))
-    np.testing.assert_allclose(dp.solve(costs)[1], reference)
-    weights2 = np.stack([weights, rng.integers(1, 9, m) + 0.5])
-    milp = Knapsack(weights2, [30, 25])
-    assert milp.method == "milp"
-    np.testing.assert_allclose(milp.solve(costs)[1],
-                               brute_knapsack(costs, weights2, np.array([30.0, 25.0])))
+    np.testing.assert_allclose(dp.solve(costs)[1],
+                               brute_knapsack(costs, weights[None], np.array([30.0])))
+
+
+def test_knapsack_milp_matches_dp_on_the_scaled_instance():
+    """Too many feasible subsets (light items) and non-integral weights: HiGHS, against the
+    dynamic programme on the same instance scaled to integers."""
+    rng = np.random.default_rng(8)
+    weights = rng.integers(1, 7, (2, 24)) / 2
+    milp = Knapsack(weights, [12.0, 11.0])
+    dp = Knapsack(weights * 2, [24.0, 22.0])
+    assert milp.method == "milp" and dp.method == "dp"
+    costs = rng.normal(1.0, 2.0, (5, 24))
+    np.testing.assert_allclose(milp.solve(costs)[1], dp.solve(costs)[1], rtol=1e-9)
 
 
 def test_knapsack_validation():

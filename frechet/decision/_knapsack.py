@@ -7,9 +7,15 @@ import numpy as np
 from frechet.decision._oracle import Oracle, Sense
 from frechet.decision._programs import milp_solutions
 
-# Enumeration of the feasible subsets is exact and one matrix product per batch; above this
-# many items it costs more than one HiGHS call per instance
-MAX_ENUMERATED_ITEMS = 16
+# Size rules for the exact batched methods (above both, HiGHS per instance). Dynamic
+# programming keeps one take/skip bit per item and capacity cell: m * prod(capacities + 1)
+# cells per instance, at about 3 ns a cell here: 2**22 cells cost about one HiGHS call (~10 ms).
+# Enumeration keeps the feasible subsets as a (K, m) 0/1 matrix and costs one (B, m) x (m, K)
+# product per batch.
+MAX_DP_CELLS = 2**22
+MAX_SUBSETS = 2**16
+# Instances per chunk of a batch, so that a chunk's table or (B, K) values stay below this
+CHUNK_ELEMENTS = 2**23
 
 
 class Argmax(Oracle):
@@ -37,11 +43,19 @@ class Argmax(Oracle):
 class Knapsack(Oracle):
     """max c^T w subject to W w <= capacities, w in {0, 1}^m (PyEPO's knapsack model).
 
-    Exact by one of three methods, chosen from the instance: enumeration of the feasible
-    subsets (m <= 16; one matrix product per batch), dynamic programming over the capacity
-    (one dimension, integer weights and capacity; vectorised over the batch), otherwise
-    `scipy.optimize.milp` (HiGHS) per instance. Costs may be negative (then such items are
-    left out).
+    Exact by one of three methods, chosen once from the instance (`method`):
+
+    * "dp": integer weights and capacities with m * prod(capacities + 1) <= MAX_DP_CELLS:
+      dynamic programming over the capacity grid (any dimension), vectorised over the batch;
+    * "enumerate": at most MAX_SUBSETS feasible subsets (PyEPO's paper instance, 32 items
+      of weight 3.00-7.99 in 2 dimensions of capacity 20, has 4 500 to 9 400): all of them,
+      listed once by growing feasible sets item by item, then one matrix product per batch;
+    * "milp": otherwise, `scipy.optimize.milp` (HiGHS) per instance.
+
+    Costs may be negative (such items are then left out). Ties: among optimal subsets "dp"
+    and "enumerate" both return the one whose code sum_k w_k 2^k is smallest (the last items
+    left out first), exactly when the costs' sums are exact in float64 (integer costs, as
+    PyEPO's); HiGHS returns any optimum.
 
     Args:
       weights: (dim, m) or (m,) nonnegative item weights.
@@ -69,16 +83,16 @@ class Knapsack(Oracle):
         return self._solver(costs)
 
     def _choose_method(self):
-        weights, caps = self.weights, self.capacities
-        if self.num_cost <= MAX_ENUMERATED_ITEMS:
-            subsets = _feasible_subsets(weights, caps)
-            return "enumerate", lambda c: subsets[np.argmax(c @ subsets.T, axis=-1)]
+        weights, caps, m = self.weights, self.capacities, self.num_cost
         integral = np.all(weights == np.round(weights)) and np.all(caps == np.round(caps))
-        if weights.shape[0] == 1 and integral and caps[0] <= 10**6:
-            w, cap = weights[0].astype(np.int64), int(caps[0])
-            return "dp", lambda c: _dp_solutions(c, w, cap)
+        if integral and m * np.prod(caps + 1) <= MAX_DP_CELLS:
+            w, cap = weights.astype(np.int64), caps.astype(np.int64)
+            return "dp", lambda c: _in_chunks(_dp_solutions, c, m * np.prod(cap + 1), w, cap)
+        subsets = _feasible_subsets(weights, caps, MAX_SUBSETS)
+        if subsets is not None:
+            return "enumerate", lambda c: _in_chunks(_best_subsets, c, len(subsets), subsets)
         return "milp", lambda c: milp_solutions(-c, weights, caps, None, None, (0.0, 1.0),
-                                                np.ones(self.num_cost))
+                                                np.ones(m))
 
     def __repr__(self):
         return f"Knapsack(items={self.num_cost}, dim={self.weights.shape[0]}, " \
@@ -92,32 +106,67 @@ def _check_knapsack(weights, capacities):
         raise ValueError("pass nonnegative weights and capacities")
 
 
-def _feasible_subsets(weights, capacities):
-    m = weights.shape[1]
-    subsets = ((np.arange(2 ** m)[:, None] >> np.arange(m)) & 1).astype(np.float64)
+def _in_chunks(solver, costs, elements_per_instance, *args):
+    """solver(costs, *args) on row chunks small enough to bound the solver's memory."""
+    rows = max(1, int(CHUNK_ELEMENTS // elements_per_instance))
+    return np.concatenate([solver(costs[i:i + rows], *args)
+                           for i in range(0, len(costs), rows)] or [np.zeros((0, costs.shape[1]))])
+
+
+def _feasible_subsets(weights, capacities, limit):
+    """Every feasible subset as a (K, m) 0/1 matrix ordered by code sum_k w_k 2^k, or None
+    when there are more than `limit`. Grown item by item: a set of size k + 1 is a feasible
+    set of size k plus one item of larger index, so only feasible sets are ever formed."""
+    dim, m = weights.shape
     # Note: the weights' sums carry rounding error; a subset exactly at capacity is feasible
-    tol = 1e-9 * max(1.0, float(np.max(capacities)))
-    feasible = np.all(subsets @ weights.T <= capacities + tol, axis=1)
-    return subsets[feasible]
+    room = capacities + 1e-9 * max(1.0, float(np.max(capacities)))
+    members = [np.zeros((1, 0), dtype=np.int64)]          # the sets of the current size
+    load, last, total = np.zeros((1, dim)), np.array([-1]), 1
+    while len(last):
+        fits = np.all(load[:, None, :] + weights.T[None] <= room, axis=2)
+        fits &= np.arange(m)[None, :] > last[:, None]
+        parent, item = np.nonzero(fits)
+        total += len(item)
+        if total > limit:
+            return None
+        members.append(np.column_stack((members[-1][parent], item)))
+        load, last = load[parent] + weights.T[item], item
+    subsets = np.zeros((total, m))
+    start = 0
+    for sets in members:
+        subsets[np.arange(start, start + len(sets))[:, None], sets] = 1.0
+        start += len(sets)
+    # np.lexsort's primary key is its last: item m-1, then m-2, ... (the code's binary digits)
+    return subsets[np.lexsort(subsets.T)]
 
 
-def _dp_solutions(costs, weights, capacity):
-    """0-1 knapsack by dynamic programming over the capacity, vectorised over the batch."""
+def _best_subsets(costs, subsets):
+    # np.argmax returns the first best, the smallest code
+    return subsets[np.argmax(costs @ subsets.T, axis=-1)]
+
+
+def _dp_solutions(costs, weights, capacities):
+    """0-1 knapsack by dynamic programming over the integer capacity grid, vectorised over
+    the batch. best[:, r] is the best value of the items seen so far within room r (a cell
+    of the grid prod(capacities + 1)); backtracking from the last item takes an item only
+    when that is strictly better, which gives the smallest code among optimal subsets."""
     b, m = costs.shape
-    best = np.zeros((b, capacity + 1))          # best[:, r]: best value within capacity r
-    take = np.zeros((m, b, capacity + 1), dtype=bool)
+    best = np.zeros((b, *(capacities + 1)))
+    take = np.zeros((m, *best.shape), dtype=bool)
     for k in range(m):
-        wk = weights[k]
-        if wk > capacity:
+        wk = weights[:, k]
+        if np.any(wk > capacities):
             continue
-        with_k = best[:, :capacity + 1 - wk] + costs[:, k:k + 1]
-        take[k, :, wk:] = with_k > best[:, wk:]
-        best[:, wk:] = np.maximum(best[:, wk:], with_k)
+        source = (slice(None), *(slice(0, c + 1 - w) for c, w in zip(capacities, wk)))
+        target = (slice(None), *(slice(w, None) for w in wk))
+        with_k = best[source] + costs[:, k].reshape(-1, *([1] * len(wk)))
+        take[k][target] = with_k > best[target]
+        best[target] = np.maximum(best[target], with_k)
     sols = np.zeros((b, m))
-    room = np.full(b, capacity)
+    room = np.tile(capacities, (b, 1))
     rows = np.arange(b)
     for k in reversed(range(m)):
-        chosen = take[k, rows, room]
+        chosen = take[(k, rows, *room.T)]
         sols[chosen, k] = 1.0
-        room = room - chosen * weights[k]
+        room = room - chosen[:, None] * weights[:, k]
     return sols
