@@ -1,6 +1,6 @@
 """The enclosure rules of taylor_bound's interpreter, one per primitive: each takes the
 arguments (enclosures as Enc, constants as arrays) and the region and returns the result's
-terms (enclosure.py). ENCLOSURE maps each Primitive object to its rule (bounds is a library
+terms (interpreters/enclosure/arithmetic.py). ENCLOSURE maps each Primitive object to its rule (bounds is a library
 on top of the primitives, so its table names them here); the rules for moves of elements,
 concatenation and contractions also get the primitive itself, whose impl or batching rule
 they apply to the ends of every term.
@@ -13,10 +13,10 @@ import math
 
 import numpy as np
 
-from frechet._src.bounds import elementary
-from frechet._src.bounds import enclosure as E
-from frechet._src.bounds import interval as iv
 from frechet._src.interpreters.ad import add_any_p
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import elementary
+from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.elementwise import UFUNC_PRIMS
 from frechet._src.prims.indexing import getitem_p

@@ -17,9 +17,9 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.api.api import make_program
-from frechet._src.bounds import enclosure as E
-from frechet._src.bounds import interval as iv
 from frechet._src.bounds import rules as R
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.lax.branch import cond_p
 from frechet._src.numpy import manipulation as fnp
 
