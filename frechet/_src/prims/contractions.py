@@ -16,6 +16,7 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.ad import add_tangents, is_undefined
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import buffers, fusion, scalar_loops
 from frechet._src.prims.rules import cauchy
 from frechet._src.prims.shape import broadcast_in_dim_p
@@ -193,6 +194,9 @@ def _batch(args, batched, *, spec):
 
 
 einsum_p.batch = _batch
+
+
+einsum_p.enclosure = functools.partial(enc.einsum, einsum_p)
 
 
 # Back ends: jit's buffers give a matmul-shaped einsum out=, fused loops run serially in

@@ -18,6 +18,8 @@ from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
 from frechet._src.interpreters import scalars
 from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.interpreters.jet import taylor_from_jvp
 from frechet._src.ir import codegen, fusion
 from frechet._src.prims import taylor_rules
@@ -415,6 +417,39 @@ for _name in ("add", "subtract", "maximum", "minimum", "fmax", "fmin", "absolute
     P[_name].taylor = taylor_by_jvp(P[_name])
 P["absolute"].taylor = taylor_rules.complex_abs(P["absolute"].taylor,
                                                 taylor_from_jvp(P["absolute"]))
+
+# Enclosure rules (frechet.bounds; interpreters/enclosure/rules.py): sums and products by the
+# interval polynomials' arithmetic, smooth functions composed with their sharp one-dimensional
+# enclosures, max and min through |a - b|, comparisons constant where the compared intervals do
+# not overlap over the region (else they raise).
+P["add"].enclosure, P["subtract"].enclosure = enc.add, enc.sub
+P["negative"].enclosure = lambda args, reg: E.neg(args[0].terms)
+P["multiply"].enclosure = lambda args, reg: enc.mul(*args, reg)
+P["divide"].enclosure = enc.divide
+P["square"].enclosure = lambda args, reg: E.mul(args[0].terms, args[0].terms, reg)
+P["power"].enclosure = enc.power
+P["reciprocal"].enclosure = lambda args, reg: enc.reciprocal(args[0], reg)
+P["sqrt"].enclosure = enc.unary("power", 0.5)
+P["cbrt"].enclosure = enc.unary("power", 1.0 / 3.0)
+for _name in ("exp", "log", "sin", "cos", "tanh"):
+    P[_name].enclosure = enc.unary(_name)
+P["expm1"].enclosure = lambda args, reg: enc.one_plus(enc.compose("exp", args[0].terms, reg),
+                                                      reg, -1.0)
+P["log1p"].enclosure = lambda args, reg: enc.compose("log", enc.shifted(args[0], reg), reg)
+P["logaddexp"].enclosure = enc.logaddexp
+P["absolute"].enclosure = P["fabs"].enclosure = lambda args, reg: enc.absolute(args[0], reg)
+P["maximum"].enclosure = P["fmax"].enclosure = enc.minmax(1)
+P["minimum"].enclosure = P["fmin"].enclosure = enc.minmax(-1)
+# on the intervals a, b of the compared values: (always true, always false)
+for _name, _test in {
+    "greater": lambda a, b: (a[0] > b[1], a[1] <= b[0]),
+    "greater_equal": lambda a, b: (a[0] >= b[1], a[1] < b[0]),
+    "less": lambda a, b: (a[1] < b[0], a[0] >= b[1]),
+    "less_equal": lambda a, b: (a[1] <= b[0], a[0] > b[1]),
+    "not_equal": lambda a, b: enc.equal_intervals(a, b)[::-1],
+    "equal": enc.equal_intervals,
+}.items():
+    P[_name].enclosure = enc.comparison(_test)
 
 # Passes and back ends (ir/): what peephole and the JVP trace emit as a scaling, codegen's
 # operator forms, fused-loop templates (vecmath: vectorised float64 versions).

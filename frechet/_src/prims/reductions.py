@@ -12,6 +12,7 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import scalar_loops
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.contractions import einsum_p
@@ -73,6 +74,9 @@ def _minmax(name, fn):
 
 reduce_max_p = _minmax("reduce_max", np.maximum.reduce)
 reduce_min_p = _minmax("reduce_min", np.minimum.reduce)
+
+
+reduce_max_p.enclosure, reduce_min_p.enclosure = enc.reduce_minmax(1), enc.reduce_minmax(-1)
 
 # any / all / argmax / argmin: no derivative ------------------------------------------------------
 

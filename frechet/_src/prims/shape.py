@@ -4,6 +4,7 @@ joining, selecting. All but `select`'s predicate are linear; their transposes pa
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,7 @@ from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import broadcast_batched
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import codegen, fusion, scalar_loops
 from frechet._src.prims.rules import deflinear, defvectorized, taylor_by_jvp
 
@@ -261,6 +263,16 @@ for _p in (select_p, convert_element_type_p):
 # a constant: no series at all (not a series of zeros, which would make every primitive after
 # it run its Taylor rule, as det's JVP rule does on the condition it computes)
 stop_gradient_p.taylor = lambda primals, series: (stop_gradient_p.bind(*primals), None)
+
+# Enclosure rules (frechet.bounds): moves and concatenation apply the primitive itself to both
+# ends of every term, exactly; sums add the ends with outward rounding.
+for _p in (reshape_p, transpose_p, broadcast_in_dim_p, convert_element_type_p, stop_gradient_p):
+    _p.enclosure = enc.move(_p)
+
+
+reduce_sum_p.enclosure = enc.reduce_sum
+concatenate_p.enclosure = functools.partial(enc.concatenate, concatenate_p)
+select_p.enclosure = enc.select
 
 # Back ends and passes: what jit's peephole pass rewrites, codegen's inline forms, fused-loop
 # templates, and how the scan compiler writes these out element by element.

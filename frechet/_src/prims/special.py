@@ -10,6 +10,8 @@ from scipy.special import _ufuncs
 
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.prims.elementwise import (
     UFUNC_PRIMS,
     add,
@@ -66,6 +68,9 @@ defjvp_output(polygamma_p, lambda t, ans, x, *, n: mul(t, polygamma_p.bind(x, n=
 # expit(x) expit(-x), not ans (1 - ans): 1 - ans is 0 for x > 37, where the derivative is e^-x
 defjvp_scale(expit_p, lambda x, ans: mul(ans, expit_p.bind(neg(x))))
 defjvp_output(logit_p, lambda t, ans, x: div(t, mul(x, sub(const(x, 1), x))))
+# enclosures (frechet.bounds): sharp one-dimensional ones of erf and expit; erfc = 1 - erf
+erf_p.enclosure, expit_p.enclosure = enc.unary("erf"), enc.unary("expit")
+erfc_p.enclosure = lambda args, reg: enc.one_plus(E.neg(enc.compose("erf", args[0], reg)), reg)
 
 SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammaln: gammaln_p,
                   sp.psi: digamma_p, sp.expit: expit_p, sp.logit: logit_p}
@@ -311,6 +316,9 @@ defjvp_output(xlogy_p, lambda t, ans, x, y: mul(t, xlogy_p.bind(const(x, 1.0), y
               lambda t, ans, x, y: mul(t, _x_over(x, y)))
 defjvp_output(xlog1py_p, lambda t, ans, x, y: mul(t, xlog1py_p.bind(const(x, 1.0), y)),
               lambda t, ans, x, y: mul(t, _x_over(x, add(y, const(y, 1.0)))))
+
+
+xlogy_p.enclosure, xlog1py_p.enclosure = enc.xlog(0.0), enc.xlog(1.0)
 rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
 kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
 
