@@ -11,6 +11,7 @@ from scipy.special import _ufuncs
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.prims.elementwise import (
     UFUNC_PRIMS,
@@ -318,7 +319,24 @@ defjvp_output(xlog1py_p, lambda t, ans, x, y: mul(t, xlog1py_p.bind(const(x, 1.0
               lambda t, ans, x, y: mul(t, _x_over(x, add(y, const(y, 1.0)))))
 
 
-xlogy_p.enclosure, xlog1py_p.enclosure = enc.xlog(0.0), enc.xlog(1.0)
+def _xlog_enclosure(shift):
+    """The enclosure rule of xlogy (shift 0) and xlog1py (shift 1): x log(shift + y), with 0
+    wherever x is a constant 0 (scipy's xlogy(0, y) = 0)."""
+    def rule(args, reg):
+        x, y = args
+        if not isinstance(y, enc.Enc):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_y = np.log(shift + np.asarray(y, dtype=np.float64))
+            return E.scale(enc.terms_of(x, reg), (iv.down(log_y), iv.up(log_y)))
+        if not isinstance(x, enc.Enc) and not np.any(np.asarray(x)):
+            return E.constant(np.zeros(np.broadcast_shapes(np.shape(x),
+                                                           E.value_shape(y.terms))), reg)
+        log_y = enc.compose("log", enc.shifted(y, reg) if shift else y, reg)
+        return enc.mul(x, enc.Enc(log_y), reg)
+    return rule
+
+
+xlogy_p.enclosure, xlog1py_p.enclosure = _xlog_enclosure(0.0), _xlog_enclosure(1.0)
 rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
 kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
 
