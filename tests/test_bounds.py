@@ -198,7 +198,7 @@ def test_compositions_are_tighter_than_interval_arithmetic():
     ("abs", None, -1.0, 0.3), ("abs", None, -1.0, -0.3), ("abs", None, 0.2, 0.3)])
 def test_degree_zero_enclosures_are_ranges(name, p, lo, hi):
     # the range-propagation pass uses these; a wrong one would silently tighten later bounds
-    from frechet._src.bounds import elementary
+    from frechet._src.interpreters.enclosure import elementary
     ys = np.linspace(lo, hi, 2001)
     y0 = np.array(0.5 * (lo + hi))
     y = (np.array(lo), np.array(hi))
@@ -275,7 +275,7 @@ def test_long_double_erf():
     # erf's positive-term series summed in Python fractions (no cancellation, exact rationals)
     from fractions import Fraction
 
-    from frechet._src.bounds.elementary import _VALUE_EPS, _erf
+    from frechet._src.interpreters.enclosure.elementary import _VALUE_EPS, _erf
     ys = np.array([-4.5, -2.0, -0.3, 1e-8, 0.5, 1.7, 2.9, 3.2, 6.0], dtype=np.longdouble)
     got = _erf(ys)
     for g, y in zip(got, ys):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import frechet as fr
-from frechet._src.bounds import enclosure
+from frechet._src.interpreters.enclosure import arithmetic
 from frechet.bounds import taylor_bound
 
 RNG = np.random.default_rng(7)
@@ -141,7 +141,7 @@ def test_pytree_inputs():
 def test_products_folded_before_forming_them_stay_sound(monkeypatch):
     # folding a product's excess degree into its factors (for large coefficient tensors) is
     # looser but must hold
-    monkeypatch.setattr(enclosure, "FOLD_ABOVE", 0)
+    monkeypatch.setattr(arithmetic, "FOLD_ABOVE", 0)
     for _, f, x0, width in CASES[:4]:
         for degree in (1, 2):
             _check(f, x0, width, degree)

@@ -10,10 +10,11 @@ import pytest
 
 import frechet as fr
 from frechet import extend as fx
-from frechet._src.bounds import rules as bound_rules
 from frechet._src.core.primitive import REGISTRY, Primitive
 from frechet._src.core.registry import BUILTIN, ROLE, Role
+from frechet._src.interpreters.enclosure import rules as R
 from frechet._src.ir import buffers, codegen, fusion, scalar_loops
+from frechet._src.prims.elementwise import UFUNC_PRIMS
 
 _SCRIPT = textwrap.dedent("""
     import numpy as np
@@ -47,7 +48,7 @@ def test_registry_after_import_is_complete():
 @pytest.mark.parametrize("table", [
     ROLE, fusion.TEMPLATE, fusion.BLAS, codegen.INLINE, codegen.KERNEL, buffers.OUT_FORM,
     scalar_loops.MOVES, scalar_loops.CONVERTS, scalar_loops.REDUCTIONS,
-    scalar_loops.SCATTER_ADDS, scalar_loops.CONTRACTIONS, bound_rules.ENCLOSURE,
+    scalar_loops.SCATTER_ADDS, scalar_loops.CONTRACTIONS,
 ], ids=lambda t: type(t).__name__)
 def test_pass_tables_are_keyed_by_registered_primitives(table):
     registered = {id(p) for p in REGISTRY.values()}
@@ -85,6 +86,30 @@ def test_user_taylor_rule_is_found_through_the_primitive():
     got = fr.taylor(lambda x: cube.bind(x), np.array([2.0]), np.array([1.0]), 3)
     assert calls == [3]
     np.testing.assert_allclose(np.ravel(got), [8.0, 12.0, 6.0, 1.0])
+
+
+def test_user_enclosure_rule_is_found_through_the_primitive():
+    cube = _cube_prim("test_registries.bounded_cube")
+    with pytest.raises(NotImplementedError, match="no enclosure rule for the primitive "
+                                                  "'test_registries.bounded_cube'"):
+        fr.bounds.taylor_bound(lambda x: cube.bind(x), 0.5, (0.0, 1.0), 1)
+    calls = []
+
+    def rule(args, reg):
+        calls.append(reg.d)
+        (x,) = args
+        multiply = UFUNC_PRIMS[np.multiply].enclosure
+        return multiply([x, R.Enc(multiply([x, x], reg))], reg)
+
+    cube.enclosure = rule
+    e = fr.bounds.taylor_bound(lambda x: cube.bind(x), 0.5, (0.0, 1.0), 1)
+    assert calls == [0, 2]              # the range pass, then the degree-1 enclosure
+    # x^3 = 1/8 + (3/4)(x - 1/2) + (x + 1)(x - 1/2)^2, and x + 1 spans [1, 2] on [0, 1]
+    np.testing.assert_allclose(e.coefficients, [0.125, 0.75], rtol=1e-15)
+    lo, hi = e.remainder
+    assert lo <= 1.0 and hi >= 2.0
+    xs = np.linspace(0.0, 1.0, 101)
+    assert np.all(e.lower(xs) <= xs ** 3) and np.all(xs ** 3 <= e.upper(xs))
 
 
 def test_user_fusion_template_is_found_through_the_primitive(monkeypatch):

@@ -2,11 +2,12 @@
 pytree of arrays.
 
 The function is staged (make_program) and its program interpreted on enclosures
-(enclosure.py) by one rule per primitive (rules.py): each value is a list of d + 1 terms,
-d = degree + 1, term i with n^i coefficients per element for n input variables. Elementwise
-functions are composed through sharp one-dimensional enclosures (elementary.py); arrays are
-moved, summed and contracted with outward rounding. A primitive without a rule raises, naming
-it.
+(interpreters/enclosure/arithmetic.py) by each primitive's own rule, `prim.enclosure`,
+registered in its family module (interpreters/enclosure/rules.py has what rules share): each
+value is a list of d + 1 terms, d = degree + 1, term i with n^i coefficients per element for n
+input variables. Elementwise functions are composed through sharp one-dimensional enclosures
+(elementary.py); arrays are moved, summed and contracted with outward rounding. A primitive
+without a rule raises, naming it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.api.api import make_program
-from frechet._src.bounds import enclosure as E
-from frechet._src.bounds import interval as iv
-from frechet._src.bounds import rules as R
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
+from frechet._src.interpreters.enclosure import rules as R
 from frechet._src.lax.branch import cond_p
 from frechet._src.numpy import manipulation as fnp
 
@@ -216,8 +217,8 @@ def _interpret(program, reg, inputs, ranges, env=None):
                                       f"'{prim.name}' makes one); enclosures are real intervals")
         elif prim is cond_p:
             outs = _branch(ins, reg, ranges, env, **eqn.params)
-        elif prim in R.ENCLOSURE:
-            outs = [R.ENCLOSURE[prim](ins, reg, **eqn.params)]
+        elif prim.enclosure is not None:
+            outs = [prim.enclosure(ins, reg, **eqn.params)]
         else:
             raise NotImplementedError(f"taylor_bound: no enclosure rule for the primitive "
                                       f"'{prim.name}'")
@@ -230,7 +231,8 @@ def _interpret(program, reg, inputs, ranges, env=None):
 
 def _branch(ins, reg, ranges, env, *, branches):
     """A cond whose index is the same over the whole region (its predicate decided there, see
-    rules._comparison): the chosen branch's program, interpreted on the operands."""
+    comparison in interpreters/enclosure/rules.py): the chosen branch's program, interpreted
+    on the operands."""
     index, operands = ins[0], ins[1:]
     if isinstance(index, R.Enc):
         raise NotImplementedError("taylor_bound: a branch chosen by a value that varies with x")

@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
-from frechet._src.bounds import interval as iv
 from frechet._src.bounds.taylor_bound import taylor_bound
+from frechet._src.interpreters.enclosure import interval as iv
 
 
 def _scalar(x, what):

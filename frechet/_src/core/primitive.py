@@ -1,9 +1,9 @@
 """Primitives: named operations that carry every rule of their own.
 
-A primitive's rules live on the object (`impl`, `abstract_eval`, `jvp`, `transpose`, `batch`),
-filled in next to its definition in `frechet/_src/prims/<family>.py`. `bind` hands the
-operation to the trace that is current; that trace decides whether to run it, differentiate it,
-stage it or batch it.
+A primitive's rules live on the object (`impl`, `abstract_eval`, `jvp`, `transpose`, `batch`,
+`taylor`, `enclosure`), filled in next to its definition in `frechet/_src/prims/<family>.py`.
+`bind` hands the operation to the trace that is current; that trace decides whether to run it,
+differentiate it, stage it or batch it.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ class Primitive:
         "abstract_eval",
         "batch",
         "collective",
+        "enclosure",
         "impl",
         "jvp",
         "jvp_by_constant",
@@ -60,6 +61,8 @@ class Primitive:
         self.jvp_sum_sign = None     # add (+1), subtract (-1): tx + sign * ty (see ad.py)
         self.transpose = None   # (cotangent, *args, **params) -> cotangent per arg; linear prims only
         self.taylor = None      # (primals, series, **params) -> (out, out series): see interpreters/jet.py
+        self.enclosure = None   # (args, region, **params) -> terms: frechet.bounds' interval
+        #                         Taylor enclosure rule, see interpreters/enclosure/rules.py
         self.batch = None       # (args, batched, **params) -> out with the batch axis first
         self.linear = False
         self.linearize = None   # (jvp_trace, primals, tangents, **params): a rule for

@@ -22,6 +22,7 @@ from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.batching import broadcast_batched
+from frechet._src.interpreters.enclosure import rules as enclosure_rules
 from frechet._src.interpreters.staging import StagedTracer, StagingTrace
 from frechet._src.ir import codegen, fusion
 from frechet._src.ir.program import Eqn, Program, Var, zeros
@@ -93,6 +94,7 @@ def _add_any_jvp(primals, tangents):
 add_any_p.jvp = _add_any_jvp
 add_any_p.transpose = lambda ct, x, y: (ct, ct)
 add_any_p.batch = lambda args, batched: add_any_p.bind(*_instantiate_batch(args, batched))
+add_any_p.enclosure = enclosure_rules.add      # frechet.bounds: a sum
 
 
 def _instantiate_batch(args, batched):

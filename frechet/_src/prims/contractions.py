@@ -16,6 +16,8 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.ad import add_tangents, is_undefined
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import buffers, fusion, scalar_loops
 from frechet._src.prims.rules import cauchy
 from frechet._src.prims.shape import broadcast_in_dim_p
@@ -193,6 +195,48 @@ def _batch(args, batched, *, spec):
 
 
 einsum_p.batch = _batch
+
+
+def _enclosure(args, reg, *, spec):
+    """frechet.bounds: the Cauchy product of the operands' terms, each pair of terms bounded by
+    einsum over their ends (enc.bilinear), with the x-axes as extra leading letters."""
+    if len(args) == 1:
+        raise NotImplementedError(f"taylor_bound: one-operand einsum {spec!r}")
+    ins, out_subs = spec.split("->")
+    subs = ins.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec][:2]
+    lead = [c if isinstance(arg, enc.Enc) else "" for c, arg in zip(free, args)]
+    batched = ",".join(p + s for p, s in zip(lead, subs)) + "->" + "".join(lead) + out_subs
+    value_of = [lambda t: t if isinstance(args[0], enc.Enc) else t[0],
+                lambda t: t if isinstance(args[1], enc.Enc) else t[0]]
+
+    def e(u, v):
+        r = np.asarray(einsum_p.impl(u, v, spec=batched), np.float64)
+        return r.reshape((-1,) + r.shape[len("".join(lead)):]) if lead != ["", ""] else r[None]
+    a, b = (enc.terms_of(x, reg) for x in args)
+    k = _contracted(spec, args)
+    out = [None] * (2 * reg.d + 1)
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            if x is None or y is None:
+                continue
+            u, v, deg = E.fold(x, y, i, j, reg)
+            u = tuple(value_of[0](t) for t in u)
+            v = tuple(value_of[1](t) for t in v)
+            out[deg] = E.add_term(out[deg], enc.bilinear(e, u, v, k))
+    return E.truncate(out, reg)
+
+
+def _contracted(spec, args):
+    """How many products each output element of the einsum sums."""
+    ins, out = spec.split("->")
+    subs = ins.split(",")
+    size = {c: n for s, a in zip(subs, args)
+            for c, n in zip(s, E.value_shape(a.terms) if isinstance(a, enc.Enc) else np.shape(a))}
+    return math.prod(size[c] for c in set("".join(subs)) - set(out)) if size else 1
+
+
+einsum_p.enclosure = _enclosure
 
 
 # Back ends: jit's buffers give a matmul-shaped einsum out=, fused loops run serially in

@@ -18,6 +18,9 @@ from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
 from frechet._src.interpreters import scalars
 from frechet._src.interpreters.ad import is_undefined
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.interpreters.jet import taylor_from_jvp
 from frechet._src.ir import codegen, fusion
 from frechet._src.prims import taylor_rules
@@ -422,6 +425,83 @@ for _name in ("add", "subtract", "maximum", "minimum", "fmax", "fmin", "absolute
     P[_name].taylor = taylor_by_jvp(P[_name])
 P["absolute"].taylor = taylor_rules.complex_abs(P["absolute"].taylor,
                                                 taylor_from_jvp(P["absolute"]))
+
+# Enclosure rules (frechet.bounds; interpreters/enclosure/rules.py): sums and products by the
+# interval polynomials' arithmetic, smooth functions composed with their sharp one-dimensional
+# enclosures, max and min through |a - b|, comparisons constant where the compared intervals do
+# not overlap over the region (else they raise).
+def _div_enclosure(args, reg):
+    a, b = args
+    if not isinstance(b, enc.Enc):
+        b = np.asarray(b, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            inv = (iv.down(1.0 / b), iv.up(1.0 / b))
+        return E.scale(enc.terms_of(a, reg), inv)
+    return E.mul(enc.terms_of(a, reg), enc.reciprocal(b, reg), reg)
+
+
+def _pow_enclosure(args, reg):
+    x, p = args
+    if isinstance(p, enc.Enc):             # x^p = exp(p log x)
+        log_x = enc.compose("log", enc.terms_of(x, reg), reg)
+        return enc.compose("exp", E.mul(p.terms, log_x, reg), reg)
+    p = np.asarray(p, dtype=np.float64)
+    if p.size == 0 or np.any(p != p.flat[0]):
+        raise NotImplementedError("taylor_bound: power with exponents that differ by element")
+    p = float(p.flat[0])
+    if p.is_integer() and p >= 0:
+        return E.power(x.terms, int(p), reg) if p > 0 else E.constant(
+            np.ones(E.value_shape(x.terms)), reg)
+    return enc.compose("power", x, reg, p)
+
+
+def _logaddexp_enclosure(args, reg):
+    """log(e^a + e^b); with a constant c on one side, c + softplus(x - c) (sharp)."""
+    if not all(isinstance(x, enc.Enc) for x in args):
+        x, c = args if isinstance(args[0], enc.Enc) else args[::-1]
+        c = np.asarray(c, dtype=np.float64)
+        shifted = enc.Enc(enc.sub([x, c], reg), None if x.range is None else
+                          iv.sub(x.range, iv.point(c)))
+        return enc.add([enc.Enc(enc.compose("softplus", shifted, reg)), c], reg)
+    a, b = args
+    ea, eb = enc.exp_of(a, reg), enc.exp_of(b, reg)
+    rng = None if ea.range is None or eb.range is None else iv.add(ea.range, eb.range)
+    return enc.compose("log", enc.Enc(E.add(*enc.lifted([ea, eb], reg)), rng), reg)
+
+
+def _equal_intervals(a, b):
+    """(always equal: both the same point, never: the intervals apart)."""
+    return ((a[0] == a[1]) & (b[0] == b[1]) & (a[0] == b[0]), (a[0] > b[1]) | (a[1] < b[0]))
+
+
+P["add"].enclosure, P["subtract"].enclosure = enc.add, enc.sub
+P["negative"].enclosure = lambda args, reg: E.neg(args[0].terms)
+P["multiply"].enclosure = lambda args, reg: enc.mul(*args, reg)
+P["divide"].enclosure = _div_enclosure
+P["square"].enclosure = lambda args, reg: E.mul(args[0].terms, args[0].terms, reg)
+P["power"].enclosure = _pow_enclosure
+P["reciprocal"].enclosure = lambda args, reg: enc.reciprocal(args[0], reg)
+P["sqrt"].enclosure = enc.unary("power", 0.5)
+P["cbrt"].enclosure = enc.unary("power", 1.0 / 3.0)
+for _name in ("exp", "log", "sin", "cos", "tanh"):
+    P[_name].enclosure = enc.unary(_name)
+P["expm1"].enclosure = lambda args, reg: enc.one_plus(enc.compose("exp", args[0].terms, reg),
+                                                      reg, -1.0)
+P["log1p"].enclosure = lambda args, reg: enc.compose("log", enc.shifted(args[0], reg), reg)
+P["logaddexp"].enclosure = _logaddexp_enclosure
+P["absolute"].enclosure = P["fabs"].enclosure = lambda args, reg: enc.absolute(args[0], reg)
+P["maximum"].enclosure = P["fmax"].enclosure = enc.minmax(1)
+P["minimum"].enclosure = P["fmin"].enclosure = enc.minmax(-1)
+# on the intervals a, b of the compared values: (always true, always false)
+for _name, _test in {
+    "greater": lambda a, b: (a[0] > b[1], a[1] <= b[0]),
+    "greater_equal": lambda a, b: (a[0] >= b[1], a[1] < b[0]),
+    "less": lambda a, b: (a[1] < b[0], a[0] >= b[1]),
+    "less_equal": lambda a, b: (a[1] <= b[0], a[0] > b[1]),
+    "not_equal": lambda a, b: _equal_intervals(a, b)[::-1],
+    "equal": _equal_intervals,
+}.items():
+    P[_name].enclosure = enc.comparison(_test)
 
 # Passes and back ends (ir/): what peephole and the JVP trace emit as a scaling, codegen's
 # operator forms, fused-loop templates (vecmath: vectorised float64 versions).

@@ -17,6 +17,7 @@ from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import with_batch_axis
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import codegen, scalar_loops
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
@@ -207,6 +208,8 @@ def _update_batch(prim):
 getitem_p.batch = _getitem_batch
 index_add_p.batch = _update_batch(index_add_p)
 index_set_p.batch = _update_batch(index_set_p)
+# frechet.bounds: getitem moves elements, applied to both ends of every term (constant indices)
+getitem_p.enclosure = enc.move(getitem_p)
 
 
 def getitem(x, idx):

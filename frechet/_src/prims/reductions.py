@@ -12,6 +12,8 @@ import numpy as np
 
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import scalar_loops
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.contractions import einsum_p
@@ -73,6 +75,41 @@ def _minmax(name, fn):
 
 reduce_max_p = _minmax("reduce_max", np.maximum.reduce)
 reduce_min_p = _minmax("reduce_min", np.minimum.reduce)
+
+
+def _minmax_enclosure(sign):
+    """frechet.bounds: max (min) over axes as a tree of pairwise maxima (minima), each by the
+    elementwise rule: the axes moved last and flattened, then halves compared until one element
+    is left."""
+    pair = enc.minmax(sign)
+    pick = np.maximum if sign > 0 else np.minimum
+
+    def rule(args, reg, *, axes):
+        (x,) = args
+        shape = E.value_shape(x.terms)
+        keep = [a for a in range(len(shape)) if a not in axes]
+        k = math.prod(shape[a] for a in axes)
+
+        def arrange(end, lead):
+            order = tuple(range(lead)) + tuple(a + lead for a in keep + list(axes))
+            moved = np.transpose(end, order)
+            return moved.reshape(moved.shape[:lead + len(keep)] + (k,))
+        value = enc.Enc([tuple(arrange(e, 1) for e in t) for t in enc.dense(x.terms, reg)],
+                        None if x.range is None else tuple(arrange(e, 0) for e in x.range))
+        while k > 1:
+            half = k // 2
+            a = enc.slice_last(value, slice(0, half))
+            b = enc.slice_last(value, slice(half, 2 * half))
+            out = enc.Enc(enc.dense(pair([a, b], reg), reg), None if a.range is None else
+                          (pick(a.range[0], b.range[0]), pick(a.range[1], b.range[1])))
+            if k % 2:                       # the odd one out goes on to the next round
+                out = enc.joined(out, enc.slice_last(value, slice(k - 1, k)))
+            value, k = out, half + k % 2
+        return [(t[0][..., 0], t[1][..., 0]) for t in value.terms]
+    return rule
+
+
+reduce_max_p.enclosure, reduce_min_p.enclosure = _minmax_enclosure(1), _minmax_enclosure(-1)
 
 # any / all / argmax / argmin: no derivative ------------------------------------------------------
 

@@ -13,6 +13,9 @@ from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import broadcast_batched
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import codegen, fusion, scalar_loops
 from frechet._src.prims.rules import deflinear, defvectorized, taylor_by_jvp
 
@@ -261,6 +264,48 @@ for _p in (select_p, convert_element_type_p):
 # a constant: no series at all (not a series of zeros, which would make every primitive after
 # it run its Taylor rule, as det's JVP rule does on the condition it computes)
 stop_gradient_p.taylor = lambda primals, series: (stop_gradient_p.bind(*primals), None)
+
+# Enclosure rules (frechet.bounds): moves and concatenation apply the primitive itself to both
+# ends of every term, exactly; sums add the ends with outward rounding.
+for _p in (reshape_p, transpose_p, broadcast_in_dim_p, convert_element_type_p, stop_gradient_p):
+    _p.enclosure = enc.move(_p)
+
+
+def _reduce_sum_enclosure(args, reg, *, axes):
+    (x,) = args
+    axes = tuple(a + 1 for a in axes)
+    return [None if t is None else iv.total(t, axes) for t in x.terms]
+
+
+def _concat_enclosure(args, reg, **params):
+    terms = [enc.terms_of(a, reg) for a in args]
+    whole = [enc.dense(t, reg) for t in terms]
+    return [None if all(t[k] is None for t in terms) else
+            tuple(enc.batched(concatenate_p, [w[k][e] for w in whole], [], params)
+                  for e in (0, 1))
+            for k in range(reg.d + 1)]
+
+
+def _select_enclosure(args, reg):
+    pred, a, b = args
+    if isinstance(pred, enc.Enc):
+        raise NotImplementedError("taylor_bound: a select whose condition varies with x")
+    ndim = max(np.ndim(pred), enc.value_ndim(a), enc.value_ndim(b))
+    a, b = ([E.lift(t, ndim) for t in enc.terms_of(v, reg)] for v in (a, b))
+    out = []
+    for x, y in zip(a, b):
+        if x is None and y is None:
+            out.append(None)
+            continue
+        x = x if x is not None else iv.point(np.zeros_like(y[0]))
+        y = y if y is not None else iv.point(np.zeros_like(x[0]))
+        out.append((np.where(pred, x[0], y[0]), np.where(pred, x[1], y[1])))
+    return out
+
+
+reduce_sum_p.enclosure = _reduce_sum_enclosure
+concatenate_p.enclosure = _concat_enclosure
+select_p.enclosure = _select_enclosure
 
 # Back ends and passes: what jit's peephole pass rewrites, codegen's inline forms, fused-loop
 # templates, and how the scan compiler writes these out element by element.

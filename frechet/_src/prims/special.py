@@ -10,6 +10,9 @@ from scipy.special import _ufuncs
 
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
+from frechet._src.interpreters.enclosure import arithmetic as E
+from frechet._src.interpreters.enclosure import interval as iv
+from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.prims.elementwise import (
     UFUNC_PRIMS,
     add,
@@ -66,6 +69,9 @@ defjvp_output(polygamma_p, lambda t, ans, x, *, n: mul(t, polygamma_p.bind(x, n=
 # expit(x) expit(-x), not ans (1 - ans): 1 - ans is 0 for x > 37, where the derivative is e^-x
 defjvp_scale(expit_p, lambda x, ans: mul(ans, expit_p.bind(neg(x))))
 defjvp_output(logit_p, lambda t, ans, x: div(t, mul(x, sub(const(x, 1), x))))
+# enclosures (frechet.bounds): sharp one-dimensional ones of erf and expit; erfc = 1 - erf
+erf_p.enclosure, expit_p.enclosure = enc.unary("erf"), enc.unary("expit")
+erfc_p.enclosure = lambda args, reg: enc.one_plus(E.neg(enc.compose("erf", args[0], reg)), reg)
 
 SPECIAL_UFUNCS = {sp.erf: erf_p, sp.erfc: erfc_p, sp.erfinv: erfinv_p, sp.gammaln: gammaln_p,
                   sp.psi: digamma_p, sp.expit: expit_p, sp.logit: logit_p}
@@ -311,6 +317,26 @@ defjvp_output(xlogy_p, lambda t, ans, x, y: mul(t, xlogy_p.bind(const(x, 1.0), y
               lambda t, ans, x, y: mul(t, _x_over(x, y)))
 defjvp_output(xlog1py_p, lambda t, ans, x, y: mul(t, xlog1py_p.bind(const(x, 1.0), y)),
               lambda t, ans, x, y: mul(t, _x_over(x, add(y, const(y, 1.0)))))
+
+
+def _xlog_enclosure(shift):
+    """The enclosure rule of xlogy (shift 0) and xlog1py (shift 1): x log(shift + y), with 0
+    wherever x is a constant 0 (scipy's xlogy(0, y) = 0)."""
+    def rule(args, reg):
+        x, y = args
+        if not isinstance(y, enc.Enc):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_y = np.log(shift + np.asarray(y, dtype=np.float64))
+            return E.scale(enc.terms_of(x, reg), (iv.down(log_y), iv.up(log_y)))
+        if not isinstance(x, enc.Enc) and not np.any(np.asarray(x)):
+            return E.constant(np.zeros(np.broadcast_shapes(np.shape(x),
+                                                           E.value_shape(y.terms))), reg)
+        log_y = enc.compose("log", enc.shifted(y, reg) if shift else y, reg)
+        return enc.mul(x, enc.Enc(log_y), reg)
+    return rule
+
+
+xlogy_p.enclosure, xlog1py_p.enclosure = _xlog_enclosure(0.0), _xlog_enclosure(1.0)
 rel_entr_p = ufunc_primitive(sp.rel_entr, "rel_entr")
 kl_div_p = ufunc_primitive(sp.kl_div, "kl_div")
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.bounds import interval as iv
+from frechet._src.interpreters.enclosure import interval as iv
 
 # a product term of more elements than this folds its excess degree into its factors first
 FOLD_ABOVE = 1 << 22

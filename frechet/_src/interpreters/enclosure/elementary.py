@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from frechet._src.bounds import interval as iv
+from frechet._src.interpreters.enclosure import interval as iv
 
 _EPS = np.finfo(np.float64).eps
 PAD = 64 * _EPS
