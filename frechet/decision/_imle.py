@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 
-import frechet as fr
 from frechet.decision._oracle import Oracle
-from frechet.decision._sampling import draw_like
+from frechet.decision._sampling import Layer, draw_like
 
 
-class ImplicitMLE:
+class ImplicitMLE(Layer):
     """The I-MLE layer; make one with `imle(...)`. Final.
 
     Calling it on costs (B, d) returns the mean solution over `num_samples` perturbed costs
@@ -32,11 +31,7 @@ class ImplicitMLE:
         self.oracle, self.sigma, self.lam = oracle, float(sigma), float(lam)
         self.num_samples, self.kappa, self.terms = int(num_samples), float(kappa), int(terms)
         self.rng = np.random.default_rng(seed)
-        self._layer = fr.custom_vjp(lambda costs: self._fwd(costs)[0])
-        self._layer.defvjp(self._fwd, self._bwd)
-
-    def __call__(self, costs):
-        return self._layer(costs)
+        self._make_layer()
 
     def draw(self, shape) -> np.ndarray:
         """Sum-of-Gamma noise of shape (num_samples,) + shape: (sum_{i=1}^{terms}

@@ -19,12 +19,12 @@ import numpy as np
 
 import frechet as fr
 from frechet.decision._oracle import Oracle
-from frechet.decision._sampling import draw_like
+from frechet.decision._sampling import Layer, draw_like
 
 NOISES = ("normal", "gumbel")
 
 
-class Perturbed:
+class Perturbed(Layer):
     """A perturbed optimiser; make one with `perturbed(...)`. Final.
 
     Calling it on costs (B, d) (or (d,)) returns the mean perturbed solution (B, d). Every
@@ -38,11 +38,7 @@ class Perturbed:
         self.oracle, self.sigma, self.noise = oracle, float(sigma), noise
         self.num_samples, self.multiplicative = int(num_samples), bool(multiplicative)
         self.rng = np.random.default_rng(seed)
-        self._layer = fr.custom_vjp(lambda costs: self._fwd(costs)[0])
-        self._layer.defvjp(self._fwd, self._bwd)
-
-    def __call__(self, costs):
-        return self._layer(costs)
+        self._make_layer()
 
     def draw(self, shape) -> np.ndarray:
         """Standard noise of shape (num_samples,) + shape."""

@@ -38,3 +38,14 @@ def _batch(args, batched, *, sampler):
 draw_p = fx.Primitive("decision.draw", _impl, _abstract)
 draw_p.batch = _batch
 fx.defzero(draw_p)
+
+
+class Layer:
+    """A layer whose derivative is its own `_fwd`/`_bwd` pair (a frechet.custom_vjp)."""
+
+    def _make_layer(self):
+        self._layer = fr.custom_vjp(lambda costs: self._fwd(costs)[0])
+        self._layer.defvjp(self._fwd, self._bwd)
+
+    def __call__(self, costs):
+        return self._layer(costs)
