@@ -84,6 +84,26 @@ def test_cg_takes_tol_and_translates_it_for_scipy():
     assert repr(CG(tol=1e-8)) == "CG(tol=1e-08, maxiter=None, ridge=0.0)"
 
 
+def test_truncated_krylov_runs_maxiter_steps_without_a_warning():
+    # a fixed number of iterations by design (truncated hypergradients): k CG steps on SPD,
+    # the same iterate as SciPy's, no warning; non-finite results still warn
+    import warnings
+
+    import scipy.sparse.linalg as spla
+    for k in (1, 2, 3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            x = solve(SPD, B, CG(maxiter=k, truncated=True))
+        want = spla.cg(SPD, B, rtol=1e-10, maxiter=k)[0]
+        np.testing.assert_allclose(x, want, rtol=1e-12)
+        assert np.linalg.norm(SPD @ x - B) > 1e-8 * np.linalg.norm(B)     # stopped short
+    assert repr(CG(maxiter=3, truncated=True)).endswith("truncated=True)")
+    with pytest.raises(ValueError, match="pass maxiter"):
+        CG(truncated=True)
+    with pytest.warns(RuntimeWarning, match="non-finite"):
+        solve(np.full((2, 2), np.nan), np.ones(2), CG(maxiter=2, truncated=True))
+
+
 def test_non_convergence_warns_naming_the_residual():
     with pytest.warns(RuntimeWarning, match=r"CG\(.*\) did not converge: relative residual"):
         solve(SPD, B, CG(tol=1e-12, maxiter=1))

@@ -152,14 +152,21 @@ class SparseDirect(_Direct):
 class _Scipy(Solver):
     name = ""
 
-    def __init__(self, tol=None, maxiter=None, ridge=0.0, *, atol=0.0, M=None, rtol=None):
+    def __init__(self, tol=None, maxiter=None, ridge=0.0, *, atol=0.0, M=None, rtol=None,
+                 truncated=False):
         # Note: `rtol` is SciPy's name for `tol`, accepted as an alias
         if rtol is not None:
             if tol is not None:
                 raise TypeError(f"{type(self).__name__}: pass tol or its alias rtol, not both")
             tol = rtol
+        if truncated and maxiter is None:
+            raise ValueError(f"{type(self).__name__}(truncated=True) runs maxiter iterations: "
+                             "pass maxiter")
         super().__init__(tol, maxiter, ridge)
         self.atol, self.M = atol, M
+        # a fixed number of iterations (truncated hypergradients, Betty's cg_iterations): no
+        # warning when they stop short of tol, only when they return non-finite values
+        self.truncated = bool(truncated)
 
     def _scipy_options(self, n):
         import scipy.sparse.linalg as spla
@@ -177,6 +184,10 @@ class _Scipy(Solver):
         return 10 * self.tol
 
     def _check(self, op, b, x, matrix):
+        if self.truncated:
+            if not np.all(np.isfinite(x)):
+                super()._check(op, b, x, matrix)
+            return
         scale = np.linalg.norm(b)
         if self.atol and scale > 0 and np.isfinite(x).all() and \
                 np.linalg.norm(op.matvec(x) - b) <= 10 * self.atol:
@@ -187,6 +198,8 @@ class _Scipy(Solver):
         out = super()._options()
         if self.atol:
             out["atol"] = self.atol
+        if self.truncated:
+            out["truncated"] = True
         return out
 
 
@@ -199,6 +212,8 @@ class CG(_Scipy):
       ridge: solve (A + ridge I) x = b.
       atol: absolute residual that also counts as converged.
       M: a preconditioner (SciPy's `M`, an approximation of A^-1).
+      truncated: run maxiter iterations as an approximation by design (a truncated
+        hypergradient): no warning when they stop short of tol.
     """
     name = "cg"
 
@@ -220,8 +235,8 @@ class GMRES(_Scipy):
     name = "gmres"
 
     def __init__(self, tol=None, maxiter=None, ridge=0.0, *, atol=0.0, M=None, rtol=None,
-                 restart=None):
-        super().__init__(tol, maxiter, ridge, atol=atol, M=M, rtol=rtol)
+                 restart=None, truncated=False):
+        super().__init__(tol, maxiter, ridge, atol=atol, M=M, rtol=rtol, truncated=truncated)
         self.restart = restart
 
     def _scipy_options(self, n):
