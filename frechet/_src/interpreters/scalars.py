@@ -18,6 +18,9 @@ when array code first needs one of its slots; later reads of its slots add outpu
 Anything the tape does not handle (an operand of another type or trace, a ufunc without a
 scalar rule, a value or derivative that is not finite, where NumPy would warn) takes the
 generic path, with the scalar widened to an ordinary JVPTracer: same values, same errors.
+So does code in another thread than the transformation's (its context has no current trace).
+Scalars are immutable, as NumPy's are: 0-d arrays and views are widened before anything writes
+into them (numpy/aliasing.py). `frechet.config.scalar_tape = False` turns the tape off.
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ UNARY: dict = {}
 def defunary(prim, d, floats=None):
     """The scalar rule of a smooth unary ufunc primitive whose JVP is `t * d(x, ans)`: NumPy's
     own value and the same derivative formula, on one float. `floats(x) -> (value, derivative)`
-    gives the same on Python floats, faster, where the family writes one (tests/test_scalar_tape
+    gives the same on Python floats, faster, where the family writes one (tests/test_scalar_rules
     checks it against d)."""
     impl = prim.impl
 
