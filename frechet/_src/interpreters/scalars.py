@@ -272,23 +272,15 @@ def scalar_scaled(trace, primal, tangent, factor):
     tape = trace.tape
     if tape is None or type(tangent) is not StagedTracer:
         return None
-    slot = tape.enter(tangent)
-    if factor is not None:
-        d = float(factor)
-        if d - d != 0.0:
-            return None
-        tape.entries.append((slot, d, None, 0.0))
-        slot = tape.base + len(tape.entries) - 1
-    return new(trace, float(primal), slot)
+    if factor is None:
+        return new(trace, float(primal), tape.enter(tangent))
+    d = float(factor)
+    if d - d != 0.0:
+        return None
+    return _push(trace, tape, float(primal), tape.enter(tangent), d, None, 0.0)
 
 
 ad.new_tape, ad.scalar_out, ad.scalar_scaled = Tape, scalar_out, scalar_scaled
-
-
-def _generic(name):
-    def fallback(*args):
-        return getattr(Tracer, name)(*args)
-    return fallback
 
 
 # ---- arithmetic: values and partials without the generic path ---------------------------------
@@ -477,17 +469,19 @@ def _unary(self, rule):
         return NotImplemented
     if v - v != 0.0 or d - d != 0.0:
         return NotImplemented
-    e = tape.entries
-    e.append((self._tangent, d, None, 0.0))
-    s = _new_object(ScalarTracer)
-    s._trace = self._trace
-    s.v = v
-    s._tangent = tape.base + len(e) - 1
-    return s
+    return _push(self._trace, tape, v, self._tangent, d, None, 0.0)
+
+
+def _negative(x):
+    return -x, -1.0
+
+
+def _absolute(x):
+    return abs(x), float((x > 0.0) - (x < 0.0))     # 0 at 0: the zero subgradient
 
 
 def _neg(self):
-    r = _unary(self, lambda x: (-x, -1.0))
+    r = _unary(self, _negative)
     return Tracer.__neg__(self.widened()) if r is NotImplemented else r
 
 
@@ -496,7 +490,7 @@ def _pos(self):
 
 
 def _abs(self):
-    r = _unary(self, lambda x: (abs(x), (x > 0.0) - (x < 0.0)))
+    r = _unary(self, _absolute)
     return Tracer.__abs__(self.widened()) if r is NotImplemented else r
 
 
@@ -506,8 +500,6 @@ ScalarTracer.__abs__ = _abs
 
 
 def _compare(name, test):
-    generic = _generic(name)
-
     def op(self, other):
         if self._trace.tape is not None and _current() is not EVAL:   # else escaped: refused
             if type(other) is ScalarTracer:
@@ -515,7 +507,7 @@ def _compare(name, test):
                     return np.bool_(test(self.v, other.v))
             elif (c := _number(other)) is not None:    # ints as NumPy compares them: floats
                 return np.bool_(test(self.v, c))
-        return generic(self.widened(), other)
+        return getattr(Tracer, name)(self.widened(), other)    # the front end's, attached later
     return op
 
 
@@ -556,22 +548,24 @@ def _abstract_t(*specs, tape):
     return [SPEC] * len(tape.ext)
 
 
-def _concrete(values) -> bool:
-    return not any(isinstance(v, Tracer) for v in values)
+def _floats(values) -> bool:
+    """Whether the sweeps can run on Python floats: every value (None: zero) concrete, 0-d."""
+    return all(v is None or (not isinstance(v, Tracer) and np.ndim(v) == 0) for v in values)
+
+
+def _zeros(values) -> list:
+    """The values, a zero for each None (primitives take no symbolic zeros)."""
+    return [_float64(0.0) if v is None else v for v in values]
 
 
 def _impl(*tangents, tape):
-    if _concrete(tangents) and all(np.ndim(t) == 0 for t in tangents):
+    if _floats(tangents):
         return [_float64(t) for t in tape.forward([float(t) for t in tangents])]
     return [np.asarray(t) if not isinstance(t, Tracer) else t for t in tape.forward(tangents)]
 
 
 def _impl_t(*cts, tape):
-    if _concrete(cts) and all(np.ndim(c) == 0 for c in cts):
-        out = tape.backward(cts)
-    else:
-        out = tape.backward_any(cts)
-    return [_float64(0.0) if o is None else o for o in out]
+    return _zeros(tape.backward(cts) if _floats(cts) else tape.backward_any(cts))
 
 
 scalar_tape_p = primitive("scalar_tape", _impl, _abstract, multiple_results=True)
@@ -580,21 +574,18 @@ scalar_tape_p.linear = scalar_tape_t_p.linear = True
 
 
 def _transpose(cts, *args, tape):
-    if _concrete(cts) and all(c is None or np.ndim(c) == 0 for c in cts):
+    if _floats(cts):
         return tape.backward(cts)           # grad's backward pass: the sweep, now
-    cts = [_float64(0.0) if c is None else c for c in cts]
-    return scalar_tape_t_p.bind(*cts, tape=tape)
+    return scalar_tape_t_p.bind(*_zeros(cts), tape=tape)
 
 
 def _transpose_t(cts, *args, tape):
-    cts = [_float64(0.0) if c is None else c for c in cts]
-    return scalar_tape_p.bind(*cts, tape=tape)
+    return scalar_tape_p.bind(*_zeros(cts), tape=tape)
 
 
 def _linear_jvp(prim):
     def jvp(primals, tangents, tape):
-        ts = [_float64(0.0) if t is None else t for t in tangents]
-        return prim.bind(*primals, tape=tape), prim.bind(*ts, tape=tape)
+        return prim.bind(*primals, tape=tape), prim.bind(*_zeros(tangents), tape=tape)
     return jvp
 
 
@@ -602,8 +593,8 @@ def _batch(sweep):
     """Batched tangents are (n,) arrays, the others 0-d: the sweep broadcasts them."""
     def rule(args, batched, tape):
         n = next(a.shape[0] for a, b in zip(args, batched) if b)
-        out = [_float64(0.0) if o is None else o for o in sweep(tape, list(args))]
-        return [with_batch_axis(o, n) if not o.shape else o for o in out]
+        return [with_batch_axis(o, n) if not o.shape else o
+                for o in _zeros(sweep(tape, list(args)))]
     return rule
 
 

@@ -35,8 +35,8 @@ _MIXED = ("write `x = ...` with the new value instead of updating x in place: an
 def _assign(target, value):
     if not isinstance(value, Tracer):   # a constant (a constant's view or update is plain)
         value = target._trace.lift(value)
-    if type(value) is ScalarTracer and type(target) is not ScalarTracer:
-        value = value.widened()
+    if type(target) is not ScalarTracer:
+        value = _mutable(value)
     if type(value) is not type(target):     # the fields would not correspond
         raise TracerConversionError(_MIXED)
     target._set_state(value._state())
