@@ -35,7 +35,7 @@ from frechet._src.core.trace import EVAL, Tracer, current
 from frechet._src.interpreters import ad
 from frechet._src.interpreters.ad import JVPTracer
 from frechet._src.interpreters.batching import with_batch_axis
-from frechet._src.interpreters.scalars import Segment, Tape
+from frechet._src.interpreters.scalars import ScalarTracer, Segment, Tape
 from frechet._src.interpreters.staging import StagedTracer
 
 F64 = np.dtype(np.float64)
@@ -339,6 +339,8 @@ def _operand(tr, tape, o):
         return
     if t is int:
         return (o, None) if -_INT_EXACT <= o <= _INT_EXACT else None
+    if t is ScalarTracer:       # a float of the scalar tape: its tangent enters this one
+        return (_float64(o.v), tape.enter(o.materialise())) if o._trace is tr else None
     if t is JVPTracer and o._trace is tr and takes(o.primal):
         tangent = o.materialise()
         if tangent is None:
@@ -406,8 +408,8 @@ def _mul_op(self, o, swap, generic):
                 if b is None:
                     f = float(c) if type(c) is not _ndarray else c
                     return _push(tr, tape, v, self._tangent, f, None, None, _shape(self, v))
-                return _push(tr, tape, v, self._tangent, x, b, self.primal, _shape(self, v),
-                             _shape(x, v))
+                return _push(tr, tape, v, self._tangent, float(x) if type(x) is _float64 else x,
+                             b, self.primal, _shape(self, v), _shape(x, v))
     return generic(self, o)
 
 
