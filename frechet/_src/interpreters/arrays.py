@@ -89,35 +89,47 @@ class Left:
         return self.c.T @ g
 
 
+class Div:
+    """t -> t / c, elementwise (division's own map: the same operations, and so the same
+    warnings and roundings, as the generic path's)."""
+
+    __slots__ = ("c",)
+
+    def __init__(self, c):
+        self.c = c
+
+
 def _apply(f, t, shape, spec):
     """The factor f applied to the tangent t of an input of `shape` (None: the output's)."""
-    if type(f) is float or type(f) is _ndarray:
-        if shape is None:
-            return t * f
-        nb = t.ndim - len(shape)
-        if nb:                     # align a batched tangent with the output's axes
-            t = t.reshape(t.shape[:nb] + (1,) * (len(spec.shape) - len(shape)) + shape)
-        r = t * f
-        full = t.shape[:nb] + spec.shape
-        return r if r.shape == full else np.broadcast_to(r, full)
-    return f.apply(t)
+    tf = type(f)
+    if tf is Right or tf is Left:
+        return f.apply(t)
+    if shape is None:
+        return t / f.c if tf is Div else t * f
+    nb = t.ndim - len(shape)
+    if nb:                     # align a batched tangent with the output's axes
+        t = t.reshape(t.shape[:nb] + (1,) * (len(spec.shape) - len(shape)) + shape)
+    r = t / f.c if tf is Div else t * f
+    full = t.shape[:nb] + spec.shape
+    return r if r.shape == full else np.broadcast_to(r, full)
 
 
 def _pull(f, g, shape, spec):
     """The transpose of _apply: g's contribution to the cotangent of the input."""
-    if type(f) is float or type(f) is _ndarray:
-        r = g * f
-        if shape is None:
-            return r
-        nb = g.ndim - len(spec.shape)
-        lead = len(spec.shape) - len(shape)
-        if r.shape != g.shape:
-            r = np.broadcast_to(r, g.shape)
-        if lead:
-            r = np.sum(r, axis=tuple(range(nb, nb + lead)))
-        ones = tuple(nb + i for i, n in enumerate(shape) if n == 1 and r.shape[nb + i] != 1)
-        return np.sum(r, axis=ones, keepdims=True) if ones else r
-    return f.pull(g)
+    tf = type(f)
+    if tf is Right or tf is Left:
+        return f.pull(g)
+    r = g / f.c if tf is Div else g * f
+    if shape is None:
+        return r
+    nb = g.ndim - len(spec.shape)
+    lead = len(spec.shape) - len(shape)
+    if r.shape != g.shape:
+        r = np.broadcast_to(r, g.shape)
+    if lead:
+        r = np.sum(r, axis=tuple(range(nb, nb + lead)))
+    ones = tuple(nb + i for i, n in enumerate(shape) if n == 1 and r.shape[nb + i] != 1)
+    return np.sum(r, axis=ones, keepdims=True) if ones else r
 
 
 def _sum(x, y):
@@ -151,7 +163,7 @@ class ArraySegment(Segment):
                 if c is None:
                     c = memo[id(f)] = (f, f.copy())
                 return c[1]
-            if type(f) is Right or type(f) is Left:
+            if type(f) in (Right, Left, Div):
                 return type(f)(own(f.c))
             return f
         self.entries = [(a, own(fa), b, own(fb), spec, sa, sb)
@@ -452,6 +464,44 @@ def _rmatmul(self, o):
     return _matmul_op(self, o, True, Tracer.__rmatmul__)
 
 
+def _div_op(self, o, swap, generic):
+    """self / o (swap: o / self). The factors are computed as the generic path computes them
+    (the reciprocal of a constant denominator; -(ans / y) for a traced one)."""
+    tr = self._trace
+    tape = _tape(self)
+    if tape is not None:
+        got = _operand(tr, tape, o)
+        if got is not None:
+            x, b = got
+            c = o if b is None else x
+            p = self.primal
+            if not swap and b is None:
+                # x / c: the reciprocal of c as float64 (as the generic path converts it),
+                # computed first, as there
+                r = np.reciprocal(c.astype(F64) if type(c) is _ndarray else float(c))
+                v = p / c
+                return _push(tr, tape, v, self._tangent, r if type(r) is _ndarray else float(r),
+                             None, None, _shape(p, v))
+            v = c / p if swap else p / c
+            if swap:            # c / self: self's factor -(v / self)
+                q = np.negative(np.divide(v, p))
+                if b is None:
+                    return _push(tr, tape, v, self._tangent, q, None, None, _shape(p, v))
+                return _push(tr, tape, v, b, Div(p), self._tangent, q, _shape(x, v),
+                             _shape(p, v))
+            q = np.negative(np.divide(v, c))
+            return _push(tr, tape, v, self._tangent, Div(c), b, q, _shape(p, v), _shape(x, v))
+    return generic(self, o)
+
+
+def _div(self, o):
+    return _div_op(self, o, False, Tracer.__truediv__)
+
+
+def _rdiv(self, o):
+    return _div_op(self, o, True, Tracer.__rtruediv__)
+
+
 def _neg(self):
     tape = _tape(self)
     if tape is None:
@@ -478,12 +528,14 @@ ArrayTracer.__mul__ = _mul
 ArrayTracer.__rmul__ = _rmul
 ArrayTracer.__matmul__ = _matmul
 ArrayTracer.__rmatmul__ = _rmatmul
+ArrayTracer.__truediv__ = _div
+ArrayTracer.__rtruediv__ = _rdiv
 ArrayTracer.__neg__ = _neg
 
 # NumPy's ufuncs called with a tracer operand (np.add(c, x), ndarray @ x): the operator of the
 # tracer's side
 BINARY = {np.add: (_add, _radd), np.subtract: (_sub, _rsub), np.multiply: (_mul, _rmul),
-          np.matmul: (_matmul, _rmatmul)}
+          np.divide: (_div, _rdiv), np.matmul: (_matmul, _rmatmul)}
 
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
