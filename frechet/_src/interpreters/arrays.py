@@ -520,6 +520,19 @@ def _unary(self, ufunc):
     return _push(self._trace, tape, ans, self._tangent, d(x, ans), None, None)
 
 
+_POWERS = {2: np.square, 0.5: np.sqrt, -1: np.reciprocal}    # ndarray.__pow__'s fast paths
+
+
+def _pow(self, o):
+    """x ** c: NumPy's fast paths (square, sqrt, reciprocal) on the tape, the rest generic."""
+    if type(o) in (int, float) and o in _POWERS:
+        r = _unary(self, _POWERS[o])
+        if r is not None:
+            return r
+    return Tracer.__pow__(self, o)
+
+
+ArrayTracer.__pow__ = _pow
 ArrayTracer.__add__ = _add
 ArrayTracer.__radd__ = _radd
 ArrayTracer.__sub__ = _sub
