@@ -738,6 +738,18 @@ def _vjp_several():
 
 
 X3 = X[:, :3].copy()
+U = np.linspace(-1, 1, 12).reshape(4, 3)
+VT = np.linspace(0, 1, 40).reshape(4, 10)
+
+
+def _called_again(pull):
+    return pull(U), pull(2 * U), pull(U)
+
+
+def _linear_map_algebra(L):
+    op = L.as_operator()
+    return ((L.T @ L)(VT), (L + L * 2.0)(VT), (-L).T(U), L.H(U), L.to_dense(),
+            op.matvec(VT.ravel()), op.rmatvec(U.ravel()))
 
 
 API = {
@@ -758,6 +770,16 @@ API = {
     "grad_of_linear_map": lambda: fr.grad(lambda v: np.sum(fr.linearize(f_array, X)[1](v)))(X),
     "linear_transpose": lambda: fr.linear_transpose(fr.linearize(f_array, X)[1], X)(
         np.ones((4, 3))),
+    "linear_map_algebra": lambda: _linear_map_algebra(fr.linearize(f_array, X)[1]),
+    "jvp_of_transpose": lambda: fr.jvp(fr.linearize(f_array, X)[1].T, (U,), (2 * U,)),
+    "vmap_jit_transpose": lambda: fr.vmap(fr.jit(fr.linearize(f_array, X)[1].T))(
+        np.stack([U, 2 * U])),
+    "pullback_called_again": lambda: _called_again(fr.vjp(f_array, X)[1]),
+    "jacrev_of_vjp": lambda: fr.jacrev(lambda x: fr.vjp(f_array, x)[1](U)[0])(X),
+    "linearize_of_linearize": lambda: fr.linearize(
+        lambda x: fr.linearize(f_array, x)[1](VT), X)[1](VT),
+    "vmap_of_linearize": lambda: fr.vmap(lambda x: fr.linearize(f_array, x)[1](VT))(
+        np.stack([X, 2 * X])),
 }
 
 
@@ -821,6 +843,16 @@ def _three_levels(x):
 @pytest.mark.parametrize("f", [_grad_of_closure, _three_levels])
 def test_nested_levels(f):
     check(f, nested=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, bool])
+def test_tangents_and_cotangents_of_other_dtypes(dtype):
+    def f(x):
+        return np.sin(x * np.arange(10)) * x + np.float32(0.1) * x - (x - 3) @ np.eye(10)
+    v = (np.linspace(-1, 1, 40).reshape(4, 10) * 3).astype(dtype)
+    on, off = both(lambda: (fr.linearize(f, X)[1](v), fr.vjp(f, X)[1](v)[0]))
+    assert_close(on, off)
+    assert on[0].dtype == on[1].dtype == np.float64
 
 
 def test_jacobian_against_closed_form():
@@ -1196,7 +1228,7 @@ UNARY_OPS = [
 ]
 BINARY_OPS = [
     lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
-    lambda a, b: np.add(b, a), lambda a, b: np.multiply(a, b),
+    lambda a, b: np.add(b, a), lambda a, b: np.multiply(a, b), lambda a, b: a / (1.0 + b * b),
 ]
 INPLACE_OPS = ["+=", "-=", "*="]
 
@@ -1210,18 +1242,19 @@ def _constant(rng, shapes):
     return (2, 0.5, np.float64(1.25), np.float32(-0.75), True)[kind - 4]
 
 
-def random_program(seed, n_ops=12):
+def random_program(seed, n_ops=12, side=7):
     """A seeded list of steps over a list of traced arrays of shapes (m, n), (m, 1), (1, n),
     (n,): ('u', op, i) | ('b', op, i, j) | ('c', op, i, const, first) | ('@', i, j) |
-    ('m', i, const, first) | ('r', axis, i) | ('w', op, i, j) (in-place, result kept)."""
+    ('m', i, const, first) | ('r', axis, i) | ('w', op, i, j) (in-place, result kept) |
+    ('v', i, j, rows) (a write through a view) | ('e', i) (a view read after a write)."""
     rng = np.random.default_rng(seed)
-    m, n = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+    m, n = int(rng.integers(1, side)), int(rng.integers(1, side))
     shapes = [(m, n), (m, 1), (1, n), (n,)]
     steps = []
     for k in range(n_ops):
         count = 2 + k
         i, j = int(rng.integers(count)), int(rng.integers(count))
-        kind = int(rng.integers(7))
+        kind = int(rng.integers(9))
         if kind == 0:
             steps.append(("u", int(rng.integers(len(UNARY_OPS))), i))
         elif kind == 1:
@@ -1236,8 +1269,12 @@ def random_program(seed, n_ops=12):
                           bool(rng.integers(2))))
         elif kind == 5:
             steps.append(("r", int(rng.integers(2)), i))
-        else:
+        elif kind == 6:
             steps.append(("w", int(rng.integers(len(INPLACE_OPS))), i, j))
+        elif kind == 7:
+            steps.append(("v", i, j, int(rng.integers(1, m + 1))))
+        else:
+            steps.append(("e", i))
     return (m, n), steps
 
 
@@ -1278,6 +1315,21 @@ def _write_step(vals, op, i, j):
     return a
 
 
+def _view_write_step(vals, i, j, rows, shape):
+    a = _as_2d(vals[i], shape) * 1.0
+    view = a[:rows]
+    view[...] = np.sin(view) + 0.1 * np.sum(vals[j])
+    return a
+
+
+def _view_after_write_step(vals, i, shape):
+    a = _as_2d(vals[i], shape) * 1.0
+    first = a[:, :1]
+    a += 1.0
+    a[0] *= 0.5
+    return first * a
+
+
 def run_program(program, x):
     shape, steps = program
     vals = [x, np.sin(x[:, :1]) * x[:1]]
@@ -1297,17 +1349,21 @@ def run_program(program, x):
             vals.append(_constant_matmul_step(vals, *step[1:], shape))
         elif kind == "r":
             vals.append(np.sum(vals[step[2]], axis=step[1], keepdims=True) * 0.3)
-        else:
+        elif kind == "w":
             vals.append(_write_step(vals, INPLACE_OPS[step[1]], step[2], step[3]))
-        if kind in "bcw" and np.max(np.abs(vals[-1])) > 4.0:    # keep values moderate
+        elif kind == "v":
+            vals.append(_view_write_step(vals, *step[1:], shape))
+        else:
+            vals.append(_view_after_write_step(vals, step[1], shape))
+        if kind in "bcwe" and np.max(np.abs(vals[-1])) > 4.0:    # keep values moderate
             vals[-1] = np.tanh(vals[-1]) * 2.0
     return np.sum(vals[-1] * np.tanh(vals[-2])) + 0.5 * np.sum(vals[-3] if len(vals) > 2 else x)
 
 
-def _fuzz(seeds):
+def _fuzz(seeds, **sizes):
     """Bitwise-equal values with the tape on, off and in NumPy; gradients to 1e-12."""
     for seed in seeds:
-        program = random_program(seed)
+        program = random_program(seed, **sizes)
         x = np.random.default_rng(seed + 10_000).normal(size=program[0])
         f = partial(run_program, program)
         try:
@@ -1325,7 +1381,9 @@ def test_random_array_programs():
 
 @pytest.mark.slow
 def test_random_array_programs_long():
-    _fuzz(range(60, 2000))
+    _fuzz(range(60, 1500))
+    _fuzz(range(200), n_ops=30)
+    _fuzz(range(40), side=80)          # some values above the size limit (m n > 4096)
 
 
 @pytest.mark.parametrize("seed", range(4))
