@@ -339,6 +339,17 @@ def test_square_matmul_at_the_size_limit():
     check(lambda x: np.sum(np.tanh(x @ x) @ x), x, fd=False)
 
 
+def test_small_pieces_of_a_large_input():
+    x = np.linspace(-1, 1, 5000)
+    f = lambda x: np.sum(np.sin(x[:100]) * x[100:200] + x[::50] @ np.ones((100, 3)).T[0]) \
+        + np.sum(np.tanh(x[4000:].reshape(10, 100) @ x[:100].reshape(100, 1)))
+    check(f, x, fd=False)
+    e = np.zeros(5000)
+    e[[0, 150, 4050]] = 1.0
+    g = fr.grad(f)(x)
+    np.testing.assert_allclose(g @ e, (f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6, rtol=1e-6)
+
+
 def test_results_broadcast_beyond_the_size_limit():
     c = np.linspace(0, 1, 200 * 40).reshape(200, 4, 10)
 
@@ -600,6 +611,22 @@ def test_repeated_fancy_index_iadd(on):
         g = fr.grad(f)(x)
     np.testing.assert_allclose(g, central(f, x), atol=1e-8)
     np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("on", [
+    pytest.param(on, marks=pytest.mark.xfail(
+        strict=True, reason="bug (generic path, tape on and off): y[0] = 1j on a traced "
+        "float64 array drops the imaginary part silently; NumPy raises TypeError"))
+    for on in (True, False)])
+def test_complex_item_write_raises_as_numpy(on):
+    def f(x):
+        y = x * 2.0
+        y[0] = 1j
+        return np.sum(y)
+    with pytest.raises(TypeError):
+        f(np.ones(3))
+    with tape(on), pytest.raises(TypeError):
+        fr.grad(f)(np.ones(3))
 
 
 def _set_shape(x):
@@ -1209,6 +1236,28 @@ def test_tiny_and_huge_values(name, filters):
     if res[0] == "ok":
         with np.errstate(all="ignore"):
             assert_bitwise(res[1][0], f(D))
+
+
+def _warns_in_a_loop(z):
+    s = 0.0
+    for k in range(3):
+        s = s + np.sum(np.log(z * (k + 1.0)) * 1.0) + np.sum(np.sqrt(z) * 1.0)
+    return s + np.sum(np.exp(z * 1000.0) * 0.0)
+
+
+@pytest.mark.parametrize("filters", ["once", "module", "default"])
+def test_warnings_under_deduplicating_filters(filters):
+    # "default" counts once per line, and the tape's derivatives warn from other lines than
+    # the generic path's: there, only the set of warnings is the same
+    z = np.array([[0.0, 1.0, -1.0]])
+    if filters == "default":
+        with tape(True):
+            won = outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters)[1]
+        with tape(False):
+            woff = outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters)[1]
+        assert set(won) == set(woff)
+    else:
+        same_outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters, bitwise=True)
 
 
 def test_nan_inputs_give_nan_gradients_as_on_the_generic_path():
