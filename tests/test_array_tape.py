@@ -697,6 +697,28 @@ def test_constant_matrix_written_after_use(on):
     np.testing.assert_allclose(g, np.ones_like(X), rtol=1e-14)
 
 
+GLOBAL_C = np.linspace(1, 2, 10)         # a module's NumPy array, written by the function
+
+
+def _global_written(x):
+    z = x * GLOBAL_C
+    GLOBAL_C[0] = 50.0
+    return np.sum(z)
+
+
+@pytest.mark.parametrize("on", [pytest.param(True, marks=pytest.mark.xfail(
+    strict=True, reason="bug (array tape): as test_constant_written_after_use, for a plain "
+    "NumPy array from outside the function (GLOBAL_C[0] = 50 after z = x * GLOBAL_C): the "
+    "derivative sees the write; tape off is right")), False])
+def test_global_constant_written_after_use(on):
+    try:
+        with tape(on):
+            g = fr.grad(_global_written)(X)
+    finally:
+        GLOBAL_C[0] = 1.0
+    np.testing.assert_allclose(g, np.broadcast_to(np.linspace(1, 2, 10), X.shape), rtol=1e-14)
+
+
 # ---- derivatives kept for later: the caller's writes must not reach them ----------------------
 
 def test_vjp_pullback_ignores_later_writes():
