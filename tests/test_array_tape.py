@@ -829,6 +829,14 @@ API = {
         lambda x: fr.linearize(f_array, x)[1](VT), X)[1](VT),
     "vmap_of_linearize": lambda: fr.vmap(lambda x: fr.linearize(f_array, x)[1](VT))(
         np.stack([X, 2 * X])),
+    "vmap_linear_map_axis_2": lambda: fr.vmap(fr.linearize(f_array, X)[1], in_axes=2)(
+        np.linspace(0, 1, 200).reshape(4, 10, 5)),
+    "vmap_transpose_axes": lambda: fr.vmap(fr.linearize(f_array, X)[1].T, in_axes=1,
+                                           out_axes=2)(np.linspace(0, 1, 60).reshape(4, 5, 3)),
+    "vmap_grad_axis_2": lambda: fr.vmap(fr.grad(f_scalar), in_axes=2)(np.stack([X, 2 * X], 2)),
+    "jacrev_argnums": lambda: fr.jacrev(lambda x, c: f_array(x) * c, argnums=(0, 1))(X, U),
+    "hessian_argnums": lambda: fr.hessian(lambda x, c: np.sum(np.sin(x @ c) * x), argnums=(0, 1))(
+        X3, U[:3]),
 }
 
 
@@ -1046,6 +1054,30 @@ def test_threads_recording_at_once():
             np.testing.assert_allclose(fr.grad(_race)(x), ref, rtol=1e-12)
     finally:
         sys.setswitchinterval(old)
+
+
+def test_independent_gradients_in_threads():
+    def f(x):
+        r = x
+        for _ in range(30):
+            r = np.tanh(r * 0.9 + x * 0.1) @ np.eye(5)
+        return np.sum(r)
+    xs = [np.random.default_rng(i).normal(size=(3, 5)) for i in range(8)]
+    with tape(False):
+        ref = [fr.grad(f)(x) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(fr.grad(f), xs))
+    assert_close(got, ref)
+
+
+def test_many_segments():
+    def f(x):
+        y = x * 1.0
+        for k in range(200):       # each generic reading (indexing) closes a stretch of tape
+            y = np.sin(y) * 0.5 + x
+            y = y[::-1] if k % 2 else y @ np.eye(10)
+        return np.sum(y)
+    check(f, fd=False)
 
 
 @pytest.mark.parametrize("f", [_threads, _threads_whole_array])
