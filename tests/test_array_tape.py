@@ -834,6 +834,8 @@ API = {
     "vmap_transpose_axes": lambda: fr.vmap(fr.linearize(f_array, X)[1].T, in_axes=1,
                                            out_axes=2)(np.linspace(0, 1, 60).reshape(4, 5, 3)),
     "vmap_grad_axis_2": lambda: fr.vmap(fr.grad(f_scalar), in_axes=2)(np.stack([X, 2 * X], 2)),
+    "hessian_of_writes": lambda: fr.hessian(lambda x: _loop_assign(x) + _copyto_fill(x))(X),
+    "jacrev_of_views": lambda: fr.jacrev(lambda x: _write_then_use_view(x) * x)(X),
     "jacrev_argnums": lambda: fr.jacrev(lambda x, c: f_array(x) * c, argnums=(0, 1))(X, U),
     "hessian_argnums": lambda: fr.hessian(lambda x, c: np.sum(np.sin(x @ c) * x), argnums=(0, 1))(
         X3, U[:3]),
@@ -910,6 +912,16 @@ def test_tangents_and_cotangents_of_other_dtypes(dtype):
     on, off = both(lambda: (fr.linearize(f, X)[1](v), fr.vjp(f, X)[1](v)[0]))
     assert_close(on, off)
     assert on[0].dtype == on[1].dtype == np.float64
+
+
+def test_linear_maps_kept_work_with_the_switch_turned():
+    with tape(True):
+        L = fr.linearize(f_array, X)[1]
+        pull = fr.vjp(f_array, X)[1]
+    with tape(False):
+        ref = fr.linearize(f_array, X)[1]
+        on = L(VT), L.T(U), pull(U)[0], fr.jit(L)(VT)
+    assert_close(on, (ref(VT), ref.T(U), ref.T(U), ref(VT)))
 
 
 def test_jacobian_against_closed_form():
