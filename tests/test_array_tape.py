@@ -12,13 +12,13 @@ are bugs found in the tape, each with its minimal reproducer in the test body.
 import contextvars
 import pickle
 import sys
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
 import pytest
+from test_scalar_tape import assert_close, central, leaves, outcome  # the same checks
 
 import frechet as fr
 
@@ -26,7 +26,6 @@ RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 10))            # the default input: 40 elements, a small array
 W = RNG.normal(size=(10, 3))
 V = RNG.normal(size=(5, 4))
-RTOL = 1e-13
 
 
 # ---- helpers -------------------------------------------------------------------------------
@@ -41,14 +40,6 @@ def tape(on: bool):
         fr.config.array_tape = old
 
 
-def leaves(tree):
-    if isinstance(tree, (tuple, list)):
-        return [leaf for t in tree for leaf in leaves(t)]
-    if isinstance(tree, dict):
-        return [leaf for k in sorted(tree) for leaf in leaves(tree[k])]
-    return [tree]
-
-
 def assert_bitwise(a, b):
     la, lb = leaves(a), leaves(b)
     assert len(la) == len(lb)
@@ -59,16 +50,6 @@ def assert_bitwise(a, b):
         assert u.tobytes() == v.tobytes(), (u, v)
 
 
-def assert_close(a, b, rtol=RTOL):
-    la, lb = leaves(a), leaves(b)
-    assert len(la) == len(lb)
-    for u, v in zip(la, lb):
-        u, v = np.asarray(u), np.asarray(v)
-        assert (u.dtype, u.shape) == (v.dtype, v.shape)
-        scale = max(1.0, float(np.max(np.abs(v[np.isfinite(v)]), initial=0.0)))
-        np.testing.assert_allclose(u, v, rtol=rtol, atol=rtol * scale, equal_nan=True)
-
-
 def both(fn):
     """fn() with the tape on and off."""
     with tape(True):
@@ -76,17 +57,6 @@ def both(fn):
     with tape(False):
         off = fn()
     return on, off
-
-
-def outcome(fn, filters="always"):
-    """(result or (error type, message), [(warning class, message)]) of fn()."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter(filters)
-        try:
-            result = ("ok", fn())
-        except Exception as e:      # noqa: BLE001  (any error: it is compared, not hidden)
-            result = ("error", type(e), str(e))
-    return result, [(w.category, str(w.message)) for w in caught]
 
 
 def same_outcome(fn, filters="always", bitwise=False, messages=True):
@@ -105,16 +75,6 @@ def same_outcome(fn, filters="always", bitwise=False, messages=True):
         won, woff = sorted(w[0].__name__ for w in won), sorted(w[0].__name__ for w in woff)
     assert won == woff
     return on
-
-
-def central(f, x, h=1e-6):
-    x = np.asarray(x, dtype=np.float64)
-    g = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        g[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 def check(f, x=X, fd=True, nested=False):
