@@ -132,7 +132,8 @@ def _int_bool_float_arrays(x):
     i = np.arange(10)
     return np.sum(x * i + i * x - i + np.ones(10, dtype=bool) * x + x * (i > 4)
                   + x * np.linspace(0, 1, 10, dtype=np.float32)
-                  + np.full((4, 1), 0.3, dtype=np.float16) * x - x * np.arange(4, dtype=np.uint16)[:, None]
+                  + np.full((4, 1), 0.3, dtype=np.float16) * x
+                  - x * np.arange(4, dtype=np.uint16)[:, None]
                   + x * np.array([2 ** 60 + 1] * 10))
 
 
@@ -178,7 +179,8 @@ MATMULS = {
 }
 
 PROGRAMS = {
-    "traced_smaller": lambda x: np.sum(x[0] + np.ones((4, 10)) * x[1] - np.linspace(1, 2, 4)[:, None] @ x[2:3]),
+    "traced_smaller": lambda x: np.sum(x[0] + np.ones((4, 10)) * x[1]
+                                       - np.linspace(1, 2, 4)[:, None] @ x[2:3]),
     "constant_smaller": lambda x: np.sum(x * np.linspace(0, 1, 10) + x - np.arange(4.0)[:, None]),
     "both_traced_4x1_1x10": _both_traced_broadcast,
     "size_one_axes": _size_one_axes,
@@ -193,8 +195,10 @@ PROGRAMS = {
     "unary": _unary,
     "numpy_functions": _numpy_functions,
     "sum_times_array": lambda x: np.sum(np.sum(x) * x * np.max(x)),
-    "traced_float_times_array": lambda x: np.sum(x * (x[0, 0] * 2.0) + (x[1, 1] + 1.0) - x * x[2, 3]),
-    "reductions_between": lambda x: np.sum(np.mean(x * x, axis=0) * x + x.sum(1, keepdims=True) * x),
+    "traced_float_times_array": lambda x: np.sum(x * (x[0, 0] * 2.0) + (x[1, 1] + 1.0)
+                                                 - x * x[2, 3]),
+    "reductions_between": lambda x: np.sum(np.mean(x * x, axis=0) * x
+                                           + x.sum(1, keepdims=True) * x),
     "big_python_ints": lambda x: np.sum(x * 2 ** 63 + x * -2 ** 70 - 10 ** 20 + (2 ** 53 + 1) * x)
     * 1e-20,
     "float16_scalar": lambda x: np.sum(x * np.float16(0.1) + np.float16(3.3) - x),
@@ -525,7 +529,8 @@ ALIASING = {
 # writes of every kind into y = sin(x) * 2 and its view v = y[1:3], then both used
 WRITES = [
     "y.sort()", "y.sort(axis=0)", "np.put(y, [0, 5], [1.0, 2.0])", "np.fill_diagonal(y, 0.0)",
-    "np.negative(y, out=y)", "y.clip(-0.5, 0.5, out=y)", "np.add.at(y, (np.array([0, 0]), 1), x[0, 0])",
+    "np.negative(y, out=y)", "y.clip(-0.5, 0.5, out=y)",
+    "np.add.at(y, (np.array([0, 0]), 1), x[0, 0])",
     "y[y > 0] = 0.0", "y[[0, 1]] += 1.0", "y[[0, 2]] *= x[:2]", "np.place(y, y > 0, [7.0])",
     "np.copyto(y, x[0])", "y[:] = y[::-1]", "y[...] = y * 2.0", "v[...] = y[0:2] + y[2:4]",
     "np.sin(y, out=y)", "np.multiply(x, 2.0, out=y)", "np.matmul(x, np.eye(10), out=y)",
@@ -1319,7 +1324,7 @@ def _constant(rng, shapes):
 
 def random_program(seed, n_ops=12, side=7):
     """A seeded list of steps over a list of traced arrays of shapes (m, n), (m, 1), (1, n),
-    (n,): ('u', op, i) | ('b', op, i, j) | ('c', op, i, const, first) | ('@', i, j) |
+    (1, 1), with constants of those shapes or (n,): ('u', op, i) | ('b', op, i, j) | ('c', op, i, const, first) | ('@', i, j) |
     ('m', i, const, first) | ('r', axis, i) | ('w', op, i, j) (in-place, result kept) |
     ('v', i, j, rows) (a write through a view) | ('e', i) (a view read after a write)."""
     rng = np.random.default_rng(seed)
@@ -1373,14 +1378,10 @@ def _constant_matmul_step(vals, i, c, first, shape):
 
 def _write_step(vals, op, i, j):
     a = vals[i] * 1.0
-    alias = a
+    alias = a                              # the write goes through an alias
     b = vals[j]
-    try:
-        np.broadcast_shapes(np.shape(a), np.shape(b))
-        if np.broadcast_shapes(np.shape(a), np.shape(b)) != np.shape(a):
-            b = np.sum(b)
-    except ValueError:
-        b = np.sum(b)
+    if np.broadcast_shapes(np.shape(a), np.shape(b)) != np.shape(a):
+        b = np.sum(b)                      # an in-place operator cannot grow a
     if op == "+=":
         alias += b
     elif op == "-=":
