@@ -21,6 +21,7 @@ import pytest
 from test_scalar_tape import assert_close, central, leaves, outcome  # the same checks
 
 import frechet as fr
+from frechet import implicit, optim
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(4, 10))            # the default input: 40 elements, a small array
@@ -1107,7 +1108,32 @@ def _scalars_both_orders(x):
     return np.sum(s * x - t + x * t + s - x / s + t * (x @ W).sum())
 
 
+def _meta_learning(x):
+    loss = lambda w: np.sum(np.tanh(w @ W) ** 2) + np.sum(w * x)
+    opt = optim.adam(0.05)
+    w = x * 0.5
+    state = opt.init(w)
+    for _ in range(4):
+        u, state = opt.update(fr.grad(loss)(w), state, w)
+        w = optim.apply_updates(w, u)
+    return loss(w)
+
+
+_root = implicit.custom_root(lambda sol, a: sol * sol - a)(lambda init, a: np.sqrt(a))
+
+
+def _linalg(x):
+    a = x[:, :4] @ x[:, :4].T + 4 * np.eye(4)
+    return np.sum(np.linalg.solve(a, x)) + np.sum(np.linalg.inv(a) * a) + np.linalg.slogdet(a)[1]
+
+
 CONTROL = {
+    "meta_learning": _meta_learning,
+    "unroll": lambda x: np.sum(optim.unroll(
+        lambda w, a: w - 0.1 * (np.tanh(w @ np.eye(10)) - a), x * 0.0, 8, checkpoint_every=3,
+        args=(x * 1.0,))),
+    "custom_root": lambda x: np.sum(_root(np.ones((4, 10)), x * x + 1.0) * x),
+    "linalg": _linalg,
     "jit_closure": _jit_closure,
     "vmap_closure": _vmap_closure,
     "scan_closure": _scan_closure,
