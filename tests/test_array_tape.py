@@ -1432,7 +1432,7 @@ def _view_after_write_step(vals, i, shape):
     return first * a
 
 
-def run_program(program, x):
+def run_program(program, x, scalar=True):
     shape, steps = program
     vals = [x, np.sin(x[:, :1]) * x[:1]]
     for step in steps:
@@ -1459,7 +1459,16 @@ def run_program(program, x):
             vals.append(_view_after_write_step(vals, step[1], shape))
         if kind in "bcwe" and np.max(np.abs(vals[-1])) > 4.0:    # keep values moderate
             vals[-1] = np.tanh(vals[-1]) * 2.0
+    if not scalar:
+        return vals[-1] * np.tanh(vals[-2]), vals[-3]
     return np.sum(vals[-1] * np.tanh(vals[-2])) + 0.5 * np.sum(vals[-3] if len(vals) > 2 else x)
+
+
+def _linear_maps(f, x, seed):
+    """A program's linear map on a random tangent, its transpose on a random cotangent."""
+    y, L = fr.linearize(f, x)
+    rng = np.random.default_rng(seed)
+    return y, L(rng.normal(size=x.shape)), L.T(tuple(rng.normal(size=np.shape(o)) for o in y))
 
 
 def _fuzz(seeds, **sizes):
@@ -1473,6 +1482,11 @@ def _fuzz(seeds, **sizes):
             assert_bitwise(v_on, f(x))
             assert_bitwise(v_on, v_off)
             assert_close(g_on, g_off, rtol=1e-12)
+            if seed % 4 == 0:                   # the whole linear map, both ways
+                fv = partial(run_program, program, scalar=False)
+                on, off = both(partial(_linear_maps, fv, x, seed))
+                assert_bitwise(on[0], off[0])
+                assert_close(on[1:], off[1:], rtol=1e-12)
         except AssertionError as e:
             raise AssertionError(f"seed {seed}: run_program({program!r}, {x!r})") from e
 
