@@ -1317,6 +1317,36 @@ def test_warnings_under_deduplicating_filters(filters):
         same_outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters, bitwise=True)
 
 
+# every smooth unary ufunc, on its domain (a map into it) and at its singular points
+SMOOTH = {name: (lambda x: x * 1.0) for name in [
+    "sin", "cos", "tan", "arctan", "arcsinh", "sinh", "cosh", "tanh", "exp", "exp2", "expm1",
+    "cbrt", "square", "fabs"]}
+SMOOTH.update({name: (lambda x: np.tanh(x) * 0.9) for name in ["arcsin", "arccos", "arctanh"]})
+SMOOTH.update({name: (lambda x: 1.5 + x * x) for name in [
+    "arccosh", "log", "log2", "log10", "log1p", "sqrt", "reciprocal"]})
+SINGULAR = np.array([[0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-310, 1e300, 2.0]])
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_smooth_unary_ufuncs(name):
+    u, into = getattr(np, name), SMOOTH[name]
+    check(lambda x: np.sum(u(into(x)) * x), fd=name != "fabs")
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", SMOOTH)
+def test_smooth_unary_ufuncs_at_singular_points(name, filters):
+    u, z = getattr(np, name), SINGULAR
+
+    def run():
+        y, L = fr.linearize(u, z)
+        return y, L(np.ones_like(z)), L.T(np.ones_like(z)), fr.grad(lambda z: np.sum(u(z)))(z)
+    res = same_outcome(run, filters, bitwise=True, messages=False)
+    if res[0] == "ok":
+        with np.errstate(all="ignore"):
+            assert_bitwise(res[1][0], u(z))
+
+
 def test_nan_inputs_give_nan_gradients_as_on_the_generic_path():
     x = X.copy()
     x[1, 2] = np.nan
