@@ -205,6 +205,8 @@ PROGRAMS = {
     "float16_scalar": lambda x: np.sum(x * np.float16(0.1) + np.float16(3.3) - x),
     "lists_and_tuples": lambda x: np.sum(x * [1.5] * 10 + x[0] * list(range(10)) + (1.0,) * 10)
     - np.sum(x[:, :2] @ [[1.0, 2.0], [3.0, 4.0]]) + np.sum([[1.0, 2.0, 3.0, 4.0]] @ x),
+    "big_endian_constants": lambda x: np.sum(x * np.linspace(0, 1, 10).astype(">f8")
+                                             + x @ W.astype(">f8") @ np.ones((3, 10))),
     "masked_array_constant": lambda x: np.sum(np.asarray(x * np.ma.masked_array(np.ones(10)))),
     "zero_size": lambda x: np.sum(x @ np.ones((10, 0))) + np.sum(x[:1] * np.ones((0, 10)))
     + np.sum((x @ np.ones((10, 0))) @ np.ones((0, 3))) + np.sum(np.sin(x[:, :0]) * 2.0)
@@ -244,10 +246,11 @@ def test_the_tape_records_these_programs(name):
     assert "array_tape" in on and "array_tape" not in off
 
 
-@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran", "read_only"])
+@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran", "read_only",
+                                    "big_endian"])
 def test_input_layouts(layout):
     x = {"transposed": X.T, "strided": X[::2, ::3], "fortran": np.asfortranarray(X),
-         "read_only": X.copy()}[layout]
+         "read_only": X.copy(), "big_endian": X.astype(">f8")}[layout]
     if layout == "read_only":
         x.setflags(write=False)
     check(lambda x: np.sum(np.tanh(x @ x.T) @ x * x + np.sin(x) - 2.0 * x), x)
@@ -917,10 +920,11 @@ def test_pickled_linear_map_with_array_tape(protocol):
     with tape(True):
         L = fr.linearize(f_array, X)[1]
     assert "array_tape" in str(L.program)
-    L2 = pickle.loads(pickle.dumps(L, protocol=protocol))
     with tape(False):
         ref = fr.linearize(f_array, X)[1]
     assert "array_tape" not in str(ref.program)
+    ref = pickle.loads(pickle.dumps(ref, protocol=protocol))     # tape off: it pickles
+    L2 = pickle.loads(pickle.dumps(L, protocol=protocol))
     v = np.linspace(0, 1, 40).reshape(4, 10)
     assert_close(L2(v), ref(v))
     assert_close(L2.T(np.ones((4, 3))), ref.T(np.ones((4, 3))))
