@@ -711,21 +711,21 @@ def test_global_constant_written_after_use(on):
 # ---- derivatives kept for later: the caller's writes must not reach them ----------------------
 
 def test_vjp_pullback_ignores_later_writes():
-    def f(x):
-        return np.exp(x) * x + x @ W @ W.T
     for on in (True, False):
-        x = X.copy()
+        x, c = X.copy(), np.linspace(1, 2, 40).reshape(4, 10)
         with tape(on):
-            y, pull = fr.vjp(f, x)
+            y, pull = fr.vjp(lambda x: np.exp(x) * x + x @ W @ W.T + x * c, x)
             g = np.linspace(0, 1, 40).reshape(4, 10)
             before = pull(g)
             x[...] = 7.0
             y[...] = -1.0
             g[...] = 0.0
+            c[...] = 0.0
             after = pull(np.linspace(0, 1, 40).reshape(4, 10))
         assert_bitwise(before, after)
         gg = np.linspace(0, 1, 40).reshape(4, 10)
-        ref = gg * (np.exp(X) * X + np.exp(X)) + gg @ (W @ W.T).T
+        ref = gg * (np.exp(X) * X + np.exp(X) + np.linspace(1, 2, 40).reshape(4, 10)) \
+            + gg @ (W @ W.T).T
         np.testing.assert_allclose(after[0], ref, rtol=1e-13)
 
 
