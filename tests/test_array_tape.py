@@ -714,7 +714,8 @@ def test_vjp_pullback_ignores_later_writes():
     for on in (True, False):
         x, c = X.copy(), np.linspace(1, 2, 40).reshape(4, 10)
         with tape(on):
-            y, pull = fr.vjp(lambda x: np.exp(x) * x + x @ W @ W.T + x * c, x)
+            f = partial(lambda c, x: np.exp(x) * x + x @ W @ W.T + x * c, c)
+            y, pull = fr.vjp(f, x)
             g = np.linspace(0, 1, 40).reshape(4, 10)
             before = pull(g)
             x[...] = 7.0
