@@ -6,7 +6,9 @@ False` sends every operation down the generic path instead. Each program here ru
 values must be bitwise identical (and equal to NumPy's own), derivatives equal to ~1e-13 and,
 where cheap, to central differences; errors and warnings must be the same (type and count);
 NumPy's aliasing (views, in-place operators, out=, copies) must be NumPy's. Tests marked xfail
-are bugs found in the tape, each with its minimal reproducer in the test body.
+are bugs found, in the tape or (xfail with the tape off too) in the generic path, each with its
+minimal reproducer in the test body. The random programs at the end (a slow-marked longer run
+too) compose all of it.
 """
 
 import contextvars
