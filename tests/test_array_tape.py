@@ -1374,6 +1374,27 @@ def test_smooth_unary_ufuncs_at_singular_points(name, filters):
             assert_bitwise(res[1][0], u(z))
 
 
+def _zero_factors(x):
+    return np.abs(x) * x[:, :1] + (x * 0.0 + x[:, 1:2]) * x + np.sin(x) @ np.zeros((3, 3))
+
+
+NON_FINITE = {
+    "forward": lambda L: L(np.array([[np.inf, 1.0, 1.0]])),
+    "transpose": lambda L: L.T(np.array([[np.inf, 1.0, np.nan]])),
+    "jit_forward": lambda L: fr.jit(L)(np.array([[np.inf, 1.0, 1.0]])),
+    "vmap_transpose": lambda L: fr.vmap(L.T)(np.array([[[np.inf, 1.0, 1.0]]])),
+}
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", NON_FINITE)
+def test_non_finite_tangents_warn_as_on_the_generic_path(name, filters):
+    # inf times a zero factor: nan, with NumPy's warning (the sweeps run on arrays)
+    x = np.array([[0.0, -1.3, 2.0]])
+    same_outcome(lambda: NON_FINITE[name](fr.linearize(_zero_factors, x)[1]), filters,
+                 bitwise=True)
+
+
 def test_nan_inputs_give_nan_gradients_as_on_the_generic_path():
     x = X.copy()
     x[1, 2] = np.nan
