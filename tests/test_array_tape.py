@@ -1,7 +1,7 @@
 """The array tape (interpreters/arrays.py) against the generic path it replaces.
 
 Under linearization, float64 arrays of at most 4096 elements (not 0-d) that carry a tangent
-record `+ - * @`, negation and the smooth unary ufuncs on a tape; `frechet.config.array_tape =
+record `+ - * / @`, `**` 2, negation and the smooth unary ufuncs on a tape; `frechet.config.array_tape =
 False` sends every operation down the generic path instead. Each program here runs both ways:
 values must be bitwise identical (and equal to NumPy's own), derivatives equal to ~1e-13 and,
 where cheap, to central differences; errors and warnings must be the same (type and count);
@@ -381,10 +381,6 @@ def test_errors_as_on_the_generic_path(name):
     _error_outcome(ERRORS[name])
 
 
-@pytest.mark.xfail(strict=True, reason="bug (array tape): two traced operands whose shapes do "
-                   "not broadcast raise NumPy's ValueError('operands could not be broadcast "
-                   "together with shapes (4,10) (4,3) '), tape off frechet's ShapeError "
-                   "('... (4, 10) (4, 3)')")
 @pytest.mark.parametrize("name", TRACED_SHAPE_ERRORS)
 def test_traced_shape_errors_as_on_the_generic_path(name):
     _error_outcome(TRACED_SHAPE_ERRORS[name])
@@ -615,9 +611,6 @@ def test_setting_shape_as_on_the_generic_path():
     assert same_outcome(lambda: fr.grad(_set_shape)(X))[0] == "error"
 
 
-@pytest.mark.xfail(strict=True, reason="bug (array tape): errors and warnings name the class "
-                   "ArrayTracer (\"'ArrayTracer' object has no attribute 'put'\"), tape off "
-                   "JVPTracer; shown_as covers repr only")
 def test_error_messages_name_the_tracer_as_on_the_generic_path():
     same_outcome(lambda: fr.grad(lambda x: np.sum((x * 2.0).put([0], 1.0)))(X))
 
@@ -645,11 +638,7 @@ def _constant_written(statement, x):
     return np.sum(z * 1.0) + np.sum(c)
 
 
-@pytest.mark.parametrize("on", [pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason="bug (array tape): an entry keeps a constant operand's array by "
-    "reference until its segment closes, so a later write into the constant (c[0] = 50 after "
-    "z = x * c) changes the derivative; tape off is right here (c broadcasts, so the generic "
-    "path's factor is a new array), see test_same_shape_constant_written_after_use")), False])
+@pytest.mark.parametrize("on", [True, False])
 @pytest.mark.parametrize("statement", CONSTANT_WRITES)
 def test_constant_written_after_use(statement, on):
     c = np.linspace(1, 2, 10)
@@ -660,9 +649,9 @@ def test_constant_written_after_use(statement, on):
 
 @pytest.mark.parametrize("on", [
     pytest.param(on, marks=pytest.mark.xfail(
-        strict=True, reason="bug (generic path, tape on and off): a constant matrix written "
+        strict=True, reason="bug (generic path; the array tape copies its constants): a constant matrix written "
         "after z = x @ m (m[0, 0] = 100) changes the derivative of z; elementwise factors "
-        "are protected, matrix products not")) for on in (True, False)])
+        "are protected, matrix products not")) for on in (False,)] + [True])
 def test_constant_matrix_written_after_use(on):
     with tape(on):
         g = fr.grad(_constant_matrix_written)(X)
@@ -678,10 +667,10 @@ def _same_shape_constant_written(x):
 
 @pytest.mark.parametrize("on", [
     pytest.param(on, marks=pytest.mark.xfail(
-        strict=True, reason="bug (generic path, tape on and off): a constant of the traced "
+        strict=True, reason="bug (generic path; the array tape copies its constants): a constant of the traced "
         "operand's own shape, written after z = x * c (c[...] = 50), changes the derivative "
         "of z (it is held by reference as the factor)"))
-    for on in (True, False)])
+    for on in (False,)] + [True])
 def test_same_shape_constant_written_after_use(on):
     with tape(on):
         g = fr.grad(_same_shape_constant_written)(X)
@@ -697,10 +686,7 @@ def _global_written(x):
     return np.sum(z)
 
 
-@pytest.mark.parametrize("on", [pytest.param(True, marks=pytest.mark.xfail(
-    strict=True, reason="bug (array tape): as test_constant_written_after_use, for a plain "
-    "NumPy array from outside the function (GLOBAL_C[0] = 50 after z = x * GLOBAL_C): the "
-    "derivative sees the write; tape off is right")), False])
+@pytest.mark.parametrize("on", [True, False])
 def test_global_constant_written_after_use(on):
     try:
         with tape(on):
@@ -934,11 +920,7 @@ def test_hessian_against_closed_form():
     np.testing.assert_allclose(H, np.diag(2 * np.cos(x) - x * np.sin(x)), atol=1e-14)
 
 
-@pytest.mark.parametrize("protocol", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="bug (array tape): Right and "
-                 "Left (matrix-product factors) define __slots__ without __getstate__, so "
-                 "pickle protocols 0 and 1 raise TypeError; tape off pickles")) if p < 2 else p
-    for p in range(pickle.HIGHEST_PROTOCOL + 1)])
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_pickled_linear_map_with_array_tape(protocol):
     with tape(True):
         L = fr.linearize(f_array, X)[1]
@@ -1044,11 +1026,6 @@ def _race(x):
     return sum(np.sum(r * (j + 1)) for j, r in enumerate(rows))
 
 
-@pytest.mark.xfail(strict=True, reason="bug (array tape; the scalar tape has the same): threads "
-                   "given the caller's context record on the same tape at once; _push appends "
-                   "an entry and then takes len(entries) - 1 as its slot, so a thread switch in "
-                   "between gives two results one slot: gradients silently wrong (tape off "
-                   "right). Depends on thread switches: up to 4 attempts")
 def test_threads_recording_at_once():
     x = np.random.default_rng(1).normal(size=(16, 2))
     ref = 0.999 ** 1500 * np.arange(1.0, 17.0)[:, None] * np.ones((16, 2))

@@ -25,6 +25,7 @@ bit. `frechet.config.array_tape = False` turns it off.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right
 
 import numpy as np
@@ -43,6 +44,7 @@ SMALL = 4096            # elements; larger arrays take the generic path (its cos
 _ndarray = np.ndarray
 _new_object = object.__new__
 _current = current
+_ident = threading.get_ident
 
 # NumPy ufunc -> derivative d(x, ans) of a smooth unary ufunc, on arrays (defunary)
 UNARY: dict = {}
@@ -55,17 +57,27 @@ def defunary(prim, d, arrays=None):
 
 
 # ---- linear maps of an entry ---------------------------------------------------------------
-# A factor is a float or an ndarray (elementwise, broadcasting), or a product by a constant
-# matrix on either side. `apply` maps a tangent, `pull` a cotangent (the transpose); both take
+# A factor is a float or an ndarray (elementwise, broadcasting), a division or negated product
+# (Div, Neg: elementwise, as the generic path computes them), or a product by a constant
+# matrix on either side (Right, Left). `apply` maps a tangent, `pull` a cotangent (the transpose); both take
 # values with leading batch axes.
 
-class Right:
-    """t -> t @ c."""
+class _Map:
+    """A linear map holding one constant `c` (kept as data: pickled by value)."""
 
     __slots__ = ("c",)
 
     def __init__(self, c):
         self.c = c
+
+    def __reduce__(self):
+        return (type(self), (self.c,))
+
+
+class Right(_Map):
+    """t -> t @ c."""
+
+    __slots__ = ()
 
     def apply(self, t):
         return t @ self.c
@@ -74,13 +86,10 @@ class Right:
         return g @ self.c.T
 
 
-class Left:
+class Left(_Map):
     """t -> c @ t."""
 
-    __slots__ = ("c",)
-
-    def __init__(self, c):
-        self.c = c
+    __slots__ = ()
 
     def apply(self, t):
         return self.c @ t
@@ -89,14 +98,24 @@ class Left:
         return self.c.T @ g
 
 
-class Div:
+class Div(_Map):
     """t -> t / c, elementwise (division's own map: the same operations, and so the same
     warnings and roundings, as the generic path's)."""
 
-    __slots__ = ("c",)
+    __slots__ = ()
 
-    def __init__(self, c):
-        self.c = c
+
+class Neg(_Map):
+    """t -> -(t * c), elementwise (a quotient's derivative in its denominator, computed in the
+    generic path's order: NaN signs are kept bit for bit)."""
+
+    __slots__ = ()
+
+
+def _times(f, t):
+    """t times the elementwise factor f (a float or array, Div or Neg)."""
+    tf = type(f)
+    return t / f.c if tf is Div else (-(t * f.c) if tf is Neg else t * f)
 
 
 def _apply(f, t, shape, spec):
@@ -105,11 +124,11 @@ def _apply(f, t, shape, spec):
     if tf is Right or tf is Left:
         return f.apply(t)
     if shape is None:
-        return t / f.c if tf is Div else t * f
+        return _times(f, t)
     nb = t.ndim - len(shape)
     if nb:                     # align a batched tangent with the output's axes
         t = t.reshape(t.shape[:nb] + (1,) * (len(spec.shape) - len(shape)) + shape)
-    r = t / f.c if tf is Div else t * f
+    r = _times(f, t)
     full = t.shape[:nb] + spec.shape
     return r if r.shape == full else np.broadcast_to(r, full)
 
@@ -119,7 +138,7 @@ def _pull(f, g, shape, spec):
     tf = type(f)
     if tf is Right or tf is Left:
         return f.pull(g)
-    r = g / f.c if tf is Div else g * f
+    r = g / f.c if tf is Div else ((-g) * f.c if tf is Neg else g * f)
     if shape is None:
         return r
     nb = g.ndim - len(spec.shape)
@@ -163,7 +182,7 @@ class ArraySegment(Segment):
                 if c is None:
                     c = memo[id(f)] = (f, f.copy())
                 return c[1]
-            if type(f) in (Right, Left, Div):
+            if type(f) in (Right, Left, Div, Neg):
                 return type(f)(own(f.c))
             return f
         self.entries = [(a, own(fa), b, own(fb), spec, sa, sb)
@@ -219,10 +238,20 @@ def _segment(base, entries, ext, outs, ext_specs):
 
 
 class ArrayTape(Tape):
-    """The small-array operations of one linearization (see Tape)."""
+    """The small-array operations of one linearization (see Tape), recorded by the thread
+    that runs it (`thread`)."""
 
-    __slots__ = ()
+    __slots__ = ("lock", "thread")
     segment_type = ArraySegment
+
+    def __init__(self, trace):
+        Tape.__init__(self, trace)
+        self.thread = _ident()
+        self.lock = threading.RLock()
+
+    def staged(self, slot: int):
+        with self.lock:     # another thread's generic code may read a slot (and close a stretch)
+            return Tape.staged(self, slot)
 
     def spec(self, slot: int) -> ArraySpec:
         if slot < 0:
@@ -245,7 +274,6 @@ class ArrayTracer(JVPTracer):
     JVPTracer in place."""
 
     __slots__ = ()
-    shown_as = "JVPTracer"          # printed as what it is to the user
 
     def materialise(self):
         return self._trace.atape.staged(self._tangent)
@@ -264,6 +292,10 @@ class ArrayTracer(JVPTracer):
             self._tangent = None if tape is None else tape.staged(slot)
         self.__class__ = JVPTracer
         return self
+
+
+# To the user it is what it is, a JVPTracer (in repr and in Python's own messages).
+ArrayTracer.__name__ = ArrayTracer.__qualname__ = "JVPTracer"
 
 
 def new(trace, value, slot: int) -> ArrayTracer:
@@ -285,7 +317,8 @@ def array_out(trace, primal, tangent):
     """The JVP trace's result for a value with a staged tangent (ad.py's hook): an ArrayTracer
     where the tape takes it."""
     tape = trace.atape
-    if tape is None or type(tangent) is not StagedTracer or not takes(primal):
+    if tape is None or type(tangent) is not StagedTracer or not takes(primal) or \
+            tape.thread != _ident():
         return JVPTracer(trace, primal, tangent)
     return new(trace, primal, tape.enter(tangent))
 
@@ -307,14 +340,16 @@ def _spec(shape) -> ArraySpec:
 
 def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
     """A new tracer of value v, appending its entry t = fa t_a + fb t_b (b None: no b)."""
-    e = tape.entries
-    e.append((a, fa, b, fb, _spec(v.shape), sa, sb))
+    with tape.lock:         # (another thread's generic code may close the stretch: staged)
+        e = tape.entries
+        e.append((a, fa, b, fb, _spec(v.shape), sa, sb))
+        slot = tape.base + len(e) - 1
     if v.size > SMALL:      # grown by broadcasting: the generic path holds it from here
-        return JVPTracer(tr, v, tape.staged(tape.base + len(e) - 1))
+        return JVPTracer(tr, v, tape.staged(slot))
     s = _new_object(ArrayTracer)
     s._trace = tr
     s.primal = v
-    s._tangent = tape.base + len(e) - 1
+    s._tangent = slot
     s.shape = v.shape
     s.dtype = F64
     return s
@@ -331,9 +366,13 @@ _float64 = np.float64
 
 
 def _tape(x):
-    """x's array tape where it may record now, else None."""
+    """x's array tape where it may record now, else None: only in the thread that runs the
+    transformation (another, even one given its context, takes the generic path, which
+    records atomically) and with a trace current (EVAL there: x escaped, the generic path
+    refuses it)."""
     tape = x._trace.atape
-    return tape if tape is not None and _current() is not EVAL else None
+    return tape if tape is not None and tape.thread == _ident() and _current() is not EVAL \
+        else None
 
 
 def _operand(tr, tape, o):
@@ -376,8 +415,11 @@ def _linear(self, o, sx, so, op, generic, swap=False):
         got = _operand(tr, tape, o)
         if got is not None:
             x, b = got
-            v = op(o if b is None else x, self.primal) if swap else \
-                op(self.primal, o if b is None else x)
+            try:
+                v = op(o if b is None else x, self.primal) if swap else \
+                    op(self.primal, o if b is None else x)
+            except ValueError:      # shapes that do not broadcast: the generic path's error
+                return generic(self, o)
             if type(v) is _ndarray and v.dtype is F64:
                 if b is None:
                     if v.shape == self.shape and sx == 1.0:     # t passes through
@@ -415,10 +457,13 @@ def _mul_op(self, o, swap, generic):
         if got is not None:
             x, b = got
             c = o if b is None else x
-            v = c * self.primal if swap else self.primal * c
+            try:
+                v = c * self.primal if swap else self.primal * c
+            except ValueError:      # shapes that do not broadcast: the generic path's error
+                return generic(self, o)
             if type(v) is _ndarray and v.dtype is F64:
-                if b is None:
-                    f = float(c) if type(c) is not _ndarray else c
+                if b is None:       # a constant array: copied, later writes must not reach it
+                    f = float(c) if type(c) is not _ndarray else c.copy()
                     return _push(tr, tape, v, self._tangent, f, None, None, _shape(self, v))
                 return _push(tr, tape, v, self._tangent, float(x) if type(x) is _float64 else x,
                              b, self.primal, _shape(self, v), _shape(x, v))
@@ -446,12 +491,12 @@ def _matmul_op(self, o, swap, generic):
                     c.shape[swap] == self.shape[1 - swap]:
                 if swap:
                     v = c @ self.primal
-                    if b is None:
-                        return _push(tr, tape, v, self._tangent, Left(c), None, None)
+                    if b is None:       # a constant: copied, later writes must not reach it
+                        return _push(tr, tape, v, self._tangent, Left(c.copy()), None, None)
                     return _push(tr, tape, v, b, Right(self.primal), self._tangent, Left(c))
                 v = self.primal @ c
                 if b is None:
-                    return _push(tr, tape, v, self._tangent, Right(c), None, None)
+                    return _push(tr, tape, v, self._tangent, Right(c.copy()), None, None)
                 return _push(tr, tape, v, self._tangent, Right(c), b, Left(self.primal))
     return generic(self, o)
 
@@ -462,6 +507,16 @@ def _matmul(self, o):
 
 def _rmatmul(self, o):
     return _matmul_op(self, o, True, Tracer.__rmatmul__)
+
+
+def _mismatch(x, y) -> bool:
+    """Whether the shapes of x and y do not broadcast (checked before anything is computed
+    where the generic path would compute, and warn, first)."""
+    try:
+        np.broadcast_shapes(np.shape(x), np.shape(y))
+    except ValueError:
+        return True
+    return False
 
 
 def _div_op(self, o, swap, generic):
@@ -475,6 +530,8 @@ def _div_op(self, o, swap, generic):
             x, b = got
             c = o if b is None else x
             p = self.primal
+            if _mismatch(p, c):
+                return generic(self, o)
             if not swap and b is None:
                 # x / c: the reciprocal of c as float64 (as the generic path converts it),
                 # computed first, as there
@@ -484,12 +541,12 @@ def _div_op(self, o, swap, generic):
                              None, None, _shape(p, v))
             v = c / p if swap else p / c
             if swap:            # c / self: self's factor -(v / self)
-                q = np.negative(np.divide(v, p))
+                q = Neg(np.divide(v, p))
                 if b is None:
                     return _push(tr, tape, v, self._tangent, q, None, None, _shape(p, v))
                 return _push(tr, tape, v, b, Div(p), self._tangent, q, _shape(x, v),
                              _shape(p, v))
-            q = np.negative(np.divide(v, c))
+            q = Neg(np.divide(v, c))
             return _push(tr, tape, v, self._tangent, Div(c), b, q, _shape(p, v), _shape(x, v))
     return generic(self, o)
 

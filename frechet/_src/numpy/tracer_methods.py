@@ -274,7 +274,7 @@ def _index(self):
 
 def _repr(self):
     c = self.concrete()
-    kind = getattr(type(self), "shown_as", type(self).__name__)
+    kind = type(self).__name__
     if c is None:
         return f"{kind}<{self.dtype.name}[{','.join(map(str, self.shape))}]>"
     body = np.array2string(np.asarray(c), separator=", ", prefix=kind + "(")
