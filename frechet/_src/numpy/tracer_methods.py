@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from frechet._src.core.chunked import is_chunked
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
@@ -24,8 +25,8 @@ from frechet._src.warn import PKG_DIR as _PKG_DIR
 def _defers(other) -> bool:
     """Whether `other` is another array type with its own ufunc handling (xarray, pandas, dask):
     Python then asks it, and it wraps the traced value instead of being swallowed by it."""
-    if isinstance(other, (Tracer, np.ndarray, np.generic)):
-        return False
+    if isinstance(other, (Tracer, np.ndarray, np.generic)) or is_chunked(other):
+        return False      # Dask arrays are data frechet computes with (core/chunked.py)
     t = type(other)
     return t.__module__ != "builtins" and getattr(t, "__array_ufunc__", None) is not None
 

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from frechet._src.core.chunked import broadcast as chunked_broadcast
+from frechet._src.core.chunked import is_chunked
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
@@ -66,6 +68,8 @@ def _bid_impl(x, *, shape, broadcast_dimensions):
     for d, n in zip(broadcast_dimensions, np.shape(x)):
         expanded[d] = n
     x = x.reshape(expanded)
+    if type(x) is not np.ndarray and is_chunked(x):
+        return chunked_broadcast(x, shape)
     size = 1
     for n in shape:
         size *= n
@@ -106,7 +110,9 @@ broadcast_in_dim_p.batch = _bid_batch
 
 
 def _sum_impl(x, *, axes):
-    return np.add.reduce(x, axis=axes)     # np.sum's Python wrapper costs more than the sum
+    # np.sum's Python wrapper costs more than the sum; other array types (Dask: a tree
+    # reduction over its chunks) take np.sum, which dispatches to their own
+    return np.add.reduce(x, axis=axes) if type(x) is np.ndarray else np.sum(x, axis=axes)
 
 
 def _sum_abstract(x, *, axes):

@@ -1,0 +1,79 @@
+"""Dask arrays: lazy, chunked values that frechet computes with as they are.
+
+A Dask array enters a transformation as data (closed over, or an argument not
+differentiated): the primitives' NumPy implementations return Dask arrays for it (NEP 13 and
+18), so the value and the derivative are lazy Dask graphs that Dask's scheduler computes when
+the caller asks. Two things would defeat that, and this module is how frechet avoids them:
+
+- converting a Dask array with np.asarray computes all of it into memory: frechet keeps Dask
+  arrays as they are and never converts one silently;
+- a large NumPy constant that meets a Dask array (a Python scalar broadcast to its shape, the
+  backward pass's cotangent broadcast from a reduction) would be hashed and embedded in the
+  graph whole (and pickled whole to a cluster): such constants are made lazily instead, chunked
+  like the Dask array they meet (`broadcast_like`), and the backward pass of a Dask output
+  starts from a Dask cotangent (`ones_like`), so that its broadcasts are lazy too.
+
+Dask is never imported here: a value can only be a Dask array where the caller imported it.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from frechet._src.core.trace import Tracer
+
+
+def _dask_array():
+    return sys.modules.get("dask.array")
+
+
+def is_chunked(x) -> bool:
+    """Whether x is a Dask array."""
+    mod = _dask_array()
+    return mod is not None and isinstance(x, mod.Array)
+
+
+def chunked_value(x):
+    """The Dask array x is or stands for (a tracer's concrete value), else None."""
+    if isinstance(x, Tracer):
+        x = x.concrete()
+    return x if is_chunked(x) else None
+
+
+def first_chunked(xs):
+    """The first Dask array among xs (or behind a tracer among them), else None."""
+    if _dask_array() is None:
+        return None
+    for x in xs:
+        v = chunked_value(x)
+        if v is not None:
+            return v
+    return None
+
+
+def broadcast_like(x, shape, like):
+    """The NumPy value x broadcast to `shape` as a lazy Dask array whose chunks follow `like`
+    along the axes it shares with the result (trailing alignment, as broadcasting aligns)."""
+    lead = len(shape) - like.ndim
+    chunks = tuple(like.chunks[i - lead] if i >= lead and like.shape[i - lead] == n else (n,)
+                   for i, n in enumerate(shape))
+    return _dask_array().broadcast_to(np.asarray(x), shape, chunks=chunks)
+
+
+def ones_like(x, dtype):
+    """A 0-d one of `dtype`: a Dask array where x is one (the seed of a backward pass)."""
+    return _dask_array().ones((), dtype) if is_chunked(x) else np.ones((), dtype)
+
+
+def broadcast(x, shape):
+    """np.broadcast_to for a Dask array x whose new axes get Dask's automatic chunks (its
+    `array.chunk-size`), not one chunk of the whole axis: the backward pass broadcasts a
+    reduction's cotangent to the data's shape, and one chunk of that shape would be computed
+    whole by the first operation on it."""
+    mod = _dask_array()
+    spec = tuple(c if n == len_ else "auto"
+                 for c, len_, n in zip(x.chunks, x.shape, shape))
+    chunks = mod.core.normalize_chunks(spec, shape, dtype=x.dtype)
+    return mod.broadcast_to(x, shape, chunks=chunks)
