@@ -32,7 +32,7 @@ def _leaf(x):
     """A pytree leaf as an array: tracers, ndarrays and float64 scalars as they are (a NumPy
     scalar computes as one: its powers are C's pow, not an array's), Python floats as float64
     scalars, anything else converted."""
-    if isinstance(x, (Tracer, np.ndarray)) or type(x) is np.float64:
+    if isinstance(x, (Tracer, np.ndarray)) or type(x) is np.float64 or chunked.is_chunked(x):
         return x
     if type(x) is float:
         return np.float64(x)

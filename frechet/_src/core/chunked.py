@@ -35,6 +35,12 @@ def is_chunked(x) -> bool:
     return mod is not None and isinstance(x, mod.Array)
 
 
+def is_chunked_type(t) -> bool:
+    """Whether t is Dask's array type (or a subclass)."""
+    mod = _dask_array()
+    return mod is not None and issubclass(t, mod.Array)
+
+
 def chunked_value(x):
     """The Dask array x is or stands for (a tracer's concrete value), else None."""
     if isinstance(x, Tracer):
@@ -77,3 +83,12 @@ def broadcast(x, shape):
                  for c, len_, n in zip(x.chunks, x.shape, shape))
     chunks = mod.core.normalize_chunks(spec, shape, dtype=x.dtype)
     return mod.broadcast_to(x, shape, chunks=chunks)
+
+
+def refuse_conversion(x, what: str) -> None:
+    """Raise if x is a Dask array: `what` would compute all of it into memory."""
+    if is_chunked(x):
+        raise TypeError(
+            f"{what} would compute the whole Dask array of shape {x.shape} into memory; "
+            "frechet keeps Dask arrays lazy (the operation is not supported on Dask data). "
+            "Call .compute() on it yourself if it fits in memory")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-from frechet._src.core.chunked import is_chunked
+from frechet._src.core.chunked import is_chunked, is_chunked_type
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
@@ -23,10 +23,12 @@ from frechet._src.warn import PKG_DIR as _PKG_DIR
 
 
 def _defers(other) -> bool:
-    """Whether `other` is another array type with its own ufunc handling (xarray, pandas, dask):
-    Python then asks it, and it wraps the traced value instead of being swallowed by it."""
+    """Whether `other` is another array type with its own ufunc handling (xarray, pandas):
+    Python then asks it, and it wraps the traced value instead of being swallowed by it. Dask
+    arrays are not: they cannot hold a traced value, so frechet computes with them as data
+    (core/chunked.py)."""
     if isinstance(other, (Tracer, np.ndarray, np.generic)) or is_chunked(other):
-        return False      # Dask arrays are data frechet computes with (core/chunked.py)
+        return False
     t = type(other)
     return t.__module__ != "builtins" and getattr(t, "__array_ufunc__", None) is not None
 
@@ -324,7 +326,7 @@ def _public_name(func) -> str:
 
 def _array_function(self, func, types, args, kwargs):
     for t in types:
-        if not (issubclass(t, (Tracer, np.ndarray))):
+        if not (issubclass(t, (Tracer, np.ndarray)) or is_chunked_type(t)):
             return NotImplemented
     impl = FUNCTIONS.get(func)
     if impl is None and func in patching.LIKE:      # np.zeros(n, like=x), np.array([...], like=x), ...

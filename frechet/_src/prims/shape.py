@@ -31,7 +31,9 @@ def _spec(shape, dtype):
 def _convert_impl(x, *, dtype):
     if is_complex(x.dtype) and not is_complex(dtype):
         x = np.real(x)   # Note: drops the imaginary part, as NumPy does (without its warning)
-    return np.asarray(x).astype(dtype, copy=False) if x.dtype != dtype else x
+    if x.dtype == dtype:
+        return x
+    return (x if is_chunked(x) else np.asarray(x)).astype(dtype, copy=False)   # Dask: lazy
 
 
 convert_element_type_p = primitive(
