@@ -18,8 +18,8 @@ import sys
 
 import numpy as np
 from frechet._src.config import config
-from frechet._src.core.chunked import refuse_conversion
 from frechet._src.core import trace as _trace
+from frechet._src.core.chunked import refuse_conversion
 from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.errors import UnsupportedFunctionError
