@@ -137,7 +137,7 @@ def main() -> int:
     checks.check("peak memory in chunks", peak / chunk_bytes, 12.0)
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster):
+                      dashboard_address=":0") as cluster, Client(cluster):
         t0 = time.perf_counter()
         with dask.config.set({"array.chunk-size": f"{chunk_bytes}B"}):
             v2, g2 = dask.compute(*frechet.value_and_grad(logistic)(w, X, y))

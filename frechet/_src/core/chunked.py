@@ -18,6 +18,8 @@ Dask is never imported here: a value can only be a Dask array where the caller i
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import sys
 
 import numpy as np
@@ -73,15 +75,38 @@ def ones_like(x, dtype):
     return _dask_array().ones((), dtype) if is_chunked(x) else np.ones((), dtype)
 
 
+# The chunks of the Dask arrays (by shape) that the backward pass in progress computes with
+_LAYOUTS = contextvars.ContextVar("frechet_chunk_layouts", default=None)
+_NONE = contextlib.nullcontext()
+
+
+def layouts(values):
+    """A context in which `broadcast` to the shape of a Dask array among `values` (a linear
+    program's residuals) takes that array's chunks."""
+    found = {x.shape: x.chunks for x in values if is_chunked(x)} if _dask_array() else None
+    return _use_layouts(found) if found else _NONE
+
+
+@contextlib.contextmanager
+def _use_layouts(found):
+    token = _LAYOUTS.set(found)
+    try:
+        yield
+    finally:
+        _LAYOUTS.reset(token)
+
+
 def broadcast(x, shape):
-    """np.broadcast_to for a Dask array x whose new axes get Dask's automatic chunks (its
-    `array.chunk-size`), not one chunk of the whole axis: the backward pass broadcasts a
-    reduction's cotangent to the data's shape, and one chunk of that shape would be computed
-    whole by the first operation on it."""
+    """np.broadcast_to for a Dask array x, chunked like the data (see `layouts`), else with
+    Dask's automatic chunks (`array.chunk-size`) on the new axes: never one chunk of a whole
+    axis, which the first operation on it would compute whole. The backward pass broadcasts a
+    reduction's cotangent to the data's shape; in the data's chunks, each chunk of the result
+    meets one chunk of the data, and none waits for others."""
+    chunks = (_LAYOUTS.get() or {}).get(tuple(shape))
     mod = _dask_array()
-    spec = tuple(c if n == len_ else "auto"
-                 for c, len_, n in zip(x.chunks, x.shape, shape))
-    chunks = mod.core.normalize_chunks(spec, shape, dtype=x.dtype)
+    if chunks is None:
+        spec = tuple(c if n == m else "auto" for c, m, n in zip(x.chunks, x.shape, shape))
+        chunks = mod.core.normalize_chunks(spec, shape, dtype=x.dtype)
     return mod.broadcast_to(x, shape, chunks=chunks)
 
 
@@ -92,3 +117,14 @@ def refuse_conversion(x, what: str) -> None:
             f"{what} would compute the whole Dask array of shape {x.shape} into memory; "
             "frechet keeps Dask arrays lazy (the operation is not supported on Dask data). "
             "Call .compute() on it yourself if it fits in memory")
+
+
+def zeros_like(x):
+    """Zeros of x's shape and dtype: np.zeros, or lazy and chunked like x for a Dask array
+    (whose np.zeros would be allocated whole)."""
+    return np.zeros_like(x) if is_chunked(x) else np.zeros(x.shape, x.dtype)
+
+
+def full_like(x, value):
+    """value broadcast to x's shape and dtype as a lazy Dask array chunked like x."""
+    return broadcast_like(np.asarray(value, x.dtype), x.shape, x)

@@ -10,6 +10,7 @@ import numpy as np
 
 from frechet._src.core.chunked import broadcast as chunked_broadcast
 from frechet._src.core.chunked import is_chunked
+from frechet._src.core.chunked import zeros_like as chunked_zeros_like
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
@@ -244,12 +245,12 @@ def _select_jvp(primals, tangents):
     ans = select_p.bind(pred, a, b)
     if ta is None and tb is None:
         return ans, None
-    za = np.zeros(a.shape, a.dtype)
+    za = chunked_zeros_like(a)
     return ans, select_p.bind(pred, za if ta is None else ta, za if tb is None else tb)
 
 
 def _select_transpose(ct, pred, a, b):
-    z = np.zeros(ct.shape, ct.dtype)
+    z = chunked_zeros_like(ct)
     return (None, select_p.bind(pred, ct, z) if is_undefined(a) else None,
             select_p.bind(pred, z, ct) if is_undefined(b) else None)
 
