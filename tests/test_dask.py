@@ -150,9 +150,14 @@ def test_no_task_carries_more_than_a_chunk():
     rows, chunk = 40_000, 2_000
     data = Generated(rows=rows, chunk=chunk)
     v, g = fr.value_and_grad(huber)(W, data.X, data.y)
-    graph = dict(dask.base.collections_to_expr([v, g]).__dask_graph__())
+    graph = _graph(v, g)
     largest = max(_pickled_size(task) for task in graph.values())
     assert largest < chunk * 8, largest
+
+
+def _graph(*arrays) -> dict:
+    """The tasks that compute `arrays`, by key."""
+    return {k: t for a in arrays for k, t in dict(a.__dask_graph__()).items()}
 
 
 class _WithoutGenerator(pickle.Pickler):
@@ -168,8 +173,7 @@ def _pickled_size(task) -> int:
 
 def test_reductions_over_rows_are_tree_reductions():
     data = Generated(rows=6400, chunk=100)                      # 64 chunks
-    graph = dict(dask.base.collections_to_expr(
-        list(fr.value_and_grad(logistic)(W, data.X, data.y))).__dask_graph__())
+    graph = _graph(*fr.value_and_grad(logistic)(W, data.X, data.y))
     deps = dask.core.get_dependencies
     widest = max(len(deps(graph, k)) for k in graph)
     assert widest < 64 // 2, widest             # no task gathers the chunks all at once
