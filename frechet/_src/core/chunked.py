@@ -44,9 +44,10 @@ def is_chunked_type(t) -> bool:
 
 
 def chunked_value(x):
-    """The Dask array x is or stands for (a tracer's concrete value), else None."""
-    if isinstance(x, Tracer):
-        x = x.concrete()
+    """The Dask array x is, or that a derivative's tracer carries as its primal value, else
+    None. Only primals are read: `concrete()` would make jit guard on the value."""
+    while isinstance(x, Tracer):
+        x = getattr(x, "primal", None)
     return x if is_chunked(x) else None
 
 
