@@ -62,6 +62,15 @@ def first_chunked(xs):
     return None
 
 
+def refuse_conversion(x, what: str) -> None:
+    """Raise if x is a Dask array: `what` would compute all of it into memory."""
+    if is_chunked(x):
+        raise TypeError(
+            f"{what} would compute the whole Dask array of shape {x.shape} into memory; "
+            "frechet keeps Dask arrays lazy (the operation is not supported on Dask data). "
+            "Call .compute() on it yourself if it fits in memory")
+
+
 def broadcast_like(x, shape, like):
     """The NumPy value x broadcast to `shape` as a lazy Dask array whose chunks follow `like`
     along the axes it shares with the result (trailing alignment, as broadcasting aligns)."""
@@ -69,6 +78,17 @@ def broadcast_like(x, shape, like):
     chunks = tuple(like.chunks[i - lead] if i >= lead and like.shape[i - lead] == n else (n,)
                    for i, n in enumerate(shape))
     return _dask_array().broadcast_to(np.asarray(x), shape, chunks=chunks)
+
+
+def full_like(x, value):
+    """value broadcast to x's shape and dtype as a lazy Dask array chunked like x."""
+    return broadcast_like(np.asarray(value, x.dtype), x.shape, x)
+
+
+def zeros_like(x):
+    """Zeros of x's shape and dtype: np.zeros, or lazy and chunked like x for a Dask array
+    (whose np.zeros would be allocated whole)."""
+    return np.zeros_like(x) if is_chunked(x) else np.zeros(x.shape, x.dtype)
 
 
 def ones_like(x, dtype):
@@ -109,23 +129,3 @@ def broadcast(x, shape):
         spec = tuple(c if n == m else "auto" for c, m, n in zip(x.chunks, x.shape, shape))
         chunks = mod.core.normalize_chunks(spec, shape, dtype=x.dtype)
     return mod.broadcast_to(x, shape, chunks=chunks)
-
-
-def refuse_conversion(x, what: str) -> None:
-    """Raise if x is a Dask array: `what` would compute all of it into memory."""
-    if is_chunked(x):
-        raise TypeError(
-            f"{what} would compute the whole Dask array of shape {x.shape} into memory; "
-            "frechet keeps Dask arrays lazy (the operation is not supported on Dask data). "
-            "Call .compute() on it yourself if it fits in memory")
-
-
-def zeros_like(x):
-    """Zeros of x's shape and dtype: np.zeros, or lazy and chunked like x for a Dask array
-    (whose np.zeros would be allocated whole)."""
-    return np.zeros_like(x) if is_chunked(x) else np.zeros(x.shape, x.dtype)
-
-
-def full_like(x, value):
-    """value broadcast to x's shape and dtype as a lazy Dask array chunked like x."""
-    return broadcast_like(np.asarray(value, x.dtype), x.shape, x)
