@@ -3,15 +3,18 @@
 A Dask array enters a transformation as data (closed over, or an argument not
 differentiated): the primitives' NumPy implementations return Dask arrays for it (NEP 13 and
 18), so the value and the derivative are lazy Dask graphs that Dask's scheduler computes when
-the caller asks. Two things would defeat that, and this module is how frechet avoids them:
+the caller asks. Three things would defeat that, and this module is how frechet avoids them:
 
 - converting a Dask array with np.asarray computes all of it into memory: frechet keeps Dask
   arrays as they are and never converts one silently;
-- a large NumPy constant that meets a Dask array (a Python scalar broadcast to its shape, the
-  backward pass's cotangent broadcast from a reduction) would be hashed and embedded in the
-  graph whole (and pickled whole to a cluster): such constants are made lazily instead, chunked
-  like the Dask array they meet (`broadcast_like`), and the backward pass of a Dask output
-  starts from a Dask cotangent (`ones_like`), so that its broadcasts are lazy too.
+- a large NumPy constant that meets a Dask array (a Python scalar broadcast to its shape, a
+  derivative rule's constant, select's zeros) would be hashed and embedded in the graph whole
+  (and pickled whole to a cluster), or allocated whole: such constants are lazy Dask arrays
+  chunked like the Dask array they meet (`broadcast_like`, `full_like`, `zeros_like`);
+- the backward pass broadcasts a reduction's cotangent to the data's shape: it starts from a
+  Dask cotangent where the output is a Dask array (`ones_like`), so that those broadcasts are
+  lazy, and they take the chunks of the residuals of that shape (`layouts`, `broadcast`), so
+  that each chunk of the cotangent meets one chunk of the data and memory stays a few chunks.
 
 Dask is never imported here: a value can only be a Dask array where the caller imported it.
 """
