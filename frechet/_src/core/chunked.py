@@ -1,9 +1,9 @@
 """Dask arrays: lazy, chunked values that frechet computes with as they are.
 
-A Dask array enters a transformation as data (closed over, or an argument not
-differentiated): the primitives' NumPy implementations return Dask arrays for it (NEP 13 and
-18), so the value and the derivative are lazy Dask graphs that Dask's scheduler computes when
-the caller asks. Three things would defeat that, and this module is how frechet avoids them:
+A Dask array enters a transformation as data (closed over, or an argument; the gradient with
+respect to one is a Dask array chunked like it): the primitives' NumPy implementations return
+Dask arrays for it (NEP 13 and 18), so the value and the derivative are lazy Dask graphs that
+Dask's scheduler computes when the caller asks. jit refuses them (it compiles for NumPy). Three things would defeat that, and this module is how frechet avoids them:
 
 - converting a Dask array with np.asarray computes all of it into memory: frechet keeps Dask
   arrays as they are and never converts one silently;
