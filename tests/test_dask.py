@@ -91,13 +91,20 @@ def test_gradient_with_respect_to_dask_data_is_chunked_like_it():
     np.testing.assert_allclose(g.compute(), 2.0 * np.outer(XN @ W - YN, W) / N, rtol=1e-13)
 
 
-def test_jacobians_and_the_hessian_over_dask_data():
+def test_jacobians_hessian_jvp_and_linearize_over_dask_data():
     X, y = _dask((7, D))
     np.testing.assert_allclose(fr.hessian(lsq)(W, X, y).compute(), 2.0 * XN.T @ XN / N,
                                rtol=1e-13)
     np.testing.assert_allclose(fr.jacfwd(logistic)(W, X, y).compute(),
                                CLOSED_FORMS[logistic](W, XN, YN), rtol=1e-13)
     np.testing.assert_allclose(fr.jacrev(lambda w: X @ w)(W).compute(), XN, rtol=0)
+    v = np.array([1.0, -2.0, 0.5])
+    want = (1.0 - np.tanh(XN @ W) ** 2) * (XN @ v)
+    y, t = fr.jvp(lambda w: np.tanh(X @ w), (W,), (v,))
+    assert isinstance(y, da.Array) and isinstance(t, da.Array)
+    np.testing.assert_allclose(t.compute(), want, rtol=1e-14)
+    _, lin = fr.linearize(lambda w: np.tanh(X @ w), W)
+    np.testing.assert_allclose(lin(v).compute(), want, rtol=1e-14)
 
 
 class Generated:
