@@ -150,6 +150,22 @@ def test_nothing_is_computed_before_compute_and_each_chunk_once():
     np.testing.assert_allclose(g, CLOSED_FORMS[logistic](W, XN_, YN_), rtol=1e-13)
 
 
+def test_no_task_computes_more_than_a_chunk():
+    """Every intermediate result is at most a chunk of the data: the backward pass broadcasts
+    the mean's cotangent over the rows in the data's chunks (one chunk of the broadcast over
+    all rows would be computed whole by the first operation on it)."""
+    from dask.callbacks import Callback
+
+    rows, chunk = 32_000, 500
+    data = Generated(rows=rows, chunk=chunk)
+    data.allowed = True
+    sizes = []
+    with Callback(posttask=lambda key, result, *_: sizes.append(getattr(result, "nbytes", 0))):
+        dask.compute(*fr.value_and_grad(logistic)(W, data.X, data.y), scheduler="threads")
+    assert len(data.made) == rows // chunk
+    assert max(sizes) <= chunk * (D + 1) * 8, max(sizes)
+
+
 def test_no_task_carries_more_than_a_chunk():
     """Constants of the data's shape (a Python scalar broadcast over the rows, the backward
     pass's cotangent broadcast from a reduction) are lazy Dask arrays in the graph, not NumPy
