@@ -45,6 +45,11 @@ def column_means(w, X, y):
     return np.sum(np.mean(np.tanh(X * w), axis=0) ** 2) + np.dot(np.exp(X @ w), y) / N
 
 
+def ufuncs_data_first(w, X, y):    # NumPy's ufuncs called with the Dask array first
+    z = X @ w
+    return np.sum(np.multiply(y, z) + np.logaddexp(y, z) + np.subtract(y, z) ** 2) / N
+
+
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -76,7 +81,8 @@ def test_value_and_gradient_match_the_closed_form(loss, chunks):
 
 
 @pytest.mark.parametrize("chunks", CHUNKS, ids=str)
-@pytest.mark.parametrize("loss", [huber, softmax_margin, column_means], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("loss", [huber, softmax_margin, column_means, ufuncs_data_first],
+                         ids=lambda f: f.__name__)
 def test_value_and_gradient_match_numpy(loss, chunks):
     X, y = _dask(chunks)
     v, g = dask.compute(*fr.value_and_grad(loss)(W, X, y))
@@ -141,7 +147,12 @@ class Generated:
 def test_nothing_is_computed_before_compute_and_each_chunk_once():
     data = Generated(rows=2000, chunk=150)
     XN_, YN_ = data.numpy()
-    v, g = fr.value_and_grad(logistic)(W, data.X, data.y)      # block raises if called here
+    def printed(w, X, y):         # printing traced values must not compute them either
+        z = X @ w
+        assert "dask.array" in repr(z) and "dask.array" in str(z)
+        return logistic(w, X, y)
+
+    v, g = fr.value_and_grad(printed)(W, data.X, data.y)      # block raises if called here
     assert isinstance(v, da.Array) and isinstance(g, da.Array)
     assert data.made == []
     data.allowed = True

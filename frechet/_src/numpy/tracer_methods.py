@@ -280,13 +280,15 @@ def _repr(self):
     kind = type(self).__name__
     if c is None:
         return f"{kind}<{self.dtype.name}[{','.join(map(str, self.shape))}]>"
+    if is_chunked(c):                 # printing must not compute it
+        return f"{kind}({c!r})"
     body = np.array2string(np.asarray(c), separator=", ", prefix=kind + "(")
     return f"{kind}({body})"
 
 
 def _str(self):
     c = self.concrete()
-    return repr(self) if c is None else str(np.asarray(c))
+    return repr(self) if c is None or is_chunked(c) else str(np.asarray(c))
 
 
 Tracer.__repr__ = _repr
