@@ -50,6 +50,13 @@ def ufuncs_data_first(w, X, y):    # NumPy's ufuncs called with the Dask array f
     return np.sum(np.multiply(y, z) + np.logaddexp(y, z) + np.subtract(y, z) ** 2) / N
 
 
+def functions_data_first(w, X, y):    # NumPy functions (NEP 18) with Dask arrays first
+    z = X @ w
+    return (np.sum(np.where(y > 0, z, 0.0) ** 2) + np.dot(y, np.sin(z))
+            + np.sum(np.concatenate([y, z]) ** 3) + np.einsum("i,i->", y, np.exp(z))
+            + np.sum(np.clip(z, -0.2, y)))
+
+
 def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
@@ -81,7 +88,8 @@ def test_value_and_gradient_match_the_closed_form(loss, chunks):
 
 
 @pytest.mark.parametrize("chunks", CHUNKS, ids=str)
-@pytest.mark.parametrize("loss", [huber, softmax_margin, column_means, ufuncs_data_first],
+@pytest.mark.parametrize("loss", [huber, softmax_margin, column_means, ufuncs_data_first,
+                                  functions_data_first],
                          ids=lambda f: f.__name__)
 def test_value_and_gradient_match_numpy(loss, chunks):
     X, y = _dask(chunks)
