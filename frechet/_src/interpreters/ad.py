@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.config import config
+from frechet._src.core import chunked
 from frechet._src.core import trace as _trace
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import BUILTIN, Role, declare, front_end
@@ -572,8 +573,9 @@ def _transpose_eqn(eqn, ct_env, known, release):
 
 def pullback(program: Program, cts_out, once: bool = False):
     """backward_pass, with the symbolic-zero input cotangents made concrete zeros."""
-    return [zeros(s) if r is None else r
-            for r, s in zip(backward_pass(program, cts_out, once), program.in_specs)]
+    with chunked.layouts(program.consts):      # Dask residuals: broadcasts in their chunks
+        cts = backward_pass(program, cts_out, once)
+    return [zeros(s) if r is None else r for r, s in zip(cts, program.in_specs)]
 
 
 def pullback_linear(program: Program, linear, known, cts_out):

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from frechet._src.core.chunked import full_like as chunked_full_like
+from frechet._src.core.chunked import is_chunked
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
@@ -103,7 +105,9 @@ def full(shape, value, dtype):
 
 
 def const(x, value):
-    """A constant array of x's shape and dtype."""
+    """A constant array of x's shape and dtype (lazy, chunked like x, for a Dask array x)."""
+    if type(x) is not np.ndarray and is_chunked(x):
+        return chunked_full_like(x, value)
     return full(x.shape, value, x.dtype)
 
 
