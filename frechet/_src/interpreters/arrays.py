@@ -36,7 +36,7 @@ from frechet._src.core.trace import EVAL, Tracer, current
 from frechet._src.interpreters import ad
 from frechet._src.interpreters.ad import JVPTracer
 from frechet._src.interpreters.batching import with_batch_axis
-from frechet._src.interpreters.scalars import ScalarTracer, Segment, Tape
+from frechet._src.interpreters.scalars import ScalarTracer, Segment, Tape, ufunc_method
 from frechet._src.interpreters.staging import StagedTracer
 
 F64 = np.dtype(np.float64)
@@ -346,13 +346,7 @@ def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
         slot = tape.base + len(e) - 1
     if v.size > SMALL:      # grown by broadcasting: the generic path holds it from here
         return JVPTracer(tr, v, tape.staged(slot))
-    s = _new_object(ArrayTracer)
-    s._trace = tr
-    s.primal = v
-    s._tangent = slot
-    s.shape = v.shape
-    s.dtype = F64
-    return s
+    return new(tr, v, slot)
 
 
 # ---- operators: values and entries without the generic path ---------------------------------
@@ -608,23 +602,15 @@ BINARY = {np.add: (_add, _radd), np.subtract: (_sub, _rsub), np.multiply: (_mul,
           np.divide: (_div, _rdiv), np.matmul: (_matmul, _rmatmul)}
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if method == "__call__" and not kwargs:
-        if len(inputs) == 1:
-            if ufunc is np.negative:
-                return _neg(self)
-            r = _unary(self, ufunc)
-            if r is not None:
-                return r
-        elif len(inputs) == 2:
-            ops = BINARY.get(ufunc)
-            if ops is not None:
-                x, y = inputs
-                return ops[0](x, y) if x is self else ops[1](y, x)
-    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+def _unary_ufunc(self, ufunc):
+    return _neg(self) if ufunc is np.negative else _unary(self, ufunc)
 
 
-ArrayTracer.__array_ufunc__ = _array_ufunc
+def _generic_ufunc(self, ufunc, method, *inputs, **kwargs):
+    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)    # the front end's
+
+
+ArrayTracer.__array_ufunc__ = ufunc_method(_unary_ufunc, BINARY, _generic_ufunc)
 
 
 # ---- the tape's primitives ------------------------------------------------------------------
