@@ -562,13 +562,9 @@ def test_writes(statement):
     check(f)
 
 
-@pytest.mark.parametrize("on", [
-    pytest.param(on, marks=pytest.mark.xfail(
-        strict=True, reason="bug (generic path, tape on and off): y[[0, 0]] += v has NumPy's "
-        "value (buffered: the last write wins, y[0] = y[0] + v[1]) but the derivative of "
-        "np.add.at (both v[0] and v[1] added): d/dx[0] is 1, NumPy's function has 0"))
-    for on in (True, False)])
+@pytest.mark.parametrize("on", [True, False])
 def test_repeated_fancy_index_iadd(on):
+    # NumPy buffers y[[0, 0]] += v: the last write wins, y[0] = y[0] + v[1], so d/dx[0] is 0
     def f(x):
         y = np.zeros(3)
         y[[0, 0]] += x[:2]

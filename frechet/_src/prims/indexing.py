@@ -19,8 +19,9 @@ from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import with_batch_axis
 from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.ir import codegen, scalar_loops
+from frechet._src.prims.elementwise import UFUNC_PRIMS
 from frechet._src.prims.rules import deflinear
-from frechet._src.prims.shape import broadcast_in_dim_p, reshape, transpose
+from frechet._src.prims.shape import broadcast_in_dim_p, reshape, select_p, transpose
 
 
 def encode(idx) -> tuple:
@@ -118,9 +119,21 @@ def _index_add_transpose(ct, x, v, *arrays, index):
             *([None] * len(arrays)))
 
 
+def _written(x, v, arrays, index):
+    """Which elements of v `x[index] = v` keeps: with repeated advanced indices NumPy's last
+    write wins, so the others reach nothing. Found by NumPy's own rule, on their positions."""
+    pos = np.arange(np.prod(v.shape, dtype=np.intp), dtype=np.intp).reshape(v.shape)
+    landed = index_set_p.bind(np.full(x.shape, -1, np.intp), pos, *arrays, index=index)
+    return UFUNC_PRIMS[np.equal].bind(getitem_p.bind(landed, *arrays, index=index), pos)
+
+
 def _index_set_transpose(ct, x, v, *arrays, index):
     cx = index_set_p.bind(ct, np.zeros(v.shape, v.dtype), *arrays, index=index) if is_undefined(x) else None
-    cv = getitem_p.bind(ct, *arrays, index=index) if is_undefined(v) else None
+    cv = None
+    if is_undefined(v):
+        cv = getitem_p.bind(ct, *arrays, index=index)
+        if arrays:          # advanced indices may repeat: the overwritten elements get zero
+            cv = select_p.bind(_written(x, v, arrays, index), cv, np.zeros(v.shape, v.dtype))
     return (cx, cv, *([None] * len(arrays)))
 
 
