@@ -22,6 +22,7 @@ from frechet._src.interpreters.ad import JVPTracer, jvp_flat, linearize_flat, pu
 from frechet._src.interpreters.batching import batch_flat
 from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.ir.program import zeros
+from frechet._src.core.backend import is_foreign
 from frechet._src.lax.ownership import owned, private_residuals, roots
 from frechet._src.numpy.manipulation import moveaxis, reshape
 from frechet._src.prims.shape import stop_gradient_p
@@ -35,6 +36,8 @@ def _leaf(x):
         return x
     if type(x) is float:
         return np.float64(x)
+    if is_foreign(x):           # another library's array computes in its library
+        return x
     a = np.asarray(x)
     if a.dtype == object:
         kind = type(x).__name__

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from frechet._src.core import backend
 from frechet._src.errors import ConcretizationError, EscapedTracerError, TracerConversionError
 
 
@@ -46,7 +47,7 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise EscapedTracerError(_escaped(prim))
-        return prim.impl(*args, **params)
+        return backend.run(prim, args, params)
 
 
 def _escaped(prim) -> str:

@@ -7,6 +7,7 @@ import math
 import numbers
 
 import numpy as np
+from frechet._src.core.backend import dtype_of, is_foreign
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError
 from frechet._src.prims import elementwise as ew
@@ -34,6 +35,8 @@ def asarray(x, dtype=None):
         )
         out = stack([asarray(e) for e in x])
         return out if dtype is None else convert(out, dtype)
+    if is_foreign(x):       # another library's array stays one (core/backend.py)
+        return x if dtype is None or dtype_of(x) == np.dtype(dtype) else convert(x, dtype)
     return np.asarray(x, dtype=dtype)
 
 
@@ -60,7 +63,7 @@ def weak(x):
         return type(x)
     if isinstance(x, Tracer) and x.weak_type is not None:
         return x.weak_type
-    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return dtype_of(x) if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 def shape_of(x) -> tuple:
@@ -106,6 +109,10 @@ def fit(x, dtype, shape):
         return broadcast_to(x, shape) if tuple(x.shape) != shape else x
     # Note: NumPy's own asarray and empty, bound at import: while a transformation runs the
     # module's names are wrappers for the user's code (numpy/patching.py), too slow for this path
+    if type(x) is not np.ndarray and is_foreign(x):     # another library's constant
+        if dtype_of(x) != dtype:
+            x = convert(x, dtype)
+        return broadcast_to(x, shape) if tuple(x.shape) != shape else x
     x = x if type(x) is np.ndarray else _np_asarray(x)
     if x.dtype != dtype:
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)

@@ -9,9 +9,11 @@ arrays themselves are trailing positional arguments (constants, never differenti
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend, dtype_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
@@ -119,7 +121,7 @@ def _index_add_transpose(ct, x, v, *arrays, index):
 
 
 def _index_set_transpose(ct, x, v, *arrays, index):
-    cx = index_set_p.bind(ct, np.zeros(v.shape, v.dtype), *arrays, index=index) if is_undefined(x) else None
+    cx = index_set_p.bind(ct, np.zeros(v.shape, dtype_of(v)), *arrays, index=index) if is_undefined(x) else None
     cv = getitem_p.bind(ct, *arrays, index=index) if is_undefined(v) else None
     return (cx, cv, *([None] * len(arrays)))
 
@@ -239,3 +241,69 @@ codegen.INLINE[getitem_p] = codegen.static_index(build, add=False)
 codegen.INLINE[index_add_p] = codegen.static_index(build, add=True)
 scalar_loops.MOVES.add(getitem_p)
 scalar_loops.SCATTER_ADDS[index_add_p] = build
+
+
+# Other array libraries (core/backend.py): the standard's indexing, with slices of negative
+# step taken as flips (the standard allows them, PyTorch does not); scatter-adds at index
+# arrays (np.add.at: repeated indices add up) have no standard form, so each library names
+# its own.
+def _xp_index(xp, x, index, arrays):
+    """(x', idx) with x'[idx] == x[build(index, arrays)] and no negative steps in idx."""
+    idx, dim = [], 0
+    for e in build(index, arrays):
+        if isinstance(e, slice) and e.step is not None and e.step < 0:
+            start, stop, step = e.indices(x.shape[dim])
+            x = xp.flip(x, axis=dim)
+            n = x.shape[dim]
+            e = slice(n - 1 - start, n - 1 - stop, -step)
+        idx.append(e)
+        dim += e is not None
+    return x, tuple(idx)
+
+
+def _getitem_xp(xp):
+    def getitem(x, *arrays, index):
+        x, idx = _xp_index(xp, x, index, arrays)
+        return x[idx]
+    return getitem
+
+
+def _index_set_xp(xp):
+    def index_set(x, v, *arrays, index):
+        out = xp.reshape(xp.asarray(x, copy=True), (-1,))
+        out[_positions(xp, x, index, arrays)] = xp.reshape(v, (-1,))
+        return xp.reshape(out, tuple(x.shape))
+    return index_set
+
+
+def _positions(xp, x, index, arrays):
+    """The flat positions x[index] reads, in the order it reads them (a view's flat index)."""
+    n = math.prod(x.shape)
+    pos = xp.reshape(xp.arange(n, device=_device(x)), tuple(x.shape))
+    pos, idx = _xp_index(xp, pos, index, arrays)
+    return xp.reshape(pos[idx], (-1,))
+
+
+def _device(x):
+    import array_api_compat  # lazy: only other libraries' arrays come here
+    return array_api_compat.device(x)
+
+
+def _torch_index_add(x, v, *arrays, index):
+    import array_api_compat.torch as xp  # lazy: only torch tensors come here
+    out = x.clone().reshape(-1)
+    out.index_put_((_positions(xp, x, index, arrays),), v.reshape(-1), accumulate=True)
+    return out.reshape(x.shape)
+
+
+def _cupy_index_add(x, v, *arrays, index):
+    import array_api_compat.cupy as xp  # lazy: only CuPy arrays come here
+    import cupyx
+    out = x.copy().reshape(-1)
+    cupyx.scatter_add(out, _positions(xp, x, index, arrays), v.reshape(-1))
+    return out.reshape(x.shape)
+
+
+getitem_p.array_api = _getitem_xp
+index_set_p.array_api = _index_set_xp
+defbackend(index_add_p, torch=_torch_index_add, cupy=_cupy_index_add)
