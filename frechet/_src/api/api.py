@@ -15,6 +15,7 @@ from frechet._src.api.linear_map import (
     check_flat,
     check_leaves,
 )
+from frechet._src.core.backend import dtype_of, is_foreign, namespace, promote
 from frechet._src.core.spec import is_complex, is_inexact, spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
@@ -22,7 +23,6 @@ from frechet._src.interpreters.ad import JVPTracer, jvp_flat, linearize_flat, pu
 from frechet._src.interpreters.batching import batch_flat
 from frechet._src.interpreters.staging import StagedTracer, stage
 from frechet._src.ir.program import zeros
-from frechet._src.core.backend import is_foreign
 from frechet._src.lax.ownership import owned, private_residuals, roots
 from frechet._src.numpy.manipulation import moveaxis, reshape
 from frechet._src.prims.shape import stop_gradient_p
@@ -46,6 +46,15 @@ def _leaf(x):
         raise TypeError(f"register {kind} as a pytree with {fix}, or pass arrays: a value of "
                         f"type {kind} is neither an array nor a registered pytree container")
     return a
+
+
+def _like(values, primals):
+    """Each value in its primal's library: a cotangent no output reached is NumPy's zeros
+    (specs name no library), which another library's input gets as its own zeros."""
+    if all(type(x) is np.ndarray or not is_foreign(x) for x in primals):
+        return values
+    return [v if not is_foreign(x) or is_foreign(v) else promote([x, v], namespace([x]))[1]
+            for v, x in zip(values, primals)]
 
 
 def _flatten_args(args, what):
@@ -141,7 +150,7 @@ def vjp(fun, *primals, has_aux=False):
     def vjp_fn(ct):
         cts = check_flat(ct, out_tree, program.out_specs, "vjp's pullback (a cotangent "
                          "shaped like the output)")
-        return tuple(tree.unflatten(pt, owned(pullback(program, cts), cts, kept)))
+        return tuple(tree.unflatten(pt, _like(owned(pullback(program, cts), cts, kept), p)))
     out = tree.unflatten(out_tree, outs)
     return (out, vjp_fn, _strip(aux[0])) if has_aux else (out, vjp_fn)
 
@@ -217,14 +226,14 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 f"grad requires a scalar output, got shape {tuple(np.shape(out))}; use "
                 "frechet.jacrev (or jacobian) for non-scalar outputs, or frechet.vjp to pull back "
                 "a given cotangent")
-        odt = out.dtype
+        odt = dtype_of(out)
         if is_complex(odt) and not holomorphic:
             raise TypeError("grad requires a real-valued output (got a complex one); pass "
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
         # used once: the backward pass frees residuals as it goes
-        g = owned(pullback(program, [np.ones((), odt)], once=True), p)
+        g = _like(owned(pullback(program, [np.ones((), odt)], once=True), p), p)
         g = tree.unflatten(pt, [_scalar(x) for x in g])
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)

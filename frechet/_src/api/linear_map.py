@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.core.backend import dtype_of
 from frechet._src import tree
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
 from frechet._src.interpreters.ad import backward_pass, pullback

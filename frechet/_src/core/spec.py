@@ -83,4 +83,5 @@ def is_complex(dtype) -> bool:
 
 def real_dtype(dtype) -> np.dtype:
     """float64 for complex128, and the dtype itself for real ones."""
-    return np.finfo(dtype).dtype if is_complex(dtype) else np.dtype(dtype)
+    dtype = numpy_dtype(dtype)
+    return np.finfo(dtype).dtype if is_complex(dtype) else dtype

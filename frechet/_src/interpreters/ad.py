@@ -16,9 +16,9 @@ import numpy as np
 
 from frechet._src.config import config
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import NATIVE
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import BUILTIN, Role, declare, front_end
-from frechet._src.core.backend import NATIVE
 from frechet._src.core.spec import ArraySpec, numpy_dtype, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError

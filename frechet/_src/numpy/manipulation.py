@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
@@ -374,7 +375,7 @@ def take_along_axis(arr, indices, axis=-1):
         arr, axis = ravel(arr), 0
     axis = normalize_one_axis(axis, _nd(arr))
     ind = asarray(indices)            # may be traced (an argsort of traced values, say)
-    if ind.dtype.kind not in "iu":
+    if dtype_of(ind).kind not in "iu":
         raise IndexError("`indices` must be an integer array")
     shape = list(broadcast_shapes(tuple(1 if i == axis else n for i, n in enumerate(shape_of(arr))),
                                   tuple(1 if i == axis else n for i, n in enumerate(shape_of(ind)))))
@@ -632,7 +633,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
             cv = np.broadcast_to(np.asarray(kwargs.get("constant_values", 0)), (nd, 2))
             shape = list(shape_of(out))
             shape[d] = n + lo + hi
-            base = np.zeros(shape, out.dtype)
+            base = np.zeros(shape, dtype_of(out))
             sl = [slice(None)] * nd
             sl[d] = slice(0, lo)
             base[tuple(sl)] = cv[d, 0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.aliasing import clone
@@ -106,12 +107,12 @@ def fix(x, out=None):
 
 def real(val):
     x = asarray(val)
-    return ew.real_p.bind(x) if x.dtype.kind == "c" else x
+    return ew.real_p.bind(x) if dtype_of(x).kind == "c" else x
 
 
 def imag(val):
     x = asarray(val)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         return ew.imag_p.bind(x)
     return np.zeros(shape_of(x), x.dtype)
 

@@ -540,13 +540,15 @@ fusion.deftemplate(P["log1p"], "np.log1p({0})", vecmath="log1p")
 
 # Other array libraries (core/backend.py): the standard's function where it has one (under its
 # standard name: acos for arccos), else the library's own, named per back end.
-_STANDARD = frozenset(
-    "abs acos acosh add asin asinh atan atan2 atanh bitwise_and bitwise_left_shift "
-    "bitwise_invert bitwise_or bitwise_right_shift bitwise_xor ceil conj copysign cos cosh "
-    "divide equal exp expm1 floor floor_divide greater greater_equal hypot isfinite isinf isnan "
-    "less less_equal log log1p log2 log10 logaddexp logical_and logical_not logical_or "
-    "logical_xor maximum minimum multiply negative nextafter not_equal positive pow reciprocal "
-    "remainder round sign signbit sin sinh square sqrt subtract tan tanh trunc real imag".split())
+_STANDARD = frozenset((
+    "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_left_shift", "bitwise_invert", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "ceil", "conj", "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor",
+    "floor_divide", "greater", "greater_equal", "hypot", "isfinite", "isinf", "isnan", "less",
+    "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter",
+    "not_equal", "positive", "pow", "reciprocal", "remainder", "round", "sign", "signbit", "sin",
+    "sinh", "square", "sqrt", "subtract", "tan", "tanh", "trunc", "real", "imag"))
 _STANDARD_NAME = {numpy_name: name for name, numpy_name in _ALIASES.items()
                   if name in _STANDARD} | {"rint": "round"}
 

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import primitive
-from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
+from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype, real_dtype
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.ad import add_tangents, is_undefined
@@ -136,8 +137,8 @@ def _det_jvp(primals, tangents):
         return d, _trace_of_product(inv_p.bind(a), t)
     s = svdvals_p.bind(stop_gradient_p.bind(a))        # the condition has no derivative
     singular = fnp.expand_dims(s[..., -1] <= 1e-12 * s[..., 0], (-2, -1))
-    safe_inv = np.eye(n, dtype=a.dtype)
-    safe_svd = np.diag(np.arange(1, n + 1)).astype(a.dtype)
+    safe_inv = np.eye(n, dtype=numpy_dtype(a.dtype))
+    safe_svd = np.diag(np.arange(1, n + 1)).astype(numpy_dtype(a.dtype))
     regular = fnp.expand_dims(fnp.expand_dims(d, -1), -1) * \
         inv_p.bind(fnp.where(singular, safe_inv, a))
     adj = fnp.where(singular, _adjugate(fnp.where(singular, a, safe_svd)), regular)
@@ -533,3 +534,35 @@ def _check_simple_roots(r):
 roots_p.jvp = _roots_jvp
 roots_p.batch = lambda args, batched, *, leading_zeros: traced_numpy().stack(
     [roots_p.bind(args[0][i], leading_zeros=leading_zeros) for i in range(args[0].shape[0])])
+
+
+# Other array libraries (core/backend.py): the standard's linalg extension where it has the
+# function (its eigh reads the lower triangle, as UPLO="L" does); eig, roots, and eigh of the
+# upper triangle through each library's own.
+def _lower_only(name, fn):
+    def rule(a, *, UPLO):
+        if UPLO != "L":
+            raise NotImplementedError(f"{name} with UPLO={UPLO!r} on this back end: the "
+                                      "standard's eigh reads the lower triangle")
+        return fn(a)
+    return rule
+
+
+def _torch_eig(a):
+    import torch  # lazy: only torch tensors come here
+    return list(torch.linalg.eig(a))
+
+
+inv_p.array_api = lambda xp: xp.linalg.inv
+solve_p.array_api = lambda xp: xp.linalg.solve
+det_p.array_api = lambda xp: xp.linalg.det
+slogdet_p.array_api = lambda xp: lambda a: list(xp.linalg.slogdet(a))
+cholesky_p.array_api = lambda xp: xp.linalg.cholesky
+qr_p.array_api = lambda xp: lambda a: list(xp.linalg.qr(a))
+svd_p.array_api = lambda xp: lambda a: list(xp.linalg.svd(a, full_matrices=False))
+svdvals_p.array_api = lambda xp: xp.linalg.svdvals
+eigh_p.array_api = lambda xp: _lower_only("eigh", lambda a: list(xp.linalg.eigh(a)))
+eigvalsh_p.array_api = lambda xp: _lower_only("eigvalsh", xp.linalg.eigvalsh)
+pinv_p.array_api = lambda xp: lambda a, *, rcond, hermitian: xp.linalg.pinv(
+    a, rtol=float(rcond) if np.ndim(rcond) == 0 else xp.asarray(rcond))
+defbackend(eig_p, torch=_torch_eig)
