@@ -88,9 +88,13 @@ class Primitive:
         return self.impl(*args, **params) if params else self.impl(*args)
 
     def _bind_other(self, args, params):
-        if self.collective or any(isinstance(a, Tracer) for a in args):
-            return _current().process(self, args, params)
-        return backend_call(self, args, params)
+        if not self.collective:
+            for a in args:
+                if isinstance(a, Tracer):
+                    break
+            else:           # no tracer: another library's arrays (core/backend.py)
+                return backend_call(self, args, params)
+        return _current().process(self, args, params)
 
     def __setattr__(self, key, value):
         if key == "name":       # for the reason __init__ checks it
