@@ -7,7 +7,7 @@ import itertools
 import math
 
 import numpy as np
-from frechet._src.core.backend import dtype_of
+from frechet._src.core.backend import dtype_of, is_foreign
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
@@ -167,8 +167,8 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = [fit(a, dt, shape_of(a)) for a in arrays]
     if len(arrays) == 1:
         return arrays[0]
-    return S.concatenate_p.bind(*[a if isinstance(a, Tracer) else np.ascontiguousarray(a)
-                                  for a in arrays], axis=axis)
+    return S.concatenate_p.bind(*[a if isinstance(a, Tracer) or is_foreign(a) else
+                                  np.ascontiguousarray(a) for a in arrays], axis=axis)
 
 
 concat = concatenate
@@ -484,14 +484,14 @@ def tril(m, k=0):
     from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, True), shape_of(m)), m,
-                 np.zeros((), m.dtype))
+                 np.zeros((), dtype_of(m)))
 
 
 def triu(m, k=0):
     from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, False), shape_of(m)), m,
-                 np.zeros((), m.dtype))
+                 np.zeros((), dtype_of(m)))
 
 
 def flip(m, axis=None):

@@ -152,7 +152,7 @@ def _adjugate(a):
     before = fnp.cumprod(fnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
     after = fnp.flip(fnp.cumprod(fnp.flip(fnp.concatenate([s[..., 1:], ones], axis=-1), -1),
                                  axis=-1), -1)
-    others = (before * after).astype(a.dtype)          # prod_{j != i} s_j, without division
+    others = fnp.astype(before * after, numpy_dtype(a.dtype))   # prod_{j != i} s_j, no division
     # det(U) det(V^H): +-1 (real) or a unit complex number; slogdet's sign, as U and V^H are
     # unitary (always invertible: its derivative needs no choice between formulas)
     phase = slogdet_p.bind(u)[0] * slogdet_p.bind(vh)[0]
@@ -203,7 +203,7 @@ def _gaps(w, what="eigh: repeated eigenvalues"):
         # (no warning: the values are not known here)
         scale = (fnp.max(fnp.abs(w), axis=-1, keepdims=True)[..., None] if w.shape[-1]
                  else 1.0)
-        tol = 1e3 * np.finfo(diff.dtype).eps * fnp.maximum(scale, 1e-300)
+        tol = 1e3 * np.finfo(numpy_dtype(diff.dtype)).eps * fnp.maximum(scale, 1e-300)
         gap = fnp.logical_or(fnp.abs(diff) <= tol, eye)
         return fnp.where(gap, 0.0, 1.0 / fnp.where(gap, 1.0, diff))
     concrete = diff
@@ -313,8 +313,8 @@ def _svd_jvp(primals, tangents):
     if complex_:
         phase = 1j * fnp.imag(diag) / (2 * s)
         eye = np.eye(s.shape[-1])
-        j = j + fnp.expand_dims(phase, -1) * eye
-        k = k - fnp.expand_dims(phase, -1) * eye
+        j = j + fnp.multiply(fnp.expand_dims(phase, -1), eye)
+        k = k - fnp.multiply(fnp.expand_dims(phase, -1), eye)
     inv_s = 1.0 / s_row
     du = fnp.matmul(u, j)
     dv = fnp.matmul(v, k)
@@ -389,7 +389,7 @@ def _cholesky_jvp(primals, tangents):
     x = fnp.matmul(fnp.matmul(inv_l, t), fnp.conjugate(fnp.swapaxes(inv_l, -1, -2)))
     n = a.shape[-1]
     phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
-    return low, fnp.matmul(low, x * phi.astype(real_dtype(a.dtype)))
+    return low, fnp.matmul(low, fnp.multiply(x, phi.astype(real_dtype(a.dtype))))
 
 
 cholesky_p.jvp = _cholesky_jvp
@@ -416,10 +416,10 @@ def _qr_tall_tangents(q, r, t):
     qh = fnp.conjugate(fnp.swapaxes(q, -1, -2))
     t_r = fnp.matmul(t, inv_p.bind(r))
     x = fnp.matmul(qh, t_r)
-    low = x * np.tril(np.ones((n, n)), -1)
+    low = fnp.multiply(x, np.tril(np.ones((n, n)), -1))
     omega = low - fnp.conjugate(fnp.swapaxes(low, -1, -2))
     if is_complex(r.dtype):
-        omega = omega + 1j * fnp.imag(x) * np.eye(n)
+        omega = omega + fnp.multiply(1j * fnp.imag(x), np.eye(n))
     dr = fnp.matmul(x - omega, r)
     dq = fnp.matmul(q, omega) + t_r - fnp.matmul(q, fnp.matmul(qh, t_r))
     return dq, dr
@@ -537,14 +537,13 @@ roots_p.batch = lambda args, batched, *, leading_zeros: traced_numpy().stack(
 
 
 # Other array libraries (core/backend.py): the standard's linalg extension where it has the
-# function (its eigh reads the lower triangle, as UPLO="L" does); eig, roots, and eigh of the
-# upper triangle through each library's own.
-def _lower_only(name, fn):
+# function (its eigh reads the lower triangle, as UPLO="L" does); eig through each library's
+# own.
+def _triangle(xp, fn):
+    """fn (which reads the lower triangle) reading the triangle UPLO names: the upper
+    triangle of a is the lower one of its conjugate transpose (the same Hermitian matrix)."""
     def rule(a, *, UPLO):
-        if UPLO != "L":
-            raise NotImplementedError(f"{name} with UPLO={UPLO!r} on this back end: the "
-                                      "standard's eigh reads the lower triangle")
-        return fn(a)
+        return fn(a if UPLO == "L" else xp.conj(xp.matrix_transpose(a)))
     return rule
 
 
@@ -561,8 +560,8 @@ cholesky_p.array_api = lambda xp: xp.linalg.cholesky
 qr_p.array_api = lambda xp: lambda a: list(xp.linalg.qr(a))
 svd_p.array_api = lambda xp: lambda a: list(xp.linalg.svd(a, full_matrices=False))
 svdvals_p.array_api = lambda xp: xp.linalg.svdvals
-eigh_p.array_api = lambda xp: _lower_only("eigh", lambda a: list(xp.linalg.eigh(a)))
-eigvalsh_p.array_api = lambda xp: _lower_only("eigvalsh", xp.linalg.eigvalsh)
+eigh_p.array_api = lambda xp: _triangle(xp, lambda a: list(xp.linalg.eigh(a)))
+eigvalsh_p.array_api = lambda xp: _triangle(xp, xp.linalg.eigvalsh)
 pinv_p.array_api = lambda xp: lambda a, *, rcond, hermitian: xp.linalg.pinv(
     a, rtol=float(rcond) if np.ndim(rcond) == 0 else xp.asarray(rcond))
 defbackend(eig_p, torch=_torch_eig)

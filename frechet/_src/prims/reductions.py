@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.enclosure import arithmetic as E
@@ -295,3 +296,17 @@ argmax_p.array_api = lambda xp: lambda x, *, axis: xp.argmax(x, axis=axis)
 argmin_p.array_api = lambda xp: lambda x, *, axis: xp.argmin(x, axis=axis)
 cumsum_p.array_api = _cum_xp("cumulative_sum")
 cumprod_p.array_api = _cum_xp("cumulative_prod")
+
+
+def _torch_cum(name):
+    def cum(x, *, axis, reverse=False):
+        import torch  # lazy: only torch tensors come here
+        f = getattr(torch, name)
+        if reverse:
+            return torch.flip(f(torch.flip(x, (axis,)), dim=axis).values, (axis,))
+        return f(x, dim=axis).values
+    return cum
+
+
+defbackend(cummax_p, torch=_torch_cum("cummax"))
+defbackend(cummin_p, torch=_torch_cum("cummin"))
