@@ -1,8 +1,8 @@
 """The op-record table on PyTorch CPU tensors: values, JVPs and VJPs against NumPy's.
 
 Each record's function is ordinary NumPy code; called with float64 (or complex128) torch
-tensors, every primitive must run torch's function and every result must stay a torch tensor
-(core/backend.py). A primitive without a torch function raises BackendError naming itself and
+tensors that refuse conversion to NumPy (NoHost), every primitive must run torch's function
+and every result must stay a torch tensor (core/backend.py). A primitive without a torch function raises BackendError naming itself and
 the back end: records that reach one must raise exactly that.
 """
 
@@ -67,12 +67,19 @@ GAPS = {
 }
 
 
+class NoHost(torch.Tensor):
+    """A tensor that refuses to become a NumPy array: any silent copy to NumPy fails."""
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("a tensor was converted to NumPy")
+
+
 def _torch(a):
-    return torch.from_numpy(np.array(a, copy=True))
+    return torch.from_numpy(np.array(a, copy=True)).as_subclass(NoHost)
 
 
 def _check(name):
-    check_record(name, _torch, lambda t: t.numpy(), torch.Tensor)
+    check_record(name, _torch, lambda t: t.as_subclass(torch.Tensor).numpy(), torch.Tensor)
 
 
 def _marks(name):
@@ -94,13 +101,6 @@ def test_record_without_torch_function_raises(name):
 
 
 # Mixed inputs, dtypes, devices, missing functions ----------------------------------------------
-
-class NoHost(torch.Tensor):
-    """A tensor that refuses to become a NumPy array: any silent copy to NumPy fails."""
-
-    def __array__(self, *args, **kwargs):
-        raise AssertionError("a tensor was converted to NumPy")
-
 
 def _no_host(a, dtype=torch.float64):
     return torch.as_tensor(np.asarray(a), dtype=dtype).as_subclass(NoHost)

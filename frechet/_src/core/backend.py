@@ -182,6 +182,23 @@ def neutral(prim) -> None:
     prim.array_api = lambda xp: prim.impl
 
 
+def to_host(x) -> np.ndarray:
+    """x as a NumPy array, copied explicitly: for values Python reads (a mask that sets a
+    shape, a branch, histogram bins), never for computing. Another library's array is copied
+    by that library (to the CPU), not through __array__."""
+    xp = None if type(x) in NATIVE else _namespace_of_type(x)
+    if xp is None:
+        return np.asarray(x)
+    name = name_of(xp)
+    if name == "torch":
+        return x.detach().cpu().resolve_conj().resolve_neg().numpy()
+    if name == "cupy":
+        return x.get()
+    if name == "dask":
+        return np.asarray(x.compute())
+    return np.from_dlpack(x)
+
+
 def is_foreign(x) -> bool:
     """Whether x is an array of a library other than NumPy."""
     return type(x) not in NATIVE and _namespace_of_type(x) is not None

@@ -15,8 +15,6 @@ import inspect
 import threading
 from contextlib import contextmanager
 
-import numpy as np
-
 from frechet._src.core import backend
 from frechet._src.errors import ConcretizationError, EscapedTracerError, TracerConversionError
 
@@ -204,5 +202,5 @@ def concrete(x, what: str, fix: str = "call it outside make_program, or use jit,
             raise ConcretizationError(
                 f"{what} needs the concrete values of its input (its output depends on them), "
                 f"but the input has none here (it is batched by vmap or staged); {fix}")
-        return np.asarray(c)
-    return np.asarray(x)
+        return backend.to_host(c)
+    return backend.to_host(x)

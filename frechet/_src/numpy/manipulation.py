@@ -7,7 +7,7 @@ import itertools
 import math
 
 import numpy as np
-from frechet._src.core.backend import dtype_of, is_foreign
+from frechet._src.core.backend import dtype_of, is_foreign, to_host
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
@@ -280,10 +280,10 @@ def normalize_index(idx, shape):
             if e.dtype.kind not in "iu":
                 raise IndexError("arrays used as indices must be of integer (or boolean) type")
             c = e.concrete()
-            out.append(e if c is None else np.asarray(c))
+            out.append(e if c is None else to_host(c))
             continue
         if isinstance(e, (list, np.ndarray)) or (hasattr(e, "__array__") and not isinstance(e, slice)):
-            arr = np.asarray(e)
+            arr = np.asarray(e) if isinstance(e, (list, np.ndarray)) else to_host(e)   # indices
             if arr.dtype == np.bool_:
                 out.extend(np.nonzero(arr))
                 continue
