@@ -190,3 +190,14 @@ def test_arrays_of_two_libraries_raise():
     da = pytest.importorskip("dask.array")
     with pytest.raises(fr.BackendError, match="two libraries"):
         fr.numpy.multiply(torch.tensor(X), da.from_array(X))
+
+
+def test_jit_guards_read_tensors_explicitly():
+    """A Python branch on a traced tensor's value: a guard, read by an explicit copy."""
+    def f(x):
+        return np.sum(np.sin(x)) if np.sum(x) > 0 else np.sum(np.cos(x))
+    j = fr.jit(fr.grad(f))
+    for sign, want in ((1.0, np.cos(X + 2)), (-1.0, -np.sin(X - 2))):
+        x = _no_host(X + 2 * sign)
+        np.testing.assert_allclose(j(x).as_subclass(torch.Tensor).numpy(), want, rtol=1e-14)
+    assert j.trace_count == 2

@@ -90,6 +90,7 @@ class TracingTrace(StagingTrace):
             value = value.concrete()
         if value is None:
             return None
+        value = backend.to_host(value)      # what Python reads, and what replays compare to
         self.guards.append((tracer.var, value))
         return value
 
