@@ -49,3 +49,18 @@ def check_record(name, to_lib, to_numpy, array_type):
     _, pull_np = fr.vjp(f, *args)
     close(pull([to_lib(c) for c in cts] if multiple else to_lib(cts[0])),
           pull_np(cts if multiple else cts[0]))
+
+
+def check_jit_record(name, to_lib, to_numpy, array_type):
+    """The record's value through jit (traced, then the generated code replayed) on the
+    library's arrays, against NumPy's value."""
+    r = RECORDS[name]
+    args = r.args(np.random.default_rng(zlib.crc32(name.encode())))
+    f = fr.jit(_fn(r))
+    want = r.fn(*args)
+    for _ in range(2):          # the tracing call, then a replay of the generated code
+        got = f(*[to_lib(a) for a in args])
+        for g, w in zip(_leaves(got), _leaves(want)):
+            assert isinstance(g, array_type), f"a {type(g).__name__} came back"
+            np.testing.assert_allclose(to_numpy(g), np.asarray(w), rtol=TOL, atol=TOL)
+    assert f.trace_count == 1

@@ -3,7 +3,7 @@ tensors (tests/backend_checks.py). Skips where CuPy or a GPU is missing."""
 
 import numpy as np
 import pytest
-from backend_checks import check_record
+from backend_checks import check_jit_record, check_record
 from op_records import RECORDS
 
 import frechet as fr
@@ -18,6 +18,7 @@ except cp.cuda.runtime.CUDARuntimeError:
 
 def _check(name):
     check_record(name, cp.asarray, cp.asnumpy, cp.ndarray)
+    check_jit_record(name, cp.asarray, cp.asnumpy, cp.ndarray)
 
 
 @pytest.mark.parametrize("name", sorted(RECORDS))
