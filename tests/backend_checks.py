@@ -64,3 +64,21 @@ def check_jit_record(name, to_lib, to_numpy, array_type):
             assert isinstance(g, array_type), f"a {type(g).__name__} came back"
             np.testing.assert_allclose(to_numpy(g), np.asarray(w), rtol=TOL, atol=TOL)
     assert f.trace_count == 1
+
+
+def check_vmap_record(name, to_lib, to_numpy, array_type):
+    """The record vmapped over two examples of the library's arrays, against vmap on NumPy's
+    (records NumPy's vmap cannot batch, those reading concrete values, are skipped)."""
+    import pytest
+    r = RECORDS[name]
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    batched = tuple(np.stack([x, y]) for x, y in zip(r.args(rng), r.args(rng)))
+    f = fr.vmap(_fn(r))
+    try:
+        want = f(*batched)
+    except fr.FrechetError as e:
+        pytest.skip(f"vmap on NumPy arrays raises: {e}")
+    got = f(*[to_lib(b) for b in batched])
+    for g, w in zip(_leaves(got), _leaves(want)):
+        assert isinstance(g, array_type), f"a {type(g).__name__} came back"
+        np.testing.assert_allclose(to_numpy(g), np.asarray(w), rtol=TOL, atol=TOL)

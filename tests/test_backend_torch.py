@@ -8,7 +8,7 @@ the back end: records that reach one must raise exactly that.
 
 import numpy as np
 import pytest
-from backend_checks import check_jit_record, check_record
+from backend_checks import check_jit_record, check_record, check_vmap_record
 from op_records import RECORDS
 
 import frechet as fr
@@ -98,6 +98,12 @@ def test_record_under_jit_on_torch(name):
     """jit's generated code calls torch's functions: the compiled record on tensors gives
     NumPy's values, as tensors (none of which ever becomes a NumPy array)."""
     check_jit_record(name, _torch, lambda t: t.as_subclass(torch.Tensor).numpy(), torch.Tensor)
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(RECORDS) if n not in RAISES and n not in GAPS])
+def test_record_under_vmap_on_torch(name):
+    """The batching rules keep tensors tensors: vmap over two examples gives NumPy's vmap."""
+    check_vmap_record(name, _torch, lambda t: t.as_subclass(torch.Tensor).numpy(), torch.Tensor)
 
 
 @pytest.mark.parametrize("name", sorted(RAISES))
