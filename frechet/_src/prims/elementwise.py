@@ -580,3 +580,20 @@ _OWN = {  # NumPy name: {back end: its function}, for functions outside the stan
 }
 for _name, _fns in _OWN.items():
     defbackend(P[_name], **{b: f for b, f in zip(("torch", "cupy", "dask"), _fns) if f})
+
+
+def _modf_xp(xp):
+    def modf(x):     # NumPy's: the fractional part keeps x's sign, and is +-0 at +-inf
+        whole = xp.trunc(x)
+        return [xp.where(xp.isinf(x), xp.copysign(xp.zeros_like(x), x), x - whole), whole]
+    return modf
+
+
+def _torch_frexp(x):
+    import torch  # lazy: only torch tensors come here
+    return list(torch.frexp(x))
+
+
+P["divmod"].array_api = lambda xp: lambda x, y: [xp.floor_divide(x, y), xp.remainder(x, y)]
+P["modf"].array_api = _modf_xp
+defbackend(P["frexp"], torch=_torch_frexp)
