@@ -120,7 +120,7 @@ def _leaf_key(x):
     library's array (core/backend.py) its type and device too."""
     if type(x) is np.ndarray:
         return x.shape, x.dtype
-    return tuple(x.shape), x.dtype, type(x), str(getattr(x, "device", None))
+    return tuple(x.shape), x.dtype, type(x), str(backend.device_of(x))
 
 
 class Compiled:
@@ -369,7 +369,8 @@ class jit:
         if hidden and not lowering:     # not kept (see _miss): nothing to compile
             return Compiled(None, None, program, tt.guards, out_tree, hidden), values
         program, guards = simplify(_copied(program, {}), tt.guards)
-        run, source = emit(program, guards, fuse=self.fuse, xp=backend.namespace(leaves))
+        run, source = emit(program, guards, fuse=self.fuse,
+                           like=next((x for x in leaves if backend.is_foreign(x)), None))
         return Compiled(run, source, program, guards, out_tree, hidden), values
 
     def _traced_call(self, args, kwargs, nums, leaves, treedef):

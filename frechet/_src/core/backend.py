@@ -3,10 +3,11 @@
 NumPy is the default and its path is one type test per argument: `NATIVE` holds the types of
 NumPy arrays, NumPy scalars and Python numbers, and only an argument outside it reaches
 `call`. Other arrays (PyTorch tensors, CuPy arrays, Dask arrays: whatever
-`array_api_compat.array_namespace` recognises) run the function the primitive's `array_api`
-rule makes from that namespace (`rule(xp) -> fn`, written with standard functions), or the library's own function where the primitive's back-end
-table names one (`defbackend`: special functions, linalg and FFT beyond the standard). A
-primitive with neither raises BackendError naming the primitive and the back end. Nothing is
+`array_api_compat.array_namespace` recognises) run the library's own function where the
+primitive's back-end table names one (`defbackend`: special functions, linalg beyond the
+standard), else the function its `array_api` rule makes from that namespace (`rule(xp) -> fn`,
+written with standard functions). A primitive with neither raises BackendError naming the
+primitive and the back end. Nothing is
 ever computed by NumPy on a silent host copy (a torch tensor implements `__array__`, so a NumPy
 function would accept one and return a NumPy array).
 
@@ -95,11 +96,6 @@ def defbackend(prim, **functions) -> None:
     _TABLE.setdefault(prim, {}).update(functions)
 
 
-def has_function(prim, backend: str) -> bool:
-    """Whether `prim` can run on `backend` (a table entry or an array-API rule)."""
-    return backend in _TABLE.get(prim, {}) or prim.array_api is not None
-
-
 def implementation(prim, xp):
     """prim's function on arrays of namespace xp: fn(*args, **params)."""
     backend = name_of(xp)
@@ -128,23 +124,22 @@ def implementation(prim, xp):
 
 
 def promote(args, xp):
-    """args with NumPy arrays and Python numbers made constants of namespace xp (see the
-    module docstring); arrays of xp itself unchanged."""
-    like = next((a for a in args if type(a) not in NATIVE and _namespace_of_type(a) is xp),
-                None)
-    device = xp.__array_namespace_info__().default_device() if like is None else \
-        _device(like)
+    """args with NumPy arrays and Python numbers made constants of namespace xp, on the device
+    of the first of args that is xp's (see the module docstring); xp's arrays unchanged."""
+    like = next(a for a in args if type(a) not in NATIVE and _namespace_of_type(a) is xp)
+    device = device_of(like)
     out = []
     for a in args:
         if type(a) in NATIVE or isinstance(a, (np.ndarray, np.generic)):
-            # a private, writeable, C-ordered copy: libraries refuse read-only or
-            # negatively strided NumPy memory, and the library may share the copy's
+            # a private, writeable, C-ordered copy: libraries refuse read-only or negatively
+            # strided NumPy memory, and may go on sharing the memory of the copy they get
             a = xp.asarray(np.array(a, order="C"), device=device)
         out.append(a)
     return out
 
 
-def _device(x):
+def device_of(x):
+    """The device of another library's array."""
     import array_api_compat  # lazy: see _namespace_of_type
     return array_api_compat.device(x)
 
@@ -172,14 +167,20 @@ def full_like(x, value):
     xp = _namespace_of_type(x)
     if isinstance(value, np.ndarray):       # an array broadcast to x's shape
         value = np.broadcast_to(value.astype(dtype_of(x)), tuple(x.shape))
-        return xp.asarray(np.array(value, order="C"), device=_device(x))
-    return xp.full(tuple(x.shape), value, dtype=x.dtype, device=_device(x))
+        return xp.asarray(np.array(value, order="C"), device=device_of(x))
+    return xp.full(tuple(x.shape), value, dtype=x.dtype, device=device_of(x))
 
 
 def neutral(prim) -> None:
     """Declare that prim's impl runs on any library: it computes by binding primitives (it
     evaluates programs: branches, loop bodies, recomputed blocks), which dispatch themselves."""
     prim.array_api = lambda xp: prim.impl
+
+
+# How each library copies an array to the host (others: DLPack, on the CPU).
+_TO_HOST = {"torch": lambda x: x.detach().cpu().resolve_conj().resolve_neg().numpy(),
+            "cupy": lambda x: x.get(),
+            "dask": lambda x: np.asarray(x.compute())}
 
 
 def to_host(x) -> np.ndarray:
@@ -189,14 +190,7 @@ def to_host(x) -> np.ndarray:
     xp = None if type(x) in NATIVE else _namespace_of_type(x)
     if xp is None:
         return np.asarray(x)
-    name = name_of(xp)
-    if name == "torch":
-        return x.detach().cpu().resolve_conj().resolve_neg().numpy()
-    if name == "cupy":
-        return x.get()
-    if name == "dask":
-        return np.asarray(x.compute())
-    return np.from_dlpack(x)
+    return _TO_HOST.get(name_of(xp), np.from_dlpack)(x)
 
 
 def is_foreign(x) -> bool:

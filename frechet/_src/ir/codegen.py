@@ -89,18 +89,19 @@ def _comment(eqn) -> str:
     return f"  # {printable(text)}"
 
 
-def emit(program: Program, guards=(), fuse=False, xp=None):
+def emit(program: Program, guards=(), fuse=False, like=None):
     """Compile `program` (guards: (var, expected value) pairs) into a Python function of the
     program's inputs; with `fuse`, runs of elementwise equations on large arrays become
     compiled loops (fusion.py) when numba is installed. Returns (function, source).
 
-    With `xp`, the array namespace of another library's inputs (core/backend.py), every
-    equation calls that library's function and the constants are made that library's arrays
-    (no operator forms, fusion or NumPy buffers: those are NumPy's)."""
+    With `like`, an input of another library (core/backend.py), every equation calls that
+    library's function and the constants are made that library's arrays on like's device (no
+    operator forms, fusion or NumPy buffers: those are NumPy's)."""
+    xp = None if like is None else backend.namespace([like])
     if xp is not None:
         program = Program(program.invars, program.constvars,
-                          [backend.promote([c], xp)[0] for c in program.consts], program.eqns,
-                          program.outvars, program.out_specs)
+                          [backend.promote([like, c], xp)[1] for c in program.consts],
+                          program.eqns, program.outvars, program.out_specs)
         fuse = False
     names: dict = {}
 
@@ -189,7 +190,7 @@ def emit(program: Program, guards=(), fuse=False, xp=None):
     for k, (v, s) in enumerate(zip(program.outvars, program.out_specs)):
         if v is None:
             env[f"z{k}"] = np.zeros(s.shape, s.dtype) if xp is None else xp.zeros(
-                s.shape, dtype=backend.namespace_dtype(xp, s.dtype))
+                s.shape, dtype=backend.namespace_dtype(xp, s.dtype), device=backend.device_of(like))
             outs.append(f"z{k}")
         elif v in constvars:        # a fresh array each call, as the function makes one
             outs.append(f"{names[v]}.copy()")

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from frechet._src.core.backend import defbackend, dtype_of
+from frechet._src.core.backend import defbackend, device_of, dtype_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
@@ -279,14 +279,9 @@ def _index_set_xp(xp):
 def _positions(xp, x, index, arrays):
     """The flat positions x[index] reads, in the order it reads them (a view's flat index)."""
     n = math.prod(x.shape)
-    pos = xp.reshape(xp.arange(n, device=_device(x)), tuple(x.shape))
+    pos = xp.reshape(xp.arange(n, device=device_of(x)), tuple(x.shape))
     pos, idx = _xp_index(xp, pos, index, arrays)
     return xp.reshape(pos[idx], (-1,))
-
-
-def _device(x):
-    import array_api_compat  # lazy: only other libraries' arrays come here
-    return array_api_compat.device(x)
 
 
 def _torch_index_add(x, v, *arrays, index):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
-from frechet._src.core.backend import defbackend
+from frechet._src.core.backend import defbackend, device_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype
 from frechet._src.interpreters.ad import is_undefined
@@ -281,7 +281,7 @@ def _torch_tri(a, b, *, lower, unit_diagonal):
 def _perm_xp(xp):
     def perm(piv):
         host = [int(p) for p in xp.reshape(piv, (-1,))]
-        return xp.asarray(permutation(host, len(host)).astype(np.int64), device=piv.device)
+        return xp.asarray(permutation(host, len(host)).astype(np.int64), device=device_of(piv))
     return perm
 
 
