@@ -28,7 +28,7 @@ from frechet._src.testing import check_grads, check_transpose
 
 __all__ = [
     "ArraySpec", "Eqn", "Primitive", "Program", "Trace", "Tracer", "UndefinedPrimal", "Var",
-    "check_grads", "check_transpose", "defbackend", "defbilinear", "defjvp", "defjvp_output", "defjvp_scale",
-    "deflinear", "defvectorized", "defzero", "evaluate", "is_undefined", "ops", "pretty",
-    "primitive", "spec_of", "typecheck",
+    "check_grads", "check_transpose", "defbackend", "defbilinear", "defjvp", "defjvp_output",
+    "defjvp_scale", "deflinear", "defvectorized", "defzero", "evaluate", "is_undefined", "ops",
+    "pretty", "primitive", "spec_of", "typecheck",
 ]

@@ -2,8 +2,9 @@
 
 Each record's function is ordinary NumPy code; called with float64 (or complex128) torch
 tensors that refuse conversion to NumPy (NoHost), every primitive must run torch's function
-and every result must stay a torch tensor (core/backend.py). A primitive without a torch function raises BackendError naming itself and
-the back end: records that reach one must raise exactly that.
+and every result must stay a torch tensor (core/backend.py). A primitive without a torch
+function raises BackendError naming itself and the back end: records that reach one must raise
+exactly that. The passing records also run through jit and vmap.
 """
 
 import numpy as np
@@ -59,8 +60,9 @@ RAISES = {
 # Records that neither pass nor raise BackendError yet, with the reason (xfail, strict: a fix
 # makes the test fail until the record is taken off this list).
 GAPS = {
-    "linalg_matrix_power_0": "matrix_power(a, 0) returns NumPy's identity, a constant independent of a",
-    "sort_complex": 'torch cannot sort complex tensors on the CPU',
+    "linalg_matrix_power_0": ("matrix_power(a, 0) returns NumPy's identity, a constant "
+                              "independent of a"),
+    "sort_complex": "torch cannot sort complex tensors on the CPU",
 }
 
 
@@ -126,8 +128,8 @@ def _loss(x, w):
 
 def _loss_grad(x, w):
     """The gradient in x by hand: d/dx sum tanh(xW)^2 + x.c."""
-    h = np.tanh(X @ W)
-    return W @ (2 * h * (1 - h ** 2)) + np.array([1.0, 2.0, 3.0])
+    h = np.tanh(x @ w)
+    return w @ (2 * h * (1 - h ** 2)) + np.array([1.0, 2.0, 3.0])
 
 
 @pytest.mark.parametrize("transform", ["grad", "jit_grad", "jacrev", "vmap_grad"])
