@@ -13,10 +13,11 @@ import math
 
 import numpy as np
 
-from frechet._src.core.backend import defbackend, device_of, dtype_of
+from frechet._src.core.backend import defbackend, device_of, dtype_of, name_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
+from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import with_batch_axis
 from frechet._src.interpreters.enclosure import rules as enc
@@ -284,6 +285,22 @@ def _positions(xp, x, index, arrays):
     return xp.reshape(pos[idx], (-1,))
 
 
+def _index_add_xp(xp):
+    """x with v added at a basic index (slices, integers, new axes) by the standard's
+    __setitem__; adding at index arrays, where repeated indices add up, is each library's
+    own scatter-add (the tables below), and raises for a library without one."""
+    def index_add(x, v, *arrays, index):
+        if arrays:
+            raise BackendError(
+                f"primitive 'index_add' at index arrays has no implementation for the "
+                f"{name_of(xp)} back end (no scatter-add in the standard): index with slices, "
+                f"or register one with frechet.extend.defbackend(index_add_p, ...)")
+        x, idx = _xp_index(xp, xp.asarray(x, copy=True), index, arrays)
+        x[idx] = x[idx] + v
+        return _xp_index(xp, x, index, arrays)[0]   # flipped back where a step was negative
+    return index_add
+
+
 def _torch_index_add(x, v, *arrays, index):
     import array_api_compat.torch as xp  # lazy: only torch tensors come here
     out = x.clone().reshape(-1)
@@ -301,4 +318,5 @@ def _cupy_index_add(x, v, *arrays, index):
 
 getitem_p.array_api = _getitem_xp
 index_set_p.array_api = _index_set_xp
+index_add_p.array_api = _index_add_xp
 defbackend(index_add_p, torch=_torch_index_add, cupy=_cupy_index_add)

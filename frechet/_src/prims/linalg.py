@@ -552,16 +552,27 @@ def _torch_eig(a):
     return list(torch.linalg.eig(a))
 
 
+def _listed(fn, **kwargs):
+    """fn's tuple of results as a list (multiple-result primitives return lists); fn is looked
+    up when the back end is chosen, so a namespace without it raises BackendError then."""
+    return lambda a: list(fn(a, **kwargs))
+
+
+def _pinv_xp(xp):
+    pinv = xp.linalg.pinv
+    return lambda a, *, rcond, hermitian: pinv(
+        a, rtol=float(rcond) if np.ndim(rcond) == 0 else xp.asarray(rcond))
+
+
 inv_p.array_api = lambda xp: xp.linalg.inv
 solve_p.array_api = lambda xp: xp.linalg.solve
 det_p.array_api = lambda xp: xp.linalg.det
-slogdet_p.array_api = lambda xp: lambda a: list(xp.linalg.slogdet(a))
+slogdet_p.array_api = lambda xp: _listed(xp.linalg.slogdet)
 cholesky_p.array_api = lambda xp: xp.linalg.cholesky
-qr_p.array_api = lambda xp: lambda a: list(xp.linalg.qr(a))
-svd_p.array_api = lambda xp: lambda a: list(xp.linalg.svd(a, full_matrices=False))
+qr_p.array_api = lambda xp: _listed(xp.linalg.qr)
+svd_p.array_api = lambda xp: _listed(xp.linalg.svd, full_matrices=False)
 svdvals_p.array_api = lambda xp: xp.linalg.svdvals
-eigh_p.array_api = lambda xp: _triangle(xp, lambda a: list(xp.linalg.eigh(a)))
+eigh_p.array_api = lambda xp: _triangle(xp, _listed(xp.linalg.eigh))
 eigvalsh_p.array_api = lambda xp: _triangle(xp, xp.linalg.eigvalsh)
-pinv_p.array_api = lambda xp: lambda a, *, rcond, hermitian: xp.linalg.pinv(
-    a, rtol=float(rcond) if np.ndim(rcond) == 0 else xp.asarray(rcond))
+pinv_p.array_api = _pinv_xp
 defbackend(eig_p, torch=_torch_eig)
