@@ -25,14 +25,18 @@ class _Config:
         arithmetic on a tape of Python floats, one entry per operation, instead of one staged
         equation each (interpreters/scalars.py); the same values and derivatives, several times
         faster on scalar code. Set to False to send every operation down the generic path.
+    array_tape: the same for float64 arrays of at most 4096 elements: their arithmetic,
+        matrix products and smooth unary functions are recorded on a tape of NumPy operations
+        (interpreters/arrays.py). Set to False to send them down the generic path.
     """
 
-    __slots__ = ("_jit_cache_size", "_jit_retrace_warning", "patch_numpy_creation",
-                 "scalar_tape")
+    __slots__ = ("_jit_cache_size", "_jit_retrace_warning", "array_tape",
+                 "patch_numpy_creation", "scalar_tape")
 
     def __init__(self):
         self.patch_numpy_creation = True
         self.scalar_tape = True
+        self.array_tape = True
         self._jit_cache_size = 256
         self._jit_retrace_warning = 64
 
@@ -56,7 +60,7 @@ class _Config:
         return (f"frechet.config(patch_numpy_creation={self.patch_numpy_creation}, "
                 f"jit_cache_size={self.jit_cache_size}, "
                 f"jit_retrace_warning={self.jit_retrace_warning}, "
-                f"scalar_tape={self.scalar_tape})")
+                f"scalar_tape={self.scalar_tape}, array_tape={self.array_tape})")
 
 
 config = _Config()

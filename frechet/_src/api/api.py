@@ -15,6 +15,7 @@ from frechet._src.api.linear_map import (
     check_flat,
     check_leaves,
 )
+from frechet._src.core import chunked
 from frechet._src.core.backend import dtype_of, is_foreign, namespace, promote
 from frechet._src.core.spec import is_complex, is_inexact, spec_of
 from frechet._src.core.trace import Tracer
@@ -32,7 +33,7 @@ def _leaf(x):
     """A pytree leaf as an array: tracers, ndarrays and float64 scalars as they are (a NumPy
     scalar computes as one: its powers are C's pow, not an array's), Python floats as float64
     scalars, anything else converted."""
-    if isinstance(x, (Tracer, np.ndarray)) or type(x) is np.float64:
+    if isinstance(x, (Tracer, np.ndarray)) or type(x) is np.float64 or chunked.is_chunked(x):
         return x
     if type(x) is float:
         return np.float64(x)
@@ -233,7 +234,7 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
         # used once: the backward pass frees residuals as it goes
-        g = _like(owned(pullback(program, [np.ones((), odt)], once=True), p), p)
+        g = _like(owned(pullback(program, [chunked.ones_like(out, odt)], once=True), p), p)
         g = tree.unflatten(pt, [_scalar(x) for x in g])
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)

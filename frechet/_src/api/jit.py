@@ -40,7 +40,7 @@ from frechet._src.api.jit_checks import (
     static_arguments,
 )
 from frechet._src.config import config
-from frechet._src.core import backend
+from frechet._src.core import backend, chunked
 from frechet._src.core import trace as _trace
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
@@ -111,8 +111,16 @@ _PY_SCALARS = (int, float, complex)     # a Python bool promotes as np.bool_ doe
 def _arrays(leaves):
     """The leaves as arrays, and which were Python scalars (their type, else None)."""
     weak = tuple(type(x) if type(x) in _PY_SCALARS else None for x in leaves)
-    return [x if isinstance(x, np.ndarray) or backend.is_foreign(x) else np.asarray(x)
+    return [x if isinstance(x, np.ndarray) or backend.is_foreign(x) else _array(x)
             for x in leaves], weak
+
+
+def _array(x):
+    if chunked.is_chunked(x):
+        raise TypeError("frechet.jit compiles for NumPy arrays, and an argument is a Dask array "
+                        f"of shape {x.shape}: call the function without jit (frechet.grad on "
+                        "Dask data builds a lazy Dask graph)")
+    return np.asarray(x)
 
 
 def _leaf_key(x):
@@ -366,6 +374,10 @@ class jit:
         values = [o.value if isinstance(o, StagedTracer) and o._trace is tt
                   else o if isinstance(o, Tracer) else np.asarray(o) for o in out_leaves]
         program, hidden = _hoist(tt.build(ins, out_leaves))
+        if any(chunked.is_chunked(c) for c in program.consts):
+            raise TypeError(f"jit({self._name()}) compiles for NumPy arrays, and the function "
+                            "computes with a Dask array it closes over: call it without jit "
+                            "(frechet.grad on Dask data builds a lazy Dask graph)")
         if hidden and not lowering:     # not kept (see _miss): nothing to compile
             return Compiled(None, None, program, tt.guards, out_tree, hidden), values
         program, guards = simplify(_copied(program, {}), tt.guards)

@@ -11,6 +11,10 @@ primitive and the back end. Nothing is
 ever computed by NumPy on a silent host copy (a torch tensor implements `__array__`, so a NumPy
 function would accept one and return a NumPy array).
 
+Dask arrays are not dispatched here: they compute through the primitives' NumPy
+implementations, which return Dask arrays for them (NEP 13 and 18), with core/chunked.py
+keeping constants lazy and chunked like the data.
+
 Mixed inputs follow one documented rule (`promote`): NumPy arrays and Python numbers that meet
 an array of another library in one primitive are constants of that library: they are copied
 into its namespace, on the device of the first such array, with their NumPy dtype. Arrays of
@@ -43,8 +47,11 @@ def _namespace_of_type(x):
     try:
         import array_api_compat  # lazy: a dependency only non-NumPy arrays need loaded
         xp = array_api_compat.array_namespace(x)
+        # NumPy's own arrays; frechet's tracers; Dask arrays, which compute through the
+        # primitives' NumPy implementations (NEP 13 and 18) and core/chunked.py, lazily and
+        # in their chunks
         if array_api_compat.is_numpy_namespace(xp) or isinstance(x, (np.ndarray, np.generic)) \
-                or xp.__name__.startswith("frechet"):     # frechet's own tracers
+                or xp.__name__.startswith("frechet") or array_api_compat.is_dask_namespace(xp):
             xp = None
     except TypeError:        # not an array (a list, None, a Held parameter)
         xp = None
@@ -179,8 +186,7 @@ def neutral(prim) -> None:
 
 # How each library copies an array to the host (others: DLPack, on the CPU).
 _TO_HOST = {"torch": lambda x: x.detach().cpu().resolve_conj().resolve_neg().numpy(),
-            "cupy": lambda x: x.get(),
-            "dask": lambda x: np.asarray(x.compute())}
+            "cupy": lambda x: x.get()}
 
 
 def to_host(x) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.config import config
+from frechet._src.core import chunked
 from frechet._src.core import trace as _trace
 from frechet._src.core.backend import NATIVE
 from frechet._src.core.primitive import primitive
@@ -158,14 +159,20 @@ class JVPTracer(Tracer):
 new_tape = None             # (JVPTrace) -> Tape
 scalar_out = None           # (trace, primal, staged tangent) -> tracer
 scalar_scaled = None        # (trace, primal, staged tangent, factor or None) -> tracer or None
+# Small float64 arrays under linearization (interpreters/arrays.py): their tape, the tracer of
+# an array result, and which values the tape takes.
+new_array_tape = None       # (JVPTrace) -> ArrayTape
+array_out = None            # (trace, primal, staged tangent) -> tracer
+takes_array = None          # (value) -> bool
 
 
 class JVPTrace(Trace):
     """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for
     forward mode, a partial-evaluating staging trace for linearization. `tape` holds the
-    scalar operations of a linearization (interpreters/scalars.py); None elsewhere."""
+    scalar operations of a linearization (interpreters/scalars.py), `atape` its operations on
+    small arrays (interpreters/arrays.py); None elsewhere."""
 
-    __slots__ = ("folds", "rule_trace", "tape")
+    __slots__ = ("atape", "folds", "rule_trace", "tape")
 
     def __init__(self, parent, rule_trace=None):
         self.parent = parent
@@ -173,7 +180,7 @@ class JVPTrace(Trace):
         # Only linearization's partial evaluator folds scalings (jit's tracing trace, a
         # subclass, computes a value for every equation it records).
         self.folds = type(rule_trace) is StagingTrace
-        self.tape = None
+        self.tape = self.atape = None
 
     def lift(self, value):
         return JVPTracer(self, value, None)     # a constant: symbolic-zero tangent
@@ -254,6 +261,8 @@ class JVPTrace(Trace):
             return out
         if type(out) is np.float64 and self.tape is not None:
             return scalar_out(self, out, tout)
+        if self.atape is not None and type(out) is np.ndarray:
+            return array_out(self, out, tout)
         return JVPTracer(self, out, tout)
 
     def _scaled(self, ans, a, f):
@@ -382,8 +391,9 @@ Trace.process_custom_vjp = _trace_default_custom_vjp
 
 def _run_jvp(jt, fun, primals, tangents):
     """fun on (primal, tangent) pairs of the JVP trace jt, with jt current."""
-    tape = jt.tape
+    tape, atape = jt.tape, jt.atape
     ins = [scalar_out(jt, p, t) if tape is not None and type(p) is np.float64 else
+           array_out(jt, p, t) if atape is not None and takes_array(p) else
            JVPTracer(jt, p, t) for p, t in zip(primals, tangents)]
     with _trace.transforming(jt):
         outs = fun(*ins)
@@ -414,13 +424,16 @@ def linearize_flat(fun, primals):
     pe = StagingTrace(parent, forward_known=True)
     jt = JVPTrace(parent, rule_trace=pe)
     jt.tape = new_tape(jt) if config.scalar_tape else None
+    jt.atape = new_array_tape(jt) if config.array_tape else None
     tin = [pe.new_arg(spec_of(p)) for p in primals]
     try:
         out_primals, out_tangents = _run_jvp(jt, fun, primals, tin)
     finally:
-        if jt.tape is not None:
-            jt.tape.finish()
-        jt.tape = None          # its scalars are spent: an escaped one takes the generic path
+        for tape in (jt.tape, jt.atape):
+            if tape is not None:
+                tape.finish()
+        # the tapes are spent: an escaped scalar or array takes the generic path
+        jt.tape = jt.atape = None
     touts = []
     for p, t in zip(out_primals, out_tangents):
         if t is None:
@@ -564,8 +577,9 @@ def _transpose_eqn(eqn, ct_env, known, release):
 
 def pullback(program: Program, cts_out, once: bool = False):
     """backward_pass, with the symbolic-zero input cotangents made concrete zeros."""
-    return [zeros(s) if r is None else r
-            for r, s in zip(backward_pass(program, cts_out, once), program.in_specs)]
+    with chunked.layouts(program.consts):      # Dask residuals: broadcasts in their chunks
+        cts = backward_pass(program, cts_out, once)
+    return [zeros(s) if r is None else r for r, s in zip(cts, program.in_specs)]
 
 
 def pullback_linear(program: Program, linear, known, cts_out):

@@ -80,6 +80,9 @@ class Segment:
     def __repr__(self):
         return f"<{len(self.entries)} scalar operations>"
 
+    def private(self):
+        """Keep residuals no one else can change (floats are immutable: nothing to do)."""
+
     def __reduce__(self):       # as data; what linearization kept to extend it stays behind
         return (_segment, (self.base, self.entries, self.ext, self.outs))
 
@@ -178,7 +181,7 @@ class Tape:
         t = seg.staged.get(slot)
         if t is None:
             pe = self.trace.rule_trace
-            var = Var(SPEC)
+            var = Var(self.spec(slot))
             seg.outs.append(slot)
             seg.eqn.outputs = seg.eqn.outputs + (var,)
             t = seg.staged[slot] = StagedTracer(pe, var)
@@ -191,20 +194,23 @@ class Tape:
             seg.staged = seg.eqn = None
         self.inputs = self.segments = self.bases = self.entries = None
 
+    def spec(self, slot: int) -> ArraySpec:
+        return SPEC
+
     def _close(self):
         entries, base = self.entries, self.base
         ext = set()
-        for a, _, b, _ in entries:
-            if a < base:
-                ext.add(a)
-            if b is not None and b < base:
-                ext.add(b)
+        for e in entries:           # (a, pa, b, pb, ...): t = pa t_a + pb t_b
+            if e[0] < base:
+                ext.add(e[0])
+            if e[2] is not None and e[2] < base:
+                ext.add(e[2])
         ext = tuple(sorted(ext))
-        seg = Segment(base, entries, ext)
+        seg = self.segment_type(base, entries, ext)
         self.entries = []
         self.base = base + len(entries)
         ins = tuple(self.staged(e).var for e in ext)
-        seg.eqn = Eqn(scalar_tape_p, ins, (), {"tape": seg}, None)
+        seg.eqn = Eqn(self.primitive, ins, (), {"tape": seg}, None)
         self.trace.rule_trace.eqns.append(seg.eqn)
         self.segments.append(seg)
         self.bases.append(base)
@@ -281,6 +287,7 @@ def scalar_scaled(trace, primal, tangent, factor):
 
 
 ad.new_tape, ad.scalar_out, ad.scalar_scaled = Tape, scalar_out, scalar_scaled
+Tape.segment_type = Segment
 
 
 # ---- arithmetic: values and partials without the generic path ---------------------------------
@@ -571,6 +578,7 @@ def _impl_t(*cts, tape):
 scalar_tape_p = primitive("scalar_tape", _impl, _abstract, multiple_results=True)
 scalar_tape_t_p = primitive("scalar_tape_t", _impl_t, _abstract_t, multiple_results=True)
 scalar_tape_p.linear = scalar_tape_t_p.linear = True
+Tape.primitive = scalar_tape_p
 
 
 def _transpose(cts, *args, tape):

@@ -225,7 +225,7 @@ def is_staged(x) -> bool:
     """Whether x's value is staged (make_program or jit), under any JVP, batch or Taylor-mode
     tracers."""
     while True:
-        if type(x) is JVPTracer or isinstance(x, PrimalTracer):
+        if isinstance(x, (JVPTracer, PrimalTracer)):
             x = x.primal
         elif type(x) is BatchTracer:
             x = x.val

@@ -211,7 +211,7 @@ def _jvp_process(self, fun, policy, args):
             outs = fun(*primals)
     else:
         recompute, outs, saved = _staged(fun, policy, primals, self)
-    if any(type(o) is JVPTracer and o._trace is self for o in outs):
+    if any(isinstance(o, JVPTracer) and o._trace is self for o in outs):
         warnings.warn(_CLOSURE_WARNING, stacklevel=4)
         with _trace.use(self):
             return fun(*args)

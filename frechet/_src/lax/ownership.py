@@ -37,6 +37,10 @@ def private_residuals(program: Program) -> Program:
     A residual made while linearizing is referenced by the program alone; one the caller
     can reach (an input, a closed-over array, an output, or a view of any of these) is a view
     or has more references (CPython's reference count tells)."""
+    for eqn in program.eqns:        # residuals kept inside an equation (a tape's segment)
+        held = eqn.params.get("tape")
+        if held is not None:
+            held.private()
     consts = program.consts
     reach = [i for i in range(len(consts)) if type(consts[i]) is np.ndarray
              and (consts[i].base is not None or _refs(consts, i) > _ALONE)]

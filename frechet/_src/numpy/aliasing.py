@@ -24,6 +24,7 @@ import weakref
 import numpy as np
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import TracerConversionError
+from frechet._src.interpreters.arrays import ArrayTracer
 from frechet._src.interpreters.scalars import ScalarTracer
 from frechet._src.numpy import manipulation as M
 from frechet._src.numpy.base import holds_tracer
@@ -35,8 +36,9 @@ _MIXED = ("write `x = ...` with the new value instead of updating x in place: an
 def _assign(target, value):
     if not isinstance(value, Tracer):   # a constant (a constant's view or update is plain)
         value = target._trace.lift(value)
+    _own(target)
     if type(target) is not ScalarTracer:
-        value = _mutable(value)
+        value = _plain(value)
     if type(value) is not type(target):     # the fields would not correspond
         raise TracerConversionError(_MIXED)
     target._set_state(value._state())
@@ -87,8 +89,20 @@ def is_array0d(t) -> bool:
 
 def _mutable(t):
     """t as a value that in-place updates can rebind: a float scalar of linearization's tape
-    (immutable, as NumPy's scalars are) becomes an ordinary traced value (a 0-d array)."""
+    (immutable, as NumPy's scalars are) becomes an ordinary traced value (a 0-d array). (An
+    array of its array tape is one already: a write makes it ordinary in place, `_own`.)"""
     return t.widened() if type(t) is ScalarTracer else t
+
+
+def _plain(t):
+    """t's value as an ordinary traced value, whose fields a written tracer can take."""
+    return t.widened() if type(t) is ScalarTracer or type(t) is ArrayTracer else t
+
+
+def _own(target):
+    """target, about to be written, as an ordinary traced value (in place: same object)."""
+    if type(target) is ArrayTracer:
+        target.unshare()
 
 
 def mark_array0d(t):
@@ -290,7 +304,8 @@ def rebind(target, value):
     and `out=`), and write it through to every array that shares its memory."""
     if not isinstance(value, Tracer):
         value = target._trace.lift(value)          # a constant, as a value of target's trace
-    value = _mutable(value)
+    value = _plain(value)
+    _own(target)
     if type(value) is not type(target) or value._trace is not target._trace:
         raise TracerConversionError(_MIXED)
     a = _aliasing(target)

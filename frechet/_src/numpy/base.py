@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 from frechet._src.core.backend import dtype_of, is_foreign
+from frechet._src.core.chunked import broadcast_like, first_chunked, is_chunked
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError
 from frechet._src.prims import elementwise as ew
@@ -35,6 +36,8 @@ def asarray(x, dtype=None):
         )
         out = stack([asarray(e) for e in x])
         return out if dtype is None else convert(out, dtype)
+    if is_chunked(x):                    # stays lazy (core/chunked.py)
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
     if is_foreign(x):       # another library's array stays one (core/backend.py)
         return x if dtype is None or dtype_of(x) == np.dtype(dtype) else convert(x, dtype)
     return np.asarray(x, dtype=dtype)
@@ -100,13 +103,17 @@ def broadcast_shapes(*shapes, what="operands"):
 _SMALL_BROADCAST = 4096                 # elements
 
 
-def fit(x, dtype, shape):
+def fit(x, dtype, shape, like=None):
     """x converted to `dtype` and broadcast to `shape`: primitives for tracers, NumPy for
-    constants (a constant never needs a derivative)."""
+    constants (a constant never needs a derivative), lazily where they meet the Dask array
+    `like` (core/chunked.py)."""
     if isinstance(x, Tracer):
         if x.dtype != dtype:
             x = convert(x, dtype)
         return broadcast_to(x, shape) if tuple(x.shape) != shape else x
+    if is_chunked(x):                    # stays lazy (core/chunked.py)
+        x = x if x.dtype == dtype else x.astype(dtype)
+        return x if x.shape == shape else np.broadcast_to(x, shape)
     # Note: NumPy's own asarray and empty, bound at import: while a transformation runs the
     # module's names are wrappers for the user's code (numpy/patching.py), too slow for this path
     if type(x) is not np.ndarray and is_foreign(x):     # another library's constant
@@ -118,6 +125,8 @@ def fit(x, dtype, shape):
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)
     if x.shape == shape:
         return x
+    if like is not None:
+        return broadcast_like(x, shape, like)
     if x.ndim == 0:
         return ew.full(shape, x.item(), dtype)
     if math.prod(shape) > _SMALL_BROADCAST:
@@ -150,7 +159,8 @@ def apply_ufunc(ufunc, *args):
     shapes = [shape_of(a) for a in args]
     shape = shapes[0] if all(s == shapes[0] for s in shapes) else broadcast_shapes(
         *shapes, what=f"operands of {ufunc.__name__}")
-    ins = [fit(a, d, shape) for a, d in zip(args, dts)]
+    like = first_chunked(args) if math.prod(shape) > _SMALL_BROADCAST else None
+    ins = [fit(a, d, shape, like) for a, d in zip(args, dts)]
     return prim.bind(*ins)
 
 
@@ -168,6 +178,9 @@ def with_scalar(ufunc, x, c, reflected=False):
     if x.dtype != dx:
         x = convert(x, dx)
     k = ew.full(x.shape, c, dc)
+    if k.size > _SMALL_BROADCAST:        # lazy where x is a Dask array (core/chunked.py)
+        like = first_chunked((x,))
+        k = k if like is None else broadcast_like(np.asarray(c, dc), x.shape, like)
     return current().process(ew.UFUNC_PRIMS[ufunc], (k, x) if reflected else (x, k), {})
 
 

@@ -19,6 +19,7 @@ import sys
 import numpy as np
 from frechet._src.config import config
 from frechet._src.core import trace as _trace
+from frechet._src.core.chunked import refuse_conversion
 from frechet._src.core.primitive import IMPL_CODES
 from frechet._src.core.trace import EVAL, Tracer
 from frechet._src.errors import UnsupportedFunctionError
@@ -147,18 +148,24 @@ def full(shape, fill_value, *args, **kwargs):
 def array(object, dtype=None, *args, copy=True, ndmin=0, **kwargs):
     if _wants_frechet(object, "array"):
         return _traced(object, dtype, copy, ndmin, kwargs.get("order", "K"))
+    if type(object) is not np.ndarray:
+        refuse_conversion(object, "np.array while a transformation runs")
     return _ORIGINAL["array"](object, dtype, *args, copy=copy, ndmin=ndmin, **kwargs)
 
 
 def asarray(a, dtype=None, *args, **kwargs):
     if _wants_frechet(a, "asarray"):
         return _traced(a, dtype, False)
+    if type(a) is not np.ndarray:
+        refuse_conversion(a, "np.asarray while a transformation runs")
     return _ORIGINAL["asarray"](a, dtype, *args, **kwargs)
 
 
 def asanyarray(a, dtype=None, *args, **kwargs):
     if _wants_frechet(a, "asanyarray"):
         return _traced(a, dtype, False)
+    if type(a) is not np.ndarray:
+        refuse_conversion(a, "np.asanyarray while a transformation runs")
     return _ORIGINAL["asanyarray"](a, dtype, *args, **kwargs)
 
 

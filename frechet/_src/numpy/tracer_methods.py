@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+from frechet._src.core.chunked import is_chunked, is_chunked_type
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import ConcretizationError, TracerConversionError, UnsupportedFunctionError
@@ -22,9 +23,11 @@ from frechet._src.warn import PKG_DIR as _PKG_DIR
 
 
 def _defers(other) -> bool:
-    """Whether `other` is another array type with its own ufunc handling (xarray, pandas, dask):
-    Python then asks it, and it wraps the traced value instead of being swallowed by it."""
-    if isinstance(other, (Tracer, np.ndarray, np.generic)):
+    """Whether `other` is another array type with its own ufunc handling (xarray, pandas):
+    Python then asks it, and it wraps the traced value instead of being swallowed by it. Dask
+    arrays are not: they cannot hold a traced value, so frechet computes with them as data
+    (core/chunked.py)."""
+    if isinstance(other, (Tracer, np.ndarray, np.generic)) or is_chunked(other):
         return False
     t = type(other)
     return t.__module__ != "builtins" and getattr(t, "__array_ufunc__", None) is not None
@@ -277,13 +280,15 @@ def _repr(self):
     kind = type(self).__name__
     if c is None:
         return f"{kind}<{self.dtype.name}[{','.join(map(str, self.shape))}]>"
+    if is_chunked(c):                 # printing must not compute it
+        return f"{kind}({c!r})"
     body = np.array2string(np.asarray(c), separator=", ", prefix=kind + "(")
     return f"{kind}({body})"
 
 
 def _str(self):
     c = self.concrete()
-    return repr(self) if c is None else str(np.asarray(c))
+    return repr(self) if c is None or is_chunked(c) else str(np.asarray(c))
 
 
 Tracer.__repr__ = _repr
@@ -323,7 +328,7 @@ def _public_name(func) -> str:
 
 def _array_function(self, func, types, args, kwargs):
     for t in types:
-        if not (issubclass(t, (Tracer, np.ndarray))):
+        if not (issubclass(t, (Tracer, np.ndarray)) or is_chunked_type(t)):
             return NotImplemented
     impl = FUNCTIONS.get(func)
     if impl is None and func in patching.LIKE:      # np.zeros(n, like=x), np.array([...], like=x), ...

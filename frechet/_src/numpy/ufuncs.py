@@ -8,6 +8,7 @@ broadcasting. `out=` naming a traced value rebinds it (the traced value takes th
 from __future__ import annotations
 
 import numpy as np
+from frechet._src.core.chunked import is_chunked
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError, TracerConversionError, UnsupportedFunctionError
 from frechet._src.interpreters.staging import _user_source
@@ -200,8 +201,10 @@ def array_ufunc(self, ufunc, method, *inputs, **kwargs):
     for x in inputs:
         t = type(x)
         if t not in _PLAIN and not isinstance(x, (Tracer, np.ndarray, np.generic, list, tuple)) \
-                and hasattr(t, "__array_ufunc__"):
-            return NotImplemented   # let another array type (xarray, dask) handle it first
+                and hasattr(t, "__array_ufunc__") and not is_chunked(x):
+            # let another array type (xarray) handle it first; Dask arrays cannot hold a
+            # traced value: they are data here (core/chunked.py)
+            return NotImplemented
     if method == "__call__" and not kwargs and ufunc in ew.UFUNC_PRIMS:
         return apply_ufunc(ufunc, *inputs)
     composite = _composites().get(ufunc)

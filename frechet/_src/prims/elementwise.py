@@ -15,10 +15,12 @@ import numpy as np
 
 from frechet._src.core import backend
 from frechet._src.core.backend import defbackend
+from frechet._src.core.chunked import full_like as chunked_full_like
+from frechet._src.core.chunked import is_chunked
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex
-from frechet._src.interpreters import scalars
+from frechet._src.interpreters import arrays, scalars
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import interval as iv
@@ -105,7 +107,10 @@ def full(shape, value, dtype):
 
 
 def const(x, value):
-    """A constant array of x's shape and dtype (in x's library, for another library's array)."""
+    """A constant array of x's shape and dtype: lazy and chunked like x for a Dask array x
+    (core/chunked.py), in x's library for another library's array (core/backend.py)."""
+    if type(x) is not np.ndarray and is_chunked(x):
+        return chunked_full_like(x, value)
     dt = x.dtype
     if isinstance(dt, np.dtype):
         return full(x.shape, value, dt)
@@ -305,10 +310,29 @@ _FLOAT_FORMS = {
     "cos": _floats(np.cos, lambda x, v: -math.sin(x), math.isfinite),
     "tanh": _floats(np.tanh, lambda x, v: 1.0 - v * v),
 }
+# ... and on small arrays, for the array tape (interpreters/arrays.py): the same NumPy
+# operations as the derivatives above (so the same warnings), without binding primitives.
+_ARRAY_FORMS = {
+    "sin": lambda x, ans: np.cos(x),
+    "cos": lambda x, ans: np.negative(np.sin(x)),
+    "sinh": lambda x, ans: np.cosh(x),
+    "cosh": lambda x, ans: np.sinh(x),
+    "arctan": lambda x, ans: np.divide(1.0, np.add(1.0, np.square(x))),
+    "log": lambda x, ans: np.divide(1.0, x),
+    "log1p": lambda x, ans: np.divide(1.0, np.add(x, 1.0)),
+    "square": lambda x, ans: np.multiply(x, 2.0),
+    "tan": lambda x, ans: np.add(1.0, np.square(ans)),
+    "tanh": lambda x, ans: np.subtract(1.0, np.square(ans)),
+    "exp": lambda x, ans: ans,
+    "expm1": lambda x, ans: np.add(ans, 1.0),
+    "sqrt": lambda x, ans: np.divide(0.5, ans),
+    "reciprocal": lambda x, ans: np.negative(np.square(ans)),
+}
 for _name, _d in SMOOTH_UNARY.items():
     defjvp_scale(P[_name], _d)
     P[_name].taylor = taylor_rules.smooth(P[_name], _d, x_only=_name in _OF_X)
     scalars.defunary(P[_name], _d, _FLOAT_FORMS.get(_name))
+    arrays.defunary(P[_name], _d, _ARRAY_FORMS.get(_name))
 
 
 def _abs_jvp(t, ans, x):

@@ -59,8 +59,15 @@ def plain(x):
 
 # max / min ---------------------------------------------------------------------------------
 
+def _reduction(fast, generic):
+    """An impl: the ufunc's reduce for ndarrays (np.max's Python wrapper costs more than small
+    reductions); other array types (Dask: a tree reduction over its chunks) take the NumPy
+    function, which dispatches to their own."""
+    return lambda x, *, axes: fast(x, axis=axes) if type(x) is np.ndarray else generic(x, axis=axes)
+
+
 def _minmax(name, fn):
-    p = primitive(name, lambda x, *, axes: fn(x, axis=axes), lambda x, *, axes: _reduced(x, axes))
+    p = primitive(name, fn, lambda x, *, axes: _reduced(x, axes))
 
     def jvp(primals, tangents, *, axes):
         (x,), (t,) = primals, tangents
@@ -74,8 +81,8 @@ def _minmax(name, fn):
     return p
 
 
-reduce_max_p = _minmax("reduce_max", np.maximum.reduce)
-reduce_min_p = _minmax("reduce_min", np.minimum.reduce)
+reduce_max_p = _minmax("reduce_max", _reduction(np.maximum.reduce, np.max))
+reduce_min_p = _minmax("reduce_min", _reduction(np.minimum.reduce, np.min))
 
 
 def _minmax_enclosure(sign):
@@ -114,9 +121,9 @@ reduce_max_p.enclosure, reduce_min_p.enclosure = _minmax_enclosure(1), _minmax_e
 
 # any / all / argmax / argmin: no derivative ------------------------------------------------------
 
-reduce_or_p = primitive("reduce_or", lambda x, *, axes: np.logical_or.reduce(x, axis=axes),
+reduce_or_p = primitive("reduce_or", _reduction(np.logical_or.reduce, np.any),
                         lambda x, *, axes: _reduced(x, axes, np.bool_))
-reduce_and_p = primitive("reduce_and", lambda x, *, axes: np.logical_and.reduce(x, axis=axes),
+reduce_and_p = primitive("reduce_and", _reduction(np.logical_and.reduce, np.all),
                          lambda x, *, axes: _reduced(x, axes, np.bool_))
 for _p in (reduce_or_p, reduce_and_p):
     defzero(_p)
@@ -233,7 +240,7 @@ cummin_p = _cumext("cummin", np.minimum)
 
 # prod ------------------------------------------------------------------------------------------
 
-reduce_prod_p = primitive("reduce_prod", lambda x, *, axes: np.multiply.reduce(x, axis=axes),
+reduce_prod_p = primitive("reduce_prod", _reduction(np.multiply.reduce, np.prod),
                           lambda x, *, axes: _reduced(x, axes))
 reduce_prod_p.batch = _axes_batch(reduce_prod_p)
 

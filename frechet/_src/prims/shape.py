@@ -9,6 +9,9 @@ import math
 import numpy as np
 
 from frechet._src.core.backend import dtype_of, namespace_dtype
+from frechet._src.core.chunked import broadcast as chunked_broadcast
+from frechet._src.core.chunked import is_chunked
+from frechet._src.core.chunked import zeros_like as chunked_zeros_like
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact, numpy_dtype
@@ -30,7 +33,9 @@ def _spec(shape, dtype):
 def _convert_impl(x, *, dtype):
     if is_complex(x.dtype) and not is_complex(dtype):
         x = np.real(x)   # Note: drops the imaginary part, as NumPy does (without its warning)
-    return np.asarray(x).astype(dtype, copy=False) if x.dtype != dtype else x
+    if x.dtype == dtype:
+        return x
+    return (x if is_chunked(x) else np.asarray(x)).astype(dtype, copy=False)   # Dask: lazy
 
 
 convert_element_type_p = primitive(
@@ -69,6 +74,8 @@ def _bid_impl(x, *, shape, broadcast_dimensions):
     for d, n in zip(broadcast_dimensions, np.shape(x)):
         expanded[d] = n
     x = x.reshape(expanded)
+    if type(x) is not np.ndarray and is_chunked(x):
+        return chunked_broadcast(x, shape)
     size = 1
     for n in shape:
         size *= n
@@ -109,7 +116,9 @@ broadcast_in_dim_p.batch = _bid_batch
 
 
 def _sum_impl(x, *, axes):
-    return np.add.reduce(x, axis=axes)     # np.sum's Python wrapper costs more than the sum
+    # np.sum's Python wrapper costs more than the sum; other array types (Dask: a tree
+    # reduction over its chunks) take np.sum, which dispatches to their own
+    return np.add.reduce(x, axis=axes) if type(x) is np.ndarray else np.sum(x, axis=axes)
 
 
 def _sum_abstract(x, *, axes):
@@ -239,12 +248,12 @@ def _select_jvp(primals, tangents):
     ans = select_p.bind(pred, a, b)
     if ta is None and tb is None:
         return ans, None
-    za = np.zeros(a.shape, dtype_of(a))
+    za = chunked_zeros_like(a) if is_chunked(a) else np.zeros(a.shape, dtype_of(a))
     return ans, select_p.bind(pred, za if ta is None else ta, za if tb is None else tb)
 
 
 def _select_transpose(ct, pred, a, b):
-    z = np.zeros(ct.shape, dtype_of(ct))
+    z = chunked_zeros_like(ct) if is_chunked(ct) else np.zeros(ct.shape, dtype_of(ct))
     return (None, select_p.bind(pred, ct, z) if is_undefined(a) else None,
             select_p.bind(pred, z, ct) if is_undefined(b) else None)
 

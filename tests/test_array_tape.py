@@ -1,0 +1,1565 @@
+"""The array tape (interpreters/arrays.py) against the generic path it replaces.
+
+Under linearization, float64 arrays of at most 4096 elements (not 0-d) that carry a tangent
+record `+ - * / @`, `**` 2, negation and the smooth unary ufuncs on a tape; `frechet.config.array_tape =
+False` sends every operation down the generic path instead. Each program here runs both ways:
+values must be bitwise identical (and equal to NumPy's own), derivatives equal to ~1e-13 and,
+where cheap, to central differences; errors and warnings must be the same (type and count);
+NumPy's aliasing (views, in-place operators, out=, copies) must be NumPy's. Tests marked xfail
+are bugs found, in the tape or (xfail with the tape off too) in the generic path, each with its
+minimal reproducer in the test body. The random programs at the end (a slow-marked longer run
+too) compose all of it.
+"""
+
+import contextvars
+import pickle
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from functools import partial
+
+import numpy as np
+import pytest
+from test_scalar_tape import assert_close, central, leaves, outcome  # the same checks
+
+import frechet as fr
+from frechet import implicit, optim
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(4, 10))            # the default input: 40 elements, a small array
+W = RNG.normal(size=(10, 3))
+V = RNG.normal(size=(5, 4))
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+@contextmanager
+def tape(on: bool):
+    old = fr.config.array_tape
+    fr.config.array_tape = on
+    try:
+        yield
+    finally:
+        fr.config.array_tape = old
+
+
+def assert_bitwise(a, b):
+    la, lb = leaves(a), leaves(b)
+    assert len(la) == len(lb)
+    for u, v in zip(la, lb):
+        assert type(u) is type(v), (type(u), type(v))
+        u, v = np.asarray(u), np.asarray(v)
+        assert (u.dtype, u.shape) == (v.dtype, v.shape)
+        assert u.tobytes() == v.tobytes(), (u, v)
+
+
+def both(fn):
+    """fn() with the tape on and off."""
+    with tape(True):
+        on = fn()
+    with tape(False):
+        off = fn()
+    return on, off
+
+
+def same_outcome(fn, filters="always", bitwise=False, messages=True):
+    """fn() with the tape on and off: the same result (bitwise: also bit for bit), or the same
+    error; the same warnings, in the same number (messages=False: the same classes)."""
+    with tape(True):
+        (on, won) = outcome(fn, filters)
+    with tape(False):
+        (off, woff) = outcome(fn, filters)
+    assert on[0] == off[0], (on, off)
+    if on[0] == "ok":
+        (assert_bitwise if bitwise else assert_close)(on[1], off[1])
+    else:
+        assert on[1:] == off[1:] if messages else on[1] == off[1], (on, off)
+    if not messages:
+        won, woff = sorted(w[0].__name__ for w in won), sorted(w[0].__name__ for w in woff)
+    assert won == woff
+    return on
+
+
+def check(f, x=X, fd=True, nested=False):
+    """value_and_grad of f at x: values bitwise NumPy's and tape-off's, gradients tape-off's
+    (and central differences). The input is never changed. nested: f takes gradients itself,
+    whose values under the outer transformation are those of another order of operations."""
+    x0 = x.copy()
+    (v_on, g_on), (v_off, g_off) = both(lambda: fr.value_and_grad(f)(x))
+    assert_bitwise(x, x0)
+    (assert_close if nested else assert_bitwise)(v_on, f(x.copy()))
+    assert_bitwise(v_on, v_off)
+    assert_close(g_on, g_off)
+    if fd:
+        np.testing.assert_allclose(g_on, central(f, x), rtol=1e-5, atol=1e-6)
+    return g_on
+
+
+# ---- broadcasting and operand kinds --------------------------------------------------------
+
+def _both_traced_broadcast(x):
+    a = x[:, :1] * 2.0                   # (4, 1)
+    b = np.sin(x[1:2, :])                # (1, 10)
+    return np.sum((a + b) * (a - b) * (b * a) - b @ np.ones((10, 4)) @ a)
+
+
+def _size_one_axes(x):
+    y = x.reshape(4, 1, 10) * np.linspace(0.5, 1.5, 5).reshape(1, 5, 1)     # (4, 5, 10)
+    z = y - x[:1].reshape(1, 1, 10) * x[:, :1].reshape(4, 1, 1)
+    return np.sum(np.tanh(z) * y)
+
+
+def _leading_axes(x):
+    c = np.linspace(-1, 1, 80).reshape(2, 4, 10)
+    y = c * x + x - c                     # traced (4, 10) against constant (2, 4, 10)
+    z = x[None] * y - y * x[:, None, :].reshape(1, 4, 10)
+    return np.sum(np.cos(z) * c)
+
+
+def _traced_broadcast_against_traced_leading(x):
+    big = x * np.ones((3, 1, 1))          # (3, 4, 10), traced
+    return np.sum(big * x[0] - x[:, :1]) + np.sum(big @ W @ np.ones((3, 2)))
+
+
+def _python_scalars(x):
+    return np.sum(x * 2 + 3 - True * x + x * False - 1 * x + 2.5 * x - x * -0.0 + (1 - x)
+                  + (7 + x) * (x - 2) + 10 ** 15 * x * 1e-15)
+
+
+def _numpy_scalars(x):
+    return np.sum(x * np.float64(1.5) + np.float32(0.1) * x - np.float32(3) + np.int64(2) * x
+                  + x * np.float16(0.3) + np.uint8(7) - x * np.int8(-3) + np.bool_(True) * x)
+
+
+def _int_bool_float_arrays(x):
+    i = np.arange(10)
+    return np.sum(x * i + i * x - i + np.ones(10, dtype=bool) * x + x * (i > 4)
+                  + x * np.linspace(0, 1, 10, dtype=np.float32)
+                  + np.full((4, 1), 0.3, dtype=np.float16) * x
+                  - x * np.arange(4, dtype=np.uint16)[:, None]
+                  + x * np.array([2 ** 60 + 1] * 10))
+
+
+def _complex_constants(x):
+    return np.sum(np.real(x * (1 + 2j)) + np.abs(x * np.full(10, 1j) + x)
+                  + np.imag((1j - x) * x) + np.real(np.complex128(2 - 1j) * x))
+
+
+def _zero_d(x):
+    return np.sum(x * np.array(2.0) + np.array(3.0) * x - np.array(1.5) + x * np.array(2)
+                  + np.asarray(np.sum(x)) * x)
+
+
+def _division(x):
+    return np.sum(x / 3.0 + 2.0 / (1.5 + x * x) + x / np.arange(1, 11) + (x * 1.0) / (x + 5.0))
+
+
+def _unary(x):
+    return np.sum(np.sin(x) + np.cos(x) * np.tanh(x) + np.exp(x) - np.log(1.5 + x * x)
+                  + np.sqrt(1.0 + x * x) + np.square(x) + np.arctan(x) + np.log1p(x * x)
+                  + np.expm1(x) * np.sinh(x) + np.cosh(x) + np.reciprocal(2.0 + x * x)
+                  + np.tan(0.3 * x) - (-x) + np.negative(x) * x + abs(x) * x)
+
+
+def _numpy_functions(x):
+    c = np.ones((4, 10)) * 0.5
+    return np.sum(np.add(c, x) + np.subtract(x, c) * np.multiply(c, x) - np.subtract(1.0, x)
+                  + np.matmul(x, W).sum()) + np.sum(np.matmul(V, x))
+
+
+MATMULS = {
+    "traced_at_constant": lambda x: np.sum(np.tanh(x @ W)),
+    "constant_at_traced": lambda x: np.sum(np.sin(V @ x)),
+    "both_traced": lambda x: np.sum((x @ x.T) @ x * x),
+    "gram_chain": lambda x: np.sum(np.tanh(np.tanh(x.T @ x) @ x.T) @ x),
+    "one_d_at_two_d": lambda x: np.sum(x[0] @ W) + np.sum(np.ones(4) @ x),
+    "two_d_at_one_d": lambda x: np.sum(x @ x[0]) + np.sum(x @ np.ones(10)),
+    "three_d_at_two_d": lambda x: np.sum(x.reshape(2, 2, 10) @ W),
+    "two_d_at_three_d": lambda x: np.sum(x.T @ np.ones((3, 4, 2))),
+    "int_constant_matrix": lambda x: np.sum(x @ np.ones((10, 3), dtype=np.int64)),
+    "float32_constant_matrix": lambda x: np.sum(np.ones((4, 4), np.float32) @ x),
+    "inner_one": lambda x: np.sum(x[:, :1] @ x[:1, :]),
+}
+
+PROGRAMS = {
+    "traced_smaller": lambda x: np.sum(x[0] + np.ones((4, 10)) * x[1]
+                                       - np.linspace(1, 2, 4)[:, None] @ x[2:3]),
+    "constant_smaller": lambda x: np.sum(x * np.linspace(0, 1, 10) + x - np.arange(4.0)[:, None]),
+    "both_traced_4x1_1x10": _both_traced_broadcast,
+    "size_one_axes": _size_one_axes,
+    "leading_axes": _leading_axes,
+    "traced_leading": _traced_broadcast_against_traced_leading,
+    "python_scalars": _python_scalars,
+    "numpy_scalars": _numpy_scalars,
+    "int_bool_float_arrays": _int_bool_float_arrays,
+    "complex_constants": _complex_constants,
+    "zero_d": _zero_d,
+    "division": _division,
+    "unary": _unary,
+    "numpy_functions": _numpy_functions,
+    "sum_times_array": lambda x: np.sum(np.sum(x) * x * np.max(x)),
+    "traced_float_times_array": lambda x: np.sum(x * (x[0, 0] * 2.0) + (x[1, 1] + 1.0)
+                                                 - x * x[2, 3]),
+    "reductions_between": lambda x: np.sum(np.mean(x * x, axis=0) * x
+                                           + x.sum(1, keepdims=True) * x),
+    "big_python_ints": lambda x: np.sum(x * 2 ** 63 + x * -2 ** 70 - 10 ** 20 + (2 ** 53 + 1) * x)
+    * 1e-20,
+    "float16_scalar": lambda x: np.sum(x * np.float16(0.1) + np.float16(3.3) - x),
+    "lists_and_tuples": lambda x: np.sum(x * [1.5] * 10 + x[0] * list(range(10)) + (1.0,) * 10)
+    - np.sum(x[:, :2] @ [[1.0, 2.0], [3.0, 4.0]]) + np.sum([[1.0, 2.0, 3.0, 4.0]] @ x),
+    "big_endian_constants": lambda x: np.sum(x * np.linspace(0, 1, 10).astype(">f8")
+                                             + x @ W.astype(">f8") @ np.ones((3, 10))),
+    "masked_array_constant": lambda x: np.sum(np.asarray(x * np.ma.masked_array(np.ones(10)))),
+    "zero_size": lambda x: np.sum(x @ np.ones((10, 0))) + np.sum(x[:1] * np.ones((0, 10)))
+    + np.sum((x @ np.ones((10, 0))) @ np.ones((0, 3))) + np.sum(np.sin(x[:, :0]) * 2.0)
+    + np.sum(x * x),
+    "same_operand_twice": lambda x: np.sum((x + x) * (x - x + 1.0) + x @ x.T @ x - (-x) * x),
+    **{f"matmul_{k}": v for k, v in MATMULS.items()},
+}
+
+
+@pytest.mark.parametrize("name", PROGRAMS)
+def test_programs(name):
+    check(PROGRAMS[name])
+
+
+def test_gradients_against_closed_forms():
+    g = fr.grad(lambda x: np.sum(np.tanh(x @ W)))(X)
+    np.testing.assert_allclose(g, (1 - np.tanh(X @ W) ** 2) @ W.T, rtol=1e-14, atol=1e-15)
+    g = fr.grad(lambda x: np.sum(np.sin(V @ x) * (V @ x)))(X)
+    s, c = np.sin(V @ X), np.cos(V @ X)
+    np.testing.assert_allclose(g, V.T @ (c * (V @ X) + s), rtol=1e-13)
+    a, b = X[:, :1], X[:1, :]
+    g = fr.grad(lambda x: np.sum(x[:, :1] * x[:1, :]))(X)        # outer product broadcast
+    ref = np.zeros_like(X)
+    ref[:, :1] += np.sum(b)
+    ref[:1, :] += np.sum(a)
+    np.testing.assert_allclose(g, ref, rtol=1e-14)
+
+
+@pytest.mark.parametrize("name", ["unary", "both_traced_4x1_1x10", "matmul_gram_chain",
+                                  "python_scalars", "int_bool_float_arrays"])
+def test_the_tape_records_these_programs(name):
+    # else the comparisons above would compare the generic path with itself
+    with tape(True):
+        on = str(fr.linearize(PROGRAMS[name], X)[1].program)
+    with tape(False):
+        off = str(fr.linearize(PROGRAMS[name], X)[1].program)
+    assert "array_tape" in on and "array_tape" not in off
+
+
+@pytest.mark.parametrize("layout", ["transposed", "strided", "fortran", "read_only",
+                                    "big_endian"])
+def test_input_layouts(layout):
+    x = {"transposed": X.T, "strided": X[::2, ::3], "fortran": np.asfortranarray(X),
+         "read_only": X.copy(), "big_endian": X.astype(">f8")}[layout]
+    if layout == "read_only":
+        x.setflags(write=False)
+    check(lambda x: np.sum(np.tanh(x @ x.T) @ x * x + np.sin(x) - 2.0 * x), x)
+
+
+def _attributes(x):
+    y = x * 2.0
+    return (y.shape, y.ndim, y.size, len(y), y.dtype, y.T.shape, repr(y), str(y),
+            [r.shape for r in y])
+
+
+def test_attributes_and_printing_as_on_the_generic_path():
+    seen = []
+    both(lambda: fr.grad(lambda x: (seen.append(_attributes(x)), np.sum(x * 1.0))[1])(X))
+    assert seen[0] == seen[1]
+    assert seen[0][:6] == (X.shape, 2, 40, 4, np.dtype(np.float64), (10, 4))
+
+
+SIGNED_ZEROS = {
+    "plus_minus_zero": lambda x: x * 0.0 + -0.0,
+    "minus_zero_plus": lambda x: -0.0 + x * 0.0,
+    "minus_zero": lambda x: x * 0.0 - 0.0,
+    "negated": lambda x: -(x * 0.0),
+    "zero_minus": lambda x: 0.0 - x * 0.0,
+}
+
+
+_MINUS_ZERO_BUG = pytest.mark.xfail(
+    strict=True, reason="bug (generic path, shown by tape off): y + (-0.0) for an array y "
+    "holding -0.0 gives +0.0 (NumPy: -0.0 + -0.0 = -0.0); 1 / it is then +inf, not -inf")
+
+
+@pytest.mark.parametrize("name, on", [
+    pytest.param(name, on, marks=_MINUS_ZERO_BUG if not on and "plus" in name else ())
+    for name in SIGNED_ZEROS for on in (True, False)])
+def test_signed_zeros_bitwise_as_numpy(name, on):
+    x = np.array([1.0, -1.0])
+    f = SIGNED_ZEROS[name]
+    with tape(on):
+        y = fr.linearize(f, x)[0]
+    assert_bitwise(y, f(x))
+
+
+@pytest.mark.parametrize("shape", [(4096,), (64, 64), (4097,), (65, 64), (1, 4096), (2, 2049)])
+def test_arrays_around_the_size_limit(shape):
+    x = np.linspace(-1, 1, int(np.prod(shape))).reshape(shape)
+    check(lambda x: np.sum(np.sin(x) * x + 2.0 * x - x * x), x, fd=False)
+    g = fr.grad(lambda x: np.sum(np.sin(x) * x))(x)
+    np.testing.assert_allclose(g, np.cos(x) * x + np.sin(x), rtol=1e-14, atol=1e-15)
+
+
+def test_square_matmul_at_the_size_limit():
+    x = np.linspace(-1, 1, 4096).reshape(64, 64) / 8
+    check(lambda x: np.sum(np.tanh(x @ x) @ x), x, fd=False)
+
+
+def test_small_pieces_of_a_large_input():
+    x = np.linspace(-1, 1, 5000)
+    f = lambda x: np.sum(np.sin(x[:100]) * x[100:200] + x[::50] @ np.ones((100, 3)).T[0]) \
+        + np.sum(np.tanh(x[4000:].reshape(10, 100) @ x[:100].reshape(100, 1)))
+    check(f, x, fd=False)
+    e = np.zeros(5000)
+    e[[0, 150, 4050]] = 1.0
+    g = fr.grad(f)(x)
+    np.testing.assert_allclose(g @ e, (f(x + 1e-6 * e) - f(x - 1e-6 * e)) / 2e-6, rtol=1e-6)
+
+
+def test_results_broadcast_beyond_the_size_limit():
+    c = np.linspace(0, 1, 200 * 40).reshape(200, 4, 10)
+
+    def f(x):
+        big = x * c + x                  # 8000 elements: the generic path from here
+        return np.sum(np.sin(big) * big - x @ W @ np.ones((3, 10)))
+    check(f, fd=False)
+    np.testing.assert_allclose(fr.grad(f)(X), central(f, X), rtol=1e-5, atol=1e-5)
+
+
+def test_outer_product_beyond_the_size_limit():
+    x = np.linspace(-1, 1, 130)
+    check(lambda x: np.sum(np.cos(x[:, None] * x[None, :])), x, fd=False)   # 16900 elements
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_tiny_inputs(shape):
+    x = np.full(shape, 0.3)
+    check(lambda x: np.sum(np.sin(x) * x + x @ x.T if x.ndim == 2 else np.sin(x) * x), x)
+
+
+def test_float32_and_float16_inputs_stay_off_the_tape():
+    for dt in (np.float32, np.float16):
+        x, w = X.astype(dt), W.astype(dt)
+        f = partial(lambda w, x: np.sum(np.sin(x) * x @ w), w)
+        on, off = both(partial(fr.value_and_grad(f), x))
+        assert_bitwise(on, off)
+        assert on[1].dtype == dt
+
+
+# ---- errors ----------------------------------------------------------------------------------
+
+ERRORS = {
+    "matmul_shapes": lambda x: x @ np.ones((3, 3)),
+    "rmatmul_shapes": lambda x: np.ones((3, 3)) @ x,
+    "traced_matmul_shapes": lambda x: x @ x,
+    "add_shapes": lambda x: x + np.ones(3),
+    "radd_shapes": lambda x: np.ones((3, 1, 7)) + x,
+    "huge_python_int": lambda x: x * 10 ** 400,
+    "string": lambda x: x + "a",
+    "none": lambda x: x * None,
+}
+
+
+TRACED_SHAPE_ERRORS = {
+    "mul_traced_shapes": lambda x: x * x[:, :3],
+    "sub_traced_shapes": lambda x: x[:3] - x,
+    "add_traced_shapes": lambda x: x + x.T,
+}
+
+
+def _error_outcome(f):
+    res = same_outcome(lambda: fr.grad(lambda x: np.sum(f(x * 1.0)))(X))
+    assert res[0] == "error"
+
+
+@pytest.mark.parametrize("name", ERRORS)
+def test_errors_as_on_the_generic_path(name):
+    _error_outcome(ERRORS[name])
+
+
+@pytest.mark.parametrize("name", TRACED_SHAPE_ERRORS)
+def test_traced_shape_errors_as_on_the_generic_path(name):
+    _error_outcome(TRACED_SHAPE_ERRORS[name])
+
+
+# ---- aliasing: writes, views, in-place operators ---------------------------------------------
+
+def _iadd_alias(x):
+    y = x * 2.0
+    z = y
+    z += 1.0
+    z *= x
+    assert z is y
+    return np.sum(y * z + y)
+
+
+def _view_then_write(x):
+    y = np.sin(x)
+    v = y[:2]
+    v[0] = 5.0
+    v[1] *= x[0]
+    return np.sum(y * x)
+
+
+def _write_then_use_view(x):
+    y = x * 3.0
+    v = y[1:3, ::2]
+    t = y.T
+    r = y.reshape(40)
+    y[1, 2] = 7.0
+    y[:, 0] += x[:, 1]
+    return np.sum(v * x[:2, :5]) + np.sum(t @ x) + np.sum(np.tanh(r))
+
+
+def _residual_written(x):
+    y = x * 1.0
+    z = y * y                          # holds y's value as the factor of its tangent
+    e = np.exp(y)                      # holds its own value
+    y[0] = 5.0
+    e[1] = 0.0
+    e += 1.0
+    return np.sum(z) + np.sum(y) + np.sum(e)
+
+
+def _out_arguments(x):
+    y = x * 1.0
+    o = np.zeros((4, 10))
+    np.multiply(y, x, out=o)
+    np.sin(y, out=y)
+    np.add(y, 1.0, out=y)
+    np.matmul(x, np.eye(10), out=o[:, :])
+    return np.sum(o * y)
+
+
+def _copyto_fill(x):
+    y = np.exp(x)
+    a = y * x
+    np.copyto(y, x * 2.0, where=x > 0)
+    b = x * 1.0
+    b.fill(3.0)
+    np.copyto(a[:2], 0.5)
+    return np.sum(y * a + b * x)
+
+
+def _loop_assign(x):
+    h = np.zeros((4, 10))
+    h[0] = x[0]
+    for i in range(1, 4):
+        h[i] = np.tanh(h[i - 1] * x[i] + x[i])
+        h[i - 1] *= 0.5
+    return np.sum(h * h)
+
+
+def _recurrent(x):
+    h = x[:1] * 0.0
+    for i in range(4):
+        h = np.tanh(h @ np.eye(10) * 0.9 + x[i:i + 1])
+    return np.sum(h)
+
+
+def _copies(x):
+    y = x * 2.0
+    c = y.copy()
+    a = y.astype(np.float64)
+    n = np.array(y)
+    k = np.copy(y)
+    y += 10.0
+    y[0] = 0.0
+    return np.sum(c * x + a * a + n - k) + np.sum(y)
+
+
+def _astype_float32(x):
+    y = np.sin(x)
+    f = y.astype(np.float32)
+    y[0] = 3.0
+    return np.sum(f * 2.0 + y)
+
+
+def _isub_imatmul(x):
+    y = x @ np.eye(10)
+    y -= x * x
+    y @= np.eye(10) * 2.0
+    y /= 3.0
+    y **= 2
+    return np.sum(y)
+
+
+def _inplace_on_input_copy(x):
+    y = x.copy()
+    y *= y
+    y += x
+    return np.sum(y * x)
+
+
+def _write_into_argument(x):
+    y = x * 1.0
+    x[0] = 2.0
+    x[1] *= y[2]
+    return np.sum(x * y)
+
+
+def _self_aliasing(x):
+    y = x * 1.0
+    y += y
+    y *= y[::-1]
+    y[1:] = y[:-1]
+    return np.sum(y)
+
+
+ALIASING = {
+    "iadd_alias": _iadd_alias,
+    "view_then_write": _view_then_write,
+    "write_then_use_view": _write_then_use_view,
+    "residual_written": _residual_written,
+    "out_arguments": _out_arguments,
+    "copyto_fill": _copyto_fill,
+    "loop_assign": _loop_assign,
+    "recurrent": _recurrent,
+    "copies": _copies,
+    "astype_float32": _astype_float32,
+    "isub_imatmul": _isub_imatmul,
+    "inplace_on_input_copy": _inplace_on_input_copy,
+    "self_aliasing": _self_aliasing,
+    "write_into_argument": _write_into_argument,
+}
+
+
+# writes of every kind into y = sin(x) * 2 and its view v = y[1:3], then both used
+WRITES = [
+    "y.sort()", "y.sort(axis=0)", "np.put(y, [0, 5], [1.0, 2.0])", "np.fill_diagonal(y, 0.0)",
+    "np.negative(y, out=y)", "y.clip(-0.5, 0.5, out=y)",
+    "np.add.at(y, (np.array([0, 0]), 1), x[0, 0])",
+    "y[y > 0] = 0.0", "y[[0, 1]] += 1.0", "y[[0, 2]] *= x[:2]", "np.place(y, y > 0, [7.0])",
+    "np.copyto(y, x[0])", "y[:] = y[::-1]", "y[...] = y * 2.0", "v[...] = y[0:2] + y[2:4]",
+    "np.sin(y, out=y)", "np.multiply(x, 2.0, out=y)", "np.matmul(x, np.eye(10), out=y)",
+    "np.tanh(v, out=v)", "y.T[0] = 4.0", "y.reshape(40)[0] = 3.0", "y.ravel()[0] = 3.0",
+    "y.flat[3] = 2.0", "y.real[0] = 1.0", "y.__iadd__(x)", "y.__imul__(y)", "y.__isub__(v[0])",
+    "y.__imatmul__(np.eye(10))", "y.__itruediv__(2.0)", "y.__ipow__(2)", "np.copyto(v, 1.0)",
+    "v.fill(2.0)", "y.fill(x[0, 0])", "np.add(y, v[0], out=y)", "np.exp(v, v)",
+    "np.square(y, out=v)",
+]
+
+
+def _write(statement, x):
+    y = np.sin(x) * 2.0
+    v = y[1:3]
+    exec(statement, {"np": np, "x": x, "y": y, "v": v})     # noqa: S102  (a table of writes)
+    return np.sum(y * x) + np.sum(v * v)
+
+
+@pytest.mark.parametrize("statement", WRITES)
+def test_writes(statement):
+    f = partial(_write, statement)
+    try:
+        f(X.copy())
+    except ValueError:          # NumPy refuses it: so must both paths
+        assert same_outcome(lambda: fr.grad(f)(X))[0] == "error"
+        return
+    check(f)
+
+
+@pytest.mark.parametrize("on", [
+    pytest.param(on, marks=pytest.mark.xfail(
+        strict=True, reason="bug (generic path, tape on and off): y[[0, 0]] += v has NumPy's "
+        "value (buffered: the last write wins, y[0] = y[0] + v[1]) but the derivative of "
+        "np.add.at (both v[0] and v[1] added): d/dx[0] is 1, NumPy's function has 0"))
+    for on in (True, False)])
+def test_repeated_fancy_index_iadd(on):
+    def f(x):
+        y = np.zeros(3)
+        y[[0, 0]] += x[:2]
+        return np.sum(y * np.array([1.0, 10.0, 100.0]))
+    x = np.array([1.0, 2.0, 3.0])
+    with tape(on):
+        g = fr.grad(f)(x)
+    np.testing.assert_allclose(g, central(f, x), atol=1e-8)
+    np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
+
+
+@pytest.mark.parametrize("on", [
+    pytest.param(on, marks=pytest.mark.xfail(
+        strict=True, reason="bug (generic path, tape on and off): y[0] = 1j on a traced "
+        "float64 array drops the imaginary part silently; NumPy raises TypeError"))
+    for on in (True, False)])
+def test_complex_item_write_raises_as_numpy(on):
+    def f(x):
+        y = x * 2.0
+        y[0] = 1j
+        return np.sum(y)
+    with pytest.raises(TypeError):
+        f(np.ones(3))
+    with tape(on), pytest.raises(TypeError):
+        fr.grad(f)(np.ones(3))
+
+
+def _set_shape(x):
+    y = x * 2.0
+    y.shape = (40,)
+    return np.sum(y * x)            # NumPy: (40,) * (4, 10) does not broadcast
+
+
+@pytest.mark.xfail(strict=True, reason="bug (array tape): y.shape = (40,) on an ArrayTracer "
+                   "sets its shape attribute and leaves its value (4, 10), so y * x computes "
+                   "silently where NumPy (and tape off) raise a broadcast error")
+def test_setting_shape_as_on_the_generic_path():
+    with pytest.raises(ValueError):
+        _set_shape(X.copy())
+    assert same_outcome(lambda: fr.grad(_set_shape)(X))[0] == "error"
+
+
+def test_error_messages_name_the_tracer_as_on_the_generic_path():
+    same_outcome(lambda: fr.grad(lambda x: np.sum((x * 2.0).put([0], 1.0)))(X))
+
+
+@pytest.mark.parametrize("name", ALIASING)
+def test_aliasing(name):
+    check(ALIASING[name], fd=name != "astype_float32")    # no differences through float32
+
+
+def _constant_matrix_written(x):
+    m = np.eye(10)
+    z = x @ m                            # d z = dx @ eye
+    m[0, 0] = 100.0
+    return np.sum(z)
+
+
+CONSTANT_WRITES = ["c[0] = 50.0", "c[:] = 0.0", "c.fill(2.0)", "np.copyto(c, 3.0)", "c *= 3.0",
+                   "np.add(c, 1.0, out=c)", "np.sin(c, out=c)", "c[::-1].sort()"]
+
+
+def _constant_written(statement, x):
+    c = np.linspace(1, 2, 10)
+    z = x * c + c * x + (x + c) - (c - x)         # d z = (2 c + 2) dx, c as it is here
+    exec(statement, {"np": np, "c": c})           # noqa: S102  (a table of writes)
+    return np.sum(z * 1.0) + np.sum(c)
+
+
+@pytest.mark.parametrize("on", [True, False])
+@pytest.mark.parametrize("statement", CONSTANT_WRITES)
+def test_constant_written_after_use(statement, on):
+    c = np.linspace(1, 2, 10)
+    with tape(on):
+        g = fr.grad(partial(_constant_written, statement))(X)
+    np.testing.assert_allclose(g, np.broadcast_to(2 * c + 2, X.shape), rtol=1e-14)
+
+
+@pytest.mark.parametrize("on", [
+    pytest.param(on, marks=pytest.mark.xfail(
+        strict=True, reason="bug (generic path; the array tape copies its constants): a constant matrix written "
+        "after z = x @ m (m[0, 0] = 100) changes the derivative of z; elementwise factors "
+        "are protected, matrix products not")) for on in (False,)] + [True])
+def test_constant_matrix_written_after_use(on):
+    with tape(on):
+        g = fr.grad(_constant_matrix_written)(X)
+    np.testing.assert_allclose(g, np.ones_like(X), rtol=1e-14)
+
+
+def _same_shape_constant_written(x):
+    c = np.linspace(1, 2, 40).reshape(4, 10)
+    z = x * c
+    c[...] = 50.0
+    return np.sum(z)
+
+
+@pytest.mark.parametrize("on", [
+    pytest.param(on, marks=pytest.mark.xfail(
+        strict=True, reason="bug (generic path; the array tape copies its constants): a constant of the traced "
+        "operand's own shape, written after z = x * c (c[...] = 50), changes the derivative "
+        "of z (it is held by reference as the factor)"))
+    for on in (False,)] + [True])
+def test_same_shape_constant_written_after_use(on):
+    with tape(on):
+        g = fr.grad(_same_shape_constant_written)(X)
+    np.testing.assert_allclose(g, np.linspace(1, 2, 40).reshape(4, 10), rtol=1e-14)
+
+
+GLOBAL_C = np.linspace(1, 2, 10)         # a module's NumPy array, written by the function
+
+
+def _global_written(x):
+    z = x * GLOBAL_C
+    GLOBAL_C[0] = 50.0
+    return np.sum(z)
+
+
+@pytest.mark.parametrize("on", [True, False])
+def test_global_constant_written_after_use(on):
+    try:
+        with tape(on):
+            g = fr.grad(_global_written)(X)
+    finally:
+        GLOBAL_C[0] = 1.0
+    np.testing.assert_allclose(g, np.broadcast_to(np.linspace(1, 2, 10), X.shape), rtol=1e-14)
+
+
+# ---- derivatives kept for later: the caller's writes must not reach them ----------------------
+
+def test_vjp_pullback_ignores_later_writes():
+    for on in (True, False):
+        x, c = X.copy(), np.linspace(1, 2, 40).reshape(4, 10)
+        with tape(on):
+            f = partial(lambda c, x: np.exp(x) * x + x @ W @ W.T + x * c, c)
+            y, pull = fr.vjp(f, x)
+            g = np.linspace(0, 1, 40).reshape(4, 10)
+            before = pull(g)
+            x[...] = 7.0
+            y[...] = -1.0
+            g[...] = 0.0
+            c[...] = 0.0
+            after = pull(np.linspace(0, 1, 40).reshape(4, 10))
+        assert_bitwise(before, after)
+        gg = np.linspace(0, 1, 40).reshape(4, 10)
+        ref = gg * (np.exp(X) * X + np.exp(X) + np.linspace(1, 2, 40).reshape(4, 10)) \
+            + gg @ (W @ W.T).T
+        np.testing.assert_allclose(after[0], ref, rtol=1e-13)
+
+
+def test_linearize_map_ignores_later_writes():
+    v = np.linspace(-1, 1, 40).reshape(4, 10)
+    for on in (True, False):
+        x, c = X.copy(), W.copy()
+        with tape(on):
+            y, L = fr.linearize(partial(lambda c, x: np.sin(x) * x @ c, c), x)
+            before = L(v), L.T(np.ones((4, 3)))
+            x[...] = 0.0
+            c[...] = 0.0
+            y[...] = 0.0
+            after = L(v), L.T(np.ones((4, 3)))
+        assert_bitwise(before, after)
+        np.testing.assert_allclose(after[0], (np.cos(X) * X + np.sin(X)) * v @ W, rtol=1e-13)
+
+
+def test_pullback_results_are_independent():
+    _, pull = fr.vjp(lambda x: x * 2.0 + np.sin(x), X)
+    g1 = pull(np.ones((4, 10)))[0]
+    g1[...] = 0.0
+    g2 = pull(np.ones((4, 10)))[0]
+    np.testing.assert_allclose(g2, 2.0 + np.cos(X), rtol=1e-15)
+
+
+# ---- every API -------------------------------------------------------------------------------
+
+def f_scalar(x):
+    h = np.tanh(x @ W)
+    return np.sum(h * h) + np.sum(np.sin(x) * x)
+
+
+def f_array(x):
+    return np.tanh(x @ W) * x[:, :3] + np.exp(x[:, 3:6] * 0.1)
+
+
+def _linearize_all():
+    y, L = fr.linearize(f_array, X)
+    v = np.linspace(0, 1, 40).reshape(4, 10)
+    return y, L(v), L.T(np.ones((4, 3))), fr.jit(L)(v), fr.vmap(L)(np.stack([v, 2 * v]))
+
+
+def _vjp_several():
+    out, pull = fr.vjp(lambda x: (x * 2.0, np.sum(np.sin(x)), x @ W), X)
+    return out, pull((np.ones((4, 10)), 1.0, np.ones((4, 3)))), \
+        pull((np.zeros((4, 10)), 0.0, np.ones((4, 3))))
+
+
+X3 = X[:, :3].copy()
+U = np.linspace(-1, 1, 12).reshape(4, 3)
+VT = np.linspace(0, 1, 40).reshape(4, 10)
+
+
+def _called_again(pull):
+    return pull(U), pull(2 * U), pull(U)
+
+
+def _linear_map_algebra(L):
+    op = L.as_operator()
+    return ((L.T @ L)(VT), (L + L * 2.0)(VT), (-L).T(U), L.H(U), L.to_dense(),
+            op.matvec(VT.ravel()), op.rmatvec(U.ravel()))
+
+
+API = {
+    "grad": lambda: fr.grad(f_scalar)(X),
+    "vjp_several_outputs": _vjp_several,
+    "linearize": _linearize_all,
+    "jacrev": lambda: fr.jacrev(f_array)(X),
+    "jacfwd": lambda: fr.jacfwd(f_array)(X),
+    "hessian": lambda: fr.hessian(lambda x: np.sum(np.tanh(x @ x.T) * x[:, :3].sum()))(X3),
+    "grad_grad": lambda: fr.grad(lambda x: np.sum(fr.grad(f_scalar)(x) * x))(X),
+    "jvp_grad": lambda: fr.jvp(fr.grad(f_scalar), (X,), (np.ones((4, 10)),)),
+    "vmap_grad": lambda: fr.vmap(fr.grad(f_scalar))(np.stack([X, X + 0.1])),
+    "jit_grad": lambda: fr.jit(fr.grad(f_scalar))(X),
+    "has_aux": lambda: fr.value_and_grad(lambda x: (f_scalar(x), x * 2.0), has_aux=True)(X),
+    "hvp": lambda: fr.hvp(f_scalar, (X,), (np.ones((4, 10)),)),
+    "jacfwd_jacrev": lambda: fr.jacfwd(fr.jacrev(lambda x: np.sum(np.sin(x @ x.T), 0)))(X3),
+    "vmap_vjp": lambda: fr.vmap(fr.vjp(f_array, X)[1])(np.ones((2, 4, 3))),
+    "grad_of_linear_map": lambda: fr.grad(lambda v: np.sum(fr.linearize(f_array, X)[1](v)))(X),
+    "linear_transpose": lambda: fr.linear_transpose(fr.linearize(f_array, X)[1], X)(
+        np.ones((4, 3))),
+    "linear_map_algebra": lambda: _linear_map_algebra(fr.linearize(f_array, X)[1]),
+    "jvp_of_transpose": lambda: fr.jvp(fr.linearize(f_array, X)[1].T, (U,), (2 * U,)),
+    "vmap_jit_transpose": lambda: fr.vmap(fr.jit(fr.linearize(f_array, X)[1].T))(
+        np.stack([U, 2 * U])),
+    "pullback_called_again": lambda: _called_again(fr.vjp(f_array, X)[1]),
+    "jacrev_of_vjp": lambda: fr.jacrev(lambda x: fr.vjp(f_array, x)[1](U)[0])(X),
+    "linearize_of_linearize": lambda: fr.linearize(
+        lambda x: fr.linearize(f_array, x)[1](VT), X)[1](VT),
+    "vmap_of_linearize": lambda: fr.vmap(lambda x: fr.linearize(f_array, x)[1](VT))(
+        np.stack([X, 2 * X])),
+    "vmap_linear_map_axis_2": lambda: fr.vmap(fr.linearize(f_array, X)[1], in_axes=2)(
+        np.linspace(0, 1, 200).reshape(4, 10, 5)),
+    "vmap_transpose_axes": lambda: fr.vmap(fr.linearize(f_array, X)[1].T, in_axes=1,
+                                           out_axes=2)(np.linspace(0, 1, 60).reshape(4, 5, 3)),
+    "vmap_grad_axis_2": lambda: fr.vmap(fr.grad(f_scalar), in_axes=2)(np.stack([X, 2 * X], 2)),
+    "hessian_of_writes": lambda: fr.hessian(lambda x: _loop_assign(x) + _copyto_fill(x))(X),
+    "jacrev_of_views": lambda: fr.jacrev(lambda x: _write_then_use_view(x) * x)(X),
+    "jacrev_argnums": lambda: fr.jacrev(lambda x, c: f_array(x) * c, argnums=(0, 1))(X, U),
+    "hessian_argnums": lambda: fr.hessian(lambda x, c: np.sum(np.sin(x @ c) * x), argnums=(0, 1))(
+        X3, U[:3]),
+}
+
+
+@pytest.mark.parametrize("name", API)
+def test_api(name):
+    on, off = both(API[name])
+    assert_close(on, off)
+
+
+ARRAY_VALUED = {
+    "broadcast_4x1_1x10": lambda x: np.sin(x[:, :1] * 2.0) * x[1:2, :] - x[:1] + 0.5,
+    "leading_axes": lambda x: np.cos(x * np.linspace(0, 1, 8).reshape(2, 1, 4) + x[:, :1]),
+    "matmuls": lambda x: np.tanh(x.T @ x) @ x.T + V[:4, :4] @ x.T,
+    "constants": lambda x: (x * np.arange(4) + 1 - x * True) * np.float32(0.5) - x[0],
+}
+X44 = X[:, :4].copy()
+
+
+@pytest.mark.parametrize("name", ARRAY_VALUED)
+def test_jacobians_of_broadcasting_programs(name):
+    f = ARRAY_VALUED[name]
+    (r_on, f_on), (r_off, f_off) = both(lambda: (fr.jacrev(f)(X44), fr.jacfwd(f)(X44)))
+    assert_close(r_on, r_off)
+    assert_close(f_on, f_off)
+    assert_close(r_on, f_on)
+    y, L = fr.linearize(f, X44)
+    assert_bitwise(y, f(X44))
+    e = np.zeros_like(X44)
+    e[1, 2] = 1.0
+    np.testing.assert_allclose(L(e), (f(X44 + 1e-6 * e) - f(X44 - 1e-6 * e)) / 2e-6, rtol=1e-6,
+                               atol=1e-8)
+    np.testing.assert_allclose(fr.vmap(L.T)(np.ones((3,) + y.shape)),
+                               np.broadcast_to(L.T(np.ones(y.shape)), (3,) + X44.shape),
+                               rtol=1e-14)
+
+
+def _vjp_outputs():
+    out, pull = fr.vjp(lambda x: (np.sin(x), np.sin(x), x + 0.0, x - 0, x), X)
+    return out, pull(tuple(k * np.ones((4, 10)) for k in range(1, 6)))
+
+
+def test_vjp_with_repeated_and_pass_through_outputs():
+    on, off = both(_vjp_outputs)
+    assert_bitwise(on[0], off[0])
+    assert_close(on[1], off[1])
+    np.testing.assert_allclose(on[1][0], 3 * np.cos(X) + 12.0, rtol=1e-14)
+
+
+def _grad_of_closure(x):
+    y = np.sin(x) * 2.0
+    g = fr.grad(lambda z: np.sum(np.tanh(z @ y.T) @ z))(x * x)
+    return np.sum(g * y) + np.sum(g @ y.T)
+
+
+def _three_levels(x):
+    y = x * 1.0
+    inner = lambda z: fr.grad(lambda w: np.sum(np.sin(w * z) * y))(z * 2.0)
+    return np.sum(fr.grad(lambda z: np.sum(inner(z) * z))(y * y))
+
+
+@pytest.mark.parametrize("f", [_grad_of_closure, _three_levels])
+def test_nested_levels(f):
+    check(f, nested=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16, np.int64, bool])
+def test_tangents_and_cotangents_of_other_dtypes(dtype):
+    def f(x):
+        return np.sin(x * np.arange(10)) * x + np.float32(0.1) * x - (x - 3) @ np.eye(10)
+    v = (np.linspace(-1, 1, 40).reshape(4, 10) * 3).astype(dtype)
+    on, off = both(lambda: (fr.linearize(f, X)[1](v), fr.vjp(f, X)[1](v)[0]))
+    assert_close(on, off)
+    assert on[0].dtype == on[1].dtype == np.float64
+
+
+def test_linear_maps_kept_work_with_the_switch_turned():
+    with tape(True):
+        L = fr.linearize(f_array, X)[1]
+        pull = fr.vjp(f_array, X)[1]
+    with tape(False):
+        ref = fr.linearize(f_array, X)[1]
+        on = L(VT), L.T(U), pull(U)[0], fr.jit(L)(VT)
+    assert_close(on, (ref(VT), ref.T(U), ref.T(U), ref(VT)))
+
+
+def test_jacobian_against_closed_form():
+    J = fr.jacrev(lambda x: np.tanh(x @ W))(X)
+    h = 1 - np.tanh(X @ W) ** 2
+    ref = np.zeros((4, 3, 4, 10))
+    for i in range(4):
+        ref[i, :, i, :] = h[i][:, None] * W.T
+    np.testing.assert_allclose(J, ref, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(fr.jacfwd(lambda x: np.tanh(x @ W))(X), ref, rtol=1e-13,
+                               atol=1e-15)
+
+
+def test_hessian_against_closed_form():
+    # f(x) = sum(sin(x) * x): diagonal Hessian 2 cos(x) - x sin(x)
+    x = X[0]
+    H = fr.hessian(lambda x: np.sum(np.sin(x) * x))(x)
+    np.testing.assert_allclose(H, np.diag(2 * np.cos(x) - x * np.sin(x)), atol=1e-14)
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_pickled_linear_map_with_array_tape(protocol):
+    with tape(True):
+        L = fr.linearize(f_array, X)[1]
+    assert "array_tape" in str(L.program)
+    with tape(False):
+        ref = fr.linearize(f_array, X)[1]
+    assert "array_tape" not in str(ref.program)
+    ref = pickle.loads(pickle.dumps(ref, protocol=protocol))     # tape off: it pickles
+    L2 = pickle.loads(pickle.dumps(L, protocol=protocol))
+    v = np.linspace(0, 1, 40).reshape(4, 10)
+    assert_close(L2(v), ref(v))
+    assert_close(L2.T(np.ones((4, 3))), ref.T(np.ones((4, 3))))
+    assert_close(fr.jit(L2)(v), ref(v))
+    assert_close(L2.to_dense(), ref.to_dense())
+
+
+# ---- control flow, custom rules, threads ---------------------------------------------------
+
+@fr.custom_vjp
+def _cv(a, b):
+    return a * b
+
+
+_cv.defvjp(lambda a, b: (a * b, (a, b)), lambda r, g: (g * r[1], g * r[0]))
+
+
+@fr.custom_jvp
+def _cj(a):
+    return np.sin(a)
+
+
+@_cj.defjvp
+def _cj_jvp(primals, tangents):
+    return np.sin(primals[0]), np.cos(primals[0]) * tangents[0]
+
+
+def _fori(x):
+    y = x * 1.0
+    return np.sum(fr.fori_loop(0, 4, lambda i, c: np.tanh(c @ np.eye(10) * 0.5 + y), y))
+
+
+def _scan(x):
+    def step(c, xi):
+        c = np.tanh(c * xi + c @ np.eye(10) * 0.3)
+        return c, c * 2.0
+    c, ys = fr.scan(step, x[0] * 1.0, x)
+    return np.sum(c) + np.sum(ys * ys)
+
+
+def _while(x):
+    y = x * 0.5
+    return np.sum(fr.while_loop(lambda c: c[1] < 3, lambda c: (np.sin(c[0]) * y + c[0], c[1] + 1),
+                                (y, 0))[0])
+
+
+def _cond(x):
+    y = np.sin(x)
+    return np.sum(fr.cond(np.sum(y) > 0, lambda a: a * y, lambda a: a - y, x * 2.0))
+
+
+def test_stop_gradient():
+    def f(x):
+        y = np.sin(x) * 2.0
+        return np.sum(fr.stop_gradient(y) * y + fr.stop_gradient(y * x) @ np.eye(10) * x)
+    g = check(f, fd=False)
+    y = np.sin(X) * 2.0
+    np.testing.assert_allclose(g, y * 2 * np.cos(X) + y * X, rtol=1e-13)
+
+
+def _in_threads(fns, context=True):
+    """[fn() for fn in fns], each run in a thread pool (in a copy of the caller's context, where
+    the transformation in progress is visible)."""
+    with ThreadPoolExecutor(3) as pool:
+        if not context:
+            return [f.result() for f in [pool.submit(fn) for fn in fns]]
+        futures = [pool.submit(contextvars.copy_context().run, fn) for fn in fns]
+        return [f.result() for f in futures]
+
+
+def _threads(x, context=True):
+    y = np.sin(x) * x
+    rows = _in_threads([partial(lambda i: np.tanh(y[i:i + 1] @ W) * 2.0 + y[i:i + 1, :3], i)
+                        for i in range(4)], context)
+    return sum(np.sum(r * r) for r in rows) + np.sum(y)
+
+
+def _threads_whole_array(x, context=True):
+    y = x * 2.0
+    a, b = _in_threads([lambda: np.exp(y * 0.1) @ W, lambda: -y * y + y], context)
+    return np.sum(a) + np.sum(b * y)
+
+
+def _many_small_steps(y, i):
+    r = y[i:i + 1]
+    for _ in range(1500):
+        r = r * 0.999 + 0.001
+    return r
+
+
+def _race(x):
+    y = x * 1.0
+    rows = _in_threads([partial(_many_small_steps, y, i) for i in range(16)])
+    return sum(np.sum(r * (j + 1)) for j, r in enumerate(rows))
+
+
+def test_threads_recording_at_once():
+    x = np.random.default_rng(1).normal(size=(16, 2))
+    ref = 0.999 ** 1500 * np.arange(1.0, 17.0)[:, None] * np.ones((16, 2))
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-7)
+    try:
+        for _ in range(4):
+            np.testing.assert_allclose(fr.grad(_race)(x), ref, rtol=1e-12)
+    finally:
+        sys.setswitchinterval(old)
+
+
+def test_independent_gradients_in_threads():
+    def f(x):
+        r = x
+        for _ in range(30):
+            r = np.tanh(r * 0.9 + x * 0.1) @ np.eye(5)
+        return np.sum(r)
+    xs = [np.random.default_rng(i).normal(size=(3, 5)) for i in range(8)]
+    with tape(False):
+        ref = [fr.grad(f)(x) for x in xs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(fr.grad(f), xs))
+    assert_close(got, ref)
+
+
+def test_many_segments():
+    def f(x):
+        y = x * 1.0
+        for k in range(200):       # each generic reading (indexing) closes a stretch of tape
+            y = np.sin(y) * 0.5 + x
+            y = y[::-1] if k % 2 else y @ np.eye(10)
+        return np.sum(y)
+    check(f, fd=False)
+
+
+@pytest.mark.parametrize("f", [_threads, _threads_whole_array])
+def test_threads_without_context_fail_as_on_the_generic_path(f):
+    res = same_outcome(lambda: fr.grad(partial(f, context=False))(X))
+    assert res[0] == "error" and res[1] is fr.EscapedTracerError
+
+
+def _jit_closure(x):
+    y = np.sin(x) * 2.0
+    return np.sum(fr.jit(lambda z: z * (y * 2.0) + np.tanh(y @ W) @ W.T)(x * x))
+
+
+def _vmap_closure(x):
+    y = np.sin(x) * 2.0
+    return np.sum(fr.vmap(lambda r: r * (y[0] * 3.0) + y[1] - r @ np.ones((10, 10)))(y))
+
+
+def _scan_closure(x):
+    y = np.sin(x) * 2.0
+
+    def body(c, r):
+        c = np.tanh(c * (y[0] * 0.5) + r @ np.eye(10) - y[1])
+        return c, c @ W
+    c, ys = fr.scan(body, y[2] * 1.0, y)
+    return np.sum(c) + np.sum(ys)
+
+
+def _while_closure(x):
+    y = x * 0.5
+    body = lambda c: (np.tanh(c[0] @ np.eye(10) * y + y * 2.0), c[1] + 1)
+    return np.sum(fr.while_loop(lambda c: c[1] < 3, body, (y * 1.0, 0))[0])
+
+
+def _cond_closure(x):
+    y = np.sin(x)
+    return np.sum(fr.cond(np.sum(y) > 0, lambda a: a * (y * 2.0) @ np.eye(10),
+                          lambda a: a - y * 3.0, x @ np.eye(10)))
+
+
+def _switch(x):
+    y = np.sin(x)
+    return np.sum(fr.switch(1, [lambda a: a * y, lambda a: a @ np.eye(10) - y * y,
+                                lambda a: -a], x * 2.0))
+
+
+def _scalars_both_orders(x):
+    s = x[0, 0] * 2.0
+    t = np.sum(x * x)
+    return np.sum(s * x - t + x * t + s - x / s + t * (x @ W).sum())
+
+
+def _meta_learning(x):
+    loss = lambda w: np.sum(np.tanh(w @ W) ** 2) + np.sum(w * x)
+    opt = optim.adam(0.05)
+    w = x * 0.5
+    state = opt.init(w)
+    for _ in range(4):
+        u, state = opt.update(fr.grad(loss)(w), state, w)
+        w = optim.apply_updates(w, u)
+    return loss(w)
+
+
+_root = implicit.custom_root(lambda sol, a: sol * sol - a)(lambda init, a: np.sqrt(a))
+
+
+def _linalg(x):
+    a = x[:, :4] @ x[:, :4].T + 4 * np.eye(4)
+    return np.sum(np.linalg.solve(a, x)) + np.sum(np.linalg.inv(a) * a) + np.linalg.slogdet(a)[1]
+
+
+CONTROL = {
+    "meta_learning": _meta_learning,
+    "unroll": lambda x: np.sum(optim.unroll(
+        lambda w, a: w - 0.1 * (np.tanh(w @ np.eye(10)) - a), x * 0.0, 8, checkpoint_every=3,
+        args=(x * 1.0,))),
+    "custom_root": lambda x: np.sum(_root(np.ones((4, 10)), x * x + 1.0) * x),
+    "linalg": _linalg,
+    "jit_closure": _jit_closure,
+    "vmap_closure": _vmap_closure,
+    "scan_closure": _scan_closure,
+    "while_closure": _while_closure,
+    "cond_closure": _cond_closure,
+    "switch": _switch,
+    "remat": lambda x: np.sum(fr.remat(lambda a, y: np.tanh(a @ W) * (y * 2.0))(x * x, x[:, :3])),
+    "scalars_both_orders": _scalars_both_orders,
+    "custom_vjp_residuals": lambda x: np.sum(_cv(np.sin(x), np.sin(x) @ np.eye(10)) * x),
+    "frechet_numpy": lambda x: fr.numpy.sum(fr.numpy.tanh(fr.numpy.sin(x) @ W))
+    + fr.numpy.sum(fr.numpy.multiply(x, x)),
+    "fori_loop": _fori,
+    "scan": _scan,
+    "while_loop": _while,
+    "cond": _cond,
+    "checkpoint": lambda x: np.sum(fr.checkpoint(lambda a, b: np.sin(a) * b @ W)(x * 1.0, x * x)),
+    "custom_vjp": lambda x: np.sum(_cv(np.sin(x), x @ np.eye(10))),
+    "custom_jvp": lambda x: np.sum(_cj(x * x) * x),
+    "jit_inside": lambda x: np.sum(fr.jit(lambda y: np.tanh(y @ W) * 2.0)(x * x)),
+    "vmap_inside": lambda x: np.sum(fr.vmap(lambda r: np.sin(r) * r)(x * 1.0)),
+    "threads": _threads,
+    "threads_whole_array": _threads_whole_array,
+}
+
+
+@pytest.mark.parametrize("name", CONTROL)
+def test_control_flow_custom_rules_threads(name):
+    check(CONTROL[name])
+
+
+# ---- escaped tracers -------------------------------------------------------------------------
+
+_ESCAPED: list = []
+
+
+def _leak(x):
+    y = np.sin(x) * 2.0
+    _ESCAPED.append(y)
+    return np.sum(y * x)
+
+
+def _escaped():
+    _ESCAPED.clear()
+    fr.grad(_leak)(X)
+    return _ESCAPED[0]
+
+
+USES = {
+    "mul": lambda s: s * 2.0,
+    "radd": lambda s: 1 + s,
+    "sin": np.sin,
+    "neg": lambda s: -s,
+    "matmul": lambda s: s @ W,
+    "rmatmul": lambda s: V @ s,
+    "with_itself": lambda s: s * s,
+    "sum": np.sum,
+    "in_later_grad": lambda s: fr.grad(lambda y: np.sum(y * s))(X),
+    "matmul_in_later_grad": lambda s: fr.grad(lambda y: np.sum(y @ s.T))(X),
+    "iadd": lambda s: s.__iadd__(1.0),
+    "setitem": lambda s: s.__setitem__(0, 1.0),
+}
+
+
+@pytest.mark.parametrize("use", USES.values(), ids=USES.keys())
+def test_escaped_array_raises(use):
+    for on in (True, False):
+        with tape(on):
+            s = _escaped()
+            with pytest.raises(fr.EscapedTracerError):
+                use(s)
+
+
+@pytest.mark.parametrize("use", [np.asarray, float, lambda s: s.tolist()])
+def test_escaped_array_conversions_as_on_the_generic_path(use):
+    res = same_outcome(lambda: use(_escaped()))
+    assert res[0] == "error" and issubclass(res[1], fr.FrechetError)
+
+
+# ---- edge values and warnings ----------------------------------------------------------------
+
+Z = np.array([[0.0, -1.0, 1000.0, np.nan, np.inf, 1e308, 1.0, -np.inf]])
+
+EDGES = {
+    "log0": lambda z: np.log(z),
+    "sqrt_negative": lambda z: np.sqrt(z),
+    "reciprocal0": lambda z: np.reciprocal(z),
+    "exp_overflow": lambda z: np.exp(z),
+    "sin_inf": lambda z: np.sin(z),
+    "tanh": lambda z: np.tanh(z),
+    "log1p": lambda z: np.log1p(z),
+    "over_zero": lambda z: z / z[:, :1],
+    "inf_minus_inf": lambda z: z - z,
+    "inf_times_zero": lambda z: z * z[:, :1],
+    "overflow_mul": lambda z: z * 10.0,
+    "overflow_add": lambda z: z + z,
+    "matmul_nan": lambda z: z @ np.ones((8, 2)),
+    "rmatmul_inf": lambda z: np.ones((2, 1)) @ z,
+    "square_overflow": lambda z: np.square(z),
+    "nan_constant": lambda z: z * np.array([np.nan] * 8),
+    "inf_constant": lambda z: z + np.inf,
+}
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", EDGES)
+def test_edge_values(name, filters):
+    f = EDGES[name]
+    res = same_outcome(lambda: fr.value_and_grad(lambda z: np.sum(f(z) * 1.0))(Z), filters,
+                       bitwise=True)
+    if res[0] == "ok":
+        with np.errstate(all="ignore"):
+            assert_bitwise(res[1][0], np.sum(f(Z) * 1.0))
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", EDGES)
+def test_edge_values_of_linearize(name, filters):
+    f = EDGES[name]
+    def run():
+        y, L = fr.linearize(f, Z)
+        return y, L(np.ones((1, 8)))
+    res = same_outcome(run, filters, bitwise=True)
+    if res[0] == "ok":
+        with np.errstate(all="ignore"):
+            assert_bitwise(res[1][0], f(Z))
+
+
+@pytest.mark.parametrize("name", EDGES)
+def test_edge_values_under_errstate_raise(name):
+    def run():
+        with np.errstate(all="raise"):
+            return fr.value_and_grad(lambda z: np.sum(EDGES[name](z) * 1.0))(Z)
+    same_outcome(run, bitwise=True)
+
+
+# finite values whose derivative overflows or is a denormal's reciprocal. The tape computes
+# some derivatives with np.square where the generic path multiplies: the same warning class
+# and count, another message ("overflow encountered in square" / "in multiply")
+D = np.array([[5e-324, 1e-310, 1e-200, 1e300, -0.0, 0.0, -1e-300]])
+TINY_AND_HUGE = {
+    "log": np.log, "sqrt": np.sqrt, "reciprocal": np.reciprocal, "square": np.square,
+    "tanh": np.tanh, "sin": np.sin, "arctan": np.arctan, "exp": np.exp, "log1p": np.log1p,
+    "sinh": np.sinh, "cosh": np.cosh, "tan": np.tan, "expm1": np.expm1,
+    "mul": lambda z: z * 1e10, "matmul": lambda z: z.T @ (z * 1e10),
+}
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", TINY_AND_HUGE)
+def test_tiny_and_huge_values(name, filters):
+    f = TINY_AND_HUGE[name]
+
+    def run():
+        y, L = fr.linearize(f, D)
+        return y, L(np.ones_like(D)), L.T(np.ones_like(y)), fr.grad(lambda z: np.sum(f(z)))(D)
+    res = same_outcome(run, filters, bitwise=True, messages=False)
+    if res[0] == "ok":
+        with np.errstate(all="ignore"):
+            assert_bitwise(res[1][0], f(D))
+
+
+def _warns_in_a_loop(z):
+    s = 0.0
+    for k in range(3):
+        s = s + np.sum(np.log(z * (k + 1.0)) * 1.0) + np.sum(np.sqrt(z) * 1.0)
+    return s + np.sum(np.exp(z * 1000.0) * 0.0)
+
+
+@pytest.mark.parametrize("filters", ["once", "module", "default"])
+def test_warnings_under_deduplicating_filters(filters):
+    # "default" counts once per line, and the tape's derivatives warn from other lines than
+    # the generic path's: there, only the set of warnings is the same
+    z = np.array([[0.0, 1.0, -1.0]])
+    if filters == "default":
+        with tape(True):
+            won = outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters)[1]
+        with tape(False):
+            woff = outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters)[1]
+        assert set(won) == set(woff)
+    else:
+        same_outcome(lambda: fr.value_and_grad(_warns_in_a_loop)(z), filters, bitwise=True)
+
+
+# every smooth unary ufunc, on its domain (a map into it) and at its singular points
+SMOOTH = {name: (lambda x: x * 1.0) for name in [
+    "sin", "cos", "tan", "arctan", "arcsinh", "sinh", "cosh", "tanh", "exp", "exp2", "expm1",
+    "cbrt", "square", "fabs"]}
+SMOOTH.update({name: (lambda x: np.tanh(x) * 0.9) for name in ["arcsin", "arccos", "arctanh"]})
+SMOOTH.update({name: (lambda x: 1.5 + x * x) for name in [
+    "arccosh", "log", "log2", "log10", "log1p", "sqrt", "reciprocal"]})
+SINGULAR = np.array([[0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e-310, 1e300, 2.0]])
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_smooth_unary_ufuncs(name):
+    u, into = getattr(np, name), SMOOTH[name]
+    check(lambda x: np.sum(u(into(x)) * x), fd=name != "fabs")
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", SMOOTH)
+def test_smooth_unary_ufuncs_at_singular_points(name, filters):
+    u, z = getattr(np, name), SINGULAR
+
+    def run():
+        y, L = fr.linearize(u, z)
+        return y, L(np.ones_like(z)), L.T(np.ones_like(z)), fr.grad(lambda z: np.sum(u(z)))(z)
+    res = same_outcome(run, filters, bitwise=True, messages=False)
+    if res[0] == "ok":
+        with np.errstate(all="ignore"):
+            assert_bitwise(res[1][0], u(z))
+
+
+def _zero_factors(x):
+    return np.abs(x) * x[:, :1] + (x * 0.0 + x[:, 1:2]) * x + np.sin(x) @ np.zeros((3, 3))
+
+
+NON_FINITE = {
+    "forward": lambda L: L(np.array([[np.inf, 1.0, 1.0]])),
+    "transpose": lambda L: L.T(np.array([[np.inf, 1.0, np.nan]])),
+    "jit_forward": lambda L: fr.jit(L)(np.array([[np.inf, 1.0, 1.0]])),
+    "vmap_transpose": lambda L: fr.vmap(L.T)(np.array([[[np.inf, 1.0, 1.0]]])),
+}
+
+
+@pytest.mark.parametrize("filters", ["always", "error"])
+@pytest.mark.parametrize("name", NON_FINITE)
+def test_non_finite_tangents_warn_as_on_the_generic_path(name, filters):
+    # inf times a zero factor: nan, with NumPy's warning (the sweeps run on arrays)
+    x = np.array([[0.0, -1.3, 2.0]])
+    same_outcome(lambda: NON_FINITE[name](fr.linearize(_zero_factors, x)[1]), filters,
+                 bitwise=True)
+
+
+def test_nan_inputs_give_nan_gradients_as_on_the_generic_path():
+    x = X.copy()
+    x[1, 2] = np.nan
+    on, off = both(lambda: fr.value_and_grad(f_scalar)(x))
+    assert_bitwise(on, off)
+    assert np.isnan(on[0]) and np.isnan(on[1][1]).any()
+
+
+# ---- a random program generator ---------------------------------------------------------------
+
+UNARY_OPS = [
+    lambda a: -a, np.sin, np.cos, np.tanh, np.arctan, lambda a: np.exp(np.tanh(a)),
+    lambda a: np.log(1.0 + a * a), lambda a: np.sqrt(1.0 + a * a), np.square,
+    lambda a: np.log1p(a * a), lambda a: np.reciprocal(2.0 + np.cos(a)),
+]
+BINARY_OPS = [
+    lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b,
+    lambda a, b: np.add(b, a), lambda a, b: np.multiply(a, b), lambda a, b: a / (1.0 + b * b),
+]
+INPLACE_OPS = ["+=", "-=", "*="]
+
+
+def _constant(rng, shapes):
+    kind = int(rng.integers(9))
+    if kind < 4:
+        value = rng.normal(size=shapes[int(rng.integers(len(shapes)))])
+        dtype = (np.float64, np.float32, np.int64, bool)[kind]
+        return (value > 0) if dtype is bool else (value * 3).astype(dtype)
+    return (2, 0.5, np.float64(1.25), np.float32(-0.75), True)[kind - 4]
+
+
+def random_program(seed, n_ops=12, side=7):
+    """A seeded list of steps over a list of traced arrays of shapes (m, n), (m, 1), (1, n),
+    (1, 1), with constants of those shapes or (n,): ('u', op, i) | ('b', op, i, j) | ('c', op, i, const, first) | ('@', i, j) |
+    ('m', i, const, first) | ('r', axis, i) | ('w', op, i, j) (in-place, result kept) |
+    ('v', i, j, rows) (a write through a view) | ('e', i) (a view read after a write)."""
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, side)), int(rng.integers(1, side))
+    shapes = [(m, n), (m, 1), (1, n), (n,)]
+    steps = []
+    for k in range(n_ops):
+        count = 2 + k
+        i, j = int(rng.integers(count)), int(rng.integers(count))
+        kind = int(rng.integers(9))
+        if kind == 0:
+            steps.append(("u", int(rng.integers(len(UNARY_OPS))), i))
+        elif kind == 1:
+            steps.append(("b", int(rng.integers(len(BINARY_OPS))), i, j))
+        elif kind == 2:
+            steps.append(("c", int(rng.integers(3)), i, _constant(rng, shapes),
+                          bool(rng.integers(2))))
+        elif kind == 3:
+            steps.append(("@", i, j))
+        elif kind == 4:
+            steps.append(("m", i, rng.normal(size=(int(rng.integers(1, 5)),) * 2) / 2,
+                          bool(rng.integers(2))))
+        elif kind == 5:
+            steps.append(("r", int(rng.integers(2)), i))
+        elif kind == 6:
+            steps.append(("w", int(rng.integers(len(INPLACE_OPS))), i, j))
+        elif kind == 7:
+            steps.append(("v", i, j, int(rng.integers(1, m + 1))))
+        else:
+            steps.append(("e", i))
+    return (m, n), steps
+
+
+def _as_2d(a, shape):
+    """a (any of the program's shapes, or a reduction's) as a 2-d value of the full shape."""
+    return a + np.zeros(shape) if np.shape(a) != shape else a
+
+
+def _matmul_step(vals, i, j, shape):
+    a, b = _as_2d(vals[i], shape), _as_2d(vals[j], shape)
+    return np.tanh(a @ b.T) @ b * 0.5              # (m, m) @ (m, n): both traced
+
+
+def _constant_matmul_step(vals, i, c, first, shape):
+    a = _as_2d(vals[i], shape)
+    k = c.shape[0]
+    if first:                                      # (m, k) @ (k, m) @ a
+        return np.ones((shape[0], k)) @ c @ np.ones((k, shape[0])) @ a * 0.1
+    return a @ np.ones((shape[1], k)) @ c @ np.ones((k, shape[1])) * 0.1
+
+
+def _write_step(vals, op, i, j):
+    a = vals[i] * 1.0
+    alias = a                              # the write goes through an alias
+    b = vals[j]
+    if np.broadcast_shapes(np.shape(a), np.shape(b)) != np.shape(a):
+        b = np.sum(b)                      # an in-place operator cannot grow a
+    if op == "+=":
+        alias += b
+    elif op == "-=":
+        alias -= b
+    else:
+        alias *= np.tanh(b)
+    return a
+
+
+def _view_write_step(vals, i, j, rows, shape):
+    a = _as_2d(vals[i], shape) * 1.0
+    view = a[:rows]
+    view[...] = np.sin(view) + 0.1 * np.sum(vals[j])
+    return a
+
+
+def _view_after_write_step(vals, i, shape):
+    a = _as_2d(vals[i], shape) * 1.0
+    first = a[:, :1]
+    a += 1.0
+    a[0] *= 0.5
+    return first * a
+
+
+def run_program(program, x, scalar=True):
+    shape, steps = program
+    vals = [x, np.sin(x[:, :1]) * x[:1]]
+    for step in steps:
+        kind = step[0]
+        if kind == "u":
+            vals.append(UNARY_OPS[step[1]](vals[step[2]]))
+        elif kind == "b":
+            vals.append(BINARY_OPS[step[1]](vals[step[2]], vals[step[3]]))
+        elif kind == "c":
+            _, op, i, c, first = step
+            a, b = (c, vals[i]) if first else (vals[i], c)
+            vals.append((a + b, a * b, a - b)[op])
+        elif kind == "@":
+            vals.append(_matmul_step(vals, step[1], step[2], shape))
+        elif kind == "m":
+            vals.append(_constant_matmul_step(vals, *step[1:], shape))
+        elif kind == "r":
+            vals.append(np.sum(vals[step[2]], axis=step[1], keepdims=True) * 0.3)
+        elif kind == "w":
+            vals.append(_write_step(vals, INPLACE_OPS[step[1]], step[2], step[3]))
+        elif kind == "v":
+            vals.append(_view_write_step(vals, *step[1:], shape))
+        else:
+            vals.append(_view_after_write_step(vals, step[1], shape))
+        if kind in "bcwe" and np.max(np.abs(vals[-1])) > 4.0:    # keep values moderate
+            vals[-1] = np.tanh(vals[-1]) * 2.0
+    if not scalar:
+        return vals[-1] * np.tanh(vals[-2]), vals[-3]
+    return np.sum(vals[-1] * np.tanh(vals[-2])) + 0.5 * np.sum(vals[-3] if len(vals) > 2 else x)
+
+
+def _linear_maps(f, x, seed):
+    """A program's linear map on a random tangent, its transpose on a random cotangent."""
+    y, L = fr.linearize(f, x)
+    rng = np.random.default_rng(seed)
+    return y, L(rng.normal(size=x.shape)), L.T(tuple(rng.normal(size=np.shape(o)) for o in y))
+
+
+def _fuzz(seeds, **sizes):
+    """Bitwise-equal values with the tape on, off and in NumPy; gradients to 1e-12."""
+    for seed in seeds:
+        program = random_program(seed, **sizes)
+        x = np.random.default_rng(seed + 10_000).normal(size=program[0])
+        f = partial(run_program, program)
+        try:
+            (v_on, g_on), (v_off, g_off) = both(partial(fr.value_and_grad(f), x))
+            assert_bitwise(v_on, f(x))
+            assert_bitwise(v_on, v_off)
+            assert_close(g_on, g_off, rtol=1e-12)
+            if seed % 4 == 0:                   # the whole linear map, both ways
+                fv = partial(run_program, program, scalar=False)
+                on, off = both(partial(_linear_maps, fv, x, seed))
+                assert_bitwise(on[0], off[0])
+                assert_close(on[1:], off[1:], rtol=1e-12)
+        except AssertionError as e:
+            raise AssertionError(f"seed {seed}: run_program({program!r}, {x!r})") from e
+
+
+def test_random_array_programs():
+    _fuzz(range(60))
+
+
+@pytest.mark.slow
+def test_random_array_programs_long():
+    _fuzz(range(60, 1500))
+    _fuzz(range(200), n_ops=30)
+    _fuzz(range(40), side=80)          # some values above the size limit (m n > 4096)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_programs_gradient_against_central_differences(seed):
+    program = random_program(seed)
+    x = np.random.default_rng(seed + 10_000).normal(size=program[0])
+    f = partial(run_program, program)
+    np.testing.assert_allclose(fr.grad(f)(x), central(f, x), rtol=1e-4, atol=1e-5)
