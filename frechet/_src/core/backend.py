@@ -35,7 +35,9 @@ NATIVE = frozenset({np.ndarray, float, int, bool, complex,
                     *(t for t in set(np.sctypeDict.values()) if issubclass(t, np.generic))})
 
 
-_NAMESPACES: dict = {}      # type -> its array namespace, or None (NumPy's, or not an array)
+_NAMESPACES: dict = {}      # type -> its array namespace, None (NumPy's, or not an array),
+#                             or VIA_NUMPY
+VIA_NUMPY = object()        # arrays that compute through NumPy's own functions (Dask's)
 
 
 def _namespace_of_type(x):
@@ -47,12 +49,14 @@ def _namespace_of_type(x):
     try:
         import array_api_compat  # lazy: a dependency only non-NumPy arrays need loaded
         xp = array_api_compat.array_namespace(x)
-        # NumPy's own arrays; frechet's tracers; Dask arrays, which compute through the
-        # primitives' NumPy implementations (NEP 13 and 18) and core/chunked.py, lazily and
-        # in their chunks
+        # NumPy's own arrays and frechet's tracers are not another library's; Dask arrays
+        # compute through the primitives' NumPy implementations (NEP 13 and 18) and
+        # core/chunked.py, lazily and in their chunks
         if array_api_compat.is_numpy_namespace(xp) or isinstance(x, (np.ndarray, np.generic)) \
-                or xp.__name__.startswith("frechet") or array_api_compat.is_dask_namespace(xp):
+                or xp.__name__.startswith("frechet"):
             xp = None
+        elif array_api_compat.is_dask_namespace(xp):
+            xp = VIA_NUMPY
     except TypeError:        # not an array (a list, None, a Held parameter)
         xp = None
     _NAMESPACES[t] = xp
@@ -73,10 +77,9 @@ def namespace(args):
             xp, first = ns, a
         elif ns is not xp:
             raise BackendError(
-                f"arrays of two libraries in one operation: {name_of(xp)} "
-                f"({type(first).__name__}) and {name_of(ns)} ({type(a).__name__}); convert "
-                f"one of them explicitly")
-    return xp
+                f"arrays of two libraries in one operation: {type(first).__name__} and "
+                f"{type(a).__name__}; convert one of them explicitly")
+    return None if xp is VIA_NUMPY else xp
 
 
 def name_of(xp) -> str:
@@ -194,14 +197,14 @@ def to_host(x) -> np.ndarray:
     shape, a branch, histogram bins), never for computing. Another library's array is copied
     by that library (to the CPU), not through __array__."""
     xp = None if type(x) in NATIVE else _namespace_of_type(x)
-    if xp is None:
+    if xp is None or xp is VIA_NUMPY:
         return np.asarray(x)
     return _TO_HOST.get(name_of(xp), np.from_dlpack)(x)
 
 
 def is_foreign(x) -> bool:
     """Whether x is an array of a library other than NumPy."""
-    return type(x) not in NATIVE and _namespace_of_type(x) is not None
+    return type(x) not in NATIVE and _namespace_of_type(x) not in (None, VIA_NUMPY)
 
 
 def dtype_of(x) -> np.dtype:
