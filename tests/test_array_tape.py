@@ -20,7 +20,7 @@ from functools import partial
 
 import numpy as np
 import pytest
-from test_scalar_tape import assert_close, central, leaves, outcome  # the same checks
+from test_scalar_tape import _cj, _cv, assert_close, central, leaves, outcome  # the same checks
 
 import frechet as fr
 from frechet import implicit, optim
@@ -938,24 +938,6 @@ def test_pickled_linear_map_with_array_tape(protocol):
 
 
 # ---- control flow, custom rules, threads ---------------------------------------------------
-
-@fr.custom_vjp
-def _cv(a, b):
-    return a * b
-
-
-_cv.defvjp(lambda a, b: (a * b, (a, b)), lambda r, g: (g * r[1], g * r[0]))
-
-
-@fr.custom_jvp
-def _cj(a):
-    return np.sin(a)
-
-
-@_cj.defjvp
-def _cj_jvp(primals, tangents):
-    return np.sin(primals[0]), np.cos(primals[0]) * tangents[0]
-
 
 def _fori(x):
     y = x * 1.0

@@ -33,10 +33,10 @@ import numpy as np
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.core.trace import EVAL, Tracer, current
-from frechet._src.interpreters import ad
+from frechet._src.interpreters import ad, scalars
 from frechet._src.interpreters.ad import JVPTracer
 from frechet._src.interpreters.batching import with_batch_axis
-from frechet._src.interpreters.scalars import ScalarTracer, Segment, Tape
+from frechet._src.interpreters.scalars import ScalarTracer, Segment, Tape, ufunc_method
 from frechet._src.interpreters.staging import StagedTracer
 
 F64 = np.dtype(np.float64)
@@ -112,6 +112,19 @@ class Neg(_Map):
     __slots__ = ()
 
 
+class Sum(_Map):
+    """t -> the sum of t's elements; `c` is t's shape (a full reduction, np.sum(x))."""
+
+    __slots__ = ()
+
+    def apply(self, t):
+        return np.sum(t, axis=tuple(range(t.ndim - len(self.c), t.ndim)))
+
+    def pull(self, g):
+        shape = np.shape(g)
+        return np.broadcast_to(np.reshape(g, shape + (1,) * len(self.c)), shape + self.c)
+
+
 def _times(f, t):
     """t times the elementwise factor f (a float or array, Div or Neg)."""
     tf = type(f)
@@ -121,7 +134,7 @@ def _times(f, t):
 def _apply(f, t, shape, spec):
     """The factor f applied to the tangent t of an input of `shape` (None: the output's)."""
     tf = type(f)
-    if tf is Right or tf is Left:
+    if tf is Right or tf is Left or tf is Sum:
         return f.apply(t)
     if shape is None:
         return _times(f, t)
@@ -136,7 +149,7 @@ def _apply(f, t, shape, spec):
 def _pull(f, g, shape, spec):
     """The transpose of _apply: g's contribution to the cotangent of the input."""
     tf = type(f)
-    if tf is Right or tf is Left:
+    if tf is Right or tf is Left or tf is Sum:
         return f.pull(g)
     r = g / f.c if tf is Div else ((-g) * f.c if tf is Neg else g * f)
     if shape is None:
@@ -182,7 +195,7 @@ class ArraySegment(Segment):
                 if c is None:
                     c = memo[id(f)] = (f, f.copy())
                 return c[1]
-            if type(f) in (Right, Left, Div, Neg):
+            if type(f) in (Right, Left, Div, Neg, Sum):
                 return type(f)(own(f.c))
             return f
         self.entries = [(a, own(fa), b, own(fb), spec, sa, sb)
@@ -346,13 +359,7 @@ def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
         slot = tape.base + len(e) - 1
     if v.size > SMALL:      # grown by broadcasting: the generic path holds it from here
         return JVPTracer(tr, v, tape.staged(slot))
-    s = _new_object(ArrayTracer)
-    s._trace = tr
-    s.primal = v
-    s._tangent = slot
-    s.shape = v.shape
-    s.dtype = F64
-    return s
+    return new(tr, v, slot)
 
 
 # ---- operators: values and entries without the generic path ---------------------------------
@@ -407,106 +414,74 @@ def _shape(x, v):
     return None if s == v.shape else s
 
 
-def _linear(self, o, sx, so, op, generic, swap=False):
-    """self op o (swap: o op self) for op in + and -: factors sx (self's) and so (o's)."""
-    tr = self._trace
-    tape = _tape(self)
-    if tape is not None:
-        got = _operand(tr, tape, o)
-        if got is not None:
-            x, b = got
-            try:
-                v = op(o if b is None else x, self.primal) if swap else \
-                    op(self.primal, o if b is None else x)
-            except ValueError:      # shapes that do not broadcast: the generic path's error
-                return generic(self, o)
-            if type(v) is _ndarray and v.dtype is F64:
-                if b is None:
-                    if v.shape == self.shape and sx == 1.0:     # t passes through
-                        return new(tr, v, self._tangent)
-                    return _push(tr, tape, v, self._tangent, sx, None, None, _shape(self, v))
-                return _push(tr, tape, v, self._tangent, sx, b, so, _shape(self, v),
-                             _shape(x, v))
-    return generic(self, o)
+def _operator(rule, name, swap=False):
+    """The operator `self op o` (swap: `o op self`) of ArrayTracer: `rule(self, tape, c, b,
+    swap)` computes it from o's value c and slot b (None: a constant), or returns None for the
+    generic operator of Tracer (`name`), which also takes operands the tape does not."""
+    def op(self, o):
+        tape = _tape(self)
+        if tape is not None:
+            got = _operand(self._trace, tape, o)
+            if got is not None:
+                c, b = got
+                r = rule(self, tape, o if b is None else c, b, swap)
+                if r is not None:
+                    return r
+        return getattr(Tracer, name)(self, o)     # the front end's, attached later
+    return op
 
 
-def _add(self, o):
-    return _linear(self, o, 1.0, 1.0, _np_add, Tracer.__add__)
+def _compute(f, x, y):
+    """f(x, y) as a float64 array, or None: shapes that do not broadcast (the generic path
+    raises its own error) or another result type."""
+    try:
+        v = f(x, y)
+    except ValueError:
+        return
+    return v if type(v) is _ndarray and v.dtype is F64 else None
 
 
-def _radd(self, o):
-    return _linear(self, o, 1.0, 1.0, _np_add, Tracer.__radd__, swap=True)
+def _sum_rule(sx, so, f):
+    """x + y or x - y: factors sx (self's) and so (the other's)."""
+    def rule(self, tape, c, b, swap):
+        tr, p = self._trace, self.primal
+        v = _compute(f, c, p) if swap else _compute(f, p, c)
+        if v is None:
+            return
+        if b is None:
+            if sx == 1.0 and v.shape == self.shape:       # the tangent passes through
+                return new(tr, v, self._tangent)
+            return _push(tr, tape, v, self._tangent, sx, None, None, _shape(p, v))
+        return _push(tr, tape, v, self._tangent, sx, b, so, _shape(p, v), _shape(c, v))
+    return rule
 
 
-def _sub(self, o):
-    return _linear(self, o, 1.0, -1.0, _np_sub, Tracer.__sub__)
+def _mul_rule(self, tape, c, b, swap):
+    tr, p = self._trace, self.primal
+    v = _compute(np.multiply, c, p) if swap else _compute(np.multiply, p, c)
+    if v is None:
+        return
+    if b is None:       # a constant array is copied: later writes must not reach it
+        f = float(c) if type(c) is not _ndarray else c.copy()
+        return _push(tr, tape, v, self._tangent, f, None, None, _shape(p, v))
+    return _push(tr, tape, v, self._tangent, float(c) if type(c) is _float64 else c, b, p,
+                 _shape(p, v), _shape(c, v))
 
 
-def _rsub(self, o):
-    return _linear(self, o, -1.0, 1.0, _np_sub, Tracer.__rsub__, swap=True)
-
-
-_np_add, _np_sub, _np_mul = np.add, np.subtract, np.multiply
-
-
-def _mul_op(self, o, swap, generic):
-    tr = self._trace
-    tape = _tape(self)
-    if tape is not None:
-        got = _operand(tr, tape, o)
-        if got is not None:
-            x, b = got
-            c = o if b is None else x
-            try:
-                v = c * self.primal if swap else self.primal * c
-            except ValueError:      # shapes that do not broadcast: the generic path's error
-                return generic(self, o)
-            if type(v) is _ndarray and v.dtype is F64:
-                if b is None:       # a constant array: copied, later writes must not reach it
-                    f = float(c) if type(c) is not _ndarray else c.copy()
-                    return _push(tr, tape, v, self._tangent, f, None, None, _shape(self, v))
-                return _push(tr, tape, v, self._tangent, float(x) if type(x) is _float64 else x,
-                             b, self.primal, _shape(self, v), _shape(x, v))
-    return generic(self, o)
-
-
-def _mul(self, o):
-    return _mul_op(self, o, False, Tracer.__mul__)
-
-
-def _rmul(self, o):
-    return _mul_op(self, o, True, Tracer.__rmul__)
-
-
-def _matmul_op(self, o, swap, generic):
-    """self @ o (swap: o @ self) for 2-d float64 operands; others take the generic path."""
-    tr = self._trace
-    tape = _tape(self)
-    if tape is not None and len(self.shape) == 2:
-        got = _operand(tr, tape, o)
-        if got is not None:
-            x, b = got
-            c = o if b is None else x
-            if type(c) is _ndarray and c.ndim == 2 and c.dtype is F64 and \
-                    c.shape[swap] == self.shape[1 - swap]:
-                if swap:
-                    v = c @ self.primal
-                    if b is None:       # a constant: copied, later writes must not reach it
-                        return _push(tr, tape, v, self._tangent, Left(c.copy()), None, None)
-                    return _push(tr, tape, v, b, Right(self.primal), self._tangent, Left(c))
-                v = self.primal @ c
-                if b is None:
-                    return _push(tr, tape, v, self._tangent, Right(c.copy()), None, None)
-                return _push(tr, tape, v, self._tangent, Right(c), b, Left(self.primal))
-    return generic(self, o)
-
-
-def _matmul(self, o):
-    return _matmul_op(self, o, False, Tracer.__matmul__)
-
-
-def _rmatmul(self, o):
-    return _matmul_op(self, o, True, Tracer.__rmatmul__)
+def _matmul_rule(self, tape, c, b, swap):
+    """2-d @ 2-d of float64; other shapes and dtypes take the generic path."""
+    tr, p = self._trace, self.primal
+    if len(self.shape) != 2 or type(c) is not _ndarray or c.ndim != 2 or c.dtype is not F64 \
+            or c.shape[swap] != self.shape[1 - swap]:
+        return
+    if b is None:       # a constant is copied: later writes must not reach it
+        c = c.copy()
+        if swap:
+            return _push(tr, tape, c @ p, self._tangent, Left(c), None, None)
+        return _push(tr, tape, p @ c, self._tangent, Right(c), None, None)
+    if swap:
+        return _push(tr, tape, c @ p, b, Right(p), self._tangent, Left(c))
+    return _push(tr, tape, p @ c, self._tangent, Right(c), b, Left(p))
 
 
 def _mismatch(x, y) -> bool:
@@ -519,44 +494,38 @@ def _mismatch(x, y) -> bool:
     return False
 
 
-def _div_op(self, o, swap, generic):
-    """self / o (swap: o / self). The factors are computed as the generic path computes them
-    (the reciprocal of a constant denominator; -(ans / y) for a traced one)."""
-    tr = self._trace
-    tape = _tape(self)
-    if tape is not None:
-        got = _operand(tr, tape, o)
-        if got is not None:
-            x, b = got
-            c = o if b is None else x
-            p = self.primal
-            if _mismatch(p, c):
-                return generic(self, o)
-            if not swap and b is None:
-                # x / c: the reciprocal of c as float64 (as the generic path converts it),
-                # computed first, as there
-                r = np.reciprocal(c.astype(F64) if type(c) is _ndarray else float(c))
-                v = p / c
-                return _push(tr, tape, v, self._tangent, r if type(r) is _ndarray else float(r),
-                             None, None, _shape(p, v))
-            v = c / p if swap else p / c
-            if swap:            # c / self: self's factor -(v / self)
-                q = Neg(np.divide(v, p))
-                if b is None:
-                    return _push(tr, tape, v, self._tangent, q, None, None, _shape(p, v))
-                return _push(tr, tape, v, b, Div(p), self._tangent, q, _shape(x, v),
-                             _shape(p, v))
-            q = Neg(np.divide(v, c))
-            return _push(tr, tape, v, self._tangent, Div(c), b, q, _shape(p, v), _shape(x, v))
-    return generic(self, o)
+def _div_rule(self, tape, c, b, swap):
+    """The factors as the generic path computes them: the reciprocal of a constant denominator
+    (first, as there), -(ans / y) for a traced one."""
+    tr, p = self._trace, self.primal
+    if _mismatch(p, c):
+        return
+    if swap:            # c / self: self's factor -(v / self)
+        v = c / p
+        q = Neg(np.divide(v, p))
+        if b is None:
+            return _push(tr, tape, v, self._tangent, q, None, None, _shape(p, v))
+        return _push(tr, tape, v, b, Div(p), self._tangent, q, _shape(c, v), _shape(p, v))
+    if b is None:       # (c as float64, as the generic path converts it)
+        r = np.reciprocal(c.astype(F64) if type(c) is _ndarray else float(c))
+        v = p / c
+        return _push(tr, tape, v, self._tangent, r if type(r) is _ndarray else float(r), None,
+                     None, _shape(p, v))
+    v = p / c
+    return _push(tr, tape, v, self._tangent, Div(c), b, Neg(np.divide(v, c)), _shape(p, v),
+                 _shape(c, v))
 
 
-def _div(self, o):
-    return _div_op(self, o, False, Tracer.__truediv__)
-
-
-def _rdiv(self, o):
-    return _div_op(self, o, True, Tracer.__rtruediv__)
+_add = _operator(_sum_rule(1.0, 1.0, np.add), "__add__")
+_radd = _operator(_sum_rule(1.0, 1.0, np.add), "__radd__", swap=True)
+_sub = _operator(_sum_rule(1.0, -1.0, np.subtract), "__sub__")
+_rsub = _operator(_sum_rule(-1.0, 1.0, np.subtract), "__rsub__", swap=True)
+_mul = _operator(_mul_rule, "__mul__")
+_rmul = _operator(_mul_rule, "__rmul__", swap=True)
+_matmul = _operator(_matmul_rule, "__matmul__")
+_rmatmul = _operator(_matmul_rule, "__rmatmul__", swap=True)
+_div = _operator(_div_rule, "__truediv__")
+_rdiv = _operator(_div_rule, "__rtruediv__", swap=True)
 
 
 def _neg(self):
@@ -608,23 +577,50 @@ BINARY = {np.add: (_add, _radd), np.subtract: (_sub, _rsub), np.multiply: (_mul,
           np.divide: (_div, _rdiv), np.matmul: (_matmul, _rmatmul)}
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if method == "__call__" and not kwargs:
-        if len(inputs) == 1:
-            if ufunc is np.negative:
-                return _neg(self)
-            r = _unary(self, ufunc)
-            if r is not None:
-                return r
-        elif len(inputs) == 2:
-            ops = BINARY.get(ufunc)
-            if ops is not None:
-                x, y = inputs
-                return ops[0](x, y) if x is self else ops[1](y, x)
-    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+def _total(self):
+    """np.sum(x) (all elements, NumPy's pairwise sum): a float of the scalar tape, whose tangent
+    is the array tape's entry sum(t_x)."""
+    tape = _tape(self)
+    stape = self._trace.tape
+    if tape is None or stape is None:
+        return
+    v = np.sum(self.primal)
+    e = tape.entries
+    with tape.lock:
+        e.append((self._tangent, Sum(self.shape), None, None, _SCALAR, None, None))
+        slot = tape.base + len(e) - 1
+    return scalars.scalar_out(self._trace, v, tape.staged(slot))
 
 
-ArrayTracer.__array_ufunc__ = _array_ufunc
+_SCALAR = ArraySpec((), F64)
+
+
+def _array_function(self, func, types, args, kwargs):
+    if func is np.sum and len(args) == 1 and not kwargs and args[0] is self:
+        r = _total(self)
+        if r is not None:
+            return r
+    return Tracer.__array_function__(self, func, types, args, kwargs)    # the front end's
+
+
+def _sum_method(self, *args, **kwargs):
+    r = None if args or kwargs else _total(self)
+    return Tracer.sum(self, *args, **kwargs) if r is None else r
+
+
+ArrayTracer.__array_function__ = _array_function
+ArrayTracer.sum = _sum_method
+
+
+def _unary_ufunc(self, ufunc):
+    return _neg(self) if ufunc is np.negative else _unary(self, ufunc)
+
+
+def _generic_ufunc(self, ufunc, method, *inputs, **kwargs):
+    return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)    # the front end's
+
+
+ArrayTracer.__array_ufunc__ = ufunc_method(_unary_ufunc, BINARY, _generic_ufunc)
 
 
 # ---- the tape's primitives ------------------------------------------------------------------

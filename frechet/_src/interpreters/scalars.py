@@ -524,25 +524,39 @@ ScalarTracer.__gt__ = _compare("__gt__", lambda a, b: a > b)
 ScalarTracer.__ge__ = _compare("__ge__", lambda a, b: a >= b)
 
 
-def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    if method == "__call__" and not kwargs:
-        if len(inputs) == 1:
-            rule = UNARY.get(ufunc)
-            if rule is not None:
-                r = _unary(self, rule)
-                if r is not NotImplemented:
+def ufunc_method(unary, binary: dict, generic):
+    """The `__array_ufunc__` of a tape's tracer: a NumPy ufunc called without keywords goes to
+    the tape's unary rule (`unary(self, ufunc)`: the result, or None where it has none) or to
+    the operator of the tracer's side (`binary`: ufunc -> (operator, reflected operator));
+    anything else to `generic(self, ufunc, method, *inputs, **kwargs)`."""
+    def method_(self, ufunc, method, *inputs, **kwargs):
+        if method == "__call__" and not kwargs:
+            if len(inputs) == 1:
+                r = unary(self, ufunc)
+                if r is not None:
                     return r
-        elif len(inputs) == 2:
-            ops = BINARY.get(ufunc)
-            if ops is not None:
-                x, y = inputs
-                return ops[0](x, y) if x is self else ops[1](y, x)
+            elif len(inputs) == 2:
+                ops = binary.get(ufunc)
+                if ops is not None:
+                    x, y = inputs
+                    return ops[0](x, y) if x is self else ops[1](y, x)
+        return generic(self, ufunc, method, *inputs, **kwargs)
+    return method_
+
+
+def _unary_ufunc(self, ufunc):
+    rule = UNARY.get(ufunc)
+    r = NotImplemented if rule is None else _unary(self, rule)
+    return None if r is NotImplemented else r
+
+
+def _generic_ufunc(self, ufunc, method, *inputs, **kwargs):
     ins = [x.widened() if type(x) is ScalarTracer else x for x in inputs]
     me = next((w for x, w in zip(inputs, ins) if x is self), self)
     return Tracer.__array_ufunc__(me, ufunc, method, *ins, **kwargs)
 
 
-ScalarTracer.__array_ufunc__ = _array_ufunc
+ScalarTracer.__array_ufunc__ = ufunc_method(_unary_ufunc, BINARY, _generic_ufunc)
 
 
 # ---- the tape's primitives ------------------------------------------------------------------------
