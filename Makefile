@@ -2,7 +2,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: tour test test-slow bench coverage examples clean
+.PHONY: tour test test-slow test-gpu bench coverage examples clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(VENV)/.installed-test
 
 test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n 2 -m slow
+
+# The op-record table on CuPy arrays (skips without CuPy or a GPU): needs `pip install -e .[gpu]`.
+test-gpu: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q tests/test_backend_cupy.py
 
 coverage: $(VENV)/.installed
 	$(BIN)/python -m frechet coverage

@@ -40,6 +40,7 @@ from frechet._src.api.vmap import vmap
 from frechet._src.config import config
 from frechet._src.core import registry as _registry
 from frechet._src.errors import (
+                     BackendError,
                      ConcretizationError,
                      EscapedTracerError,
                      FrechetError,
@@ -62,7 +63,7 @@ from frechet._src.tree import register_dataclass
 _registry.set_front_end(numpy)   # rules below the front end written in NumPy's terms use it
 
 __all__ = [
-    "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
+    "BackendError", "ConcretizationError", "EscapedTracerError", "FrechetError", "LinearMap",
     "NonDifferentiableError", "Program", "RetracingWarning", "ShapeError", "TracerConversionError",
     "UnsupportedFunctionError", "all_gather", "axis_index", "bounds", "checkpoint", "checkpoint_policies", "cond", "config", "custom_jvp", "custom_vjp",
     "decision",

@@ -8,6 +8,7 @@ Example:
   >>> fx.defvectorized(softplus_p)
 """
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import Primitive, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.core.trace import Trace, Tracer
@@ -27,7 +28,7 @@ from frechet._src.testing import check_grads, check_transpose
 
 __all__ = [
     "ArraySpec", "Eqn", "Primitive", "Program", "Trace", "Tracer", "UndefinedPrimal", "Var",
-    "check_grads", "check_transpose", "defbilinear", "defjvp", "defjvp_output", "defjvp_scale",
-    "deflinear", "defvectorized", "defzero", "evaluate", "is_undefined", "ops", "pretty",
-    "primitive", "spec_of", "typecheck",
+    "check_grads", "check_transpose", "defbackend", "defbilinear", "defjvp", "defjvp_output",
+    "defjvp_scale", "deflinear", "defvectorized", "defzero", "evaluate", "is_undefined", "ops",
+    "pretty", "primitive", "spec_of", "typecheck",
 ]

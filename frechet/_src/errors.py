@@ -23,6 +23,11 @@ class UnsupportedFunctionError(FrechetError, NotImplementedError):
     """A NumPy function that frechet cannot differentiate through."""
 
 
+class BackendError(FrechetError, TypeError):
+    """A primitive that cannot run on its inputs' array library: no function for it there,
+    or arrays of two libraries in one operation."""
+
+
 class ShapeError(FrechetError, ValueError):
     """Shapes that do not fit, phrased as NumPy would."""
 

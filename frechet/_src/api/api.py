@@ -16,6 +16,7 @@ from frechet._src.api.linear_map import (
     check_leaves,
 )
 from frechet._src.core import chunked
+from frechet._src.core.backend import dtype_of, is_foreign, namespace, promote
 from frechet._src.core.spec import is_complex, is_inexact, spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
@@ -36,6 +37,8 @@ def _leaf(x):
         return x
     if type(x) is float:
         return np.float64(x)
+    if is_foreign(x):           # another library's array computes in its library
+        return x
     a = np.asarray(x)
     if a.dtype == object:
         kind = type(x).__name__
@@ -44,6 +47,15 @@ def _leaf(x):
         raise TypeError(f"register {kind} as a pytree with {fix}, or pass arrays: a value of "
                         f"type {kind} is neither an array nor a registered pytree container")
     return a
+
+
+def _like(values, primals):
+    """Each value in its primal's library: a cotangent no output reached is NumPy's zeros
+    (specs name no library), which another library's input gets as its own zeros."""
+    if all(type(x) is np.ndarray or not is_foreign(x) for x in primals):
+        return values
+    return [v if not is_foreign(x) or is_foreign(v) else promote([x, v], namespace([x]))[1]
+            for v, x in zip(values, primals)]
 
 
 def _flatten_args(args, what):
@@ -139,7 +151,7 @@ def vjp(fun, *primals, has_aux=False):
     def vjp_fn(ct):
         cts = check_flat(ct, out_tree, program.out_specs, "vjp's pullback (a cotangent "
                          "shaped like the output)")
-        return tuple(tree.unflatten(pt, owned(pullback(program, cts), cts, kept)))
+        return tuple(tree.unflatten(pt, _like(owned(pullback(program, cts), cts, kept), p)))
     out = tree.unflatten(out_tree, outs)
     return (out, vjp_fn, _strip(aux[0])) if has_aux else (out, vjp_fn)
 
@@ -215,14 +227,14 @@ def value_and_grad(fun, argnums=0, has_aux=False, holomorphic=False):
                 f"grad requires a scalar output, got shape {tuple(np.shape(out))}; use "
                 "frechet.jacrev (or jacobian) for non-scalar outputs, or frechet.vjp to pull back "
                 "a given cotangent")
-        odt = out.dtype
+        odt = dtype_of(out)
         if is_complex(odt) and not holomorphic:
             raise TypeError("grad requires a real-valued output (got a complex one); pass "
                             "holomorphic=True for holomorphic functions")
         if not is_inexact(odt):
             raise TypeError(f"grad requires a floating-point output, got {odt}")
         # used once: the backward pass frees residuals as it goes
-        g = owned(pullback(program, [chunked.ones_like(out, odt)], once=True), p)
+        g = _like(owned(pullback(program, [chunked.ones_like(out, odt)], once=True), p), p)
         g = tree.unflatten(pt, [_scalar(x) for x in g])
         g = g if multiple else g[0]
         return ((out, _strip(aux[0])), g) if has_aux else (out, g)

@@ -40,7 +40,7 @@ from frechet._src.api.jit_checks import (
     static_arguments,
 )
 from frechet._src.config import config
-from frechet._src.core import chunked
+from frechet._src.core import backend, chunked
 from frechet._src.core import trace as _trace
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
@@ -69,7 +69,7 @@ class TracingTrace(StagingTrace):
             with _trace.use(self.parent):
                 value = prim.bind(*vals, **params)
         else:
-            value = prim.impl(*vals, **params)
+            value = backend.run(prim, vals, params)
         out = super().process(prim, args, params)
         if prim.multiple_results:
             for t, v in zip(out, value):
@@ -80,7 +80,8 @@ class TracingTrace(StagingTrace):
 
     def lift(self, value):
         out = super().lift(value)
-        out.value = value if isinstance(value, (np.ndarray, Tracer)) else np.asarray(value)
+        out.value = value if isinstance(value, (np.ndarray, Tracer)) or backend.is_foreign(
+            value) else np.asarray(value)
         return out
 
     def concretize(self, tracer):
@@ -89,6 +90,7 @@ class TracingTrace(StagingTrace):
             value = value.concrete()
         if value is None:
             return None
+        value = backend.to_host(value)      # what Python reads, and what replays compare to
         self.guards.append((tracer.var, value))
         return value
 
@@ -109,7 +111,8 @@ _PY_SCALARS = (int, float, complex)     # a Python bool promotes as np.bool_ doe
 def _arrays(leaves):
     """The leaves as arrays, and which were Python scalars (their type, else None)."""
     weak = tuple(type(x) if type(x) in _PY_SCALARS else None for x in leaves)
-    return [x if isinstance(x, np.ndarray) else _array(x) for x in leaves], weak
+    return [x if isinstance(x, np.ndarray) or backend.is_foreign(x) else _array(x)
+            for x in leaves], weak
 
 
 def _array(x):
@@ -118,6 +121,14 @@ def _array(x):
                         f"of shape {x.shape}: call the function without jit (frechet.grad on "
                         "Dask data builds a lazy Dask graph)")
     return np.asarray(x)
+
+
+def _leaf_key(x):
+    """What a compiled trace depends on in one input: shape and dtype, and for another
+    library's array (core/backend.py) its type and device too."""
+    if type(x) is np.ndarray:
+        return x.shape, x.dtype
+    return tuple(x.shape), x.dtype, type(x), str(backend.device_of(x))
 
 
 class Compiled:
@@ -282,7 +293,7 @@ class jit:
             if any(isinstance(x, Tracer) for x in leaves):
                 return self._traced_call(args, kwargs, nums, leaves, treedef)
             leaves, weak = _arrays(leaves)
-            key = (treedef, tuple((x.shape, x.dtype) for x in leaves), static, weak)
+            key = (treedef, tuple(_leaf_key(x) for x in leaves), static, weak)
         entries = self.cache.get(key)
         tried = 0
         if entries is not None:
@@ -370,7 +381,8 @@ class jit:
         if hidden and not lowering:     # not kept (see _miss): nothing to compile
             return Compiled(None, None, program, tt.guards, out_tree, hidden), values
         program, guards = simplify(_copied(program, {}), tt.guards)
-        run, source = emit(program, guards, fuse=self.fuse)
+        run, source = emit(program, guards, fuse=self.fuse,
+                           like=next((x for x in leaves if backend.is_foreign(x)), None))
         return Compiled(run, source, program, guards, out_tree, hidden), values
 
     def _traced_call(self, args, kwargs, nums, leaves, treedef):

@@ -8,6 +8,7 @@ import inspect
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.trace import Tracer
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -72,7 +73,7 @@ def _traceable(x) -> bool:
 
 def check_inputs(name, leaves, args, kwargs, nums, fun):
     """Every traced argument an array or number; else a TypeError naming it and the fix."""
-    if all(isinstance(x, Tracer) or x.dtype.kind in "biufc" for x in leaves):
+    if all(isinstance(x, Tracer) or dtype_of(x).kind in "biufc" for x in leaves):
         return
     for i, a in enumerate(args):
         if i not in nums and not all(_traceable(x) for x in tree.flatten(a)[0]):

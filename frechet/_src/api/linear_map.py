@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.spec import is_complex, spec_of
 from frechet._src.errors import ShapeError
 from frechet._src.interpreters.ad import backward_pass, pullback
@@ -250,8 +251,8 @@ def check_leaves(leaves, specs, what):
         x = x if hasattr(x, "shape") else np.asarray(x)
         if tuple(x.shape) != s.shape:
             raise ShapeError(f"{what} takes an array of shape {s.shape}, got {tuple(x.shape)}")
-        if x.dtype != s.dtype:
-            if x.dtype.kind == "c" and s.dtype.kind != "c":
+        if x.dtype != s.dtype and dtype_of(x) != s.dtype:
+            if dtype_of(x).kind == "c" and s.dtype.kind != "c":
                 raise TypeError(f"{what} takes a real value of dtype {s.dtype}, got a complex "
                                 f"one ({x.dtype}); pass its real part if that is what you mean")
             x = fit(x, s.dtype, s.shape)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pickle
 import re
 
+from frechet._src.core.backend import NATIVE
+from frechet._src.core.backend import call as backend_call
 from frechet._src.core.trace import Tracer
 from frechet._src.core.trace import current as _current
 
@@ -29,6 +31,7 @@ class Primitive:
     __slots__ = (
         "__weakref__",
         "abstract_eval",
+        "array_api",
         "batch",
         "collective",
         "enclosure",
@@ -55,6 +58,8 @@ class Primitive:
         self.impl = impl
         self.abstract_eval = abstract_eval
         self.multiple_results = multiple_results
+        self.array_api = None   # xp -> fn(*args, **params): impl on another library's
+        #                         arrays, from its array namespace xp (core/backend.py)
         self.jvp = None         # (primals, tangents, **params) -> (out, tangent_out); None tangent = zero
         self.jvp_scale = None   # for unary rules of the form t * d(x, ans): that d (see defjvp_scale)
         self.jvp_by_constant = None  # binary, one argument constant: its tangent factor (see ad.py)
@@ -73,12 +78,23 @@ class Primitive:
         # An operation on constants only (no tracer among its arguments) has the same value
         # under every transformation: compute it now. This is constant folding, and it makes
         # the primal-side work of rules cost what NumPy costs.
+        # One type test per argument on NumPy's path; tracers and other libraries' arrays
+        # take the slower one.
         for a in args:
-            if isinstance(a, Tracer):
-                return _current().process(self, args, params)
+            if type(a) not in NATIVE:
+                return self._bind_other(args, params)
         if self.collective:      # its value depends on the enclosing vmap, not on the arguments
             return _current().process(self, args, params)
         return self.impl(*args, **params) if params else self.impl(*args)
+
+    def _bind_other(self, args, params):
+        if not self.collective:
+            for a in args:
+                if isinstance(a, Tracer):
+                    break
+            else:           # no tracer: another library's arrays (core/backend.py)
+                return backend_call(self, args, params)
+        return _current().process(self, args, params)
 
     def __setattr__(self, key, value):
         if key == "name":       # for the reason __init__ checks it

@@ -18,7 +18,7 @@ class ArraySpec(tuple):
 
     def __new__(cls, shape, dtype):
         return tuple.__new__(cls, (shape if type(shape) is tuple else tuple(shape),
-                                   dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)))
+                                   dtype if isinstance(dtype, np.dtype) else numpy_dtype(dtype)))
 
     @property
     def shape(self) -> tuple:
@@ -48,17 +48,40 @@ def spec_of(x) -> ArraySpec:
     if type(x) is np.ndarray:
         return tuple.__new__(ArraySpec, (x.shape, x.dtype))
     dt = x.dtype
-    return tuple.__new__(ArraySpec, (tuple(x.shape), dt if type(dt) is not type else np.dtype(dt)))
+    return tuple.__new__(ArraySpec, (tuple(x.shape), dt if isinstance(dt, np.dtype) else
+                                     numpy_dtype(dt)))
+
+
+_DTYPES: dict = {}      # another library's dtype -> NumPy's
+
+
+def numpy_dtype(dtype) -> np.dtype:
+    """The NumPy dtype of a dtype, a scalar type or another library's dtype (torch.float32
+    is float32): specs, and so the front end's promotion, speak NumPy's dtypes."""
+    try:
+        return _DTYPES[dtype]
+    except (KeyError, TypeError):
+        pass
+    try:
+        out = np.dtype(dtype)
+    except TypeError:       # torch.float64 prints as 'torch.float64'
+        out = np.dtype(str(dtype).rpartition(".")[2])
+    try:
+        _DTYPES[dtype] = out
+    except TypeError:
+        pass
+    return out
 
 
 def is_inexact(dtype) -> bool:
-    return np.dtype(dtype).kind in "fc"
+    return numpy_dtype(dtype).kind in "fc"
 
 
 def is_complex(dtype) -> bool:
-    return np.dtype(dtype).kind == "c"
+    return numpy_dtype(dtype).kind == "c"
 
 
 def real_dtype(dtype) -> np.dtype:
     """float64 for complex128, and the dtype itself for real ones."""
-    return np.finfo(dtype).dtype if is_complex(dtype) else np.dtype(dtype)
+    dtype = numpy_dtype(dtype)
+    return np.finfo(dtype).dtype if is_complex(dtype) else dtype

@@ -15,8 +15,7 @@ import inspect
 import threading
 from contextlib import contextmanager
 
-import numpy as np
-
+from frechet._src.core import backend
 from frechet._src.errors import ConcretizationError, EscapedTracerError, TracerConversionError
 
 
@@ -46,7 +45,7 @@ class EvalTrace(Trace):
         for a in args:
             if isinstance(a, Tracer):
                 raise EscapedTracerError(_escaped(prim))
-        return prim.impl(*args, **params)
+        return backend.run(prim, args, params)
 
 
 def _escaped(prim) -> str:
@@ -203,5 +202,5 @@ def concrete(x, what: str, fix: str = "call it outside make_program, or use jit,
             raise ConcretizationError(
                 f"{what} needs the concrete values of its input (its output depends on them), "
                 f"but the input has none here (it is batched by vmap or staged); {fix}")
-        return np.asarray(c)
-    return np.asarray(x)
+        return backend.to_host(c)
+    return backend.to_host(x)

@@ -17,9 +17,10 @@ import numpy as np
 from frechet._src.config import config
 from frechet._src.core import chunked
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import NATIVE
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import BUILTIN, Role, declare, front_end
-from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.core.spec import ArraySpec, numpy_dtype, spec_of
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.batching import broadcast_batched
@@ -71,6 +72,7 @@ def _same_spec(x, y):
 
 
 add_any_p = primitive("add_any", np.add, _same_spec)
+add_any_p.array_api = lambda xp: xp.add
 add_any_p.linear = True
 declare(add_any_p, Role.ADD_ANY)            # peephole sums and forwards it
 codegen.INLINE[add_any_p] = codegen.operator("{} + {}")
@@ -130,7 +132,9 @@ class JVPTracer(Tracer):
         self.primal = primal
         self._tangent = tangent
         self.shape = primal.shape     # read often by the front end: kept, not recomputed
-        self.dtype = primal.dtype
+        dt = self.dtype = primal.dtype
+        if not isinstance(dt, np.dtype):    # another library's array: specs speak NumPy's
+            self.shape, self.dtype = tuple(primal.shape), numpy_dtype(dt)
 
     def materialise(self):
         """The tangent as a value (None: zero), recording a pending scaling once."""
@@ -219,7 +223,7 @@ class JVPTrace(Trace):
             d = prim.jvp_scale
             if d is not None and a._tangent is not None:    # the rule is t * d(x, ans)
                 x = a.primal
-                if isinstance(x, Tracer):
+                if type(x) not in NATIVE:     # a tracer, or another library's array
                     ans = prim.bind(x, **params)
                 else:
                     ans = prim.impl(x, **params) if params else prim.impl(x)
@@ -304,7 +308,7 @@ class JVPTrace(Trace):
             return f
         p = a.primal
         pair = (p, c) if i == 0 else (c, p)
-        ans = prim.bind(*pair) if isinstance(p, Tracer) else prim.impl(*pair)
+        ans = prim.bind(*pair) if type(p) not in NATIVE else prim.impl(*pair)
         return self._scaled(ans, a, f)
 
     def _sum_of_scalings(self, prim, args):

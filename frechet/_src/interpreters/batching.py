@@ -11,6 +11,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.registry import BUILTIN, front_end
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
@@ -29,11 +30,11 @@ class BatchTracer(Tracer):
 
     @property
     def shape(self):
-        return self.val.shape[1:]
+        return tuple(self.val.shape[1:])
 
     @property
     def dtype(self):
-        return self.val.dtype
+        return dtype_of(self.val)
 
 
 class BatchTrace(Trace):

@@ -12,6 +12,7 @@ import threading
 
 import numpy as np
 
+from frechet._src.core import backend
 from frechet._src.ir import buffers, fusion
 from frechet._src.ir.program import Program, printable
 
@@ -21,7 +22,7 @@ class GuardFailed(Exception):
 
 
 def _guard_ok(value, expected) -> bool:
-    value = np.asarray(value)
+    value = value if type(value) is np.ndarray else backend.to_host(value)
     return value.shape == expected.shape and bool(np.array_equal(value, expected))
 
 
@@ -88,10 +89,20 @@ def _comment(eqn) -> str:
     return f"  # {printable(text)}"
 
 
-def emit(program: Program, guards=(), fuse=False):
+def emit(program: Program, guards=(), fuse=False, like=None):
     """Compile `program` (guards: (var, expected value) pairs) into a Python function of the
     program's inputs; with `fuse`, runs of elementwise equations on large arrays become
-    compiled loops (fusion.py) when numba is installed. Returns (function, source)."""
+    compiled loops (fusion.py) when numba is installed. Returns (function, source).
+
+    With `like`, an input of another library (core/backend.py), every equation calls that
+    library's function and the constants are made that library's arrays on like's device (no
+    operator forms, fusion or NumPy buffers: those are NumPy's)."""
+    xp = None if like is None else backend.namespace([like])
+    if xp is not None:
+        program = Program(program.invars, program.constvars,
+                          [backend.promote([like, c], xp)[1] for c in program.consts],
+                          program.eqns, program.outvars, program.out_specs)
+        fuse = False
     names: dict = {}
 
     def name(v, prefix="v"):
@@ -104,7 +115,7 @@ def emit(program: Program, guards=(), fuse=False):
     for k, c in enumerate(program.consts):
         names[program.constvars[k]] = f"c{k}"
         env[f"c{k}"] = c
-        if type(c) is np.ndarray and c.ndim == 0:
+        if type(c) is np.ndarray and c.ndim == 0 and xp is None:
             env[f"s{k}"] = c[()]
             scalar_names[program.constvars[k]] = f"s{k}"
     args = [name(v, "a") for v in program.invars]
@@ -123,7 +134,7 @@ def emit(program: Program, guards=(), fuse=False):
     items = program.eqns
     if fuse and fusion.available():
         items = fusion.plan(program, keep=[v for v, _ in guards])
-    slots, slot_specs = buffers.plan(program, items)
+    slots, slot_specs = buffers.plan(program, items) if xp is None else ({}, [])
     if slot_specs:
         # each thread has its own buffers, made on its first call
         local = threading.local()
@@ -142,7 +153,8 @@ def emit(program: Program, guards=(), fuse=False):
             for v in eqn.outputs:
                 emit_checks(v)
             continue
-        expr = None if k in slots else _inline(eqn, k, names, scalar_names, env)
+        expr = None if k in slots or xp is not None else _inline(eqn, k, names, scalar_names,
+                                                                   env)
         if expr is not None:
             lines.append(f"    {name(eqn.outputs[0])} = {expr}{_comment(eqn)}")
             emit_checks(eqn.outputs[0])
@@ -161,8 +173,9 @@ def emit(program: Program, guards=(), fuse=False):
                     comment = comment.replace(f"# {eqn.primitive.name}",
                                               f"# {eqn.primitive.name}: one compiled loop", 1)
             if fn is None:
-                fn = eqn.primitive.impl if not eqn.params else functools.partial(
-                    eqn.primitive.impl, **eqn.params)
+                impl = eqn.primitive.impl if xp is None else backend.implementation(
+                    eqn.primitive, xp)
+                fn = impl if not eqn.params else functools.partial(impl, **eqn.params)
         env[f"f{k}"] = fn
         outs = [name(v) for v in eqn.outputs]
         lhs = outs[0] if not eqn.primitive.multiple_results else "[" + ", ".join(outs) + "]"
@@ -176,7 +189,8 @@ def emit(program: Program, guards=(), fuse=False):
     constvars = set(program.constvars)
     for k, (v, s) in enumerate(zip(program.outvars, program.out_specs)):
         if v is None:
-            env[f"z{k}"] = np.zeros(s.shape, s.dtype)
+            env[f"z{k}"] = np.zeros(s.shape, s.dtype) if xp is None else xp.zeros(
+                s.shape, dtype=backend.namespace_dtype(xp, s.dtype), device=backend.device_of(like))
             outs.append(f"z{k}")
         elif v in constvars:        # a fresh array each call, as the function makes one
             outs.append(f"{names[v]}.copy()")

@@ -22,6 +22,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
@@ -267,3 +268,6 @@ def staged_switch(index, branches, operands):
         index = convert(index, np.dtype(np.int32))
     outs = cond_p.bind(index, *leaves, *extra, branches=tuple(aligned))
     return tree.unflatten(out_trees[0], list(outs))
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(cond_p)

@@ -25,6 +25,7 @@ import warnings
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
@@ -317,3 +318,12 @@ remat = checkpoint
 # At the end: checkpoint_call imports this module. It registers its primitive and its
 # partial-evaluation rule.
 from frechet._src.lax.checkpoint_call import stage_call
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(remat_barrier_p)
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(remat_p)
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(kept_p)

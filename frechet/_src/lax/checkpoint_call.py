@@ -20,6 +20,7 @@ that program:
 from __future__ import annotations
 
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
@@ -173,3 +174,6 @@ checkpoint_call_p.linearize = _linearize
 checkpoint_call_p.transpose = _transpose
 checkpoint_call_p.batch = lambda args, batched, *, program, policy: batch_flat(
     lambda *a: evaluate(program, *a), args, batched)
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(checkpoint_call_p)

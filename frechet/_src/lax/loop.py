@@ -19,6 +19,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import ArraySpec, spec_of
@@ -315,3 +316,6 @@ def staged_scan(f, init, xs, length, reverse):
                        num_carry=ncar, length=length, reverse=reverse)
     return (tree.unflatten(k_tree, list(outs[:ncar])),
             tree.unflatten(y_tree[0], list(outs[ncar:])))
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(scan_p)

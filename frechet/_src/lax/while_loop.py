@@ -16,6 +16,7 @@ import numpy as np
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
@@ -198,3 +199,6 @@ def staged_while(cond_fun, body_fun, init_val):
                         num_cond_consts=len(c_lifted),
                         num_body_consts=len(b_lifted))
     return tree.unflatten(treedef, list(outs))
+
+# Its impl evaluates programs by binding primitives: it runs on any array library.
+neutral(while_p)

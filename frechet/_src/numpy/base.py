@@ -7,6 +7,7 @@ import math
 import numbers
 
 import numpy as np
+from frechet._src.core.backend import dtype_of, is_foreign
 from frechet._src.core.chunked import broadcast_like, first_chunked, is_chunked
 from frechet._src.core.trace import Tracer, current
 from frechet._src.errors import ShapeError
@@ -37,6 +38,8 @@ def asarray(x, dtype=None):
         return out if dtype is None else convert(out, dtype)
     if is_chunked(x):                    # stays lazy (core/chunked.py)
         return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    if is_foreign(x):       # another library's array stays one (core/backend.py)
+        return x if dtype is None or dtype_of(x) == np.dtype(dtype) else convert(x, dtype)
     return np.asarray(x, dtype=dtype)
 
 
@@ -63,7 +66,7 @@ def weak(x):
         return type(x)
     if isinstance(x, Tracer) and x.weak_type is not None:
         return x.weak_type
-    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+    return dtype_of(x) if hasattr(x, "dtype") else np.asarray(x).dtype
 
 
 def shape_of(x) -> tuple:
@@ -113,6 +116,10 @@ def fit(x, dtype, shape, like=None):
         return x if x.shape == shape else np.broadcast_to(x, shape)
     # Note: NumPy's own asarray and empty, bound at import: while a transformation runs the
     # module's names are wrappers for the user's code (numpy/patching.py), too slow for this path
+    if type(x) is not np.ndarray and is_foreign(x):     # another library's constant
+        if dtype_of(x) != dtype:
+            x = convert(x, dtype)
+        return broadcast_to(x, shape) if tuple(x.shape) != shape else x
     x = x if type(x) is np.ndarray else _np_asarray(x)
     if x.dtype != dtype:
         x = x.astype(dtype) if not (x.dtype.kind == "c" and dtype.kind != "c") else x.real.astype(dtype)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from frechet._src.core.backend import dtype_of
 from frechet._src.lax.linear_solve import sparse_matmul
 from frechet._src.numpy.base import asarray, broadcast_shapes, fit, result_dtype, shape_of
 from frechet._src.numpy.manipulation import (
@@ -141,7 +142,7 @@ def _direct(a, b, what):
     sa, sb = shape_of(a), shape_of(b)
     key = (len(sa), len(sb))
     spec = _DIRECT_SPECS.get(key)
-    if spec is None or a.dtype != b.dtype or a.dtype.kind not in "fc":
+    if spec is None or a.dtype != b.dtype or dtype_of(a).kind not in "fc":
         return None
     if sa[-1] != sb[0]:
         raise ValueError(f"{what}: shapes {sa} and {sb} not aligned: {sa[-1]} (dim "

@@ -7,6 +7,7 @@ import itertools
 import math
 
 import numpy as np
+from frechet._src.core.backend import dtype_of, is_foreign, to_host
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.errors import ShapeError
 from frechet._src.numpy.base import (
@@ -166,8 +167,8 @@ def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     arrays = [fit(a, dt, shape_of(a)) for a in arrays]
     if len(arrays) == 1:
         return arrays[0]
-    return S.concatenate_p.bind(*[a if isinstance(a, Tracer) else np.ascontiguousarray(a)
-                                  for a in arrays], axis=axis)
+    return S.concatenate_p.bind(*[a if isinstance(a, Tracer) or is_foreign(a) else
+                                  np.ascontiguousarray(a) for a in arrays], axis=axis)
 
 
 concat = concatenate
@@ -279,10 +280,10 @@ def normalize_index(idx, shape):
             if e.dtype.kind not in "iu":
                 raise IndexError("arrays used as indices must be of integer (or boolean) type")
             c = e.concrete()
-            out.append(e if c is None else np.asarray(c))
+            out.append(e if c is None else to_host(c))
             continue
         if isinstance(e, (list, np.ndarray)) or (hasattr(e, "__array__") and not isinstance(e, slice)):
-            arr = np.asarray(e)
+            arr = np.asarray(e) if isinstance(e, (list, np.ndarray)) else to_host(e)   # indices
             if arr.dtype == np.bool_:
                 out.extend(np.nonzero(arr))
                 continue
@@ -374,7 +375,7 @@ def take_along_axis(arr, indices, axis=-1):
         arr, axis = ravel(arr), 0
     axis = normalize_one_axis(axis, _nd(arr))
     ind = asarray(indices)            # may be traced (an argsort of traced values, say)
-    if ind.dtype.kind not in "iu":
+    if dtype_of(ind).kind not in "iu":
         raise IndexError("`indices` must be an integer array")
     shape = list(broadcast_shapes(tuple(1 if i == axis else n for i, n in enumerate(shape_of(arr))),
                                   tuple(1 if i == axis else n for i, n in enumerate(shape_of(ind)))))
@@ -483,14 +484,14 @@ def tril(m, k=0):
     from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, True), shape_of(m)), m,
-                 np.zeros((), m.dtype))
+                 np.zeros((), dtype_of(m)))
 
 
 def triu(m, k=0):
     from frechet._src.numpy.misc import where  # lazy: cycle: misc -> manipulation at load
     m = asarray(m)
     return where(np.broadcast_to(_tri_mask(shape_of(m), k, False), shape_of(m)), m,
-                 np.zeros((), m.dtype))
+                 np.zeros((), dtype_of(m)))
 
 
 def flip(m, axis=None):
@@ -632,7 +633,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
             cv = np.broadcast_to(np.asarray(kwargs.get("constant_values", 0)), (nd, 2))
             shape = list(shape_of(out))
             shape[d] = n + lo + hi
-            base = np.zeros(shape, out.dtype)
+            base = np.zeros(shape, dtype_of(out))
             sl = [slice(None)] * nd
             sl[d] = slice(0, lo)
             base[tuple(sl)] = cv[d, 0]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from frechet._src.core import backend
+from frechet._src.core.backend import dtype_of, is_foreign
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy import ufuncs as U
 from frechet._src.numpy.aliasing import clone
@@ -106,12 +108,12 @@ def fix(x, out=None):
 
 def real(val):
     x = asarray(val)
-    return ew.real_p.bind(x) if x.dtype.kind == "c" else x
+    return ew.real_p.bind(x) if dtype_of(x).kind == "c" else x
 
 
 def imag(val):
     x = asarray(val)
-    if x.dtype.kind == "c":
+    if dtype_of(x).kind == "c":
         return ew.imag_p.bind(x)
     return np.zeros(shape_of(x), x.dtype)
 
@@ -224,10 +226,14 @@ def i0(x):
 
 
 def zeros_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    if dtype is None and shape is None and is_foreign(a):
+        return backend.full_like(a, 0)    # another library's array: zeros of its library
     return np.zeros(shape_of(a) if shape is None else shape, dtype or asarray(a).dtype)
 
 
 def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    if dtype is None and shape is None and is_foreign(a):
+        return backend.full_like(a, 1)
     return np.ones(shape_of(a) if shape is None else shape, dtype or asarray(a).dtype)
 
 

@@ -7,6 +7,7 @@ import builtins
 import math
 
 import numpy as np
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.trace import Tracer, concrete
 from frechet._src.numpy.base import (
     asarray,
@@ -53,8 +54,9 @@ def _masked(a, where, fill):
 
 def _sum_dtype(a):
     """NumPy sums booleans and small integers in the platform integer."""
-    k = a.dtype.kind
-    if k == "b" or (k in "iu" and a.dtype.itemsize < np.dtype(np.int_).itemsize):
+    dt = dtype_of(a)
+    k = dt.kind
+    if k == "b" or (k in "iu" and dt.itemsize < np.dtype(np.int_).itemsize):
         return np.dtype(np.int_) if k != "u" else np.dtype(np.uint)
     return None
 

@@ -127,6 +127,28 @@ def _abstract_of(spec, ops):
 einsum_p = primitive("einsum", _impl, _abstract)
 
 
+def _impl_xp(xp):
+    """The same contraction on another library's arrays (core/backend.py): sums, permutes,
+    reshapes and one matmul, all standard; one operand (a trace, a diagonal) through the
+    namespace's einsum, which the standard lacks."""
+    def impl(*ops, spec):
+        if len(ops) == 1:
+            return xp.einsum(spec, ops[0])
+        x, y = ops
+        suma, sumb, pa, pb, ra, rb, mid, perm = _plan(spec, (tuple(x.shape), tuple(y.shape)))
+        if suma:
+            x = xp.sum(x, axis=suma)
+        if sumb:
+            y = xp.sum(y, axis=sumb)
+        out = xp.matmul(xp.reshape(xp.permute_dims(x, tuple(pa)), ra),
+                        xp.reshape(xp.permute_dims(y, tuple(pb)), rb))
+        return xp.permute_dims(xp.reshape(out, tuple(mid)), tuple(perm))
+    return impl
+
+
+einsum_p.array_api = _impl_xp
+
+
 @functools.lru_cache(maxsize=4096)
 def _transpose_plan(spec, i):
     """For the cotangent of operand i: the einsum of the cotangent with the other operands,

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from frechet._src.core import backend
+from frechet._src.core.backend import defbackend
 from frechet._src.core.chunked import full_like as chunked_full_like
 from frechet._src.core.chunked import is_chunked
 from frechet._src.core.primitive import primitive
@@ -105,10 +107,14 @@ def full(shape, value, dtype):
 
 
 def const(x, value):
-    """A constant array of x's shape and dtype (lazy, chunked like x, for a Dask array x)."""
+    """A constant array of x's shape and dtype: lazy and chunked like x for a Dask array x
+    (core/chunked.py), in x's library for another library's array (core/backend.py)."""
     if type(x) is not np.ndarray and is_chunked(x):
         return chunked_full_like(x, value)
-    return full(x.shape, value, x.dtype)
+    dt = x.dtype
+    if isinstance(dt, np.dtype):
+        return full(x.shape, value, dt)
+    return backend.full_like(x, value)
 
 
 # Every ufunc NumPy has (except matmul and its kin, which are contractions) is a primitive.
@@ -555,3 +561,63 @@ fusion.deftemplate(P["sin"], "np.sin({0})", vecmath="sin", numpy_first_float32=T
 fusion.deftemplate(P["cos"], "np.cos({0})", vecmath="cos", numpy_first_float32=True, far=True)
 fusion.deftemplate(P["expm1"], "np.expm1({0})", vecmath="expm1")
 fusion.deftemplate(P["log1p"], "np.log1p({0})", vecmath="log1p")
+
+# Other array libraries (core/backend.py): the standard's function where it has one (under its
+# standard name: acos for arccos), else the library's own, named per back end.
+_STANDARD = frozenset((
+    "abs", "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and",
+    "bitwise_left_shift", "bitwise_invert", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "ceil", "conj", "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor",
+    "floor_divide", "greater", "greater_equal", "hypot", "isfinite", "isinf", "isnan", "less",
+    "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter",
+    "not_equal", "positive", "pow", "reciprocal", "remainder", "round", "sign", "signbit", "sin",
+    "sinh", "square", "sqrt", "subtract", "tan", "tanh", "trunc", "real", "imag"))
+_STANDARD_NAME = {numpy_name: name for name, numpy_name in _ALIASES.items()
+                  if name in _STANDARD} | {"rint": "round"}
+
+
+def _standard(name):
+    return lambda xp: getattr(xp, name)
+
+
+for _name, _p in [*P.items(), ("real", real_p), ("imag", imag_p)]:
+    if _STANDARD_NAME.get(_name, _name) in _STANDARD:
+        _p.array_api = _standard(_STANDARD_NAME.get(_name, _name))
+_OWN = {  # NumPy name: {back end: its function}, for functions outside the standard
+    "exp2": ("torch.exp2", "cupy.exp2", "dask.array.exp2"),
+    "cbrt": (None, "cupy.cbrt", "dask.array.cbrt"),
+    "deg2rad": ("torch.deg2rad", "cupy.deg2rad", "dask.array.deg2rad"),
+    "rad2deg": ("torch.rad2deg", "cupy.rad2deg", "dask.array.rad2deg"),
+    "radians": ("torch.deg2rad", "cupy.radians", "dask.array.radians"),
+    "degrees": ("torch.rad2deg", "cupy.degrees", "dask.array.degrees"),
+    "fmax": ("torch.fmax", "cupy.fmax", "dask.array.fmax"),
+    "fmin": ("torch.fmin", "cupy.fmin", "dask.array.fmin"),
+    "fmod": ("torch.fmod", "cupy.fmod", "dask.array.fmod"),
+    "float_power": ("torch.float_power", "cupy.float_power", "dask.array.float_power"),
+    "logaddexp2": ("torch.logaddexp2", "cupy.logaddexp2", "dask.array.logaddexp2"),
+    "ldexp": ("torch.ldexp", "cupy.ldexp", "dask.array.ldexp"),
+    "fabs": ("torch.abs", "cupy.fabs", "dask.array.fabs"),
+    "heaviside": ("torch.heaviside", "cupy.heaviside", None),
+    "gcd": ("torch.gcd", "cupy.gcd", None),
+    "lcm": ("torch.lcm", "cupy.lcm", None),
+}
+for _name, _fns in _OWN.items():
+    defbackend(P[_name], **{b: f for b, f in zip(("torch", "cupy", "dask"), _fns) if f})
+
+
+def _modf_xp(xp):
+    def modf(x):     # NumPy's: the fractional part keeps x's sign, and is +-0 at +-inf
+        whole = xp.trunc(x)
+        return [xp.where(xp.isinf(x), xp.copysign(xp.zeros_like(x), x), x - whole), whole]
+    return modf
+
+
+def _torch_frexp(x):
+    import torch  # lazy: only torch tensors come here
+    return list(torch.frexp(x))
+
+
+P["divmod"].array_api = lambda xp: lambda x, y: [xp.floor_divide(x, y), xp.remainder(x, y)]
+P["modf"].array_api = _modf_xp
+defbackend(P["frexp"], torch=_torch_frexp)

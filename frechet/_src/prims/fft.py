@@ -127,3 +127,17 @@ for _p in (fft_p, rfft_p, irfft_p):
 fft_p.batch = lambda args, batched, **params: fft_p.bind(args[0], **_shift(params))
 rfft_p.batch = lambda args, batched, **params: rfft_p.bind(args[0], **_shift(params, "axis"))
 irfft_p.batch = lambda args, batched, **params: irfft_p.bind(args[0], **_shift(params, "axis"))
+
+
+# Other array libraries (core/backend.py): the standard's fft extension (fftn over given axes,
+# rfft, irfft with the same norm modes).
+def _fft_xp(xp):
+    def fft(x, *, axes, inverse, norm):
+        return (xp.fft.ifftn if inverse else xp.fft.fftn)(x, axes=axes, norm=norm)
+    return fft
+
+
+fft_p.array_api = _fft_xp
+rfft_p.array_api = lambda xp: lambda x, *, axis, norm: xp.fft.rfft(x, axis=axis, norm=norm)
+irfft_p.array_api = lambda xp: lambda x, *, axis, n, norm: xp.fft.irfft(x, n=n, axis=axis,
+                                                                          norm=norm)

@@ -9,12 +9,15 @@ arrays themselves are trailing positional arguments (constants, never differenti
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend, device_of, dtype_of, name_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec
+from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import with_batch_axis
 from frechet._src.interpreters.enclosure import rules as enc
@@ -128,12 +131,12 @@ def _written(x, v, arrays, index):
 
 
 def _index_set_transpose(ct, x, v, *arrays, index):
-    cx = index_set_p.bind(ct, np.zeros(v.shape, v.dtype), *arrays, index=index) if is_undefined(x) else None
+    cx = index_set_p.bind(ct, np.zeros(v.shape, dtype_of(v)), *arrays, index=index) if is_undefined(x) else None
     cv = None
     if is_undefined(v):
         cv = getitem_p.bind(ct, *arrays, index=index)
         if arrays:          # advanced indices may repeat: the overwritten elements get zero
-            cv = select_p.bind(_written(x, v, arrays, index), cv, np.zeros(v.shape, v.dtype))
+            cv = select_p.bind(_written(x, v, arrays, index), cv, np.zeros(v.shape, dtype_of(v)))
     return (cx, cv, *([None] * len(arrays)))
 
 
@@ -252,3 +255,81 @@ codegen.INLINE[getitem_p] = codegen.static_index(build, add=False)
 codegen.INLINE[index_add_p] = codegen.static_index(build, add=True)
 scalar_loops.MOVES.add(getitem_p)
 scalar_loops.SCATTER_ADDS[index_add_p] = build
+
+
+# Other array libraries (core/backend.py): the standard's indexing, with slices of negative
+# step taken as flips (the standard allows them, PyTorch does not); scatter-adds at index
+# arrays (np.add.at: repeated indices add up) have no standard form, so each library names
+# its own.
+def _xp_index(xp, x, index, arrays):
+    """(x', idx) with x'[idx] == x[build(index, arrays)] and no negative steps in idx."""
+    idx, dim = [], 0
+    for e in build(index, arrays):
+        if isinstance(e, slice) and e.step is not None and e.step < 0:
+            start, stop, step = e.indices(x.shape[dim])
+            x = xp.flip(x, axis=dim)
+            n = x.shape[dim]
+            e = slice(n - 1 - start, n - 1 - stop, -step)
+        idx.append(e)
+        dim += e is not None
+    return x, tuple(idx)
+
+
+def _getitem_xp(xp):
+    def getitem(x, *arrays, index):
+        x, idx = _xp_index(xp, x, index, arrays)
+        return x[idx]
+    return getitem
+
+
+def _index_set_xp(xp):
+    def index_set(x, v, *arrays, index):
+        out = xp.reshape(xp.asarray(x, copy=True), (-1,))
+        out[_positions(xp, x, index, arrays)] = xp.reshape(v, (-1,))
+        return xp.reshape(out, tuple(x.shape))
+    return index_set
+
+
+def _positions(xp, x, index, arrays):
+    """The flat positions x[index] reads, in the order it reads them (a view's flat index)."""
+    n = math.prod(x.shape)
+    pos = xp.reshape(xp.arange(n, device=device_of(x)), tuple(x.shape))
+    pos, idx = _xp_index(xp, pos, index, arrays)
+    return xp.reshape(pos[idx], (-1,))
+
+
+def _index_add_xp(xp):
+    """x with v added at a basic index (slices, integers, new axes) by the standard's
+    __setitem__; adding at index arrays, where repeated indices add up, is each library's
+    own scatter-add (the tables below), and raises for a library without one."""
+    def index_add(x, v, *arrays, index):
+        if arrays:
+            raise BackendError(
+                f"primitive 'index_add' at index arrays has no implementation for the "
+                f"{name_of(xp)} back end (no scatter-add in the standard): index with slices, "
+                f"or register one with frechet.extend.defbackend(index_add_p, ...)")
+        x, idx = _xp_index(xp, xp.asarray(x, copy=True), index, arrays)
+        x[idx] = x[idx] + v
+        return _xp_index(xp, x, index, arrays)[0]   # flipped back where a step was negative
+    return index_add
+
+
+def _torch_index_add(x, v, *arrays, index):
+    import array_api_compat.torch as xp  # lazy: only torch tensors come here
+    out = x.clone().reshape(-1)
+    out.index_put_((_positions(xp, x, index, arrays),), v.reshape(-1), accumulate=True)
+    return out.reshape(x.shape)
+
+
+def _cupy_index_add(x, v, *arrays, index):
+    import array_api_compat.cupy as xp  # lazy: only CuPy arrays come here
+    import cupyx
+    out = x.copy().reshape(-1)
+    cupyx.scatter_add(out, _positions(xp, x, index, arrays), v.reshape(-1))
+    return out.reshape(x.shape)
+
+
+getitem_p.array_api = _getitem_xp
+index_set_p.array_api = _index_set_xp
+index_add_p.array_api = _index_add_xp
+defbackend(index_add_p, torch=_torch_index_add, cupy=_cupy_index_add)

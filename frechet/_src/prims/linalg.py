@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import primitive
-from frechet._src.core.spec import ArraySpec, is_complex, real_dtype
+from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype, real_dtype
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.ad import add_tangents, is_undefined
@@ -136,8 +137,8 @@ def _det_jvp(primals, tangents):
         return d, _trace_of_product(inv_p.bind(a), t)
     s = svdvals_p.bind(stop_gradient_p.bind(a))        # the condition has no derivative
     singular = fnp.expand_dims(s[..., -1] <= 1e-12 * s[..., 0], (-2, -1))
-    safe_inv = np.eye(n, dtype=a.dtype)
-    safe_svd = np.diag(np.arange(1, n + 1)).astype(a.dtype)
+    safe_inv = np.eye(n, dtype=numpy_dtype(a.dtype))
+    safe_svd = np.diag(np.arange(1, n + 1)).astype(numpy_dtype(a.dtype))
     regular = fnp.expand_dims(fnp.expand_dims(d, -1), -1) * \
         inv_p.bind(fnp.where(singular, safe_inv, a))
     adj = fnp.where(singular, _adjugate(fnp.where(singular, a, safe_svd)), regular)
@@ -151,7 +152,7 @@ def _adjugate(a):
     before = fnp.cumprod(fnp.concatenate([ones, s[..., :-1]], axis=-1), axis=-1)
     after = fnp.flip(fnp.cumprod(fnp.flip(fnp.concatenate([s[..., 1:], ones], axis=-1), -1),
                                  axis=-1), -1)
-    others = (before * after).astype(a.dtype)          # prod_{j != i} s_j, without division
+    others = fnp.astype(before * after, numpy_dtype(a.dtype))   # prod_{j != i} s_j, no division
     # det(U) det(V^H): +-1 (real) or a unit complex number; slogdet's sign, as U and V^H are
     # unitary (always invertible: its derivative needs no choice between formulas)
     phase = slogdet_p.bind(u)[0] * slogdet_p.bind(vh)[0]
@@ -202,7 +203,7 @@ def _gaps(w, what="eigh: repeated eigenvalues"):
         # (no warning: the values are not known here)
         scale = (fnp.max(fnp.abs(w), axis=-1, keepdims=True)[..., None] if w.shape[-1]
                  else 1.0)
-        tol = 1e3 * np.finfo(diff.dtype).eps * fnp.maximum(scale, 1e-300)
+        tol = 1e3 * np.finfo(numpy_dtype(diff.dtype)).eps * fnp.maximum(scale, 1e-300)
         gap = fnp.logical_or(fnp.abs(diff) <= tol, eye)
         return fnp.where(gap, 0.0, 1.0 / fnp.where(gap, 1.0, diff))
     concrete = diff
@@ -312,8 +313,8 @@ def _svd_jvp(primals, tangents):
     if complex_:
         phase = 1j * fnp.imag(diag) / (2 * s)
         eye = np.eye(s.shape[-1])
-        j = j + fnp.expand_dims(phase, -1) * eye
-        k = k - fnp.expand_dims(phase, -1) * eye
+        j = j + fnp.multiply(fnp.expand_dims(phase, -1), eye)
+        k = k - fnp.multiply(fnp.expand_dims(phase, -1), eye)
     inv_s = 1.0 / s_row
     du = fnp.matmul(u, j)
     dv = fnp.matmul(v, k)
@@ -388,7 +389,7 @@ def _cholesky_jvp(primals, tangents):
     x = fnp.matmul(fnp.matmul(inv_l, t), fnp.conjugate(fnp.swapaxes(inv_l, -1, -2)))
     n = a.shape[-1]
     phi = np.tril(np.ones((n, n)), -1) + 0.5 * np.eye(n)
-    return low, fnp.matmul(low, x * phi.astype(real_dtype(a.dtype)))
+    return low, fnp.matmul(low, fnp.multiply(x, phi.astype(real_dtype(a.dtype))))
 
 
 cholesky_p.jvp = _cholesky_jvp
@@ -415,10 +416,10 @@ def _qr_tall_tangents(q, r, t):
     qh = fnp.conjugate(fnp.swapaxes(q, -1, -2))
     t_r = fnp.matmul(t, inv_p.bind(r))
     x = fnp.matmul(qh, t_r)
-    low = x * np.tril(np.ones((n, n)), -1)
+    low = fnp.multiply(x, np.tril(np.ones((n, n)), -1))
     omega = low - fnp.conjugate(fnp.swapaxes(low, -1, -2))
     if is_complex(r.dtype):
-        omega = omega + 1j * fnp.imag(x) * np.eye(n)
+        omega = omega + fnp.multiply(1j * fnp.imag(x), np.eye(n))
     dr = fnp.matmul(x - omega, r)
     dq = fnp.matmul(q, omega) + t_r - fnp.matmul(q, fnp.matmul(qh, t_r))
     return dq, dr
@@ -533,3 +534,45 @@ def _check_simple_roots(r):
 roots_p.jvp = _roots_jvp
 roots_p.batch = lambda args, batched, *, leading_zeros: traced_numpy().stack(
     [roots_p.bind(args[0][i], leading_zeros=leading_zeros) for i in range(args[0].shape[0])])
+
+
+# Other array libraries (core/backend.py): the standard's linalg extension where it has the
+# function (its eigh reads the lower triangle, as UPLO="L" does); eig through each library's
+# own.
+def _triangle(xp, fn):
+    """fn (which reads the lower triangle) reading the triangle UPLO names: the upper
+    triangle of a is the lower one of its conjugate transpose (the same Hermitian matrix)."""
+    def rule(a, *, UPLO):
+        return fn(a if UPLO == "L" else xp.conj(xp.matrix_transpose(a)))
+    return rule
+
+
+def _torch_eig(a):
+    import torch  # lazy: only torch tensors come here
+    return list(torch.linalg.eig(a))
+
+
+def _listed(fn, **kwargs):
+    """fn's tuple of results as a list (multiple-result primitives return lists); fn is looked
+    up when the back end is chosen, so a namespace without it raises BackendError then."""
+    return lambda a: list(fn(a, **kwargs))
+
+
+def _pinv_xp(xp):
+    pinv = xp.linalg.pinv
+    return lambda a, *, rcond, hermitian: pinv(
+        a, rtol=float(rcond) if np.ndim(rcond) == 0 else xp.asarray(rcond))
+
+
+inv_p.array_api = lambda xp: xp.linalg.inv
+solve_p.array_api = lambda xp: xp.linalg.solve
+det_p.array_api = lambda xp: xp.linalg.det
+slogdet_p.array_api = lambda xp: _listed(xp.linalg.slogdet)
+cholesky_p.array_api = lambda xp: xp.linalg.cholesky
+qr_p.array_api = lambda xp: _listed(xp.linalg.qr)
+svd_p.array_api = lambda xp: _listed(xp.linalg.svd, full_matrices=False)
+svdvals_p.array_api = lambda xp: xp.linalg.svdvals
+eigh_p.array_api = lambda xp: _triangle(xp, _listed(xp.linalg.eigh))
+eigvalsh_p.array_api = lambda xp: _triangle(xp, xp.linalg.eigvalsh)
+pinv_p.array_api = _pinv_xp
+defbackend(eig_p, torch=_torch_eig)

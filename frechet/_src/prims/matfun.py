@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from frechet._src.core.backend import defbackend, device_of
 from frechet._src.core.primitive import primitive
-from frechet._src.core.spec import ArraySpec, is_complex
+from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.prims.linalg import _square
 from frechet._src.prims.rules import defvectorized, defzero, traced_numpy
@@ -175,8 +176,8 @@ def _tri_jvp(primals, tangents, *, lower, unit_diagonal):
     x = triangular_solve_p.bind(a, b, lower=lower, unit_diagonal=unit_diagonal)
     rhs = tb
     if ta is not None:
-        mask = triangle_mask(a.shape[-1], lower, unit_diagonal).astype(a.dtype)
-        d = -fnp.matmul(ta * mask, x)
+        mask = triangle_mask(a.shape[-1], lower, unit_diagonal).astype(numpy_dtype(a.dtype))
+        d = -fnp.matmul(fnp.multiply(ta, mask), x)
         rhs = d if rhs is None else rhs + d
     if rhs is None:
         return x, None
@@ -230,7 +231,7 @@ def _lu_jvp(primals, tangents):
     lu, piv = lu_p.bind(a)
     n = a.shape[-1]
     perm = perm_p.bind(piv)
-    low = fnp.tril(lu, -1) + np.eye(n, dtype=a.dtype)
+    low = fnp.add(fnp.tril(lu, -1), np.eye(n, dtype=numpy_dtype(a.dtype)))
     up = fnp.triu(lu)
     y = triangular_solve_p.bind(low, fnp.take(t, perm, axis=0), lower=True,
                                 unit_diagonal=True)                             # L^-1 P dA
@@ -261,3 +262,29 @@ perm_p = primitive("lu_permutation", _perm_impl,
 defzero(perm_p)
 perm_p.batch = lambda args, batched: traced_numpy().stack(
     [perm_p.bind(args[0][i]) for i in range(args[0].shape[0])])
+
+
+# Other array libraries (core/backend.py): LU and triangular solves are outside the standard;
+# torch's own (its pivots count from 1, LAPACK's way; SciPy's from 0). The pivots' permutation
+# is a loop of swaps over host integers (indices, not data: read explicitly).
+def _torch_lu(a):
+    import torch  # lazy: only torch tensors come here
+    lu, piv = torch.linalg.lu_factor(a)
+    return [lu, (piv - 1).to(torch.int32)]
+
+
+def _torch_tri(a, b, *, lower, unit_diagonal):
+    import torch  # lazy: only torch tensors come here
+    return torch.linalg.solve_triangular(a, b, upper=not lower, unitriangular=unit_diagonal)
+
+
+def _perm_xp(xp):
+    def perm(piv):
+        host = [int(p) for p in xp.reshape(piv, (-1,))]
+        return xp.asarray(permutation(host, len(host)).astype(np.int64), device=device_of(piv))
+    return perm
+
+
+defbackend(lu_p, torch=_torch_lu)
+defbackend(triangular_solve_p, torch=_torch_tri)
+perm_p.array_api = _perm_xp

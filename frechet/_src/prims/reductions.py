@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.enclosure import arithmetic as E
@@ -270,7 +271,7 @@ def _prod_jvp(primals, tangents, *, axes):
 
 def _fix(shape, x):
     n = math.prod([d for d in shape if d != -1])
-    return tuple(x.size // max(n, 1) if d == -1 else d for d in shape)
+    return tuple(math.prod(x.shape) // max(n, 1) if d == -1 else d for d in shape)
 
 
 reduce_prod_p.jvp = _prod_jvp
@@ -279,3 +280,40 @@ reduce_prod_p.jvp = _prod_jvp
 scalar_loops.REDUCTIONS.update({reduce_prod_p: "({0} * {1})", reduce_max_p: "_maximum({0}, {1})",
                                 reduce_min_p: "_minimum({0}, {1})",
                                 reduce_and_p: "({0} and {1})", reduce_or_p: "({0} or {1})"})
+
+
+# Other array libraries (core/backend.py): the standard's reductions and cumulative sums.
+def _cum_xp(fn):
+    def make(xp):
+        def cum(x, *, axis, reverse=False):
+            f = getattr(xp, fn)
+            if reverse:
+                return xp.flip(f(xp.flip(x, axis=axis), axis=axis), axis=axis)
+            return f(x, axis=axis)
+        return cum
+    return make
+
+
+reduce_max_p.array_api = lambda xp: lambda x, *, axes: xp.max(x, axis=axes)
+reduce_min_p.array_api = lambda xp: lambda x, *, axes: xp.min(x, axis=axes)
+reduce_or_p.array_api = lambda xp: lambda x, *, axes: xp.any(x, axis=axes)
+reduce_and_p.array_api = lambda xp: lambda x, *, axes: xp.all(x, axis=axes)
+reduce_prod_p.array_api = lambda xp: lambda x, *, axes: xp.prod(x, axis=axes, dtype=x.dtype)
+argmax_p.array_api = lambda xp: lambda x, *, axis: xp.argmax(x, axis=axis)
+argmin_p.array_api = lambda xp: lambda x, *, axis: xp.argmin(x, axis=axis)
+cumsum_p.array_api = _cum_xp("cumulative_sum")
+cumprod_p.array_api = _cum_xp("cumulative_prod")
+
+
+def _torch_cum(name):
+    def cum(x, *, axis, reverse=False):
+        import torch  # lazy: only torch tensors come here
+        f = getattr(torch, name)
+        if reverse:
+            return torch.flip(f(torch.flip(x, (axis,)), dim=axis).values, (axis,))
+        return f(x, dim=axis).values
+    return cum
+
+
+defbackend(cummax_p, torch=_torch_cum("cummax"))
+defbackend(cummin_p, torch=_torch_cum("cummin"))

@@ -8,12 +8,13 @@ import math
 
 import numpy as np
 
+from frechet._src.core.backend import dtype_of, namespace_dtype
 from frechet._src.core.chunked import broadcast as chunked_broadcast
 from frechet._src.core.chunked import is_chunked
 from frechet._src.core.chunked import zeros_like as chunked_zeros_like
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
-from frechet._src.core.spec import ArraySpec, is_complex, is_inexact
+from frechet._src.core.spec import ArraySpec, is_complex, is_inexact, numpy_dtype
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import broadcast_batched
 from frechet._src.interpreters.enclosure import arithmetic as E
@@ -60,8 +61,10 @@ defvectorized(convert_element_type_p)
 
 
 def convert(x, dtype):
-    dtype = np.dtype(dtype)
-    return x if x.dtype == dtype else convert_element_type_p.bind(x, dtype=dtype)
+    dtype = numpy_dtype(dtype)
+    if x.dtype == dtype or dtype_of(x) == dtype:
+        return x
+    return convert_element_type_p.bind(x, dtype=dtype)
 
 
 # broadcast_in_dim / reduce_sum ---------------------------------------------------------------
@@ -245,12 +248,12 @@ def _select_jvp(primals, tangents):
     ans = select_p.bind(pred, a, b)
     if ta is None and tb is None:
         return ans, None
-    za = chunked_zeros_like(a)
+    za = chunked_zeros_like(a) if is_chunked(a) else np.zeros(a.shape, dtype_of(a))
     return ans, select_p.bind(pred, za if ta is None else ta, za if tb is None else tb)
 
 
 def _select_transpose(ct, pred, a, b):
-    z = chunked_zeros_like(ct)
+    z = chunked_zeros_like(ct) if is_chunked(ct) else np.zeros(ct.shape, dtype_of(ct))
     return (None, select_p.bind(pred, ct, z) if is_undefined(a) else None,
             select_p.bind(pred, z, ct) if is_undefined(b) else None)
 
@@ -329,3 +332,31 @@ scalar_loops.MOVES.update((reshape_p, concatenate_p, broadcast_in_dim_p, transpo
                            stop_gradient_p))
 scalar_loops.CONVERTS.add(convert_element_type_p)
 scalar_loops.REDUCTIONS[reduce_sum_p] = "({0} + {1})"
+
+
+# Other array libraries (core/backend.py): the same operations through the standard.
+def _convert_xp(xp):
+    def convert_(x, *, dtype):
+        if is_complex(dtype_of(x)) and not is_complex(dtype):
+            x = xp.real(x)      # Note: drops the imaginary part, as the NumPy impl does
+        return x if dtype_of(x) == dtype else xp.astype(x, namespace_dtype(xp, dtype))
+    return convert_
+
+
+def _bid_xp(xp):
+    def bid(x, *, shape, broadcast_dimensions):
+        expanded = [1] * len(shape)
+        for d, n in zip(broadcast_dimensions, x.shape):
+            expanded[d] = n
+        return xp.broadcast_to(xp.reshape(x, tuple(expanded)), tuple(shape))
+    return bid
+
+
+convert_element_type_p.array_api = _convert_xp
+broadcast_in_dim_p.array_api = _bid_xp
+reduce_sum_p.array_api = lambda xp: lambda x, *, axes: xp.sum(x, axis=axes, dtype=x.dtype)
+reshape_p.array_api = lambda xp: lambda x, *, shape: xp.reshape(x, tuple(shape))
+transpose_p.array_api = lambda xp: lambda x, *, permutation: xp.permute_dims(x, permutation)
+concatenate_p.array_api = lambda xp: lambda *xs, axis: xp.concat(xs, axis=axis)
+select_p.array_api = lambda xp: xp.where
+stop_gradient_p.array_api = lambda xp: stop_gradient_p.impl

@@ -25,3 +25,7 @@ def _sort_jvp(primals, tangents, *, axis):
 sort_p.jvp = _sort_jvp
 for _p in (sort_p, argsort_p):
     _p.batch = lambda args, batched, *, axis, _p=_p: _p.bind(args[0], axis=axis + 1)
+
+# Other array libraries (core/backend.py): the standard's stable sorts.
+sort_p.array_api = lambda xp: lambda x, *, axis: xp.sort(x, axis=axis, stable=True)
+argsort_p.array_api = lambda xp: lambda x, *, axis: xp.argsort(x, axis=axis, stable=True)

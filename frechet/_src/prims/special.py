@@ -8,6 +8,7 @@ import numpy as np
 import scipy.special as _scipy_special
 from scipy.special import _ufuncs
 
+from frechet._src.core.backend import defbackend
 from frechet._src.core.primitive import primitive
 from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.enclosure import arithmetic as E
@@ -410,3 +411,35 @@ defjvp_output(stdtrit_p, no_closed_form("stdtrit", "df"),
               lambda t, ans, df, p: div(t, _t_density(df, ans)))
 SPECIAL_UFUNCS.update({sp.gammaincinv: gammaincinv_p, sp.gammainccinv: gammainccinv_p,
                        sp.betaincinv: betaincinv_p, sp.stdtr: stdtr_p, sp.stdtrit: stdtrit_p})
+
+
+# Other array libraries (core/backend.py): the standard has no special functions; each
+# library's own, where it has one (torch.special, cupyx.scipy.special). Absent: BackendError.
+def _torch_polygamma(x, *, n):
+    import torch  # lazy: only torch tensors come here
+    return torch.special.polygamma(n, x)
+
+
+def _cupy_polygamma(x, *, n):
+    import cupyx.scipy.special  # lazy: only CuPy arrays come here
+    return cupyx.scipy.special.polygamma(n, x)
+
+
+_TORCH = {erf_p: "erf", erfc_p: "erfc", erfinv_p: "erfinv", gammaln_p: "gammaln",
+          digamma_p: "digamma", expit_p: "expit", logit_p: "logit", i0_p: "i0", i1_p: "i1",
+          i0e_p: "i0e", i1e_p: "i1e", ndtr_p: "ndtr", log_ndtr_p: "log_ndtr", ndtri_p: "ndtri",
+          erfcx_p: "erfcx", xlogy_p: "xlogy", xlog1py_p: "xlog1py", gammainc_p: "gammainc",
+          gammaincc_p: "gammaincc"}
+_CUPY = {erf_p: "erf", erfc_p: "erfc", erfinv_p: "erfinv", gammaln_p: "gammaln",
+         digamma_p: "psi", expit_p: "expit", logit_p: "logit", i0_p: "i0", i1_p: "i1",
+         i0e_p: "i0e", i1e_p: "i1e", ndtr_p: "ndtr", log_ndtr_p: "log_ndtr", ndtri_p: "ndtri",
+         erfcx_p: "erfcx", xlogy_p: "xlogy", xlog1py_p: "xlog1py", gammainc_p: "gammainc",
+         gammaincc_p: "gammaincc", gamma_p: "gamma", loggamma_p: "loggamma", beta_p: "beta",
+         betaln_p: "betaln", betainc_p: "betainc", rel_entr_p: "rel_entr", kl_div_p: "kl_div",
+         log_expit_p: "log_expit", gammaincinv_p: "gammaincinv",
+         gammainccinv_p: "gammainccinv", betaincinv_p: "betaincinv"}
+for _p in {*_TORCH, *_CUPY}:
+    defbackend(_p, **{k: f"{m}.{t[_p]}" for k, m, t in (
+        ("torch", "torch.special", _TORCH), ("cupy", "cupyx.scipy.special", _CUPY)) if _p in t})
+defbackend(log_expit_p, torch="torch.nn.functional.logsigmoid")
+defbackend(polygamma_p, torch=_torch_polygamma, cupy=_cupy_polygamma)
