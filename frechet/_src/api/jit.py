@@ -45,6 +45,7 @@ from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import RetracingWarning
 from frechet._src.interpreters.staging import StagedTracer, StagingTrace, stage
+from frechet._src.ir import native
 from frechet._src.ir.codegen import GuardFailed, emit
 from frechet._src.ir.program import Eqn, Program, evaluate
 from frechet._src.ir.simplify import simplify
@@ -358,7 +359,10 @@ class jit:
             return Compiled(None, None, program, tt.guards, out_tree, hidden), values
         program, guards = simplify(_copied(program, {}), tt.guards)
         run, source = emit(program, guards, fuse=self.fuse)
-        return Compiled(run, source, program, guards, out_tree, hidden), values
+        entry = Compiled(run, source, program, guards, out_tree, hidden)
+        if self.fuse:       # small arrays: one native function once reused (ir/native.py)
+            native.attach(entry)
+        return entry, values
 
     def _traced_call(self, args, kwargs, nums, leaves, treedef):
         current = _trace.current()
