@@ -19,8 +19,9 @@ pytestmark = pytest.mark.skipif(fusion.unavailable_reason() is not None,
 
 @pytest.fixture
 def compile_at_once(monkeypatch):
-    """Compile a program at its first replayed call (normally after 30 ms of replay)."""
-    monkeypatch.setattr(native, "REPLAY_BEFORE_COMPILE_S", 0.0)
+    """Compile a program at its first replayed call (normally once the replay has run for a
+    tenth of the estimated compile time)."""
+    monkeypatch.setattr(native, "REPLAY_FRACTION", 0.0)
 
 
 def entries(jf):
@@ -167,13 +168,17 @@ def central(f, x, h=1e-6):
     return np.stack(cols, axis=-1)
 
 
+def small_loss(x):
+    return np.sum(np.tanh(x[:-1] * x[1:])) + np.log1p(np.sum(x ** 2))
+
+
 def test_grad_and_hessian_against_finite_differences(compile_at_once):
     x = np.random.default_rng(2).standard_normal(12)
-    jg, jh = fr.jit(fr.grad(loss)), fr.jit(fr.hessian(loss))
+    jg, jh = fr.jit(fr.grad(loss)), fr.jit(fr.hessian(small_loss))
     g, h = warm(jg, x), warm(jh, x)
     assert is_native(jg) and is_native(jh)
     np.testing.assert_allclose(g, central(loss, x), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(h, central(fr.grad(loss), x), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(h, central(fr.grad(small_loss), x), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(h, h.T, rtol=1e-12, atol=1e-12)
 
 
@@ -218,6 +223,20 @@ def test_unsupported_programs_stay_on_the_replay(compile_at_once, f, x, reason):
     for _ in range(3):
         np.testing.assert_array_equal(jf(x), f(x))
     assert not is_native(jf)
+
+
+def test_long_programs_stay_on_the_replay(compile_at_once):
+    def chain(x):
+        for _ in range(40):
+            x = np.tanh(np.sin(x) * 1.01) + 0.1
+        return np.sum(x)
+    jg = fr.jit(fr.grad(chain))
+    x = np.linspace(0, 1, 5)
+    program = jg.lower(x).program
+    assert native.unsupported(program) is None
+    assert native.source_of(program)[0].count("\n") > native.MAX_LINES
+    np.testing.assert_allclose(warm(jg, x), fr.grad(chain)(x), rtol=1e-14)
+    assert not is_native(jg)
 
 
 def test_without_numba_jit_replays(compile_at_once, monkeypatch):

@@ -16,8 +16,8 @@ C-library functions (slower in numba than NumPy's SIMD loops, see fusion.Templat
 arrays of at most FLOAT32_LIBM_SIZE elements, and contractions only while small (BLAS wins
 beyond). A program with anything else (another primitive, guards, integer or mixed float
 types) stays on the replay path. Compiling costs ~0.1-1 s, so a program is compiled only once
-its replay has run long enough to pay for that (REPLAY_BEFORE_COMPILE_S, estimated from its
-number of equations); its first native result is checked against the replay's.
+its replay has run for a tenth of its estimated compile time (REPLAY_FRACTION, estimated
+from its source's length: longer sources stay on the replay); its first native result is checked against the replay's.
 
 The differences from the replay: no NumPy RuntimeWarnings for invalid values, sums added in
 order rather than pairwise (within a few ulp of NumPy's times the number of terms), and
@@ -39,10 +39,14 @@ import numpy as np
 from frechet._src.ir import fusion, native_rules
 from frechet._src.ir.program import Program
 
-# Compiling a program takes ~0.1-1 s (measured); compiling once its replay has run for a
-# tenth of that bounds the loss for programs called a few times, and a program called often
-# recovers it quickly.
-REPLAY_BEFORE_COMPILE_S = 0.03
+# numba compiles these functions at ~25 ms per line of source (measured: 0.5 s for the 40
+# lines of a 200x200 Hessian, 3 s for 100 lines of small matrix products; most of it numba's
+# lowering, not LLVM's optimisation). Longer functions stay on the replay; a function is
+# compiled once its replay has run for REPLAY_FRACTION of its estimated compile time, which
+# bounds the loss for programs called a few times.
+COMPILE_S_PER_LINE = 0.025
+MAX_LINES = 100
+REPLAY_FRACTION = 0.1
 MAX_SIZE = fusion.PARALLEL_SIZE
 FLOAT32_LIBM_SIZE = 128
 MIN_EQNS = 3          # one or two equations: one NumPy call costs what a numba call does
@@ -87,8 +91,8 @@ def _size(v) -> int:
     return math.prod(v.spec.shape)
 
 
-# A value read twice is still computed inline, twice, when that costs at most this many
-# arithmetic operations (no function calls): cheaper than writing it and reading it back, and
+# A value read several times is still computed inline at each read when that costs at most
+# this many arithmetic operations in all (no function calls): cheaper than writing it and reading it back, and
 # no allocation (arrays over 128 KiB are fresh pages from the OS on every call).
 CHEAP_OPS = 8
 
@@ -136,7 +140,7 @@ def _materialised(program, rules, defn) -> set:
             cost[v] = cost.get(eqn.inputs[0], 0)
             continue
         c = _cost(eqn, rules, cost)
-        if v in out or v in repeated or (reads.get(v, 0) > 1 and c > CHEAP_OPS):
+        if v in out or v in repeated or (reads.get(v, 0) > 1 and reads[v] * c > CHEAP_OPS):
             out.add(v)
         else:
             cost[v] = c
@@ -213,8 +217,9 @@ class Writer:
         return name
 
 
-def _source(program: Program, dtype) -> tuple[str, dict]:
+def source_of(program: Program) -> tuple[str, dict]:
     """The kernel's source and the globals it reads (array constants, frozen by numba)."""
+    dtype = program.invars[0].spec.dtype
     rules = native_rules.table()
     w = Writer(program, rules, dtype)
     args = []
@@ -258,10 +263,10 @@ class Native:
 
     __slots__ = ("kernel", "program", "scalars", "source")
 
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, source=None):
         dtype = program.invars[0].spec.dtype
         self.program = program
-        self.source, env = _source(program, dtype)
+        self.source, env = source or source_of(program)
         self.kernel = _compile(self.source, env, dtype)
         # numba returns 0-d values as Python scalars; NumPy's (the replay's) are typed
         self.scalars = {k: s.dtype.type for k, s in enumerate(program.out_specs) if not s.shape}
@@ -344,17 +349,24 @@ def _agrees(got, want) -> bool:
 
 def attach(entry) -> None:
     """Let a compiled jit trace (api/jit.py's Compiled) switch to one native function once its
-    replay has run REPLAY_BEFORE_COMPILE_S (estimated); nothing when it cannot."""
+    replay has run for REPLAY_FRACTION of the function's estimated compile time; nothing when
+    it cannot be one or would take too long to compile."""
     program = entry.program
-    if not fusion.available() or unsupported(program, entry.guards) is not None:
+    if (len(program.eqns) > 4 * MAX_LINES or not fusion.available()
+            or unsupported(program, entry.guards) is not None):
+        return
+    source = source_of(program)
+    lines = source[0].count("\n")
+    if lines > MAX_LINES:
         return
     replay = entry.run
     spent = [0.0]
+    before = REPLAY_FRACTION * COMPILE_S_PER_LINE * lines
 
     def timed(*xs):
-        if spent[0] >= REPLAY_BEFORE_COMPILE_S:
+        if spent[0] >= before:
             spent[0] = -math.inf          # once: other threads meanwhile keep replaying
-            return _promote(entry, replay, xs)
+            return _promote(entry, replay, xs, source)
         t0 = time.perf_counter()
         out = replay(*xs)
         spent[0] += time.perf_counter() - t0
@@ -362,13 +374,13 @@ def attach(entry) -> None:
     entry.run = timed
 
 
-def _promote(entry, replay, xs):
+def _promote(entry, replay, xs, source):
     """Compile, check the first native result against the replay's, and switch."""
     want = replay(*xs)
     entry.run = replay
     with _LOCK:
         try:
-            native = Native(entry.program)
+            native = Native(entry.program, source)
             got = native.run(*xs)
         except Exception as e:  # noqa: BLE001  (the replay goes on; only a bug warns)
             if not fusion.numba_failed(e):
