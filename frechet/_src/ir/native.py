@@ -15,9 +15,10 @@ at most fusion.PARALLEL_SIZE elements (beyond, fusion's parallel loops are faste
 C-library functions (slower in numba than NumPy's SIMD loops, see fusion.Template) only on
 arrays of at most FLOAT32_LIBM_SIZE elements, and contractions only while small (BLAS wins
 beyond). A program with anything else (another primitive, guards, integer or mixed float
-types) stays on the replay path. Compiling costs ~0.1-1 s, so a program is compiled only once
-its replay has run for a tenth of its estimated compile time (REPLAY_FRACTION, estimated
-from its source's length: longer sources stay on the replay); its first native result is checked against the replay's.
+types) stays on the replay path. Compiling takes ~25 ms per line of the function, so a program
+is compiled only once its replay has run for a tenth of that (REPLAY_FRACTION), and one whose
+function would be longer than MAX_LINES stays on the replay; the first native result is
+checked against the replay's.
 
 The differences from the replay: no NumPy RuntimeWarnings for invalid values, sums added in
 order rather than pairwise (within a few ulp of NumPy's times the number of terms), and
@@ -68,6 +69,8 @@ def unsupported(program: Program, guards=()) -> str | None:
     for c in program.consts:
         if type(c) is not np.ndarray and not isinstance(c, np.generic):
             return f"it holds a constant of type {type(c).__name__}"
+    if any(s.dtype not in (dtype, _BOOL) for s in program.out_specs):
+        return "it has an output of another dtype"
     rules = native_rules.table()
     for eqn in program.eqns:
         rule = rules.get(eqn.primitive)
@@ -92,8 +95,9 @@ def _size(v) -> int:
 
 
 # A value read several times is still computed inline at each read when that costs at most
-# this many arithmetic operations in all (no function calls): cheaper than writing it and reading it back, and
-# no allocation (arrays over 128 KiB are fresh pages from the OS on every call).
+# this many arithmetic operations in all (no function calls): cheaper than writing it and
+# reading it back, and no allocation (arrays over 128 KiB are fresh pages from the OS on every
+# call).
 CHEAP_OPS = 8
 
 

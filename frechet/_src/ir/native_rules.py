@@ -292,6 +292,7 @@ def table() -> dict:
         getitem_p: GetItem(),
         index_add_p: Update(add=True),
         index_set_p: Update(add=False),
+        # from +0.0, as NumPy's sums start: a sum of negative zeros is +0.0
         reduce_sum_p: Reduction("_T(0.0)", "{0} + {1}"),
         reduce_max_p: Reduction("_T(-np.inf)", "_maximum({0}, {1})"),
         reduce_min_p: Reduction("_T(np.inf)", "_minimum({0}, {1})"),
