@@ -193,7 +193,9 @@ class jit:
       max_traces: traces kept per key (different branches taken) before running eagerly.
         At most `frechet.config.jit_cache_size` keys are kept (least recently used dropped).
       fuse: compile runs of elementwise operations on large arrays into single loops with numba
-        (installed by `pip install frechet[fast]`); ignored when numba is missing.
+        (installed by `pip install frechet[fast]`), and a whole program over small float
+        arrays into one numba function once it has been called for a while (ir/native.py);
+        ignored when numba is missing.
 
     Note: a Python scalar argument is traced (not baked in) and stays weakly typed (NEP 50),
     so jit(f)(x32, 0.5) keeps float32 like f(x32, 0.5); arithmetic among such scalars inside

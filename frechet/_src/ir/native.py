@@ -359,7 +359,11 @@ def attach(entry) -> None:
     if (len(program.eqns) > 4 * MAX_LINES or not fusion.available()
             or unsupported(program, entry.guards) is not None):
         return
-    source = source_of(program)
+    try:
+        source = source_of(program)
+    except Exception as e:  # noqa: BLE001  (a bug here must not stop the replay)
+        _report(f"could not be written ({type(e).__name__}: {e})")
+        return
     lines = source[0].count("\n")
     if lines > MAX_LINES:
         return
