@@ -257,9 +257,11 @@ def test_without_numba_jit_replays(compile_at_once, monkeypatch):
 def test_compiles_only_after_the_replay_has_run_a_while():
     jf = fr.jit(fr.grad(loss))
     x = np.linspace(-1, 1, 7)
-    for _ in range(5):
+    for _ in range(native.REPLAYS_BEFORE_COMPILE):      # the trace, then the replays
         jf(x)
     assert not is_native(jf)
+    np.testing.assert_allclose(jf(x), fr.grad(loss)(x), rtol=1e-14)
+    assert is_native(jf)
 
 
 def test_a_wrong_rule_is_caught_by_the_first_check(compile_at_once, monkeypatch):

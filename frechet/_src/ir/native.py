@@ -16,9 +16,9 @@ C-library functions (slower in numba than NumPy's SIMD loops, see fusion.Templat
 arrays of at most FLOAT32_LIBM_SIZE elements, and contractions only while small (BLAS wins
 beyond). A program with anything else (another primitive, guards, integer or mixed float
 types) stays on the replay path. Compiling takes ~25 ms per line of the function, so a program
-is compiled only once its replay has run for a tenth of that (REPLAY_FRACTION), and one whose
-function would be longer than MAX_LINES stays on the replay; the first native result is
-checked against the replay's.
+is compiled only once its replay has run for a tenth of that (REPLAY_FRACTION) or ten times,
+and one whose function would be longer than MAX_LINES stays on the replay; the first native
+result is checked against the replay's.
 
 The differences from the replay: no NumPy RuntimeWarnings for invalid values, sums added in
 order rather than pairwise (within a few ulp of NumPy's times the number of terms), and
@@ -48,6 +48,10 @@ from frechet._src.ir.program import Program
 COMPILE_S_PER_LINE = 0.025
 MAX_LINES = 100
 REPLAY_FRACTION = 0.1
+# ... or at its tenth replay: a function called ten times is usually in a loop (training,
+# a benchmark), where the compile time, paid once (as JAX pays its own at the first call),
+# is soon recovered.
+REPLAYS_BEFORE_COMPILE = 10
 MAX_SIZE = fusion.PARALLEL_SIZE
 FLOAT32_LIBM_SIZE = 128
 MIN_EQNS = 3          # one or two equations: one NumPy call costs what a numba call does
@@ -353,8 +357,9 @@ def _agrees(got, want) -> bool:
 
 def attach(entry) -> None:
     """Let a compiled jit trace (api/jit.py's Compiled) switch to one native function once its
-    replay has run for REPLAY_FRACTION of the function's estimated compile time; nothing when
-    it cannot be one or would take too long to compile."""
+    replay has run for REPLAY_FRACTION of the function's estimated compile time, or at its
+    REPLAYS_BEFORE_COMPILE-th replay; nothing when it cannot be one or would take too long to
+    compile."""
     program = entry.program
     if (len(program.eqns) > 4 * MAX_LINES or not fusion.available()
             or unsupported(program, entry.guards) is not None):
@@ -368,12 +373,13 @@ def attach(entry) -> None:
     if lines > MAX_LINES:
         return
     replay = entry.run
-    spent = [0.0]
+    spent, calls = [0.0], [0]
     before = REPLAY_FRACTION * COMPILE_S_PER_LINE * lines
 
     def timed(*xs):
-        if spent[0] >= before:
-            spent[0] = -math.inf          # once: other threads meanwhile keep replaying
+        calls[0] += 1
+        if spent[0] >= before or calls[0] == REPLAYS_BEFORE_COMPILE:
+            spent[0], calls[0] = -math.inf, -math.inf   # once: other threads keep replaying
             return _promote(entry, replay, xs, source)
         t0 = time.perf_counter()
         out = replay(*xs)
