@@ -69,6 +69,8 @@ FORMS = {
     "comparisons": lambda x: (x > 0.1, np.where(x < 0, -x, x ** 3), np.maximum(x, 0.2)),
     "matmul": lambda x: _nd(x)[0] @ _nd(x)[1].T + x[:4] @ _nd(x)[2] @ _nd(x)[1].T,
     "scalar out": lambda x: np.sum(np.sin(x) * x) + np.max(x),
+    "constant and input outputs": lambda x: (np.sin(x) * 2.0 + x, np.ones(3, x.dtype),
+                                             np.arange(3.0).astype(x.dtype), x),
     "index update": lambda x: _updated(x),
     "index add (a getitem's transpose)": lambda x: fr.grad(
         lambda y: np.sum(np.sin(y[2:40:3]) * y[-13:]) + np.sum(_nd(y)[1, :, 2] ** 2))(x),

@@ -244,23 +244,22 @@ def source_of(program: Program) -> tuple[str, dict]:
             w.env[f"c{k}"] = np.ascontiguousarray(c)
             w.names[v] = f"c{k}"
     w.lines.insert(0, f"def kernel({', '.join(args)}):")
-    for v in _ordered(program, _materialised(program, rules, w.defn), w.defn):
-        w.materialise(v)
+    materialised = _materialised(program, rules, w.defn)
+    for v in (v for e in program.eqns for v in e.outputs if v in materialised):
+        w.materialise(v)        # in program order: what each reads is written before it
     outs = []
     for v, spec in zip(program.outvars, program.out_specs):
         if v is None:
             kind = "np.bool_" if spec.dtype == _BOOL else "_T"
             outs.append(f"np.zeros({spec.shape}, {kind})" if spec.shape else f"{kind}(0)")
-        elif v in w.defn:
+        elif v in w.defn or not v.spec.shape:
             outs.append(w.names[v])
+        elif v in w.literals:
+            outs.append(f"np.full({v.spec.shape}, {w.names[v]})")
         else:       # an input or a constant: a fresh array, as the replay's .copy()
-            outs.append(f"{w.names[v]}.copy()" if v.spec.shape else w.names[v])
+            outs.append(f"{w.names[v]}.copy()")
     w.line(f"return ({', '.join(outs)},)")
     return "\n".join(w.lines), w.env
-
-
-def _ordered(program, materialised, defn) -> list:
-    return [v for e in program.eqns for v in e.outputs if v in materialised]
 
 
 class Native:
