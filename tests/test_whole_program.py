@@ -319,3 +319,26 @@ def test_programs_differing_only_in_constants_do_not_share_kernels(compile_at_on
         assert is_native(jf)
         np.testing.assert_array_equal(results[-1], np.sin(x * c) + c * x)
     assert not np.array_equal(*results)
+
+
+def test_strided_and_fortran_inputs(compile_at_once):
+    f = lambda x: np.tanh(x.T * 2.0) + np.sum(x, axis=1)
+    jf = fr.jit(f)
+    x = np.random.default_rng(3).standard_normal((12, 8))
+    warm(jf, x)
+    assert is_native(jf)
+    for y in (x[::-1], np.asfortranarray(x), x.copy()[:, :]):
+        assert_close(jf(y), f(y))
+
+
+def test_threads_share_a_promoting_function(compile_at_once):
+    import concurrent.futures
+
+    jf = fr.jit(fr.grad(loss))
+    xs = [np.linspace(-1, 1, 7) * k for k in range(1, 9)]
+    jf(xs[0])
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(jf, xs * 5))
+    for g, x in zip(got, xs * 5):
+        np.testing.assert_allclose(g, fr.grad(loss)(x), rtol=1e-13, atol=1e-13)
+    assert is_native(jf)
