@@ -6,8 +6,9 @@ function of loop nests, XLA-style: each computed value is either written to memo
 (*materialised*) or computed inside the loop of the value that reads it, at the index it reads
 (native_rules.py: index maps cost index arithmetic, elementwise equations are scalar
 statements). A value is materialised when it is an output or a reduction, or when reading it
-inline would compute it more than once: read by two equations, read through a broadcast that
-repeats it, or an operand of a contraction.
+inline would compute it more than once: read through a broadcast that repeats it, an operand
+of a contraction, or read by several equations (unless it is a few arithmetic operations,
+CHEAP_OPS, which are recomputed: cheaper than an array written and read back).
 
 When it is used follows fusion's rule (fusion.py): numba usable (`fusion.available()`, which
 FRECHET_FUSION=0 turns off), jit's `fuse` on, and sizes where it pays (measured): every array
