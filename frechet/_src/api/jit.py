@@ -46,6 +46,7 @@ from frechet._src.core.spec import spec_of
 from frechet._src.core.trace import Tracer
 from frechet._src.errors import RetracingWarning
 from frechet._src.interpreters.staging import StagedTracer, StagingTrace, stage
+from frechet._src.ir import native
 from frechet._src.ir.codegen import GuardFailed, emit
 from frechet._src.ir.program import Eqn, Program, evaluate
 from frechet._src.ir.simplify import simplify
@@ -212,7 +213,9 @@ class jit:
       max_traces: traces kept per key (different branches taken) before running eagerly.
         At most `frechet.config.jit_cache_size` keys are kept (least recently used dropped).
       fuse: compile runs of elementwise operations on large arrays into single loops with numba
-        (installed by `pip install frechet[fast]`); ignored when numba is missing.
+        (installed by `pip install frechet[fast]`), and a whole program over small float
+        arrays into one numba function once it has been called for a while (ir/native.py);
+        ignored when numba is missing.
 
     Note: a Python scalar argument is traced (not baked in) and stays weakly typed (NEP 50),
     so jit(f)(x32, 0.5) keeps float32 like f(x32, 0.5); arithmetic among such scalars inside
@@ -381,9 +384,12 @@ class jit:
         if hidden and not lowering:     # not kept (see _miss): nothing to compile
             return Compiled(None, None, program, tt.guards, out_tree, hidden), values
         program, guards = simplify(_copied(program, {}), tt.guards)
-        run, source = emit(program, guards, fuse=self.fuse,
-                           like=next((x for x in leaves if backend.is_foreign(x)), None))
-        return Compiled(run, source, program, guards, out_tree, hidden), values
+        like = next((x for x in leaves if backend.is_foreign(x)), None)
+        run, source = emit(program, guards, fuse=self.fuse, like=like)
+        entry = Compiled(run, source, program, guards, out_tree, hidden)
+        if self.fuse and like is None:  # small NumPy arrays: one native function once reused
+            native.attach(entry)        # (ir/native.py)
+        return entry, values
 
     def _traced_call(self, args, kwargs, nums, leaves, treedef):
         current = _trace.current()
