@@ -22,7 +22,7 @@ from frechet._src.ir import fusion
 # Elementwise primitives without a fusion template (fusion never needs them: a boolean
 # result ends a float run), as scalar expressions of the same form.
 EXTRA_TEMPLATES = {"isfinite": "np.isfinite({0})", "isnan": "np.isnan({0})",
-                   "isinf": "np.isinf({0})"}
+                   "isinf": "np.isinf({0})"}     # (elementwise.py registers them)
 
 
 class Rule:
@@ -259,44 +259,17 @@ class Contraction(Rule):
         return acc
 
 
-_TABLE: dict = {}
+# Primitive -> Rule, filled by the primitive families next to their other rules (defrule),
+# as fusion's templates are; elementwise primitives with a fusion template need no entry.
+RULES: dict = {}
+
+
+def defrule(prim, rule: Rule) -> None:
+    RULES[prim] = rule
 
 
 def table() -> dict:
-    """Primitive -> Rule, built on first use."""
-    if _TABLE:
-        return _TABLE
-    from frechet._src.interpreters.ad import add_any_p
-    from frechet._src.prims.contractions import einsum_p
-    from frechet._src.prims.elementwise import P
-    from frechet._src.prims.indexing import getitem_p, index_add_p, index_set_p
-    from frechet._src.prims.reductions import reduce_max_p, reduce_min_p
-    from frechet._src.prims.shape import (
-        broadcast_in_dim_p,
-        convert_element_type_p,
-        reduce_sum_p,
-        reshape_p,
-        stop_gradient_p,
-        transpose_p,
-    )
-
+    """Primitive -> Rule: fusion's templates as elementwise rules, then RULES."""
     rules = {p: Elementwise(t.expr) for p, t in fusion.TEMPLATE.items()}
-    rules.update({P[name]: Elementwise(expr) for name, expr in EXTRA_TEMPLATES.items()})
-    rules.update({
-        add_any_p: Elementwise("({0} + {1})"),
-        convert_element_type_p: Convert(),
-        stop_gradient_p: Identity(),
-        broadcast_in_dim_p: Broadcast(),
-        transpose_p: Transpose(),
-        reshape_p: Reshape(),
-        getitem_p: GetItem(),
-        index_add_p: Update(add=True),
-        index_set_p: Update(add=False),
-        # from +0.0, as NumPy's sums start: a sum of negative zeros is +0.0
-        reduce_sum_p: Reduction("_T(0.0)", "{0} + {1}"),
-        reduce_max_p: Reduction("_T(-np.inf)", "_maximum({0}, {1})"),
-        reduce_min_p: Reduction("_T(np.inf)", "_minimum({0}, {1})"),
-        einsum_p: Contraction(),
-    })
-    _TABLE.update(rules)
-    return _TABLE
+    rules.update(RULES)
+    return rules

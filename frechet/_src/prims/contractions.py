@@ -18,7 +18,7 @@ from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.ad import add_tangents, is_undefined
 from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import rules as enc
-from frechet._src.ir import buffers, fusion, scalar_loops
+from frechet._src.ir import buffers, fusion, native_rules, scalar_loops
 from frechet._src.prims.rules import cauchy
 from frechet._src.prims.shape import broadcast_in_dim_p
 
@@ -273,3 +273,5 @@ def _out_form(eqn):
 buffers.OUT_FORM[einsum_p] = _out_form
 fusion.BLAS.add(einsum_p)
 scalar_loops.CONTRACTIONS[einsum_p] = parse
+
+native_rules.defrule(einsum_p, native_rules.Contraction())     # whole-program native code

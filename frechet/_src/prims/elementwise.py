@@ -26,7 +26,7 @@ from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.interpreters.enclosure import rules as enc
 from frechet._src.interpreters.jet import taylor_from_jvp
-from frechet._src.ir import codegen, fusion
+from frechet._src.ir import codegen, fusion, native_rules
 from frechet._src.prims import taylor_rules
 from frechet._src.prims.rules import (
     defbilinear,
@@ -621,3 +621,6 @@ def _torch_frexp(x):
 P["divmod"].array_api = lambda xp: lambda x, y: [xp.floor_divide(x, y), xp.remainder(x, y)]
 P["modf"].array_api = _modf_xp
 defbackend(P["frexp"], torch=_torch_frexp)
+
+for _name, _expr in native_rules.EXTRA_TEMPLATES.items():       # whole-program native code
+    native_rules.defrule(P[_name], native_rules.Elementwise(_expr))

@@ -21,7 +21,7 @@ from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import with_batch_axis
 from frechet._src.interpreters.enclosure import rules as enc
-from frechet._src.ir import codegen, scalar_loops
+from frechet._src.ir import codegen, native_rules, scalar_loops
 from frechet._src.prims.elementwise import UFUNC_PRIMS
 from frechet._src.prims.rules import deflinear
 from frechet._src.prims.shape import broadcast_in_dim_p, reshape, select_p, transpose
@@ -333,3 +333,7 @@ getitem_p.array_api = _getitem_xp
 index_set_p.array_api = _index_set_xp
 index_add_p.array_api = _index_add_xp
 defbackend(index_add_p, torch=_torch_index_add, cupy=_cupy_index_add)
+
+native_rules.defrule(getitem_p, native_rules.GetItem())        # whole-program native code
+native_rules.defrule(index_add_p, native_rules.Update(add=True))
+native_rules.defrule(index_set_p, native_rules.Update(add=False))

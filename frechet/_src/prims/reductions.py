@@ -15,7 +15,7 @@ from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec
 from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import rules as enc
-from frechet._src.ir import scalar_loops
+from frechet._src.ir import native_rules, scalar_loops
 from frechet._src.prims import elementwise as ew
 from frechet._src.prims.contractions import einsum_p
 from frechet._src.prims.elementwise import const
@@ -317,3 +317,7 @@ def _torch_cum(name):
 
 defbackend(cummax_p, torch=_torch_cum("cummax"))
 defbackend(cummin_p, torch=_torch_cum("cummin"))
+
+# whole-program native code (ir/native.py): loops from the identity, NaN and -0.0 as NumPy's
+native_rules.defrule(reduce_max_p, native_rules.Reduction("_T(-np.inf)", "_maximum({0}, {1})"))
+native_rules.defrule(reduce_min_p, native_rules.Reduction("_T(np.inf)", "_minimum({0}, {1})"))

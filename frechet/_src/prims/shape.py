@@ -20,7 +20,7 @@ from frechet._src.interpreters.batching import broadcast_batched
 from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.interpreters.enclosure import rules as enc
-from frechet._src.ir import codegen, fusion, scalar_loops
+from frechet._src.ir import codegen, fusion, native_rules, scalar_loops
 from frechet._src.prims.rules import deflinear, defvectorized, taylor_by_jvp
 
 
@@ -360,3 +360,12 @@ transpose_p.array_api = lambda xp: lambda x, *, permutation: xp.permute_dims(x, 
 concatenate_p.array_api = lambda xp: lambda *xs, axis: xp.concat(xs, axis=axis)
 select_p.array_api = lambda xp: xp.where
 stop_gradient_p.array_api = lambda xp: stop_gradient_p.impl
+
+# whole-program native code (ir/native.py): index arithmetic, and the sum as a loop from +0.0,
+# as NumPy's sums start (a sum of negative zeros is +0.0)
+for _p, _rule in ((convert_element_type_p, native_rules.Convert()),
+                  (stop_gradient_p, native_rules.Identity()),
+                  (broadcast_in_dim_p, native_rules.Broadcast()),
+                  (transpose_p, native_rules.Transpose()), (reshape_p, native_rules.Reshape()),
+                  (reduce_sum_p, native_rules.Reduction("_T(0.0)", "{0} + {1}"))):
+    native_rules.defrule(_p, _rule)
