@@ -280,14 +280,8 @@ SIGNED_ZEROS = {
 }
 
 
-_MINUS_ZERO_BUG = pytest.mark.xfail(
-    strict=True, reason="bug (generic path, shown by tape off): y + (-0.0) for an array y "
-    "holding -0.0 gives +0.0 (NumPy: -0.0 + -0.0 = -0.0); 1 / it is then +inf, not -inf")
-
-
 @pytest.mark.parametrize("name, on", [
-    pytest.param(name, on, marks=_MINUS_ZERO_BUG if not on and "plus" in name else ())
-    for name in SIGNED_ZEROS for on in (True, False)])
+    (name, on) for name in SIGNED_ZEROS for on in (True, False)])
 def test_signed_zeros_bitwise_as_numpy(name, on):
     x = np.array([1.0, -1.0])
     f = SIGNED_ZEROS[name]
@@ -576,11 +570,21 @@ def test_repeated_fancy_index_iadd(on):
     np.testing.assert_array_equal(g, [0.0, 1.0, 0.0])
 
 
-@pytest.mark.parametrize("on", [
-    pytest.param(on, marks=pytest.mark.xfail(
-        strict=True, reason="bug (generic path, tape on and off): y[0] = 1j on a traced "
-        "float64 array drops the imaginary part silently; NumPy raises TypeError"))
-    for on in (True, False)])
+@pytest.mark.parametrize("on", [True, False])
+def test_complex_array_write_warns_as_numpy(on):
+    def f(x):
+        y = x * 2.0
+        y[0:2] = np.array([1j, 2j])
+        return np.sum(y)
+    with pytest.warns(np.exceptions.ComplexWarning):
+        want = f(np.ones(3))
+    with tape(on), pytest.warns(np.exceptions.ComplexWarning):
+        v, g = fr.value_and_grad(f)(np.ones(3))
+    assert v == want
+    np.testing.assert_array_equal(g, [0.0, 0.0, 2.0])
+
+
+@pytest.mark.parametrize("on", [True, False])
 def test_complex_item_write_raises_as_numpy(on):
     def f(x):
         y = x * 2.0

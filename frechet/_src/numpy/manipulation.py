@@ -21,6 +21,7 @@ from frechet._src.numpy.base import (
 )
 from frechet._src.prims import indexing as ix
 from frechet._src.prims import shape as S
+from frechet._src.warn import warn
 
 
 def _nd(x):
@@ -324,6 +325,11 @@ def setitem(x, idx, value):
     """The value of x with x[idx] = value (a new value; the caller rebinds)."""
     if isinstance(value, (list, tuple)):    # [traced, 0.0]: stacked as np.array would
         value = asarray(value)
+    if type(value) is complex and x.dtype.kind != "c":     # as NumPy refuses it
+        raise TypeError(f"{'float' if x.dtype.kind == 'f' else 'int'}() argument must be a "
+                        "string or a real number, not 'complex'")
+    if np.dtype(getattr(value, "dtype", np.float64)).kind == "c" and x.dtype.kind != "c":
+        warn("Casting complex values to real discards the imaginary part", np.exceptions.ComplexWarning)
     idx = normalize_index(idx, shape_of(x))
     index, arrays = ix.encode(idx)
     target = ix._result_shape(tuple(shape_of(x)), index, tuple(np.shape(a) for a in arrays))

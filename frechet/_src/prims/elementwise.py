@@ -88,6 +88,8 @@ def full(shape, value, dtype):
     if isinstance(value, np.ndarray) and value.ndim:     # an array broadcast to the shape
         return np.broadcast_to(np.asarray(value, dtype=dtype), shape)
     key = (shape, value, dtype)
+    if not value:       # -0.0 == 0.0 (and hash alike): the sign of a zero is part of the key
+        key += (str(value),)
     try:
         return _CONSTS[key]
     except KeyError:
