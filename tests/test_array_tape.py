@@ -665,12 +665,7 @@ def _same_shape_constant_written(x):
     return np.sum(z)
 
 
-@pytest.mark.parametrize("on", [
-    pytest.param(on, marks=pytest.mark.xfail(
-        strict=True, reason="bug (generic path; the array tape copies its constants): a constant of the traced "
-        "operand's own shape, written after z = x * c (c[...] = 50), changes the derivative "
-        "of z (it is held by reference as the factor)"))
-    for on in (False,)] + [True])
+@pytest.mark.parametrize("on", [True, False])
 def test_same_shape_constant_written_after_use(on):
     with tape(on):
         g = fr.grad(_same_shape_constant_written)(X)

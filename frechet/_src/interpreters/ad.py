@@ -166,6 +166,11 @@ array_out = None            # (trace, primal, staged tangent) -> tracer
 takes_array = None          # (value) -> bool
 
 
+# Constant factors up to this many elements are copied when kept (a copy costs less than the
+# operation's overhead); larger ones are kept as they are, see docs/reliability.md.
+_SMALL_CONSTANT = 4096
+
+
 class JVPTrace(Trace):
     """Carries (primal, tangent) pairs. `rule_trace` is where rules run: the parent for
     forward mode, a partial-evaluating staging trace for linearization. `tape` holds the
@@ -306,6 +311,8 @@ class JVPTrace(Trace):
         f = prim.jvp_by_constant(i, c)
         if f is NotImplemented:
             return f
+        if f is c and c.size <= _SMALL_CONSTANT:    # the caller's array, kept as the factor:
+            f = c.copy()        # a later write into it must not reach the derivative
         p = a.primal
         pair = (p, c) if i == 0 else (c, p)
         ans = prim.bind(*pair) if type(p) not in NATIVE else prim.impl(*pair)
