@@ -260,11 +260,13 @@ class ArrayTape(Tape):
     def __init__(self, trace):
         Tape.__init__(self, trace)
         self.thread = _ident()
-        self.lock = threading.RLock()
+        self.lock = threading.Lock()
 
     def staged(self, slot: int):
         with self.lock:     # another thread's generic code may read a slot (and close a stretch)
             return Tape.staged(self, slot)
+
+    _staged = Tape.staged   # (closing, with the lock held)
 
     def spec(self, slot: int) -> ArraySpec:
         if slot < 0:
@@ -419,8 +421,8 @@ def _operator(rule, name, swap=False):
     swap)` computes it from o's value c and slot b (None: a constant), or returns None for the
     generic operator of Tracer (`name`), which also takes operands the tape does not."""
     def op(self, o):
-        tape = _tape(self)
-        if tape is not None:
+        tape = self._trace.atape
+        if tape is not None and tape.thread == _ident() and _current() is not EVAL:
             got = _operand(self._trace, tape, o)
             if got is not None:
                 c, b = got
@@ -538,8 +540,8 @@ def _neg(self):
 def _unary(self, ufunc):
     """ufunc(self) for a smooth unary ufunc with an array rule; None where there is none."""
     d = UNARY.get(ufunc)
-    tape = _tape(self)
-    if d is None or tape is None:
+    tape = self._trace.atape
+    if d is None or tape is None or tape.thread != _ident() or _current() is EVAL:
         return
     x = self.primal
     ans = ufunc(x)
@@ -620,7 +622,18 @@ def _generic_ufunc(self, ufunc, method, *inputs, **kwargs):
     return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)    # the front end's
 
 
-ArrayTracer.__array_ufunc__ = ufunc_method(_unary_ufunc, BINARY, _generic_ufunc)
+_ufunc_method = ufunc_method(_unary_ufunc, BINARY, _generic_ufunc)
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if len(inputs) == 1 and method == "__call__" and not kwargs:    # np.tanh(x): the common case
+        r = _unary(self, ufunc)
+        if r is not None:
+            return r
+    return _ufunc_method(self, ufunc, method, *inputs, **kwargs)
+
+
+ArrayTracer.__array_ufunc__ = _array_ufunc
 
 
 # ---- the tape's primitives ------------------------------------------------------------------

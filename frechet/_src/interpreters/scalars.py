@@ -194,6 +194,8 @@ class Tape:
             seg.staged = seg.eqn = None
         self.inputs = self.segments = self.bases = self.entries = None
 
+    _staged = staged        # what closing a stretch reads its inputs with (ArrayTape: unlocked)
+
     def spec(self, slot: int) -> ArraySpec:
         return SPEC
 
@@ -209,7 +211,7 @@ class Tape:
         seg = self.segment_type(base, entries, ext)
         self.entries = []
         self.base = base + len(entries)
-        ins = tuple(self.staged(e).var for e in ext)
+        ins = tuple(self._staged(e).var for e in ext)
         seg.eqn = Eqn(self.primitive, ins, (), {"tape": seg}, None)
         self.trace.rule_trace.eqns.append(seg.eqn)
         self.segments.append(seg)
