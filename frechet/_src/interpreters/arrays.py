@@ -121,6 +121,8 @@ class Sum(_Map):
         return np.sum(t, axis=tuple(range(t.ndim - len(self.c), t.ndim)))
 
     def pull(self, g):
+        if type(g) is _float64 or (type(g) is _ndarray and not g.ndim):
+            return np.full(self.c, g)       # (the common case, cheaper than a broadcast)
         shape = np.shape(g)
         return np.broadcast_to(np.reshape(g, shape + (1,) * len(self.c)), shape + self.c)
 
@@ -131,7 +133,7 @@ def _times(f, t):
     return t / f.c if tf is Div else (-(t * f.c) if tf is Neg else t * f)
 
 
-def _apply(f, t, shape, spec):
+def _apply(f, t, shape, out):
     """The factor f applied to the tangent t of an input of `shape` (None: the output's)."""
     tf = type(f)
     if tf is Right or tf is Left or tf is Sum:
@@ -140,13 +142,13 @@ def _apply(f, t, shape, spec):
         return _times(f, t)
     nb = t.ndim - len(shape)
     if nb:                     # align a batched tangent with the output's axes
-        t = t.reshape(t.shape[:nb] + (1,) * (len(spec.shape) - len(shape)) + shape)
+        t = t.reshape(t.shape[:nb] + (1,) * (len(out) - len(shape)) + shape)
     r = _times(f, t)
-    full = t.shape[:nb] + spec.shape
+    full = t.shape[:nb] + out
     return r if r.shape == full else np.broadcast_to(r, full)
 
 
-def _pull(f, g, shape, spec):
+def _pull(f, g, shape, out):
     """The transpose of _apply: g's contribution to the cotangent of the input."""
     tf = type(f)
     if tf is Right or tf is Left or tf is Sum:
@@ -154,8 +156,8 @@ def _pull(f, g, shape, spec):
     r = g / f.c if tf is Div else ((-g) * f.c if tf is Neg else g * f)
     if shape is None:
         return r
-    nb = g.ndim - len(spec.shape)
-    lead = len(spec.shape) - len(shape)
+    nb = g.ndim - len(out)
+    lead = len(out) - len(shape)
     if r.shape != g.shape:
         r = np.broadcast_to(r, g.shape)
     if lead:
@@ -164,12 +166,26 @@ def _pull(f, g, shape, spec):
     return np.sum(r, axis=ones, keepdims=True) if ones else r
 
 
+def _accumulate(x, c, theirs):
+    """x + c in the reverse sweep, where c is what _pull made: an array without a base is one
+    the sweep made itself, so a later contribution is added into it in place, unless it is one
+    of the cotangents the caller passed (`theirs`, by id); views, traced values and batched
+    ones get a new sum."""
+    if x is None:
+        return c
+    if type(x) is _ndarray and x.base is None and type(c) is _ndarray and \
+            x.shape == c.shape and id(x) not in theirs:
+        x += c
+        return x
+    return x + c
+
+
 def _sum(x, y):
     return y if x is None else (x if y is None else x + y)
 
 
 class ArraySegment(Segment):
-    """A closed stretch of an array tape; entries (a, fa, b, fb, spec, shape_a, shape_b), and
+    """A closed stretch of an array tape; entries (a, fa, b, fb, shape, shape_a, shape_b), and
     the specs of the slots before it that it reads (`ext_specs`)."""
 
     __slots__ = ("ext_specs",)
@@ -181,7 +197,7 @@ class ArraySegment(Segment):
         return (_segment, (self.base, self.entries, self.ext, self.outs, self.ext_specs))
 
     def spec(self, slot):
-        return self.entries[slot - self.base][4]
+        return _spec(self.entries[slot - self.base][4])
 
     def private(self):
         """Copy the residual arrays, each once, so that no one else can change them (the
@@ -198,20 +214,20 @@ class ArraySegment(Segment):
             if type(f) in (Right, Left, Div, Neg, Sum):
                 return type(f)(own(f.c))
             return f
-        self.entries = [(a, own(fa), b, own(fb), spec, sa, sb)
-                        for a, fa, b, fb, spec, sa, sb in self.entries]
+        self.entries = [(a, own(fa), b, own(fb), out, sa, sb)
+                        for a, fa, b, fb, out, sa, sb in self.entries]
 
     def forward(self, tangents):
         base = self.base
         env = dict(zip(self.ext, tangents))
         t: list = [None] * len(self.entries)
-        for k, (a, fa, b, fb, spec, sa, sb) in enumerate(self.entries):
+        for k, (a, fa, b, fb, out, sa, sb) in enumerate(self.entries):
             ta = t[a - base] if a >= base else env[a]
-            v = None if ta is None else _apply(fa, ta, sa, spec)
+            v = None if ta is None else _apply(fa, ta, sa, out)
             if b is not None:
                 tb = t[b - base] if b >= base else env[b]
                 if tb is not None:
-                    v = _sum(v, _apply(fb, tb, sb, spec))
+                    v = _sum(v, _apply(fb, tb, sb, out))
             t[k] = v
         return [t[s - base] for s in self.outs]
 
@@ -222,24 +238,25 @@ class ArraySegment(Segment):
         for s, c in zip(self.outs, cts):
             if c is not None:
                 adj[s - base] = _sum(adj[s - base], c)
+        theirs = {id(c) for c in cts}
         ext: dict = {}
         for k in range(len(entries) - 1, -1, -1):
             g = adj[k]
             if g is None:
                 continue
             adj[k] = None
-            a, fa, b, fb, spec, sa, sb = entries[k]
-            c = _pull(fa, g, sa, spec)
+            a, fa, b, fb, out, sa, sb = entries[k]
+            c = _pull(fa, g, sa, out)
             if a >= base:
-                adj[a - base] = _sum(adj[a - base], c)
+                adj[a - base] = _accumulate(adj[a - base], c, theirs)
             else:
-                ext[a] = _sum(ext.get(a), c)
+                ext[a] = _accumulate(ext.get(a), c, theirs)
             if b is not None:
-                c = _pull(fb, g, sb, spec)
+                c = _pull(fb, g, sb, out)
                 if b >= base:
-                    adj[b - base] = _sum(adj[b - base], c)
+                    adj[b - base] = _accumulate(adj[b - base], c, theirs)
                 else:
-                    ext[b] = _sum(ext.get(b), c)
+                    ext[b] = _accumulate(ext.get(b), c, theirs)
         return [ext.get(e) for e in self.ext]
 
 
@@ -272,7 +289,7 @@ class ArrayTape(Tape):
         if slot < 0:
             return self.inputs[-1 - slot].var.spec
         if slot >= self.base:
-            return self.entries[slot - self.base][4]
+            return _spec(self.entries[slot - self.base][4])
         return self.segments[bisect_right(self.bases, slot) - 1].spec(slot)
 
     def _close(self):
@@ -357,11 +374,17 @@ def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
     """A new tracer of value v, appending its entry t = fa t_a + fb t_b (b None: no b)."""
     with tape.lock:         # (another thread's generic code may close the stretch: staged)
         e = tape.entries
-        e.append((a, fa, b, fb, _spec(v.shape), sa, sb))
+        e.append((a, fa, b, fb, v.shape, sa, sb))
         slot = tape.base + len(e) - 1
     if v.size > SMALL:      # grown by broadcasting: the generic path holds it from here
         return JVPTracer(tr, v, tape.staged(slot))
-    return new(tr, v, slot)
+    s = _new_object(ArrayTracer)        # (new(), inlined: this runs once per operation)
+    s._trace = tr
+    s.primal = v
+    s._tangent = slot
+    s.shape = v.shape
+    s.dtype = F64
+    return s
 
 
 # ---- operators: values and entries without the generic path ---------------------------------
@@ -589,12 +612,9 @@ def _total(self):
     v = np.sum(self.primal)
     e = tape.entries
     with tape.lock:
-        e.append((self._tangent, Sum(self.shape), None, None, _SCALAR, None, None))
+        e.append((self._tangent, Sum(self.shape), None, None, (), None, None))
         slot = tape.base + len(e) - 1
     return scalars.scalar_out(self._trace, v, tape.staged(slot))
-
-
-_SCALAR = ArraySpec((), F64)
 
 
 def _array_function(self, func, types, args, kwargs):
