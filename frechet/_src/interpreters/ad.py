@@ -164,6 +164,7 @@ scalar_scaled = None        # (trace, primal, staged tangent, factor or None) ->
 new_array_tape = None       # (JVPTrace) -> ArrayTape
 array_out = None            # (trace, primal, staged tangent) -> tracer
 takes_array = None          # (value) -> bool
+array_linear = None         # (trace, primitive, ArrayTracer, params) -> tracer or None
 
 
 # Constant factors up to this many elements are copied when kept (a copy costs less than the
@@ -222,7 +223,10 @@ class JVPTrace(Trace):
             if type(a) is not JVPTracer or a._trace is not self:
                 if not isinstance(a, JVPTracer) or a._trace is not self:
                     return self.parent.process(prim, args, params)
-                a = a.widened()         # a ScalarTracer on the generic path
+                out = array_linear(self, prim, a, params)     # a reshape of an ArrayTracer
+                if out is not None:
+                    return out
+                a = a.widened()         # a tape's tracer on the generic path
             if a._tangent is None:       # a constant this trace lifted: it stays one
                 return self._constant(prim, (a.primal,), params)
             d = prim.jvp_scale

@@ -127,6 +127,20 @@ class Sum(_Map):
         return np.broadcast_to(np.reshape(g, shape + (1,) * len(self.c)), shape + self.c)
 
 
+class Reshape(_Map):
+    """t -> t reshaped; `c` is (input shape, output shape)."""
+
+    __slots__ = ()
+
+    def apply(self, t):
+        a, b = self.c
+        return np.reshape(t, np.shape(t)[:np.ndim(t) - len(a)] + b)
+
+    def pull(self, g):
+        a, b = self.c
+        return np.reshape(g, np.shape(g)[:np.ndim(g) - len(b)] + a)
+
+
 def _times(f, t):
     """t times the elementwise factor f (a float or array, Div or Neg)."""
     tf = type(f)
@@ -136,7 +150,7 @@ def _times(f, t):
 def _apply(f, t, shape, out):
     """The factor f applied to the tangent t of an input of `shape` (None: the output's)."""
     tf = type(f)
-    if tf is Right or tf is Left or tf is Sum:
+    if tf is Right or tf is Left or tf is Sum or tf is Reshape:
         return f.apply(t)
     if shape is None:
         return _times(f, t)
@@ -151,7 +165,7 @@ def _apply(f, t, shape, out):
 def _pull(f, g, shape, out):
     """The transpose of _apply: g's contribution to the cotangent of the input."""
     tf = type(f)
-    if tf is Right or tf is Left or tf is Sum:
+    if tf is Right or tf is Left or tf is Sum or tf is Reshape:
         return f.pull(g)
     r = g / f.c if tf is Div else ((-g) * f.c if tf is Neg else g * f)
     if shape is None:
@@ -211,7 +225,7 @@ class ArraySegment(Segment):
                 if c is None:
                     c = memo[id(f)] = (f, f.copy())
                 return c[1]
-            if type(f) in (Right, Left, Div, Neg, Sum):
+            if type(f) in (Right, Left, Div, Neg, Sum, Reshape):
                 return type(f)(own(f.c))
             return f
         self.entries = [(a, own(fa), b, own(fb), out, sa, sb)
@@ -355,7 +369,26 @@ def array_out(trace, primal, tangent):
     return new(trace, primal, tape.enter(tangent))
 
 
+def linear_unary(trace, prim, x, params):
+    """A linear unary primitive (a reshape) of an ArrayTracer, on its tape (ad.py's hook, for
+    the primitives in LINEAR); None where the tape does not take it."""
+    rule = LINEAR.get(prim)
+    tape = trace.atape
+    if rule is None or type(x) is not ArrayTracer or tape is None or tape.thread != _ident():
+        return
+    v = prim.impl(x.primal, **params)
+    return _push(trace, tape, v, x._tangent, rule(x.shape, v.shape), None, None)
+
+
+LINEAR: dict = {}       # linear unary primitive -> (input shape, output shape) -> its map
+
+
+def deflinear(prim, rule):
+    LINEAR[prim] = rule
+
+
 ad.new_array_tape, ad.array_out, ad.takes_array = ArrayTape, array_out, takes
+ad.array_linear = linear_unary
 
 
 _SPECS: dict = {}

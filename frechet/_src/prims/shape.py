@@ -15,6 +15,7 @@ from frechet._src.core.chunked import zeros_like as chunked_zeros_like
 from frechet._src.core.primitive import primitive
 from frechet._src.core.registry import Role, declare
 from frechet._src.core.spec import ArraySpec, is_complex, is_inexact, numpy_dtype
+from frechet._src.interpreters import arrays
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.interpreters.batching import broadcast_batched
 from frechet._src.interpreters.enclosure import arithmetic as E
@@ -369,3 +370,4 @@ for _p, _rule in ((convert_element_type_p, native_rules.Convert()),
                   (transpose_p, native_rules.Transpose()), (reshape_p, native_rules.Reshape()),
                   (reduce_sum_p, native_rules.Reduction("_T(0.0)", "{0} + {1}"))):
     native_rules.defrule(_p, _rule)
+arrays.deflinear(reshape_p, lambda shape_in, shape_out: arrays.Reshape((shape_in, shape_out)))
