@@ -1540,3 +1540,38 @@ def test_random_programs_gradient_against_central_differences(seed):
     x = np.random.default_rng(seed + 10_000).normal(size=program[0])
     f = partial(run_program, program)
     np.testing.assert_allclose(fr.grad(f)(x), central(f, x), rtol=1e-4, atol=1e-5)
+
+
+# ---- later additions: powers, division, sums and reshapes on the tape --------------------------
+
+LATER = {
+    "powers": lambda x: np.sum(x ** 2 + np.abs(x) ** 0.5 + (x + 3.0) ** -1 + x ** 3),
+    "sum_method": lambda x: (x * x).sum() + np.sum(np.sin(x)) * x.sum(),
+    "divisions": lambda x: np.sum(x / 3 + 2.0 / (x + 3.0) + x / (x * x + 1.0)
+                                  + x[:, :1] / (x + 4.0) + x / np.arange(1, 11)),
+    "reshape_chain": lambda x: np.sum(np.tanh(x.reshape(10, 4) @ W[:4, :3]).reshape(-1) ** 2),
+    "reshape_view_write": lambda x: _reshape_write(x),
+}
+
+
+def _reshape_write(x):
+    y = x * 1.0
+    r = y.reshape(8, 5)
+    r[0, :] = 2.0           # a view: writes reach y
+    r *= 3.0
+    return np.sum(y * np.arange(40.0).reshape(4, 10)) + np.sum(r[1:3] ** 2)
+
+
+@pytest.mark.parametrize("name", LATER)
+def test_later_additions(name):
+    f = LATER[name]
+    check(f)
+    with tape(True):
+        L = fr.linearize(f, X)[1]
+        J = fr.jacrev(lambda x: np.stack([f(x), f(2.0 * x)]))(X)
+    assert "array_tape" in str(L.program)
+    with tape(False):
+        J0 = fr.jacrev(lambda x: np.stack([f(x), f(2.0 * x)]))(X)
+    assert_close(J, J0)
+    M = pickle.loads(pickle.dumps(L))
+    assert_close(M.T(np.float64(1.0)), L.T(np.float64(1.0)))
