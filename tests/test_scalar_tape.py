@@ -7,8 +7,11 @@ where cheap, to central differences; errors and warnings must be the same. Tests
 are bugs found in the tape, each with its minimal reproducer in the test body.
 """
 
+import contextvars
 import pickle
+import sys
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import partial
 
@@ -801,3 +804,27 @@ def test_random_programs_gradient_against_central_differences(seed):
     f = lambda x: run_program(steps, x)
     g = fr.grad(f)(x)
     np.testing.assert_allclose(g, central(f, x), rtol=1e-4, atol=1e-5)
+
+
+def _steps(s, i):
+    for _ in range(300):
+        s = s * 0.999 + 0.0
+    return s * (i + 1)
+
+
+def test_floats_of_the_tape_in_threads_given_the_context():
+    # other threads record nothing on the tape (they take the generic path); their reads of
+    # its slots are serialised: with fast thread switches the gradient stays exact
+    def f(x):
+        s = x[0] * 1.0
+        with ThreadPoolExecutor(8) as pool:
+            futs = [pool.submit(contextvars.copy_context().run, _steps, s, i) for i in range(16)]
+            return sum(fu.result() for fu in futs)
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-7)
+    try:
+        for _ in range(3):
+            g = fr.grad(f)(np.array([1.0, 2.0]))
+            np.testing.assert_allclose(g, [0.999 ** 300 * 136, 0.0], rtol=1e-12)
+    finally:
+        sys.setswitchinterval(old)

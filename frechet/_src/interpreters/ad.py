@@ -12,6 +12,8 @@ Fan-out becomes accumulation (`add_any`), composition reverses.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from frechet._src.config import config
@@ -178,7 +180,7 @@ class JVPTrace(Trace):
     scalar operations of a linearization (interpreters/scalars.py), `atape` its operations on
     small arrays (interpreters/arrays.py); None elsewhere."""
 
-    __slots__ = ("atape", "folds", "rule_trace", "tape")
+    __slots__ = ("atape", "folds", "owner", "rule_trace", "tape")
 
     def __init__(self, parent, rule_trace=None):
         self.parent = parent
@@ -187,6 +189,7 @@ class JVPTrace(Trace):
         # subclass, computes a value for every equation it records).
         self.folds = type(rule_trace) is StagingTrace
         self.tape = self.atape = None
+        self.owner = threading.get_ident()      # the thread the tapes record for
 
     def lift(self, value):
         return JVPTracer(self, value, None)     # a constant: symbolic-zero tangent

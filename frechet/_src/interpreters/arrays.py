@@ -285,19 +285,12 @@ class ArrayTape(Tape):
     """The small-array operations of one linearization (see Tape), recorded by the thread
     that runs it (`thread`)."""
 
-    __slots__ = ("lock", "thread")
+    __slots__ = ("thread",)
     segment_type = ArraySegment
 
     def __init__(self, trace):
         Tape.__init__(self, trace)
         self.thread = _ident()
-        self.lock = threading.Lock()
-
-    def staged(self, slot: int):
-        with self.lock:     # another thread's generic code may read a slot (and close a stretch)
-            return Tape.staged(self, slot)
-
-    _staged = Tape.staged   # (closing, with the lock held)
 
     def spec(self, slot: int) -> ArraySpec:
         if slot < 0:

@@ -26,6 +26,7 @@ into them (numpy/aliasing.py). `frechet.config.scalar_tape = False` turns the ta
 from __future__ import annotations
 
 import math
+import threading
 from bisect import bisect_right
 
 import numpy as np
@@ -156,10 +157,11 @@ class Tape:
     """The scalar operations of one linearization: the open entries (slots `base`...), the
     closed segments, and the tangents that entered from array code (slot -1 - i)."""
 
-    __slots__ = ("base", "bases", "entries", "inputs", "segments", "trace")
+    __slots__ = ("base", "bases", "entries", "inputs", "lock", "segments", "trace")
 
     def __init__(self, trace):
         self.trace = trace          # the JVPTrace
+        self.lock = threading.Lock()
         self.entries: list = []
         self.base = 0
         self.inputs: list = []
@@ -173,6 +175,10 @@ class Tape:
 
     def staged(self, slot: int) -> StagedTracer:
         """The tangent of a slot, as a staged value of the linearization."""
+        with self.lock:     # (other threads' generic code may read slots too)
+            return self._staged(slot)
+
+    def _staged(self, slot: int) -> StagedTracer:
         if slot < 0:
             return self.inputs[-1 - slot]
         if slot >= self.base:
@@ -193,8 +199,6 @@ class Tape:
         for seg in self.segments:
             seg.staged = seg.eqn = None
         self.inputs = self.segments = self.bases = self.entries = None
-
-    _staged = staged        # what closing a stretch reads its inputs with (ArrayTape: unlocked)
 
     def spec(self, slot: int) -> ArraySpec:
         return SPEC
@@ -257,6 +261,7 @@ _new_object = object.__new__
 # The tape serves the thread whose transformation made it: elsewhere (a thread pool not given
 # the caller's context) the current trace is EVAL, and the generic path says what to do.
 _current = current
+_ident = threading.get_ident      # ... and only the thread that runs it records on it
 
 
 def new(trace, value: float, slot: int) -> ScalarTracer:
@@ -270,7 +275,7 @@ def new(trace, value: float, slot: int) -> ScalarTracer:
 def scalar_out(trace, primal, tangent):
     """The JVP trace's result for a float64 scalar with a staged tangent (ad.py's hook)."""
     tape = trace.tape
-    if tape is None or type(tangent) is not StagedTracer:
+    if tape is None or type(tangent) is not StagedTracer or trace.owner != _ident():
         return JVPTracer(trace, primal, tangent)
     return new(trace, float(primal), tape.enter(tangent))
 
@@ -278,7 +283,7 @@ def scalar_out(trace, primal, tangent):
 def scalar_scaled(trace, primal, tangent, factor):
     """The result of a unary rule `tangent * factor` on a float64 scalar (ad.py's hook)."""
     tape = trace.tape
-    if tape is None or type(tangent) is not StagedTracer:
+    if tape is None or type(tangent) is not StagedTracer or trace.owner != _ident():
         return None
     if factor is None:
         return new(trace, float(primal), tape.enter(tangent))
@@ -324,7 +329,7 @@ def _push(tr, tape, v, a, pa, b, pb):
 
 def _add(self, o):
     tr = self._trace
-    tape = tr.tape if _current() is not EVAL else None
+    tape = tr.tape if tr.owner == _ident() and _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -340,7 +345,7 @@ def _add(self, o):
 
 def _sub(self, o):
     tr = self._trace
-    tape = tr.tape if _current() is not EVAL else None
+    tape = tr.tape if tr.owner == _ident() and _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -355,7 +360,7 @@ def _sub(self, o):
 
 
 def _rsub(self, o):
-    tape = self._trace.tape if _current() is not EVAL else None
+    tape = self._trace.tape if self._trace.owner == _ident() and _current() is not EVAL else None
     if tape is not None and (c := _number(o)) is not None:
         v = c - self.v
         if v - v == 0.0:
@@ -365,7 +370,7 @@ def _rsub(self, o):
 
 def _mul(self, o):
     tr = self._trace
-    tape = tr.tape if _current() is not EVAL else None
+    tape = tr.tape if tr.owner == _ident() and _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             if o._trace is tr:
@@ -382,7 +387,7 @@ def _mul(self, o):
 
 def _div(self, o):
     tr = self._trace
-    tape = tr.tape if _current() is not EVAL else None
+    tape = tr.tape if tr.owner == _ident() and _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             y = o.v
@@ -401,7 +406,7 @@ def _div(self, o):
 
 
 def _rdiv(self, o):
-    tape = self._trace.tape if _current() is not EVAL else None
+    tape = self._trace.tape if self._trace.owner == _ident() and _current() is not EVAL else None
     x = self.v
     if tape is not None and x != 0.0 and (c := _number(o)) is not None:
         v = c / x
@@ -431,7 +436,7 @@ def _power(x, y):
 
 def _pow(self, o):
     tr = self._trace
-    tape = tr.tape if _current() is not EVAL else None
+    tape = tr.tape if tr.owner == _ident() and _current() is not EVAL else None
     if tape is not None:
         if type(o) is ScalarTracer:
             r = _power(self.v, o.v) if o._trace is tr else None
@@ -445,7 +450,7 @@ def _pow(self, o):
 
 
 def _rpow(self, o):
-    tape = self._trace.tape if _current() is not EVAL else None
+    tape = self._trace.tape if self._trace.owner == _ident() and _current() is not EVAL else None
     if tape is not None and (c := _number(o)) is not None:
         r = _power(c, self.v)
         if r is not None and r[2] - r[2] == 0.0:
@@ -469,7 +474,7 @@ BINARY = {np.add: (_add, _add), np.subtract: (_sub, _rsub), np.multiply: (_mul, 
 
 
 def _unary(self, rule):
-    tape = self._trace.tape if _current() is not EVAL else None
+    tape = self._trace.tape if self._trace.owner == _ident() and _current() is not EVAL else None
     if tape is None:
         return NotImplemented
     try:
@@ -510,7 +515,7 @@ ScalarTracer.__abs__ = _abs
 
 def _compare(name, test):
     def op(self, other):
-        if self._trace.tape is not None and _current() is not EVAL:   # else escaped: refused
+        if self._trace.tape is not None and self._trace.owner == _ident() and _current() is not EVAL:
             if type(other) is ScalarTracer:
                 if other._trace.tape is not None:
                     return np.bool_(test(self.v, other.v))
