@@ -225,7 +225,7 @@ class ArraySegment(Segment):
                 if c is None:
                     c = memo[id(f)] = (f, f.copy())
                 return c[1]
-            if type(f) in (Right, Left, Div, Neg, Sum, Reshape):
+            if isinstance(f, _Map):
                 return type(f)(own(f.c))
             return f
         self.entries = [(a, own(fa), b, own(fb), out, sa, sb)
@@ -283,14 +283,10 @@ def _segment(base, entries, ext, outs, ext_specs):
 
 class ArrayTape(Tape):
     """The small-array operations of one linearization (see Tape), recorded by the thread
-    that runs it (`thread`)."""
+    that runs it (its JVPTrace's `owner`)."""
 
-    __slots__ = ("thread",)
+    __slots__ = ()
     segment_type = ArraySegment
-
-    def __init__(self, trace):
-        Tape.__init__(self, trace)
-        self.thread = _ident()
 
     def spec(self, slot: int) -> ArraySpec:
         if slot < 0:
@@ -357,7 +353,7 @@ def array_out(trace, primal, tangent):
     where the tape takes it."""
     tape = trace.atape
     if tape is None or type(tangent) is not StagedTracer or not takes(primal) or \
-            tape.thread != _ident():
+            trace.owner != _ident():
         return JVPTracer(trace, primal, tangent)
     return new(trace, primal, tape.enter(tangent))
 
@@ -367,7 +363,7 @@ def linear_unary(trace, prim, x, params):
     the primitives in LINEAR); None where the tape does not take it."""
     rule = LINEAR.get(prim)
     tape = trace.atape
-    if rule is None or type(x) is not ArrayTracer or tape is None or tape.thread != _ident():
+    if rule is None or type(x) is not ArrayTracer or tape is None or trace.owner != _ident():
         return
     v = prim.impl(x.primal, **params)
     return _push(trace, tape, v, x._tangent, rule(x.shape, v.shape), None, None)
@@ -396,12 +392,17 @@ def _spec(shape) -> ArraySpec:
     return s
 
 
-def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
-    """A new tracer of value v, appending its entry t = fa t_a + fb t_b (b None: no b)."""
+def _record(tape, entry) -> int:
+    """Append an entry to the open stretch; its slot."""
     with tape.lock:         # (another thread's generic code may close the stretch: staged)
         e = tape.entries
-        e.append((a, fa, b, fb, v.shape, sa, sb))
-        slot = tape.base + len(e) - 1
+        e.append(entry)
+        return tape.base + len(e) - 1
+
+
+def _push(tr, tape, v, a, fa, b, fb, sa=None, sb=None):
+    """A new tracer of value v, appending its entry t = fa t_a + fb t_b (b None: no b)."""
+    slot = _record(tape, (a, fa, b, fb, v.shape, sa, sb))
     if v.size > SMALL:      # grown by broadcasting: the generic path holds it from here
         return JVPTracer(tr, v, tape.staged(slot))
     s = _new_object(ArrayTracer)        # (new(), inlined: this runs once per operation)
@@ -428,9 +429,8 @@ def _tape(x):
     transformation (another, even one given its context, takes the generic path, which
     records atomically) and with a trace current (EVAL there: x escaped, the generic path
     refuses it)."""
-    tape = x._trace.atape
-    return tape if tape is not None and tape.thread == _ident() and _current() is not EVAL \
-        else None
+    tr = x._trace
+    return tr.atape if tr.owner == _ident() and _current() is not EVAL else None
 
 
 def _operand(tr, tape, o):
@@ -470,8 +470,9 @@ def _operator(rule, name, swap=False):
     swap)` computes it from o's value c and slot b (None: a constant), or returns None for the
     generic operator of Tracer (`name`), which also takes operands the tape does not."""
     def op(self, o):
-        tape = self._trace.atape
-        if tape is not None and tape.thread == _ident() and _current() is not EVAL:
+        tr = self._trace        # (_tape, inlined: this runs once per operation)
+        tape = tr.atape if tr.owner == _ident() and _current() is not EVAL else None
+        if tape is not None:
             got = _operand(self._trace, tape, o)
             if got is not None:
                 c, b = got
@@ -589,12 +590,14 @@ def _neg(self):
 def _unary(self, ufunc):
     """ufunc(self) for a smooth unary ufunc with an array rule; None where there is none."""
     d = UNARY.get(ufunc)
-    tape = self._trace.atape
-    if d is None or tape is None or tape.thread != _ident() or _current() is EVAL:
+    tr = self._trace            # (_tape, inlined: this runs once per operation)
+    tape = tr.atape if d is not None and tr.owner == _ident() and _current() is not EVAL \
+        else None
+    if tape is None:
         return
     x = self.primal
     ans = ufunc(x)
-    return _push(self._trace, tape, ans, self._tangent, d(x, ans), None, None)
+    return _push(tr, tape, ans, self._tangent, d(x, ans), None, None)
 
 
 _POWERS = {2: np.square, 0.5: np.sqrt, -1: np.reciprocal}    # ndarray.__pow__'s fast paths
@@ -636,10 +639,7 @@ def _total(self):
     if tape is None or stape is None:
         return
     v = np.sum(self.primal)
-    e = tape.entries
-    with tape.lock:
-        e.append((self._tangent, Sum(self.shape), None, None, (), None, None))
-        slot = tape.base + len(e) - 1
+    slot = _record(tape, (self._tangent, Sum(self.shape), None, None, (), None, None))
     return scalars.scalar_out(self._trace, v, tape.staged(slot))
 
 
