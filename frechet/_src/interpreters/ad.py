@@ -205,7 +205,7 @@ class JVPTrace(Trace):
                 if t is not None:
                     tangents[i] = t if type(t) is not Pending else a.materialise()
                     found = True
-            elif isinstance(a, JVPTracer) and a._trace is self:    # a ScalarTracer
+            elif isinstance(a, JVPTracer) and a._trace is self:    # a tape's (scalar or array)
                 primals[i] = a.primal
                 tangents[i] = a.materialise()
                 found = True
