@@ -26,7 +26,6 @@ import os
 import numpy as np
 
 from frechet._src.core.primitive import Primitive
-from frechet._src.ir import vecmath
 from frechet._src.ir.program import Eqn, Program
 
 # Elements below which a fused loop does not pay for its call (measured: NumPy's per-call
@@ -326,6 +325,8 @@ def _compile(source: str, dtype, parallel: bool):
     if key in _KERNELS:
         return _KERNELS[key]
     import numba
+
+    from frechet._src.ir import vecmath  # lazy: it needs numba, which frechet[fast] adds
 
     env = {"np": np, "numba": numba, "_T": np.dtype(dtype).type, "_v_far": vecmath.far}
     env.update({f"_v_{name}": f for name, f in vecmath.FUNCTIONS.items()})
