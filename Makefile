@@ -25,8 +25,13 @@ test: $(VENV)/.installed-test
 test-slow: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -n 2 -m slow
 
-# The op-record table on CuPy arrays (skips without CuPy or a GPU): needs `pip install -e .[gpu]`.
-test-gpu: $(VENV)/.installed-test
+$(VENV)/.installed-gpu: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,fast,gpu]'
+	touch $@
+
+# CuPy: the back-end tables resolve (without a GPU too), and the op-record table on CuPy
+# arrays on a GPU (skipped without one).
+test-gpu: $(VENV)/.installed-gpu
 	$(BIN)/python -m pytest -q tests/test_backend_cupy.py
 
 coverage: $(VENV)/.installed
