@@ -1,6 +1,7 @@
-"""Other array types with their own ufunc handling (xarray, pandas, dask) wrap frechet's
-traced values instead of being converted by them: the tracer's operators return
-NotImplemented for such operands, so Python asks the other type."""
+"""Other array types with their own ufunc handling (xarray, pandas) wrap frechet's traced
+values instead of being converted by them: the tracer's operators return NotImplemented for
+such operands, so Python asks the other type. (Dask arrays are the other way round: frechet's
+tracers carry them as values, see tests/test_dask.py.)"""
 
 import numpy as np
 import pytest
