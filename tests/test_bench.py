@@ -152,3 +152,24 @@ def test_multilevel_reweight_reports_every_method_with_memory_and_error():
         o.seconds = 1.0                       # as if timed: the note goes to the table
     rows = {r[0]: r for r in runner.table_rows(w, out)}
     assert rows["frechet Unroll(5)"][2] == "-" and "peak" in rows["frechet Unroll(5)"][4]
+
+
+def test_device_workloads_run_on_torch_tensors():
+    """`bench --device torch:cpu`: frechet on torch tensors, checked against frechet on NumPy
+    (the first candidate) before it is timed; the same code serves cupy and torch:cuda."""
+    pytest.importorskip("torch")
+    from frechet._src.bench import devices
+    for w in devices.workloads("torch:cpu"):
+        out = runner.run_workload(w, budget=0.01, min_rounds=1,
+                                  only_candidates=("frechet on numpy", "frechet", "frechet jit",
+                                                   "torch"))
+        assert {k: o.status for k, o in out.items()} == dict.fromkeys(
+            ("frechet on numpy", "frechet", "frechet jit", "torch"), "ok"), w.name
+
+
+def test_device_specs_are_checked():
+    from frechet._src.bench import devices
+    for bad in ("cupy:1", "jax"):
+        with pytest.raises(ValueError, match="--device takes"):
+            devices.Device(bad)
+    assert devices.Device("torch").where == "cpu" and devices.Device("cupy").where == "cuda"

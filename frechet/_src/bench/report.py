@@ -9,7 +9,16 @@ import platform
 import sys
 from pathlib import Path
 
-from frechet._src.bench import eager, elementwise, implicit, loops, matrices, multilevel, nets
+from frechet._src.bench import (
+    devices,
+    eager,
+    elementwise,
+    implicit,
+    loops,
+    matrices,
+    multilevel,
+    nets,
+)
 from frechet._src.bench.runner import fastest_peer, print_workload, run_workload, table_rows
 
 WORKLOADS = (nets.MLP_GRAD, nets.MLP_HVP, elementwise.ELEMENTWISE_GRAD,
@@ -188,13 +197,22 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="short timing budget")
     parser.add_argument("--only", default="", help="comma-separated workload names (prefixes)")
     parser.add_argument("--candidates", default="", help="comma-separated candidates to run")
-    parser.add_argument("--out", default="bench/results.md", help="markdown report ('' for none)")
+    parser.add_argument("--out", default=None,
+                        help="markdown report ('' for none; default bench/results.md, "
+                             "bench/results-DEVICE.md with --device)")
+    parser.add_argument("--device", default="",
+                        help="cupy, torch:cuda or torch:cpu: mlp_grad and elementwise_grad with "
+                             "frechet on that library's arrays, against torch and JAX there")
     args = parser.parse_args(argv)
+    workloads = devices.workloads(args.device) if args.device else WORKLOADS
+    if args.out is None:
+        args.out = f"bench/results-{args.device.replace(':', '-')}.md" if args.device \
+            else "bench/results.md"
     only = [s.strip() for s in args.only.split(",") if s.strip()]
-    chosen = [w for w in WORKLOADS if not only or any(w.name.startswith(s) for s in only)]
+    chosen = [w for w in workloads if not only or any(w.name.startswith(s) for s in only)]
     if not chosen:
         print(f"no workload matches {args.only!r}; workloads: "
-              f"{', '.join(w.name for w in WORKLOADS)}", file=sys.stderr)
+              f"{', '.join(w.name for w in workloads)}", file=sys.stderr)
         return 2
     cands = tuple(s.strip() for s in args.candidates.split(",") if s.strip())
     print(versions())
@@ -209,7 +227,7 @@ def main(argv=None) -> int:
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
-        write_markdown(out, results, bars, args.quick)
+        write_markdown(out, results, bars, args.quick, workloads)
         png = out.with_suffix(".png")
         drawn = write_chart(png, results)
         print(f"\nwrote {out}" + (f" and {png}" if drawn else " (no chart: matplotlib missing)"))

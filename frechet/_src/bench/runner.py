@@ -29,6 +29,8 @@ def leaves(obj) -> list[np.ndarray]:
         return [a for o in obj for a in leaves(o)]
     if hasattr(obj, "detach"):   # torch
         obj = obj.detach().cpu().numpy()
+    elif type(obj).__module__.startswith("cupy"):
+        obj = obj.get()
     return [np.asarray(obj, dtype=np.float64)]
 
 
