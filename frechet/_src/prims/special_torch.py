@@ -127,15 +127,18 @@ def kl_div(x, y):
 
 
 def zeta(x, q):
-    """Hurwitz's zeta (torch.special.zeta, Cephes' as SciPy's), 0 where q or x is +inf and
-    the other beyond 1 (SciPy's; torch gives NaN), and Riemann's at q == 1 (frechet's zeta_p:
-    Hurwitz's at q = 1 for x > 1). Riemann's for x < 1 raises BackendError."""
+    """Hurwitz's zeta (torch.special.zeta, Cephes' as SciPy's), with Cephes' expansion for
+    q > 1e8 written out (torch's gives NaN where q or x is +inf), and Riemann's at q == 1
+    (frechet's zeta_p: Hurwitz's at q = 1 for x >= 1). Riemann's at x < 1 raises
+    BackendError."""
     torch = _real("zeta", x, q)
     if bool(torch.any((q == 1) & (x < 1))):
         raise _unsupported("zeta", "for Riemann's zeta (q = 1) at x < 1 (torch has Hurwitz's "
                                    "only, NaN there)")
-    out = torch.special.zeta(x, q)
-    return torch.where(((q == math.inf) & (x > 1)) | ((x == math.inf) & (q > 1)), 0.0, out)
+    far = (q > 1e8) & (x > 1)
+    qf = torch.where(far, q, 2.0)
+    expansion = (1 / (x - 1) + 1 / (2 * qf)) * qf ** (1 - x)
+    return torch.where(far, expansion, torch.special.zeta(x, q))
 
 
 def cupy_zeta(x, q):
