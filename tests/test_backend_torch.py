@@ -30,20 +30,8 @@ RAISES = {
     "iv": "iv",
     "ive": "ive",
     "kv": "kv",
-    "roots": "roots",
-    "roots_c128": "roots",
-    "roots_complex": "roots",
-    "scipy_expm": "matfun",
-    "scipy_expm_c128": "matfun",
-    "scipy_expm_frechet": "matfun_frechet",
-    "scipy_expm_frechet_c128": "matfun_frechet",
-    "scipy_expm_stack": "matfun",
     "scipy_logm": "matfun",
     "scipy_logm_c128": "matfun",
-    "scipy_lyapunov": "sylvester",
-    "scipy_lyapunov_c128": "sylvester",
-    "scipy_solve_sylvester": "sylvester",
-    "scipy_solve_sylvester_c128": "sylvester",
     "scipy_sqrtm": "matfun",
     "scipy_sqrtm_c128": "matfun",
     "stdtr": "stdtr",
@@ -52,8 +40,6 @@ RAISES = {
 # Records that neither pass nor raise BackendError yet, with the reason (xfail, strict: a fix
 # makes the test fail until the record is taken off this list).
 GAPS = {
-    "linalg_matrix_power_0": ("matrix_power(a, 0) returns NumPy's identity, a constant "
-                              "independent of a"),
     "sort_complex": "torch cannot sort complex tensors on the CPU",
 }
 

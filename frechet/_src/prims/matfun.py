@@ -17,6 +17,7 @@ import scipy.linalg as sla
 from frechet._src.core.backend import defbackend, device_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype
+from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.prims.linalg import _square
 from frechet._src.prims.rules import defvectorized, defzero, traced_numpy
@@ -288,3 +289,57 @@ def _perm_xp(xp):
 defbackend(lu_p, torch=_torch_lu)
 defbackend(triangular_solve_p, torch=_torch_tri)
 perm_p.array_api = _perm_xp
+
+
+# expm and its Frechet derivative on torch (torch.linalg.matrix_exp: scaling and squaring, as
+# SciPy's). logm and sqrtm need a Schur decomposition, which torch lacks: BackendError.
+def _torch_expm(name, fn):
+    if fn != "expm":
+        raise BackendError(
+            f"primitive '{name}' has no implementation for the torch back end for {fn} (torch "
+            "has no Schur decomposition, which SciPy's logm and sqrtm start from): compute "
+            "it with NumPy arrays")
+    import torch  # lazy: only torch tensors come here
+    return torch.linalg.matrix_exp
+
+
+def _torch_matfun(a, *, fn):
+    return _torch_expm("matfun", fn)(a)
+
+
+def _torch_frechet(a, e, *, fn):
+    """L(A, E), the upper-right block of expm([[A, E], [0, A]]) (Higham, Functions of
+    Matrices, 2008, Theorem 3.6 / eq. 3.16; the NumPy path's construction, module docstring)."""
+    import torch  # lazy: only torch tensors come here
+    n = a.shape[-1]
+    block = torch.cat([torch.cat([a, e], -1), torch.cat([torch.zeros_like(a), a], -1)], -2)
+    return _torch_expm("matfun_frechet", fn)(block)[..., :n, n:]
+
+
+# solve_sylvester on torch, which has no Bartels-Stewart solver: A X + X B = Q as one linear
+# system, (A kron I_m + I_n kron B^T) vec X = vec Q (row-major vec; X is n x m), solved by LU.
+# It has (nm)^2 entries: larger systems raise.
+KRONECKER_LIMIT = 4096
+
+
+def _torch_sylvester(a, b, q):
+    import torch  # lazy: only torch tensors come here
+    n, m = q.shape[-2:]
+    if n * m > KRONECKER_LIMIT:
+        raise BackendError(
+            f"primitive 'sylvester' has no implementation for the torch back end at this size "
+            f"({n} x {m}: torch has no Sylvester solver, and the Kronecker form used instead "
+            f"is kept to n m <= {KRONECKER_LIMIT}): compute it with NumPy arrays")
+    eye_n = torch.eye(n, dtype=a.dtype, device=a.device)
+    eye_m = torch.eye(m, dtype=a.dtype, device=a.device)
+    # k[..., i, j, k, l] = A[i, k] delta[j, l] + delta[i, k] B[l, j]
+    k = (a[..., :, None, :, None] * eye_m[:, None, :]
+         + eye_n[:, None, :, None] * b.transpose(-1, -2)[..., None, :, None, :])
+    lead = k.shape[:-4]
+    x = torch.linalg.solve(k.reshape(*lead, n * m, n * m), q.reshape(*q.shape[:-2], n * m, 1))
+    return x.reshape(q.shape)
+
+
+defbackend(matfun_p, torch=_torch_matfun)
+defbackend(frechet_p, torch=_torch_frechet)
+defbackend(sylvester_p, torch=_torch_sylvester)
