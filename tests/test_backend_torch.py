@@ -39,9 +39,7 @@ RAISES = {
 }
 # Records that neither pass nor raise BackendError yet, with the reason (xfail, strict: a fix
 # makes the test fail until the record is taken off this list).
-GAPS = {
-    "sort_complex": "torch cannot sort complex tensors on the CPU",
-}
+GAPS: dict = {}
 
 
 class NoHost(torch.Tensor):
