@@ -291,29 +291,47 @@ defbackend(triangular_solve_p, torch=_torch_tri)
 perm_p.array_api = _perm_xp
 
 
-# expm and its Frechet derivative on torch (torch.linalg.matrix_exp: scaling and squaring, as
-# SciPy's). logm and sqrtm need a Schur decomposition, which torch lacks: BackendError.
-def _torch_expm(name, fn):
-    if fn != "expm":
-        raise BackendError(
-            f"primitive '{name}' has no implementation for the torch back end for {fn} (torch "
-            "has no Schur decomposition, which SciPy's logm and sqrtm start from): compute "
-            "it with NumPy arrays")
+# expm and its Frechet derivative on torch (torch.linalg.matrix_exp) and CuPy
+# (cupyx.scipy.linalg.expm, one matrix at a time): scaling and squaring, as SciPy's. logm and
+# sqrtm need a Schur decomposition, which neither has: BackendError.
+def _torch_expm():
     import torch  # lazy: only torch tensors come here
     return torch.linalg.matrix_exp
 
 
-def _torch_matfun(a, *, fn):
-    return _torch_expm("matfun", fn)(a)
+def _cupy_expm():
+    import cupy  # lazy: only CuPy arrays come here
+    import cupyx.scipy.linalg
+
+    def expm(a):
+        flat = a.reshape(-1, *a.shape[-2:])
+        return cupy.stack([cupyx.scipy.linalg.expm(m) for m in flat]).reshape(a.shape)
+    return expm
 
 
-def _torch_frechet(a, e, *, fn):
-    """L(A, E), the upper-right block of expm([[A, E], [0, A]]) (Higham, Functions of
-    Matrices, 2008, Theorem 3.6 / eq. 3.16; the NumPy path's construction, module docstring)."""
-    import torch  # lazy: only torch tensors come here
-    n = a.shape[-1]
-    block = torch.cat([torch.cat([a, e], -1), torch.cat([torch.zeros_like(a), a], -1)], -2)
-    return _torch_expm("matfun_frechet", fn)(block)[..., :n, n:]
+def _expm_on(backend, expm):
+    """matfun's and matfun_frechet's functions on `backend`, from its expm."""
+    def only_expm(name, fn):
+        if fn != "expm":
+            raise BackendError(
+                f"primitive '{name}' has no implementation for the {backend} back end for {fn} "
+                f"({backend} has no Schur decomposition, which SciPy's logm and sqrtm start "
+                "from): compute it with NumPy arrays")
+        return expm()
+
+    def matfun(a, *, fn):
+        return only_expm("matfun", fn)(a)
+
+    def frechet(a, e, *, fn):
+        """L(A, E), the upper-right block of expm([[A, E], [0, A]]) (Higham, Functions of
+        Matrices, 2008, Theorem 3.6 / eq. 3.16; the NumPy path's construction)."""
+        f = only_expm("matfun_frechet", fn)
+        import array_api_compat  # lazy: see core/backend.py
+        xp = array_api_compat.array_namespace(a)
+        n = a.shape[-1]
+        top, bottom = xp.concat([a, e], axis=-1), xp.concat([xp.zeros_like(a), a], axis=-1)
+        return f(xp.concat([top, bottom], axis=-2))[..., :n, n:]
+    return matfun, frechet
 
 
 # solve_sylvester on torch, which has no Bartels-Stewart solver: A X + X B = Q as one linear
@@ -340,6 +358,7 @@ def _torch_sylvester(a, b, q):
     return x.reshape(q.shape)
 
 
-defbackend(matfun_p, torch=_torch_matfun)
-defbackend(frechet_p, torch=_torch_frechet)
+_TORCH, _CUPY = _expm_on("torch", _torch_expm), _expm_on("cupy", _cupy_expm)
+defbackend(matfun_p, torch=_TORCH[0], cupy=_CUPY[0])
+defbackend(frechet_p, torch=_TORCH[1], cupy=_CUPY[1])
 defbackend(sylvester_p, torch=_torch_sylvester)
