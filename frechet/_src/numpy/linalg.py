@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from frechet._src.core.backend import dtype_of
 from frechet._src.core.trace import concrete
 from frechet._src.numpy.base import asarray, float_dtype, result_dtype, shape_of
 from frechet._src.numpy.manipulation import broadcast_to, reshape
@@ -358,7 +359,9 @@ def matrix_power(a, n):
             f"{len(sa)}-dimensional array given. Array must be at least two-dimensional"
             if len(sa) < 2 else "Last 2 dimensions of the array must be square")
     if n == 0:
-        return fnp.broadcast_to(fnp.eye(sa[-1], dtype=a.dtype), sa) * 1
+        # the identity selected over a: an array of a's library, shape and dtype (on NumPy
+        # arrays the same values as eye broadcast), with a zero derivative
+        return fnp.where(True, fnp.eye(sa[-1], dtype=dtype_of(a)), a)
     if n < 0:
         a, n = inv(a), -n
     result, base = None, a

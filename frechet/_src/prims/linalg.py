@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from frechet._src.core.backend import defbackend
+from frechet._src.core.backend import defbackend, dtype_of, to_host
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype, real_dtype
 from frechet._src.core.trace import Tracer
@@ -509,10 +509,12 @@ def _roots_jvp(primals, tangents, *, leading_zeros):
     n = p.shape[0]
     value = r.concrete() if isinstance(r, Tracer) else r
     if value is not None:
-        _check_simple_roots(np.asarray(value))
+        _check_simple_roots(to_host(value))
+    dtype = dtype_of(r)
     powers = fnp.power(fnp.expand_dims(r, -1), np.arange(n - 1, -1, -1))   # r_i^(n-1-k)
-    dp_at_r = fnp.matmul(powers, t.astype(r.dtype))
-    slope = fnp.matmul(powers[:, 1:], (p[:-1] * np.arange(n - 1, 0, -1)).astype(r.dtype))
+    dp_at_r = fnp.matmul(powers, fnp.astype(t, dtype))
+    slope = fnp.matmul(powers[:, 1:], fnp.astype(fnp.multiply(p[:-1], np.arange(n - 1, 0, -1)),
+                                                 dtype))
     return r, -dp_at_r / slope
 
 
@@ -534,6 +536,25 @@ def _check_simple_roots(r):
 roots_p.jvp = _roots_jvp
 roots_p.batch = lambda args, batched, *, leading_zeros: traced_numpy().stack(
     [roots_p.bind(args[0][i], leading_zeros=leading_zeros) for i in range(args[0].shape[0])])
+
+
+def _torch_roots(p, *, leading_zeros):
+    """np.roots' algorithm on torch: the eigenvalues of the companion matrix of p without its
+    leading and trailing zeros (where the nonzero coefficients are is read on the host), then
+    a zero root per trailing zero. torch.linalg.eigvals is LAPACK's geev, as NumPy's eigvals,
+    so the roots come in NumPy's order (to rounding)."""
+    import torch  # lazy: only torch tensors come here
+    dtype = torch.complex64 if p.dtype in (torch.float32, torch.complex64) else torch.complex128
+    nonzero = np.flatnonzero(to_host(p != 0))
+    size = p.shape[0] - leading_zeros - 1
+    if len(nonzero) < 2:
+        return torch.zeros(size, dtype=dtype, device=p.device)
+    p = p[nonzero[0]:nonzero[-1] + 1]
+    n = p.shape[0] - 1
+    companion = torch.diag(torch.ones(n - 1, dtype=p.dtype, device=p.device), -1)
+    companion[0, :] = -p[1:] / p[0]
+    roots = torch.linalg.eigvals(companion).to(dtype)
+    return torch.cat([roots, torch.zeros(size - n, dtype=dtype, device=p.device)])
 
 
 # Other array libraries (core/backend.py): the standard's linalg extension where it has the
@@ -576,3 +597,4 @@ eigh_p.array_api = lambda xp: _triangle(xp, _listed(xp.linalg.eigh))
 eigvalsh_p.array_api = lambda xp: _triangle(xp, xp.linalg.eigvalsh)
 pinv_p.array_api = _pinv_xp
 defbackend(eig_p, torch=_torch_eig)
+defbackend(roots_p, torch=_torch_roots)

@@ -17,6 +17,7 @@ import scipy.linalg as sla
 from frechet._src.core.backend import defbackend, device_of
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, is_complex, numpy_dtype
+from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined
 from frechet._src.prims.linalg import _square
 from frechet._src.prims.rules import defvectorized, defzero, traced_numpy
@@ -288,3 +289,76 @@ def _perm_xp(xp):
 defbackend(lu_p, torch=_torch_lu)
 defbackend(triangular_solve_p, torch=_torch_tri)
 perm_p.array_api = _perm_xp
+
+
+# expm and its Frechet derivative on torch (torch.linalg.matrix_exp) and CuPy
+# (cupyx.scipy.linalg.expm, one matrix at a time): scaling and squaring, as SciPy's. logm and
+# sqrtm need a Schur decomposition, which neither has: BackendError.
+def _torch_expm():
+    import torch  # lazy: only torch tensors come here
+    return torch.linalg.matrix_exp
+
+
+def _cupy_expm():
+    import cupy  # lazy: only CuPy arrays come here
+    import cupyx.scipy.linalg
+
+    def expm(a):
+        flat = a.reshape(-1, *a.shape[-2:])
+        return cupy.stack([cupyx.scipy.linalg.expm(m) for m in flat]).reshape(a.shape)
+    return expm
+
+
+def _expm_on(backend, expm):
+    """matfun's and matfun_frechet's functions on `backend`, from its expm."""
+    def only_expm(name, fn):
+        if fn != "expm":
+            raise BackendError(
+                f"primitive '{name}' has no implementation for the {backend} back end for {fn} "
+                f"({backend} has no Schur decomposition, which SciPy's logm and sqrtm start "
+                "from): compute it with NumPy arrays")
+        return expm()
+
+    def matfun(a, *, fn):
+        return only_expm("matfun", fn)(a)
+
+    def frechet(a, e, *, fn):
+        """L(A, E), the upper-right block of expm([[A, E], [0, A]]) (Higham, Functions of
+        Matrices, 2008, Theorem 3.6 / eq. 3.16; the NumPy path's construction)."""
+        f = only_expm("matfun_frechet", fn)
+        import array_api_compat  # lazy: see core/backend.py
+        xp = array_api_compat.array_namespace(a)
+        n = a.shape[-1]
+        top, bottom = xp.concat([a, e], axis=-1), xp.concat([xp.zeros_like(a), a], axis=-1)
+        return f(xp.concat([top, bottom], axis=-2))[..., :n, n:]
+    return matfun, frechet
+
+
+# solve_sylvester on torch, which has no Bartels-Stewart solver: A X + X B = Q as one linear
+# system, (A kron I_m + I_n kron B^T) vec X = vec Q (row-major vec; X is n x m), solved by LU.
+# It has (nm)^2 entries: larger systems raise.
+KRONECKER_LIMIT = 4096
+
+
+def _torch_sylvester(a, b, q):
+    import torch  # lazy: only torch tensors come here
+    n, m = q.shape[-2:]
+    if n * m > KRONECKER_LIMIT:
+        raise BackendError(
+            f"primitive 'sylvester' has no implementation for the torch back end at this size "
+            f"({n} x {m}: torch has no Sylvester solver, and the Kronecker form used instead "
+            f"is kept to n m <= {KRONECKER_LIMIT}): compute it with NumPy arrays")
+    eye_n = torch.eye(n, dtype=a.dtype, device=a.device)
+    eye_m = torch.eye(m, dtype=a.dtype, device=a.device)
+    # k[..., i, j, k, l] = A[i, k] delta[j, l] + delta[i, k] B[l, j]
+    k = (a[..., :, None, :, None] * eye_m[:, None, :]
+         + eye_n[:, None, :, None] * b.transpose(-1, -2)[..., None, :, None, :])
+    lead = k.shape[:-4]
+    x = torch.linalg.solve(k.reshape(*lead, n * m, n * m), q.reshape(*q.shape[:-2], n * m, 1))
+    return x.reshape(q.shape)
+
+
+_TORCH, _CUPY = _expm_on("torch", _torch_expm), _expm_on("cupy", _cupy_expm)
+defbackend(matfun_p, torch=_TORCH[0], cupy=_CUPY[0])
+defbackend(frechet_p, torch=_TORCH[1], cupy=_CUPY[1])
+defbackend(sylvester_p, torch=_torch_sylvester)

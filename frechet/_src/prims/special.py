@@ -14,6 +14,7 @@ from frechet._src.errors import NonDifferentiableError
 from frechet._src.interpreters.enclosure import arithmetic as E
 from frechet._src.interpreters.enclosure import interval as iv
 from frechet._src.interpreters.enclosure import rules as enc
+from frechet._src.prims import special_torch
 from frechet._src.prims.elementwise import (
     UFUNC_PRIMS,
     add,
@@ -443,3 +444,16 @@ for _p in {*_TORCH, *_CUPY}:
         ("torch", "torch.special", _TORCH), ("cupy", "cupyx.scipy.special", _CUPY)) if _p in t})
 defbackend(log_expit_p, torch="torch.nn.functional.logsigmoid")
 defbackend(polygamma_p, torch=_torch_polygamma, cupy=_cupy_polygamma)
+# What torch.special lacks, from what it has (special_torch.py: gamma and beta through lgamma,
+# Bessel functions of orders 0 and 1 only); CuPy has SciPy's own.
+defbackend(gamma_p, torch=special_torch.gamma)
+defbackend(loggamma_p, torch=special_torch.loggamma)
+defbackend(beta_p, torch=special_torch.beta)
+defbackend(betaln_p, torch=special_torch.betaln)
+defbackend(rel_entr_p, torch=special_torch.rel_entr)
+defbackend(kl_div_p, torch=special_torch.kl_div)
+defbackend(zeta_p, torch=special_torch.zeta, cupy=special_torch.cupy_zeta)
+defbackend(iv_p, torch=special_torch.bessel("iv", "i0", "i1"))
+defbackend(ive_p, torch=special_torch.bessel("ive", "i0e", "i1e"))
+defbackend(kv_p, torch=special_torch.bessel("kv", "modified_bessel_k0", "modified_bessel_k1"))
+
