@@ -205,6 +205,12 @@ def _is_of(x, xp) -> bool:
     return type(x) not in NATIVE and _namespace_of_type(x) is xp
 
 
+def to_library(x, like):
+    """x (a NumPy array or a number) copied explicitly into the library of `like` (another
+    library's array), on its device, with x's NumPy dtype."""
+    return promote([like, x], _namespace_of_type(like))[1]
+
+
 def like_namespace(like):
     """(namespace, device) of `like`, an array of another library: where to make arrays."""
     return _namespace_of_type(like), device_of(like)
