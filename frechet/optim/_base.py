@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import optree
 
-from frechet.extend import numpy_for
+from frechet.extend import dtype_of, is_foreign, numpy_for
 
 NAMESPACE = "frechet"      # frechet.register_dataclass registers into this optree namespace
 
@@ -91,8 +91,10 @@ def apply_updates(params, updates):
     def add(p, u):
         out = p + u
         dtype = getattr(p, "dtype", None)
+        if dtype is not None and not isinstance(dtype, np.dtype):
+            dtype = dtype_of(p)         # another library's array: its dtype in NumPy's terms
         if dtype is not None and getattr(out, "dtype", dtype) != dtype:
-            out = out.astype(dtype)
+            out = out.astype(dtype) if not is_foreign(out) else numpy_for(out).astype(out, dtype)
         return out
     return tree_map(add, params, updates)
 
