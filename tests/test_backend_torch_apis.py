@@ -206,11 +206,13 @@ def test_zero_order_on_torch():
 
 # ---- frechet.multilevel: the three-level quadratic of tests/test_multilevel.py -------------
 
-def _engine(q, convert, mid, bottom):
+def _engine(losses, q, convert, mid, bottom):
+    """The three problems with the losses of `losses` (q, or its copy on torch), starting from
+    q's t0 and the lower levels' solution there, each converted by `convert`."""
     m, b = q.solution(q.t0)
-    probs = [Problem("top", q.top_loss, convert(q.t0), optim.sgd(0.1)),
-             Problem("mid", q.mid_loss, convert(m), optim.sgd(0.35), method=mid),
-             Problem("bottom", q.bottom_loss, convert(b), optim.sgd(0.35), method=bottom)]
+    probs = [Problem("top", losses.top_loss, convert(q.t0), optim.sgd(0.1)),
+             Problem("mid", losses.mid_loss, convert(m), optim.sgd(0.35), method=mid),
+             Problem("bottom", losses.bottom_loss, convert(b), optim.sgd(0.35), method=bottom)]
     return Engine(probs, upper_to_lower={"top": ["mid", "bottom"], "mid": ["bottom"]},
                   lower_to_upper={"mid": ["top"], "bottom": ["mid", "top"]})
 
@@ -227,7 +229,7 @@ def _on_torch(q):
                          ids=repr)
 def test_multilevel_on_torch(methods):
     q = Quad(seed=0)
-    et, en = _engine(_on_torch(q), _torch, *methods), _engine(q, _numpy, *methods)
+    et, en = _engine(_on_torch(q), q, _torch, *methods), _engine(q, q, _numpy, *methods)
     _close(et.hypergradient("top"), en.hypergradient("top"), tol=1e-9)
     ht, hn = et.run(2, progress=False), en.run(2, progress=False)
     _close(et.params, en.params, tol=1e-9)
@@ -249,7 +251,7 @@ def test_decision_oracle_and_spo_plus_on_torch():
             t(0.5 * COSTS))
         return sols, objs, g
     _same(run)
-    sols, objs = oracle.solve(_torch(COSTS))
+    _, objs = oracle.solve(_torch(COSTS))
     _close(objs, COSTS.max(axis=1))                         # brute force: the best entry
 
 
