@@ -255,7 +255,67 @@ def test_decision_oracle_and_spo_plus_on_torch():
     _close(objs, COSTS.max(axis=1))                         # brute force: the best entry
 
 
+ORACLES = {
+    "shortest_path": lambda: (decision.ShortestPath((2, 3)), 7),
+    "knapsack": lambda: (decision.Knapsack([[1.0, 2.0, 1.5, 1.0]], 3.0), 4),
+    # scipy.optimize.linprog (HiGHS): a simplex {w >= 0, sum w = 1}
+    "linear_program": lambda: (decision.LinearProgram(4, A_eq=np.ones((1, 4)), b_eq=[1.0]), 4),
+}
+
+
+@pytest.mark.parametrize("name", ORACLES)
+def test_decision_solvers_and_layers_on_torch(name):
+    # the NumPy/SciPy solvers run on an explicit host copy; the layers' gradients on torch
+    oracle, d = ORACLES[name]()
+    costs = np.random.default_rng(1).uniform(0.1, 1.0, (2, d))
+    upstream = np.random.default_rng(2).standard_normal((2, d))
+
+    def run(t):
+        sols, objs = oracle.solve(t(costs))
+        layers = [decision.dbb(oracle, lam=5.0), decision.nid(oracle)]
+        gs = [fr.grad(lambda c, f=f: np.sum(f(c) * t(upstream)))(t(costs)) for f in layers]
+        regret = fr.grad(lambda c: decision.regret(c, t(costs), objs, oracle).sum()
+                         + decision.spo_plus(c, t(costs), sols, objs, oracle).sum())(t(costs))
+        return [sols, objs, regret, *gs]
+    _same(run)
+
+
+POOL_LOSSES = {
+    "nce": lambda c, t, sol, pool: decision.nce(c, sol, pool),
+    "cmap": lambda c, t, sol, pool: decision.cmap(c, sol, pool),
+    "pointwise_ltr": lambda c, t, sol, pool: decision.pointwise_ltr(c, t, pool),
+    "pairwise_ltr": lambda c, t, sol, pool: decision.pairwise_ltr(c, t, pool),
+    "listwise_ltr": lambda c, t, sol, pool: decision.listwise_ltr(c, t, pool),
+}
+
+
+@pytest.mark.parametrize("name", POOL_LOSSES)
+def test_decision_pool_losses_on_torch(name):
+    # the pool lives on the host (the solver's arrays); the losses and gradients on torch
+    oracle = decision.Knapsack([[1.0, 2.0, 1.5, 1.0]], 3.0)
+    costs = np.random.default_rng(3).uniform(0.1, 1.0, (3, 4))
+
+    def run(t):
+        pool = decision.SolutionPool(oracle, solve_ratio=1.0)
+        sols, _ = oracle.solve(t(costs))
+        loss = POOL_LOSSES[name]
+        value = loss(t(0.7 * costs), t(costs), sols, pool)
+        grad = fr.grad(lambda c: loss(c, t(costs), sols, pool).sum())(t(0.7 * costs))
+        return value, grad
+    _same(run)
+
+
+def test_decision_normalized_regret_on_torch():
+    oracle = decision.Argmax()
+    _, objs = oracle.solve(COSTS)
+    _same(lambda t: decision.normalized_regret(t(-COSTS), t(COSTS), t(objs), oracle))
+
+
 def test_decision_perturbed_raises_backend_error():
+    # the noise is drawn by NumPy's generator: a BackendError naming the primitive
     layer = decision.perturbed(decision.Argmax(), num_samples=3, seed=0)
+    sols, _ = decision.Argmax().solve(COSTS)
     with pytest.raises(fr.BackendError, match="decision.draw"):
         fr.grad(lambda c: layer(c).sum())(_torch(COSTS))
+    with pytest.raises(fr.BackendError, match="decision.draw"):
+        fr.grad(lambda c: decision.fenchel_young(c, _torch(sols), layer).sum())(_torch(COSTS))

@@ -12,18 +12,25 @@ from __future__ import annotations
 
 import numpy as np
 from frechet._src import tree
-from frechet._src.core.backend import is_foreign
+from frechet._src.core.backend import NATIVE, is_foreign
 from frechet._src.core.registry import front_end
+from frechet._src.core.trace import Tracer
 
 
 def numpy_for(*values):
     """NumPy, or frechet.numpy when a leaf of the pytrees `values` is another library's array.
 
     Example:
-      >>> xnp = numpy_for(params)
-      >>> xnp.sqrt(xnp.square(params) + 1.0)
+      >>> numpy_for({"w": np.ones(2)}) is np
+      True
+      >>> import torch
+      >>> xnp = numpy_for({"w": torch.ones(2, dtype=torch.float64)})
+      >>> xnp.sqrt(xnp.square(torch.ones(2, dtype=torch.float64)) + 3.0)
+      tensor([2., 2.], dtype=torch.float64)
     """
-    for leaf in tree.flatten(values)[0]:
-        if is_foreign(leaf):
+    for v in values:
+        if type(v) in NATIVE or isinstance(v, Tracer):   # the common case: one type test
+            continue
+        if any(map(is_foreign, tree.flatten(v)[0])):
             return front_end()
     return np
