@@ -187,6 +187,35 @@ def test_grad_through_training_loop_on_torch():
     _same(lambda t: fr.grad(final_loss, argnums=(0, 1))(t(0.1), t(X0)))
 
 
+@pytest.mark.parametrize("kwargs", [{}, {"truncate": 3}, {"checkpoint_every": 2}], ids=repr)
+def test_unroll_on_torch(kwargs):
+    # the derivative of the loss after six momentum steps with respect to the learning rate
+    # and the initial parameters, through optim.unroll (truncated or checkpointed)
+    opt_of = (lambda lr: optim.sgd(lr, momentum=0.5))
+
+    def final(lr, w0):
+        def step(state, lr):
+            w, s = state
+            u, s = opt_of(lr).update(fr.grad(f)(w), s, w)
+            return optim.apply_updates(w, u), s
+        w, _ = optim.unroll(step, (w0, opt_of(lr).init(w0)), 6, args=(lr,), **kwargs)
+        return f(w)
+    _same(lambda t: fr.value_and_grad(final, argnums=(0, 1))(t(0.1), t(X0)))
+
+
+def test_fit_on_torch():
+    data = [np.array([1.0, 2.0, 0.5]), np.array([-1.0, 0.0, 3.0])]
+
+    def run(t):
+        loss = (lambda w, b: np.sum((w - b) ** 2) + f(w))
+        w, history = optim.fit(loss, t(X0), optim.adam(0.05), 5, data=[t(b) for b in data],
+                               progress=False)
+        return w, history
+    got, want = run(_torch), run(_numpy)
+    _close(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-12)     # the history: NumPy floats
+
+
 # ---- frechet.optimize and zero_order ------------------------------------------------------
 
 def test_minimize_on_torch():
@@ -311,6 +340,26 @@ def test_decision_normalized_regret_on_torch():
     _same(lambda t: decision.normalized_regret(t(-COSTS), t(COSTS), t(objs), oracle))
 
 
+def test_decision_fit_on_torch():
+    # PyEPO's loop: a linear cost model trained with SPO+ in shuffled minibatches
+    rng = np.random.default_rng(4)
+    oracle = decision.ShortestPath((2, 3))
+    feats, W = rng.standard_normal((12, 3)), rng.standard_normal((3, 7))
+    costs = np.abs(feats @ W) + 0.1
+    sols, objs = oracle.solve(costs)
+
+    def loss(w, x, c, s, z):
+        return np.mean(decision.spo_plus(x @ w, c, s, z, oracle))
+
+    def run(t):
+        return decision.fit(loss, t(np.zeros((3, 7))), tuple(t(a) for a in (feats, costs, sols,
+                            objs)), optim.adam(0.05), epochs=2, batch_size=5, seed=0,
+                            progress=False)
+    got, want = run(_torch), run(_numpy)
+    _close(got[0], want[0])
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-10, atol=1e-12)
+
+
 def test_decision_perturbed_raises_backend_error():
     # the noise is drawn by NumPy's generator: a BackendError naming the primitive
     layer = decision.perturbed(decision.Argmax(), num_samples=3, seed=0)
@@ -319,3 +368,6 @@ def test_decision_perturbed_raises_backend_error():
         fr.grad(lambda c: layer(c).sum())(_torch(COSTS))
     with pytest.raises(fr.BackendError, match="decision.draw"):
         fr.grad(lambda c: decision.fenchel_young(c, _torch(sols), layer).sum())(_torch(COSTS))
+    imle = decision.imle(decision.Argmax(), num_samples=3, seed=0)
+    with pytest.raises(fr.BackendError, match="decision.draw"):
+        fr.grad(lambda c: imle(c).sum())(_torch(COSTS))
