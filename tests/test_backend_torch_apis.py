@@ -107,12 +107,24 @@ def test_while_loop_tape_grows_on_torch():
     _same(lambda t: fr.jit(fr.grad(loop))(t(X0)))
 
 
-@pytest.mark.parametrize("name", ["checkpoint", "remat_jit"])
+def _checkpointed_scan(x):
+    # a checkpointed block in a loop body: one checkpoint_call equation, recomputed in reverse
+    def body(c, a):
+        c = fr.checkpoint(lambda u, a: np.sin(u) * a)(c, a)
+        return c, np.sum(c)
+    c, ys = fr.scan(body, x, x)
+    return np.sum(c) + np.sum(ys)
+
+
+@pytest.mark.parametrize("name", ["checkpoint", "remat_jit", "in_scan_jit"])
 def test_checkpoint_on_torch(name):
     if name == "checkpoint":
         _same(lambda t: fr.grad(fr.checkpoint(f))(t(X0)))
-    else:
+    elif name == "remat_jit":
         _same(lambda t: fr.jit(fr.grad(fr.remat(f)))(t(X0)))
+    else:
+        g = fr.jit(fr.grad(_checkpointed_scan))
+        _same(lambda t: [g(t(X0)), g(t(X0))])
 
 
 # ---- higher-order and Taylor-mode APIs -------------------------------------------------------
