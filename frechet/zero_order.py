@@ -1,7 +1,9 @@
 """Zero-order (evolution-strategies) gradient estimates of black-box functions.
 
 Re-exported by `frechet.implicit`. `f` is only ever called on plain NumPy values, so it may
-be anything: a simulator, SciPy, a subprocess.
+be anything: a simulator, SciPy, a subprocess. Note: given another library's array (a PyTorch
+tensor), theta and the noise are copied to the host explicitly, f is called on NumPy values as
+always, and the estimate is copied back into theta's library and device.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from frechet.extend import Tracer
+from frechet.extend import Tracer, is_foreign, to_host, to_library
 
 METHODS = ("naive", "forward", "antithetic")
 
@@ -85,9 +87,13 @@ def zero_order_grad(f: Callable, sigma: float, num_samples: int, method: str = "
                             "values and its estimate is not differentiable in theta; to use "
                             "it as f's gradient, make it the backward rule of a "
                             "frechet.custom_vjp.")
+        like = theta if is_foreign(theta) else None
+        if like is not None:                # explicit copies: f takes NumPy values
+            theta = to_host(theta)
         theta = np.asarray(theta, dtype=np.result_type(theta, np.float64))
         shape = (num_samples,) + theta.shape
-        u = rng.standard_normal(shape) if noise is None else np.asarray(noise, theta.dtype)
+        u = rng.standard_normal(shape) if noise is None else np.asarray(
+            to_host(noise) if is_foreign(noise) else noise, theta.dtype)
         if u.shape != shape:
             raise ValueError(f"pass noise of shape (num_samples, *theta.shape) = {shape} to "
                              f"zero_order_grad; got {u.shape}.")
@@ -99,6 +105,7 @@ def zero_order_grad(f: Callable, sigma: float, num_samples: int, method: str = "
         else:
             w = [(_value(f, theta + sigma * ui) - _value(f, theta - sigma * ui)) / (2 * sigma)
                  for ui in u]
-        return np.tensordot(np.asarray(w), u, axes=1) / num_samples
+        out = np.tensordot(np.asarray(w), u, axes=1) / num_samples
+        return out if like is None else to_library(out, like)
 
     return estimate

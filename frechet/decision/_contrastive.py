@@ -12,16 +12,21 @@ program; call these eagerly (or re-jit) when the pool should grow during trainin
 
 from __future__ import annotations
 
-import numpy as np
-
 from frechet.decision._pool import SolutionPool
+from frechet.extend import is_foreign, numpy_for, to_library
 
 
-def _pool_values(pred_cost, pool: SolutionPool):
-    """Refresh the pool with the predicted costs; return P (K, d) and pred_cost @ P.T."""
+def _pool_values(pred_cost, pool: SolutionPool, data):
+    """Refresh the pool with the predicted costs; return the NumPy module for pred_cost and
+    `data` (frechet.extend.numpy_for), P (K, d) and pred_cost @ P.T. The pool is kept on the
+    host (its solvers' NumPy arrays): it is copied into the library of another library's
+    pred_cost or data (torch tensors), which cannot multiply NumPy arrays."""
     pool.solve(pred_cost)
     solutions = pool.pool
-    return solutions, pred_cost @ solutions.T
+    like = next((x for x in (pred_cost, data) if is_foreign(x)), None)
+    if like is not None:
+        solutions = to_library(solutions, like)
+    return numpy_for(pred_cost, data), solutions, pred_cost @ solutions.T
 
 
 def nce(pred_cost, true_sol, pool: SolutionPool):
@@ -35,9 +40,9 @@ def nce(pred_cost, true_sol, pool: SolutionPool):
       >>> nce(np.array([[1.0, 2.0, 3.0]]), np.array([[0.0, 0.0, 1.0]]), pool)  # -(2 + 1 + 0)/3
       array([-1.])
     """
-    _, values = _pool_values(pred_cost, pool)
-    own = np.sum(pred_cost * true_sol, axis=-1)
-    return pool.sense.value * np.mean(own[..., None] - values, axis=-1)
+    xnp, _, values = _pool_values(pred_cost, pool, true_sol)
+    own = xnp.sum(pred_cost * true_sol, axis=-1)
+    return pool.sense.value * xnp.mean(own[..., None] - values, axis=-1)
 
 
 def cmap(pred_cost, true_sol, pool: SolutionPool):
@@ -51,9 +56,9 @@ def cmap(pred_cost, true_sol, pool: SolutionPool):
       >>> cmap(np.array([[1.0, 2.0, 3.0]]), np.array([[0.0, 1.0, 0.0]]), pool)    # 3 - 2
       array([1.])
     """
-    _, values = _pool_values(pred_cost, pool)
-    own = np.sum(pred_cost * true_sol, axis=-1)
-    return np.max(pool.sense.value * (own[..., None] - values), axis=-1)
+    xnp, _, values = _pool_values(pred_cost, pool, true_sol)
+    own = xnp.sum(pred_cost * true_sol, axis=-1)
+    return xnp.max(pool.sense.value * (own[..., None] - values), axis=-1)
 
 
 def pointwise_ltr(pred_cost, true_cost, pool: SolutionPool):
@@ -66,8 +71,8 @@ def pointwise_ltr(pred_cost, true_cost, pool: SolutionPool):
       >>> pointwise_ltr(np.array([[1.0, 1.0]]), np.array([[3.0, 1.0]]), pool)      # (4 + 0)/2
       array([2.])
     """
-    solutions, values = _pool_values(pred_cost, pool)
-    return np.mean((true_cost @ solutions.T - values) ** 2, axis=-1)
+    xnp, solutions, values = _pool_values(pred_cost, pool, true_cost)
+    return xnp.mean((true_cost @ solutions.T - values) ** 2, axis=-1)
 
 
 def pairwise_ltr(pred_cost, true_cost, pool: SolutionPool):
@@ -81,11 +86,12 @@ def pairwise_ltr(pred_cost, true_cost, pool: SolutionPool):
       >>> pairwise_ltr(np.array([[1.0, 2.0, 3.0]]), np.array([[5.0, 0.0, 0.0]]), pool)
       array([1.5])
     """
-    solutions, values = _pool_values(pred_cost, pool)
+    xnp, solutions, values = _pool_values(pred_cost, pool, true_cost)
     s = pool.sense.value
-    best = np.argmin(s * (true_cost @ solutions.T), axis=-1)
-    at_best = np.take_along_axis(values, best[..., None], axis=-1)
-    return np.sum(np.maximum(s * (at_best - values), 0.0), axis=-1) / max(len(solutions) - 1, 1)
+    best = xnp.argmin(s * (true_cost @ solutions.T), axis=-1)
+    at_best = xnp.take_along_axis(values, best[..., None], axis=-1)
+    return (xnp.sum(xnp.maximum(s * (at_best - values), 0.0), axis=-1)
+            / max(len(solutions) - 1, 1))
 
 
 def listwise_ltr(pred_cost, true_cost, pool: SolutionPool):
@@ -99,15 +105,15 @@ def listwise_ltr(pred_cost, true_cost, pool: SolutionPool):
       >>> float(np.round(listwise_ltr(np.zeros((1, 2)), np.array([[1.0, 1.0]]), pool)[0], 6))
       0.693147
     """
-    solutions, values = _pool_values(pred_cost, pool)
+    xnp, solutions, values = _pool_values(pred_cost, pool, true_cost)
     s = pool.sense.value
-    target = _softmax(-s * (true_cost @ solutions.T))
+    target = _softmax(xnp, -s * (true_cost @ solutions.T))
     logits = -s * values
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    return -np.sum(log_probs * np.maximum(target, 1e-8), axis=-1)
+    shifted = logits - xnp.max(logits, axis=-1, keepdims=True)
+    log_probs = shifted - xnp.log(xnp.sum(xnp.exp(shifted), axis=-1, keepdims=True))
+    return -xnp.sum(log_probs * xnp.maximum(target, 1e-8), axis=-1)
 
 
-def _softmax(z):
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+def _softmax(xnp, z):
+    e = xnp.exp(z - xnp.max(z, axis=-1, keepdims=True))
+    return e / xnp.sum(e, axis=-1, keepdims=True)

@@ -11,6 +11,7 @@ import numpy as np
 
 import frechet as fr
 from frechet.decision._oracle import Oracle
+from frechet.extend import numpy_for
 
 
 def spo_plus(pred_cost, true_cost, true_sol, true_obj, oracle: Oracle):
@@ -39,7 +40,8 @@ def spo_plus(pred_cost, true_cost, true_sol, true_obj, oracle: Oracle):
     _check_instances(pred_cost, true_cost, true_obj, true_sol)
     _, z_spo = oracle.solve(2.0 * pred_cost - true_cost)
     s = oracle.sense.value
-    return s * (2.0 * np.sum(pred_cost * true_sol, axis=-1) - z_spo - true_obj)
+    xnp = numpy_for(pred_cost, true_sol)
+    return s * (2.0 * xnp.sum(pred_cost * true_sol, axis=-1) - z_spo - true_obj)
 
 
 def regret(pred_cost, true_cost, true_obj, oracle: Oracle):
@@ -54,7 +56,8 @@ def regret(pred_cost, true_cost, true_obj, oracle: Oracle):
     """
     _check_instances(pred_cost, true_cost, true_obj)
     sols, _ = oracle.solve(pred_cost)
-    return oracle.sense.value * (np.sum(true_cost * sols, axis=-1) - true_obj)
+    xnp = numpy_for(true_cost, sols)
+    return oracle.sense.value * (xnp.sum(true_cost * sols, axis=-1) - true_obj)
 
 
 def normalized_regret(pred_cost, true_cost, true_obj, oracle: Oracle):
@@ -67,7 +70,9 @@ def normalized_regret(pred_cost, true_cost, true_obj, oracle: Oracle):
       >>> float(normalized_regret(-c, c, Argmax().solve(c)[1], Argmax()))   # (1 + 2) / 5
       0.6
     """
-    return np.sum(regret(pred_cost, true_cost, true_obj, oracle)) / np.sum(np.abs(true_obj))
+    r = regret(pred_cost, true_cost, true_obj, oracle)
+    xnp = numpy_for(r, true_obj)
+    return xnp.sum(r) / xnp.sum(xnp.abs(true_obj))
 
 
 def _check_instances(pred_cost, true_cost, true_obj, true_sol=None):

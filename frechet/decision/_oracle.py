@@ -68,7 +68,7 @@ class Oracle(abc.ABC):
         # Note: the solution's derivative is zero (exact almost everywhere: it is piecewise
         # constant); the objective's is the solution (Danskin)
         sols = solve_p.bind(fr.stop_gradient(costs), oracle=self)
-        return sols, np.sum(costs * sols, axis=-1)
+        return sols, fx.numpy_for(costs).sum(costs * sols, axis=-1)
 
     def __repr__(self):
         return f"{type(self).__name__}(sense={self.sense.name}, num_cost={self.num_cost})"
@@ -107,5 +107,17 @@ def _abstract(spec, *, oracle):
 # rule on purpose: `solve` stops the costs' gradient before binding it, so a tangent never
 # reaches it, and a rule that does bind it with one is told so by the engine.
 solve_p = fx.Primitive("decision.solve", _impl, _abstract)
+
+
+def _impl_on_host(costs, *, oracle):
+    """Another library's costs (torch tensors): the solvers compute on NumPy arrays (dynamic
+    programming, SciPy's HiGHS), so the costs are copied to the host explicitly and the
+    solutions copied back into the costs' library and device."""
+    return fx.to_library(_impl(fx.to_host(costs), oracle=oracle), costs)
+
+
+# Note: on another library's arrays the solver runs on a host copy (_impl_on_host)
+solve_p.array_api = lambda xp: _impl_on_host
+
 # The solver takes any leading shape: a vmapped axis is one more leading axis
 solve_p.batch = lambda args, batched, *, oracle: solve_p.bind(args[0], oracle=oracle)

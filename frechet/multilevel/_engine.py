@@ -6,6 +6,7 @@ import numpy as np
 
 import frechet
 from frechet import optim
+from frechet.extend import numpy_for
 from frechet.multilevel._graph import Graph
 from frechet.multilevel._problem import Problem
 
@@ -160,7 +161,7 @@ class Engine:
                     break
                 for name in reversed(self.graph.order):
                     self._advance(name)
-                losses = {n: float(self.loss(n)) for n in self.graph.order}
+                losses = {n: float(self._loss_value(n)) for n in self.graph.order}
                 for n, v in losses.items():
                     history[n].append(v)
                 if bar is not None:
@@ -171,6 +172,14 @@ class Engine:
             if bar is not None:
                 bar.close()
         return {n: np.asarray(v) for n, v in history.items()}
+
+    def _loss_value(self, name):
+        """The loss at the current parameters, for the history. NumPy functions in the loss
+        reach frechet's dispatch only on traced values, so on another library's parameters
+        (torch tensors) it is evaluated through frechet.jit (traced, then torch's functions)."""
+        if numpy_for(self.params) is np:
+            return self.loss(name)
+        return frechet.jit(lambda env: self.loss(name, None, env))(dict(self.params))
 
     def _advance(self, name):
         problem = self.problems[name]

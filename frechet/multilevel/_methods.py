@@ -15,7 +15,7 @@ import optree
 
 import frechet
 from frechet import linalg, optim
-from frechet.extend import Tracer
+from frechet.extend import Tracer, numpy_for
 from frechet.implicit import custom_root
 from frechet.multilevel._trees import norm, tree_map
 
@@ -155,7 +155,7 @@ class FiniteDifference(Method):
                     "reverse-mode approximation and has no derivative of its own.")
             size = norm(v)
             if size == 0.0:
-                return (tree_map(np.zeros_like, env),)
+                return (tree_map(numpy_for(env).zeros_like, env),)
             e = eps / size
             plus = tree_map(lambda p, t: p + e * t, params, v)
             minus = tree_map(lambda p, t: p - e * t, params, v)

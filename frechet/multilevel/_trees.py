@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import optree
 
+from frechet.extend import numpy_for
+
 
 def tree_map(fn, *trees):
     return optree.tree_map(fn, *trees)
@@ -28,4 +30,6 @@ def ravel(tree):
 
 
 def norm(tree) -> float:
-    return float(np.sqrt(sum(np.sum(np.asarray(leaf) ** 2) for leaf in optree.tree_leaves(tree))))
+    xnp = numpy_for(tree)
+    return float(xnp.sqrt(sum(xnp.sum(xnp.asarray(leaf) ** 2)
+                              for leaf in optree.tree_leaves(tree))))

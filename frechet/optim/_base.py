@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import optree
 
+from frechet.extend import dtype_of, is_foreign, numpy_for
+
 NAMESPACE = "frechet"      # frechet.register_dataclass registers into this optree namespace
 
 
@@ -28,7 +30,8 @@ def tree_leaves(tree) -> list:
 
 def tree_vdot(a, b):
     """The inner product of two pytrees of the same structure (sum over all leaves)."""
-    return sum(np.sum(x * y) for x, y in zip(tree_leaves(a), tree_leaves(b)))
+    xnp = numpy_for(a, b)
+    return sum(xnp.sum(x * y) for x, y in zip(tree_leaves(a), tree_leaves(b)))
 
 
 def safe_sqrt(x):
@@ -38,17 +41,18 @@ def safe_sqrt(x):
     derivatives through Adam's sqrt(v) and through norms of zero gradients finite (and
     right: a / (sqrt(v) + eps) with a = v = 0 has derivative da / eps).
     """
-    pos = x > 0
-    return np.where(pos, np.sqrt(np.where(pos, x, 1.0)), 0.0)
+    xnp, pos = numpy_for(x), x > 0
+    return xnp.where(pos, xnp.sqrt(xnp.where(pos, x, 1.0)), 0.0)
 
 
 def global_norm(tree):
     """sqrt of the sum of squares of every element of every leaf (derivative 0 at 0)."""
-    return safe_sqrt(sum(np.sum(np.square(x)) for x in tree_leaves(tree)))
+    xnp = numpy_for(tree)
+    return safe_sqrt(sum(xnp.sum(xnp.square(x)) for x in tree_leaves(tree)))
 
 
 def zeros_like(tree):
-    return tree_map(np.zeros_like, tree)
+    return tree_map(numpy_for(tree).zeros_like, tree)
 
 
 def step_count():
@@ -87,8 +91,10 @@ def apply_updates(params, updates):
     def add(p, u):
         out = p + u
         dtype = getattr(p, "dtype", None)
+        if dtype is not None and not isinstance(dtype, np.dtype):
+            dtype = dtype_of(p)         # another library's array: its dtype in NumPy's terms
         if dtype is not None and getattr(out, "dtype", dtype) != dtype:
-            out = out.astype(dtype)
+            out = out.astype(dtype) if not is_foreign(out) else numpy_for(out).astype(out, dtype)
         return out
     return tree_map(add, params, updates)
 

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import frechet
+from frechet.extend import numpy_for
 from frechet.optim._base import (
     GradientTransformation,
     require_params,
@@ -39,9 +40,11 @@ def _slot(hist, i):
 
 
 def _push(hist, new, accept):
+    xnp = numpy_for(hist, new, accept)
+
     def one(h, x):
-        pushed = np.concatenate([h[1:], np.expand_dims(x, 0)], axis=0)
-        return np.where(accept, pushed, h)
+        pushed = xnp.concatenate([h[1:], xnp.expand_dims(x, 0)], axis=0)
+        return xnp.where(accept, pushed, h)
     return tree_map(one, hist, new)
 
 
@@ -117,14 +120,16 @@ def lbfgs(learning_rate=None, memory_size: int = 10, c1=1e-4, c2=0.9,
         s = tree_map(lambda p, q: p - q, params, state.prev_params)
         y = tree_map(lambda g, h: g - h, grads, state.prev_grads)
         sy = tree_vdot(s, y)
-        accept = np.logical_and(state.count > 0, sy > 0)
+        xnp = numpy_for(sy, state)
+        accept = xnp.logical_and(state.count > 0, sy > 0)
         s_hist, y_hist = _push(state.s_history, s, accept), _push(state.y_history, y, accept)
-        rho_new = np.where(accept, 1.0 / np.where(accept, sy, 1.0), 0.0)
-        rho = np.where(accept, np.concatenate([state.rho[1:], np.reshape(rho_new, (1,))]),
-                       state.rho)
+        rho_new = xnp.where(accept, 1.0 / xnp.where(accept, sy, 1.0), 0.0)
+        rho = xnp.where(accept, xnp.concatenate([state.rho[1:], xnp.reshape(rho_new, (1,))]),
+                        state.rho)
         yy = tree_vdot(_slot(y_hist, -1), _slot(y_hist, -1))
         has = rho[-1] > 0
-        gamma = np.where(has, 1.0 / (np.where(has, rho[-1], 1.0) * np.where(has, yy, 1.0)), 1.0)
+        gamma = xnp.where(has, 1.0 / (xnp.where(has, rho[-1], 1.0) * xnp.where(has, yy, 1.0)),
+                          1.0)
         d = tree_map(lambda r: -r, _two_loop(grads, s_hist, y_hist, rho, memory_size, gamma))
         if learning_rate is None:
             f0 = value_fn(params) if value is None else value

@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from frechet.extend import numpy_for
 from frechet.optim._base import (
     GradientTransformation,
     chain,
@@ -96,8 +97,9 @@ def sgd(learning_rate, momentum=None, nesterov: bool = False) -> GradientTransfo
 def scale_by_adam(b1=0.9, b2=0.999, eps=1e-8, eps_root=0.0) -> GradientTransformation:
     """m_hat / (sqrt(v_hat + eps_root) + eps), Adam's bias-corrected moments (Kingma & Ba)."""
     def update(g, state, params=None, **extra):
+        xnp = numpy_for(g)
         mu = tree_map(lambda x, m: b1 * m + (1 - b1) * x, g, state.mu)
-        nu = tree_map(lambda x, v: b2 * v + (1 - b2) * np.square(x), g, state.nu)
+        nu = tree_map(lambda x, v: b2 * v + (1 - b2) * xnp.square(x), g, state.nu)
         t = state.count + 1
         c1, c2 = 1 - np.power(b1, t), 1 - np.power(b2, t)
         out = tree_map(lambda m, v: (m / c1) / (safe_sqrt(v / c2 + eps_root) + eps), mu, nu)
@@ -157,15 +159,16 @@ def scale_by_rms(decay=0.9, eps=1e-8, initial_scale=0.0,
     """g / sqrt(nu + eps), nu = decay nu + (1 - decay) g**2 (centered: g / sqrt(nu - mu**2 +
     eps) with mu the running mean of g), optax's RMSProp."""
     def init(params):
-        nu = tree_map(lambda p: np.full_like(p, initial_scale), params)
+        nu = tree_map(lambda p: numpy_for(p).full_like(p, initial_scale), params)
         return RmsState(nu, zeros_like(params) if centered else ())
 
     def update(g, state, params=None, **extra):
-        nu = tree_map(lambda x, v: decay * v + (1 - decay) * np.square(x), g, state.nu)
+        xnp = numpy_for(g, state)
+        nu = tree_map(lambda x, v: decay * v + (1 - decay) * xnp.square(x), g, state.nu)
         if not centered:
-            return tree_map(lambda x, v: x / np.sqrt(v + eps), g, nu), RmsState(nu, ())
+            return tree_map(lambda x, v: x / xnp.sqrt(v + eps), g, nu), RmsState(nu, ())
         mu = tree_map(lambda x, m: decay * m + (1 - decay) * x, g, state.mu)
-        out = tree_map(lambda x, v, m: x / np.sqrt(v - np.square(m) + eps), g, nu, mu)
+        out = tree_map(lambda x, v, m: x / xnp.sqrt(v - xnp.square(m) + eps), g, nu, mu)
         return out, RmsState(nu, mu)
     return GradientTransformation(init, update)
 
@@ -190,13 +193,14 @@ def scale_by_rss(initial_accumulator_value=0.1, eps=1e-7) -> GradientTransformat
     """g / sqrt(s + eps), s the running sum of g**2 (0 where s is 0), optax's Adagrad."""
     def init(params):
         return SumSquaresState(tree_map(
-            lambda p: np.full_like(p, initial_accumulator_value), params))
+            lambda p: numpy_for(p).full_like(p, initial_accumulator_value), params))
 
     def update(g, state, params=None, **extra):
-        s = tree_map(lambda x, a: a + np.square(x), g, state.sum_of_squares)
+        xnp = numpy_for(g, state)
+        s = tree_map(lambda x, a: a + xnp.square(x), g, state.sum_of_squares)
         # Note: where s == 0 the update is 0, as in optax (the gradient was 0 every step).
-        out = tree_map(lambda x, a: np.where(a > 0, x / np.sqrt(np.where(a > 0, a, 1.0) + eps),
-                                             0.0), g, s)
+        out = tree_map(lambda x, a: xnp.where(
+            a > 0, x / xnp.sqrt(xnp.where(a > 0, a, 1.0) + eps), 0.0), g, s)
         return out, SumSquaresState(s)
     return GradientTransformation(init, update)
 
@@ -217,7 +221,8 @@ def adagrad(learning_rate, initial_accumulator_value=0.1, eps=1e-7) -> GradientT
 def scale_by_lion(b1=0.9, b2=0.99) -> GradientTransformation:
     """sign(b1 m + (1 - b1) g), then m = b2 m + (1 - b2) g (Chen et al., 2023)."""
     def update(g, state, params=None, **extra):
-        out = tree_map(lambda x, m: np.sign(b1 * m + (1 - b1) * x), g, state.mu)
+        xnp = numpy_for(g, state)
+        out = tree_map(lambda x, m: xnp.sign(b1 * m + (1 - b1) * x), g, state.mu)
         mu = tree_map(lambda x, m: b2 * m + (1 - b2) * x, g, state.mu)
         return out, LionState(mu)
     return GradientTransformation(lambda params: LionState(zeros_like(params)), update)
@@ -245,7 +250,8 @@ def clip_by_global_norm(max_norm) -> GradientTransformation:
       (array([0.6]), np.float64(0.8))
     """
     def update(g, state, params=None, **extra):
-        scale = max_norm / np.maximum(global_norm(g), max_norm)
+        norm = global_norm(g)
+        scale = max_norm / numpy_for(norm).maximum(norm, max_norm)
         return tree_map(lambda x: x * scale, g), state
     return GradientTransformation(lambda params: EmptyState(), update)
 

@@ -181,10 +181,39 @@ def full_like(x, value):
     return xp.full(tuple(x.shape), value, dtype=x.dtype, device=device_of(x))
 
 
-def neutral(prim) -> None:
+def neutral(prim, like: bool = False) -> None:
     """Declare that prim's impl runs on any library: it computes by binding primitives (it
-    evaluates programs: branches, loop bodies, recomputed blocks), which dispatch themselves."""
-    prim.array_api = lambda xp: prim.impl
+    evaluates programs: branches, loop bodies, recomputed blocks), which dispatch themselves.
+
+    With `like`, the impl takes a keyword `like`: None on NumPy arrays (its NumPy path, as
+    before), else one of its arguments of the other library, for the arrays it makes itself
+    (a loop's stacked outputs, a tape's buffers) and the programs it compiles (ir/codegen.py's
+    `emit(like=...)`)."""
+    if not like:
+        prim.array_api = lambda xp: prim.impl
+        return
+    impl = prim.impl
+
+    def on(xp):
+        def fn(*args, **params):
+            return impl(*args, like=next(a for a in args if _is_of(a, xp)), **params)
+        return fn
+    prim.array_api = on
+
+
+def _is_of(x, xp) -> bool:
+    return type(x) not in NATIVE and _namespace_of_type(x) is xp
+
+
+def to_library(x, like):
+    """x (a NumPy array or a number) copied explicitly into the library of `like` (another
+    library's array), on its device, with x's NumPy dtype."""
+    return promote([like, x], _namespace_of_type(like))[1]
+
+
+def like_namespace(like):
+    """(namespace, device) of `like`, an array of another library: where to make arrays."""
+    return _namespace_of_type(like), device_of(like)
 
 
 # How each library copies an array to the host (others: DLPack, on the CPU).

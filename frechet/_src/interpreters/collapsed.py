@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core import backend
 from frechet._src.core import trace as _trace
 from frechet._src.core.registry import front_end
 from frechet._src.core.trace import Trace, Tracer
@@ -142,8 +143,9 @@ def laplacian(fun):
     x, elementwise over fun's outputs), by collapsed Taylor mode: one pass carrying n first-order
     coefficients and one second-order coefficient, instead of n Hessian-vector products."""
     def op(x):
-        x = np.asarray(x) if not isinstance(x, Tracer) else x
+        x = x if isinstance(x, Tracer) or backend.is_foreign(x) else np.asarray(x)
         n = int(np.prod(x.shape))
-        basis = np.eye(n, dtype=x.dtype).reshape((n, *x.shape))
+        # a NumPy constant, made x's library's by the primitives that meet it (core/backend.py)
+        basis = np.eye(n, dtype=backend.dtype_of(x)).reshape((n, *x.shape))
         return second_order(fun, basis)(x)
     return op

@@ -25,8 +25,10 @@ import math
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core import backend
 from frechet._src.core import trace as _trace
 from frechet._src.core.registry import front_end
+from frechet._src.core.spec import numpy_dtype
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
 
@@ -43,7 +45,9 @@ class PrimalTracer(Tracer):
 
     @property
     def dtype(self):
-        return self.primal.dtype
+        dt = self.primal.dtype
+        # another library's array: specs speak NumPy's dtypes (as JVPTracer's)
+        return dt if isinstance(dt, np.dtype) else numpy_dtype(dt)
 
     def concrete(self):
         return self.primal if not isinstance(self.primal, Tracer) else self.primal.concrete()
@@ -173,7 +177,7 @@ def _jet_flat(fun, primals, coefficients, order):
 
 def _as_array(x):
     """Arrays and tracers as they are; Python numbers as float64 arrays."""
-    if isinstance(x, (np.ndarray, Tracer)):
+    if isinstance(x, (np.ndarray, Tracer)) or backend.is_foreign(x):
         return x
     return np.asarray(x, dtype=float) if isinstance(x, (int, float)) else np.asarray(x)
 
@@ -233,5 +237,6 @@ def derivatives(fun, x, order):
     """[f(x), f'(x), ..., f^(order)(x)] for a function of one variable (elementwise over an
     array x, for elementwise fun)."""
     x = _as_array(x)
-    cs = taylor(fun, x, np.ones_like(x), order)
+    cs = taylor(fun, x, backend.full_like(x, 1) if backend.is_foreign(x) else np.ones_like(x),
+                order)
     return [c * math.factorial(k) for k, c in enumerate(cs)]

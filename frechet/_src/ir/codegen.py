@@ -193,7 +193,11 @@ def emit(program: Program, guards=(), fuse=False, like=None):
                 s.shape, dtype=backend.namespace_dtype(xp, s.dtype), device=backend.device_of(like))
             outs.append(f"z{k}")
         elif v in constvars:        # a fresh array each call, as the function makes one
-            outs.append(f"{names[v]}.copy()")
+            if xp is None:
+                outs.append(f"{names[v]}.copy()")
+            else:                   # another library's arrays have no .copy()
+                env["_copy"] = lambda a: xp.asarray(a, copy=True)
+                outs.append(f"_copy({names[v]})")
         else:
             outs.append(names[v])
     lines.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")

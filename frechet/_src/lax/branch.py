@@ -21,6 +21,7 @@ import functools
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core import backend
 from frechet._src.core import trace as _trace
 from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
@@ -66,16 +67,31 @@ def place(values, flags):
 
 # ---- running a branch (compiled once per program) -----------------------------------------------
 
+def compiled(program: Program, like=None):
+    """The sub-program simplified as jit simplifies programs, then compiled to Python; with
+    `like` (an array of another library), compiled to call that library's functions on like's
+    device (backend.neutral)."""
+    if like is None:
+        return _compiled(program)
+    return _compiled_on(program, *backend.like_namespace(like))
+
+
 @functools.lru_cache(maxsize=1024)
-def compiled(program: Program):
-    """The sub-program simplified as jit simplifies programs, then compiled to Python."""
+def _compiled(program: Program):
     run, _ = emit(simplify(program)[0])
     return run
 
 
-def _impl(index, *ops, branches):
-    i = int(np.clip(int(np.asarray(index)), 0, len(branches) - 1))
-    return list(compiled(branches[i])(*ops))
+@functools.lru_cache(maxsize=256)
+def _compiled_on(program: Program, xp, device):
+    run, _ = emit(simplify(program)[0], like=xp.empty((0,), device=device))
+    return run
+
+
+def _impl(index, *ops, branches, like=None):
+    index = np.asarray(index) if like is None else backend.to_host(index)
+    i = int(np.clip(int(index), 0, len(branches) - 1))
+    return list(compiled(branches[i], like)(*ops))
 
 
 def _abstract(index, *ops, branches):
@@ -270,4 +286,4 @@ def staged_switch(index, branches, operands):
     return tree.unflatten(out_trees[0], list(outs))
 
 # Its impl evaluates programs by binding primitives: it runs on any array library.
-neutral(cond_p)
+neutral(cond_p, like=True)

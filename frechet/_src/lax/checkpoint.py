@@ -25,7 +25,7 @@ import warnings
 
 from frechet._src import tree
 from frechet._src.core import trace as _trace
-from frechet._src.core.backend import neutral
+from frechet._src.core.backend import is_foreign, neutral
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.registry import front_end
 from frechet._src.core.spec import spec_of
@@ -205,11 +205,12 @@ def _jvp_process(self, fun, policy, args):
     if self.rule_trace is self.parent or policy is everything_saveable:
         with _trace.use(self):      # forward mode keeps nothing: there is nothing to save
             return fun(*args)
-    if policy is nothing_saveable:
+    if policy is nothing_saveable and not any(map(is_foreign, primals)):
         recompute, saved = fun, []
         with _trace.use(self):      # the primal only: plain inputs, so no tangent is recorded
             outs = fun(*primals)
-    else:
+    else:       # staged: also the path of another library's arrays, which NumPy code on them
+        #         as they are would copy to the host
         recompute, outs, saved = _staged(fun, policy, primals, self)
     if any(isinstance(o, JVPTracer) and o._trace is self for o in outs):
         warnings.warn(_CLOSURE_WARNING, stacklevel=4)

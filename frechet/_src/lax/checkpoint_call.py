@@ -34,8 +34,8 @@ from frechet._src.lax.branch import compiled, place, stage_closed
 from frechet._src.lax.checkpoint import _Token, remat_barrier_p
 
 
-def _impl(*args, program, policy):
-    return list(compiled(program)(*args))
+def _impl(*args, program, policy, like=None):
+    return list(compiled(program, like)(*args))
 
 
 def _abstract(*specs, program, policy):
@@ -176,4 +176,4 @@ checkpoint_call_p.batch = lambda args, batched, *, program, policy: batch_flat(
     lambda *a: evaluate(program, *a), args, batched)
 
 # Its impl evaluates programs by binding primitives: it runs on any array library.
-neutral(checkpoint_call_p)
+neutral(checkpoint_call_p, like=True)

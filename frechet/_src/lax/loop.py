@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src import tree
+from frechet._src.core import backend
 from frechet._src.core import trace as _trace
 from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
@@ -39,9 +40,9 @@ def _stacked(s: ArraySpec, n: int) -> ArraySpec:
     return ArraySpec((n, *s.shape), s.dtype)
 
 
-def _impl(*args, body, num_consts, num_carry, length, reverse):
+def _impl(*args, body, num_consts, num_carry, length, reverse, like=None):
     consts, carry, xs = split_operands(args, num_consts, num_carry)
-    run = compiled(body)
+    run = compiled(body, like)
     rows = list(zip(*[list(x) for x in xs])) if xs else [()] * length   # one tuple per step
     steps = []
     for i in (range(length - 1, -1, -1) if reverse else range(length)):
@@ -51,6 +52,8 @@ def _impl(*args, body, num_consts, num_carry, length, reverse):
     if reverse:
         steps.reverse()
     y_specs = body.out_specs[num_carry:]
+    if like is not None:
+        return list(carry) + _stacked_on(like, steps, y_specs)
     ys = []
     for k, y in enumerate(y_specs):
         if not steps:
@@ -60,6 +63,15 @@ def _impl(*args, body, num_consts, num_carry, length, reverse):
         else:
             ys.append(np.stack([s[k] for s in steps]).astype(y.dtype, copy=False))
     return [np.asarray(c) for c in carry] + ys
+
+
+def _stacked_on(like, steps, y_specs):
+    """The per-step outputs stacked as arrays of like's library, on its device."""
+    xp, device = backend.like_namespace(like)
+    if not steps:
+        return [xp.zeros((0, *y.shape), dtype=backend.namespace_dtype(xp, y.dtype),
+                         device=device) for y in y_specs]
+    return [xp.stack([s[k] for s in steps]) for k in range(len(y_specs))]
 
 
 def _abstract(*specs, body, num_consts, num_carry, length, reverse):
@@ -318,4 +330,4 @@ def staged_scan(f, init, xs, length, reverse):
             tree.unflatten(y_tree[0], list(outs[ncar:])))
 
 # Its impl evaluates programs by binding primitives: it runs on any array library.
-neutral(scan_p)
+neutral(scan_p, like=True)

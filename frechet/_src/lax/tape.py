@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from frechet._src.core import backend
+from frechet._src.core.backend import neutral
 from frechet._src.core.primitive import primitive
 from frechet._src.core.spec import ArraySpec, spec_of
 from frechet._src.errors import NonDifferentiableError
@@ -28,13 +30,14 @@ TAPE_SPEC = ArraySpec((), np.dtype(object))
 class Tape:
     """Per-iteration residuals, one growing stack per residual spec."""
 
-    __slots__ = ("length", "specs", "stacks")
+    __slots__ = ("length", "like", "specs", "stacks")
     shape = ()                      # a tape is a program value of spec TAPE_SPEC
     dtype = np.dtype(object)
 
-    def __init__(self, specs):
+    def __init__(self, specs, like=None):
         self.specs = tuple(specs)
-        self.stacks = [np.empty((8, *s.shape), s.dtype) for s in self.specs]
+        self.like = like            # None: NumPy buffers; else an array of their library
+        self.stacks = [_empty(like, (8, *s.shape), s.dtype) for s in self.specs]
         self.length = 0
 
     def push(self, row) -> None:
@@ -52,8 +55,18 @@ class Tape:
         return f"<tape of {self.length} rows>"
 
 
+def _empty(like, shape, dtype):
+    """An uninitialised buffer: NumPy's, or (like an array of another library) that library's
+    on like's device, so that a loop on its arrays keeps its residuals there."""
+    if like is None:
+        return np.empty(shape, dtype)
+    xp, device = backend.like_namespace(like)
+    return xp.empty(shape, dtype=backend.namespace_dtype(xp, dtype), device=device)
+
+
 def _grown(buffer):
-    out = np.empty((2 * len(buffer), *buffer.shape[1:]), buffer.dtype)
+    like = None if type(buffer) is np.ndarray else buffer
+    out = _empty(like, (2 * len(buffer), *buffer.shape[1:]), backend.dtype_of(buffer))
     out[:len(buffer)] = buffer
     return out
 
@@ -65,19 +78,19 @@ def _unwrap(tape) -> Tape:
 
 # ---- the primal loop, recording residuals ------------------------------------------------------
 
-def _while_tape_impl(*args, cond, body, num_cond_consts, num_body_consts):
+def _while_tape_impl(*args, cond, body, num_cond_consts, num_body_consts, like=None):
     """cond (cond consts, carry) -> bool; body (body consts, carry) -> (carry, residuals)."""
     cc = args[:num_cond_consts]
     bc = args[num_cond_consts:num_cond_consts + num_body_consts]
     carry = list(args[num_cond_consts + num_body_consts:])
     nk = len(carry)
-    test, step = compiled(cond), compiled(body)
-    tape = Tape(body.out_specs[nk:])
+    test, step = compiled(cond, like), compiled(body, like)
+    tape = Tape(body.out_specs[nk:], like)
     while bool(test(*cc, *carry)[0]):
         outs = step(*bc, *carry)
         carry = outs[:nk]
         tape.push(outs[nk:])
-    return [np.asarray(c) for c in carry] + [tape]
+    return ([np.asarray(c) for c in carry] if like is None else list(carry)) + [tape]
 
 
 def _while_tape_abstract(*specs, cond, body, num_cond_consts, num_body_consts):
@@ -107,14 +120,20 @@ while_tape_p.batch = _again("vmapping")
 
 # ---- the linear loop over a tape -----------------------------------------------------------------
 
-def _tape_loop_impl(*args, body, num_known, num_linear, reverse):
+def _tape_loop_impl(*args, body, num_known, num_linear, reverse, like=None):
     """body (known consts, linear consts, carry, row) -> carry, once per row of the tape."""
     nc = num_known + num_linear
     consts, carry, tape = args[:nc], list(args[nc:-1]), _unwrap(args[-1])
-    run = compiled(body)
+    if like is None and tape.like is not None:
+        # another library's residuals with NumPy operands (zero cotangents made by a rule):
+        # the operands become constants of the residuals' library, as backend.call makes them
+        like = tape.like
+        xp, _ = backend.like_namespace(like)
+        consts, carry = (backend.promote([like, *a], xp)[1:] for a in (consts, carry))
+    run = compiled(body, like)
     for i in (range(tape.length - 1, -1, -1) if reverse else range(tape.length)):
         carry = run(*consts, *carry, *tape.row(i))
-    return [np.asarray(c) for c in carry]
+    return [np.asarray(c) for c in carry] if like is None else list(carry)
 
 
 def _tape_loop_abstract(*specs, body, num_known, num_linear, reverse):
@@ -180,3 +199,8 @@ def _tape_loop_transpose(cts, *args, body, num_known, num_linear, reverse):
 tape_loop_p.jvp = _tape_loop_jvp
 tape_loop_p.transpose = _tape_loop_transpose
 tape_loop_p.batch = _again("vmapping")
+
+# Both evaluate programs by binding primitives; on another library's arrays the tape's buffers
+# are that library's arrays on the carry's device.
+neutral(while_tape_p, like=True)
+neutral(tape_loop_p, like=True)

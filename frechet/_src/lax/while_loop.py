@@ -37,14 +37,14 @@ from frechet._src.lax.loop import (
 from frechet._src.lax.tape import tape_loop_p, while_tape_p
 
 
-def _while_impl(*args, cond, body, num_cond_consts, num_body_consts):
+def _while_impl(*args, cond, body, num_cond_consts, num_body_consts, like=None):
     cc = args[:num_cond_consts]
     bc = args[num_cond_consts:num_cond_consts + num_body_consts]
     carry = list(args[num_cond_consts + num_body_consts:])
-    test, step = compiled(cond), compiled(body)
+    test, step = compiled(cond, like), compiled(body, like)
     while bool(test(*cc, *carry)[0]):
         carry = list(step(*bc, *carry))
-    return [np.asarray(c) for c in carry]
+    return [np.asarray(c) for c in carry] if like is None else carry
 
 
 def _while_abstract(*specs, cond, body, num_cond_consts, num_body_consts):
@@ -201,4 +201,4 @@ def staged_while(cond_fun, body_fun, init_val):
     return tree.unflatten(treedef, list(outs))
 
 # Its impl evaluates programs by binding primitives: it runs on any array library.
-neutral(while_p)
+neutral(while_p, like=True)

@@ -238,6 +238,8 @@ def ones_like(a, dtype=None, order="K", subok=True, shape=None, *, device=None):
 
 
 def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    if dtype is None and shape is None and is_foreign(a) and not isinstance(fill_value, Tracer):
+        return backend.full_like(a, fill_value)     # another library's array: of its library
     dt = np.dtype(dtype) if dtype is not None else asarray(a).dtype
     shp = shape_of(a) if shape is None else shape
     if isinstance(fill_value, Tracer):
