@@ -209,6 +209,19 @@ linear_solve_p.linear = True
 linear_solve_p.batch = _batch
 
 
+def _foreign_consts_as_operands(program, lifted):
+    """The program with its constants of another library made operands (after the lifted
+    ones): the solve's operands then say which library computes it, also when b and its
+    cotangents are NumPy's (a torch matrix closed over by a function A)."""
+    foreign = [k for k, c in enumerate(program.consts) if backend.is_foreign(c)]
+    keep = [k for k in range(len(program.consts)) if k not in foreign]
+    extra = [program.constvars[k] for k in foreign]
+    invars = list(program.invars)
+    return Program(invars[:-1] + extra + invars[-1:], [program.constvars[k] for k in keep],
+                   [program.consts[k] for k in keep], program.eqns, program.outvars,
+                   program.out_specs), list(lifted) + [program.consts[k] for k in foreign]
+
+
 def _astype(x, dtype):
     """x.astype(dtype); another library's concrete array (no astype method) through
     frechet.numpy, which keeps it in its library."""
@@ -261,5 +274,7 @@ def solve(A, b, solver=None):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
     program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), backend.dtype_of(b))],
                                    closures_first=True)
+    if any(backend.is_foreign(c) for c in program.consts):
+        program, lifted = _foreign_consts_as_operands(program, lifted)
     return linear_solve_p.bind(*lifted, b, matvec=program, transposed=Held(_transposed(program)),
                                solver=Held(solver), matrix=matrix)
