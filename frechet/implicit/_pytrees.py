@@ -37,8 +37,8 @@ def unraveler(specs):
     def unravel(v):
         out, i = [], 0
         for (shape, dtype), n in zip(specs, sizes):
-            piece = np.reshape(v[i:i + n], shape)
-            out.append(piece if piece.dtype == dtype else piece.astype(dtype))
+            piece = fnp.reshape(v[i:i + n], shape)
+            out.append(piece if fx.spec_of(piece).dtype == dtype else fnp.astype(piece, dtype))
             i += n
         return out
     return unravel, sum(sizes)
