@@ -61,7 +61,7 @@ class Solver:
             return
         res = self._residual(op, b, x, matrix, ops)
         if res > self._allowed():
-            warn(f"{self!r} did not converge: relative residual {res:.3g} > tol {self.tol:.3g}; "
+            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol {self.tol:.3g}; "
                  f"raise maxiter, add ridge=, or choose another solver")
 
     def _allowed(self):
@@ -376,11 +376,11 @@ class Neumann(Solver):
             return super()._check(op, b, x, matrix, ops)
         res = self._residual(op, b, x, matrix, ops)
         if self.truncate and res > 1.0:
-            warn(f"{self!r} diverges: relative residual {res:.3g} after {self.maxiter} steps "
+            warn(f"{self!r} diverges: relative residual {float(res):.3g} after {self.maxiter} steps "
                  f"(> 1); the series converges when the spectral radius of I - alpha A is "
                  f"below 1: lower alpha (below 2 / largest eigenvalue of A)")
         elif not self.truncate and res > self._allowed():
-            warn(f"{self!r} did not converge: relative residual {res:.3g} > tol "
+            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol "
                  f"{self.tol:.3g}; raise maxiter or lower alpha")
 
     def _options(self):
