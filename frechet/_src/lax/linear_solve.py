@@ -234,7 +234,8 @@ def solve(A, b, solver=None):
     Args:
       A: an array (traced or not), a SciPy sparse matrix, a frechet LinearMap, or a function
         v -> A v (linear in v; it may close over traced values).
-      b: a vector, or a matrix of right-hand sides (columns).
+      b: a vector, or a matrix of right-hand sides (columns). With A or b another library's
+        array (a torch tensor), the solve computes in that library (docs/backends.md).
       solver: Dense() (default for arrays), Cholesky(), CG(), GMRES(tol=1e-12) (default
         otherwise), BiCGStab(), LSQR(), NormalCG(), Neumann(maxiter, alpha), SparseDirect();
         each takes tol (relative residual), maxiter and ridge (it solves (A + ridge I) x = b)
