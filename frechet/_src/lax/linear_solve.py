@@ -245,7 +245,8 @@ def solve(A, b, solver=None):
 
     fnp = traced_numpy()
     b = fnp.asarray(b)
-    if not np.issubdtype(backend.dtype_of(b), np.inexact):
+    if not np.issubdtype(b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b),
+                         np.inexact):
         b = _astype(b, np.float64)
     n = b.shape[0]
     matrix = None
@@ -273,9 +274,12 @@ def solve(A, b, solver=None):
                   Dense() if matrix is not None or not callable(A) else GMRES(tol=1e-12))
     if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
-    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), backend.dtype_of(b))],
+    dtype = b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b)
+    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), dtype)],
                                    closures_first=True)
-    if any(backend.is_foreign(c) for c in program.consts):
-        program, lifted = _foreign_consts_as_operands(program, lifted)
+    for c in program.consts:
+        if type(c) is not np.ndarray and backend.is_foreign(c):
+            program, lifted = _foreign_consts_as_operands(program, lifted)
+            break
     return linear_solve_p.bind(*lifted, b, matvec=program, transposed=Held(_transposed(program)),
                                solver=Held(solver), matrix=matrix)
