@@ -316,3 +316,35 @@ def test_prox_operators_on_tensors(prox, hp):
     got = fr.grad(f)(_t(x))
     assert type(got) is NoHost
     np.testing.assert_allclose(_np(got), fr.grad(f)(x), rtol=1e-12, atol=1e-15)
+
+
+# frechet.extend: what frechet.implicit needed ---------------------------------------------------
+
+def test_call_on_library_runs_numpy_code_with_torch():
+    from frechet import extend as fx
+
+    def solver(x, a):           # NumPy code: in-place writes, value reads, a while loop
+        x = np.zeros_like(a)
+        x[0] = 0.1
+        while float(np.linalg.norm(_cos_map(x, a) - x)) > 1e-14:
+            x = _cos_map(x, a)
+        return {"x": x, "steps": np.sum(x * 0.0)}
+    out = fx.call_on_library(solver, None, _t(A_FP))
+    assert type(out["x"]) is NoHost and isinstance(out["steps"], torch.Tensor)
+    np.testing.assert_allclose(_np(out["x"]), _fixed_point_derivative(A_FP)[0], rtol=1e-12)
+    plain = fx.call_on_library(solver, None, A_FP)         # NumPy arrays: a plain call
+    assert type(plain["x"]) is np.ndarray
+    assert fx.is_foreign(_t(A_FP)) and not fx.is_foreign(A_FP) and not fx.is_foreign(1.0)
+
+
+def test_neutral_primitive_runs_on_torch():
+    from frechet import extend as fx
+    p = fx.Primitive("test_solve_neutral_double", lambda x: fr.numpy.multiply(x, 2.0),
+                     lambda x: x)
+    with pytest.raises(fr.BackendError, match="'test_solve_neutral_double' has no "
+                                              "implementation for the torch back end"):
+        p.bind(_t(A_FP))
+    fx.neutral(p)
+    got = p.bind(_t(A_FP))
+    assert type(got) is NoHost
+    np.testing.assert_allclose(_np(got), 2 * A_FP)
