@@ -1,11 +1,11 @@
 """Solver objects for frechet.linalg.solve: each owns its options (`tol`, `maxiter`, `ridge`,
 and a few of its own) and translates them for the library that does the work.
 
-A solver is called as solver(op, b, matrix, ops): op a SciPy LinearOperator for A (an
+A solver is called as solver(op, b, matrix, ops): op a SciPy LinearOperator for A (a
 solver_ops.Operator for another library's arrays), b a vector (or, for solvers with
 `columns = False`, a matrix of right-hand sides), matrix() the matrix itself (formed once, from
 op when A was given by its action), ops the vector operations of b's library (solver_ops.py:
-NumPy's by default; SciPy's Krylov solvers are replaced by krylov.py's elsewhere). Every solver here solves
+NumPy's by default; elsewhere krylov.py replaces SciPy's Krylov solvers). Every solver solves
 (A + ridge I) x = b, checks the relative residual ||(A + ridge I) x - b|| / ||b|| against `tol`
 afterwards, and warns, naming the residual, when it is not met. The solvers are never
 differentiated: linear_solve's rules differentiate the solution itself (see linear_solve.py).
@@ -17,7 +17,6 @@ import inspect
 
 import numpy as np
 
-from frechet._src.errors import BackendError
 from frechet._src.lax import krylov
 from frechet._src.lax.solver_ops import NUMPY, Operator
 from frechet._src.warn import warn
@@ -61,8 +60,8 @@ class Solver:
             return
         res = self._residual(op, b, x, matrix, ops)
         if res > self._allowed():
-            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol {self.tol:.3g}; "
-                 f"raise maxiter, add ridge=, or choose another solver")
+            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol "
+                 f"{self.tol:.3g}; raise maxiter, add ridge=, or choose another solver")
 
     def _allowed(self):
         # SciPy measures its own (sometimes preconditioned or recursively updated) residual;
@@ -88,11 +87,11 @@ def _with_ridge(op, matrix, ridge, ops):
         ridge = complex(ridge) if np.iscomplexobj(ridge) else float(ridge)
 
         @functools.cache
-        def shifted_matrix_of_library():
+        def shifted_array():
             m = matrix()
             return m + ridge * ops.eye(n, m.dtype)
         return Operator(n, lambda v: op.matvec(v) + ridge * v,
-                        lambda w: op.rmatvec(w) + ridge.conjugate() * w), shifted_matrix_of_library
+                        lambda w: op.rmatvec(w) + ridge.conjugate() * w), shifted_array
 
     from scipy.sparse.linalg import LinearOperator
     shifted = LinearOperator(op.shape, dtype=op.dtype,
@@ -161,10 +160,7 @@ class SparseDirect(_Direct):
     Args: as Dense.
     """
 
-    def _solve(self, op, b, matrix, ops):
-        if ops is not NUMPY:
-            raise BackendError(f"SparseDirect (SciPy's spsolve) runs on NumPy arrays only; "
-                               f"b is a {type(b).__name__}: choose Dense() or a Krylov solver")
+    def _solve(self, op, b, matrix, ops):      # NumPy's only (linear_solve raises elsewhere)
         import scipy.sparse.linalg as spla
         return spla.spsolve(matrix(), b)
 
@@ -376,8 +372,8 @@ class Neumann(Solver):
             return super()._check(op, b, x, matrix, ops)
         res = self._residual(op, b, x, matrix, ops)
         if self.truncate and res > 1.0:
-            warn(f"{self!r} diverges: relative residual {float(res):.3g} after {self.maxiter} steps "
-                 f"(> 1); the series converges when the spectral radius of I - alpha A is "
+            warn(f"{self!r} diverges: relative residual {float(res):.3g} after {self.maxiter} "
+                 f"steps (> 1); the series converges when the spectral radius of I - alpha A is "
                  f"below 1: lower alpha (below 2 / largest eigenvalue of A)")
         elif not self.truncate and res > self._allowed():
             warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol "
