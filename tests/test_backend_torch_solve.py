@@ -6,6 +6,8 @@ derivatives must be tensors, computed by torch, and agree with the same code on 
 function theorem by hand). float32 stays float32; what stays NumPy's raises BackendError.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -115,6 +117,21 @@ def test_solver_jvp_jacrev_vmap_and_jit_on_tensors(name):
     for rhs in (B, 2 * B):          # the tracing call, then a replay of the generated code
         np.testing.assert_allclose(_np(j(_t(rhs))), inv.T @ (COT * (inv @ rhs)), atol=tol)
     assert j.trace_count == 1
+
+
+@pytest.mark.parametrize("solver, a", [
+    (la.CG(maxiter=3, truncated=True), SPD), (la.BiCGStab(maxiter=2, truncated=True), GENERAL),
+    (la.GMRES(maxiter=3, restart=2, truncated=True), GENERAL), (la.LSQR(maxiter=3), GENERAL)],
+    ids=["cg", "bicgstab", "gmres", "lsqr"])
+def test_krylov_iterates_are_scipys(solver, a):
+    """A few iterations, stopped short of convergence: the iterate on tensors is SciPy's
+    (the same algorithm, start and iteration count), not merely another solution."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)     # LSQR: not converged, by design
+        want = la.solve(a, B, solver)
+        got = la.solve(_t(a), _t(B), solver)
+    assert np.linalg.norm(want - np.linalg.solve(a, B)) > 1e-6      # truly stopped short
+    np.testing.assert_allclose(_np(got), want, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("name", ["dense", "cg", "cholesky"])
