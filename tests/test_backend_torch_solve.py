@@ -170,6 +170,18 @@ def test_float32_stays_float32(name):
     np.testing.assert_allclose(_np(g), np.linalg.solve(a.T, COT), rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["dense", "cg"])
+def test_numpy_matrix_meets_a_tensor(name):
+    """NumPy constants meeting a tensor are constants of torch (docs/backends.md)."""
+    solver, a = SOLVERS[name]
+    got = la.solve(a, _t(B), solver)
+    assert type(got) is NoHost
+    np.testing.assert_allclose(_np(got), np.linalg.solve(a, B), atol=_tol(solver))
+    g = fr.grad(lambda b: np.sum(COT * la.solve(a, b, solver) ** 2) / 2)(_t(B))
+    x = np.linalg.solve(a, B)
+    np.testing.assert_allclose(_np(g), np.linalg.solve(a.T, COT * x), atol=_tol(solver) * 10)
+
+
 def test_preconditioner_as_a_function_of_tensors():
     d = _t(1 / np.diag(SPD))
     steps = []

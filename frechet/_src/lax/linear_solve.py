@@ -128,6 +128,16 @@ def _impl(*args, matvec, transposed, solver, matrix):
                      for j in range(b.shape[1])], axis=1)
 
 
+def _on_library(program, b, xp):
+    """program with its NumPy constants made constants of b's library once, not at every
+    product (a NumPy matrix closed over while b is traced)."""
+    if not any(type(c) is np.ndarray for c in program.consts):
+        return program
+    consts = backend.promote([b, *program.consts], xp)[1:]
+    return Program(program.invars, program.constvars, consts, program.eqns, program.outvars,
+                   program.out_specs)
+
+
 def _impl_on(xp):
     """linear_solve's impl on arrays of namespace xp (the primitive's array-API rule)."""
     def impl(*args, matvec, transposed, solver, matrix):
@@ -142,13 +152,15 @@ def _impl_on(xp):
                 f"v -> A v, with Dense() or a Krylov solver")
         ops = ArrayOps(xp, b)
         n = b.shape[0]
-        op = Operator(n, lambda v: evaluate(matvec, *consts, v)[0],
-                      lambda w: ops.conj(evaluate(transposed.value, *consts, ops.conj(w))[0]))
+        run, run_t = _on_library(matvec, b, xp), _on_library(transposed.value, b, xp)
+        op = Operator(n, lambda v: evaluate(run, *consts, v)[0],
+                      lambda w: ops.conj(evaluate(run_t, *consts, ops.conj(w))[0]))
 
         @functools.cache
         def the_matrix():
             if matrix is not None:
-                return matrix.value
+                m = matrix.value
+                return backend.promote([b, m], xp)[1] if type(m) is np.ndarray else m
             return ops.stack_columns([op.matvec(e) for e in ops.eye(n, b.dtype)])
         if b.ndim == 1 or not s.columns:
             return s(op, b, the_matrix, ops)
@@ -259,6 +271,10 @@ def solve(A, b, solver=None):
         matvec = A
     else:
         A = fnp.asarray(A)
+        if type(A) is np.ndarray and backend.is_foreign(b):
+            # a NumPy matrix meeting another library's b is a constant of that library
+            # (core/backend.py's rule for mixed inputs), made once, not at every product
+            A = backend.promote([b, A], backend.namespace([b]))[1]
         if isinstance(A, np.ndarray) and A.dtype == b.dtype:
             matrix = Held(A)
         elif backend.is_foreign(A) and backend.dtype_of(A) == backend.dtype_of(b):
