@@ -12,9 +12,10 @@ def custom_root(optimality_fun, solve=None, has_aux=False, symmetric=False):
 
     The decorated `solver(init_params, *args, **kwargs)` returns sol (or (sol, aux) with
     has_aux) with optimality_fun(sol, *args, **kwargs) == 0. The solver runs on plain NumPy
-    values and is never differentiated. The JVP of sol solves (dF/dsol) x = -(dF/dargs) t
-    (F = optimality_fun, applied to sol as a function, a matrix only if the linear solver forms
-    one); reverse mode is its transpose. The rule is applied at whatever point the solver
+    values and is never differentiated (on another library's arrays, torch tensors, its NumPy
+    code computes with that library: docs/backends.md). The JVP of sol solves
+    (dF/dsol) x = -(dF/dargs) t (F = optimality_fun, applied to sol as a function, a matrix
+    only if the linear solver forms one); reverse mode is its transpose. The rule is applied at whatever point the solver
     returned, and it is made of frechet operations, so grad(grad(...)), jvp(grad(...)),
     hessian, jacfwd/jacrev, vmap and jit all go through it.
 

@@ -91,8 +91,8 @@ class _Splitting:
             x, eta = self._iterate(init[0], hp, args)
             return np.asarray(x), np.asarray(eta, dtype=np.result_type(x))
 
-        x0 = np.asarray(init) if not isinstance(init, fx.Tracer) else init
-        eta0 = np.zeros(np.shape(x0), dtype=np.result_type(x0, 1.0))
+        x0 = init if isinstance(init, fx.Tracer) or fx.is_foreign(init) else np.asarray(init)
+        eta0 = np.zeros(np.shape(x0), dtype=np.result_type(fx.spec_of(x0).dtype, 1.0))
         x, _ = solver((x0, eta0), hyperparams_prox, *args)
         return self._masked(x, x)
 

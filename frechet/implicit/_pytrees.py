@@ -7,6 +7,9 @@ from __future__ import annotations
 import numpy as np
 import optree
 
+import frechet.numpy as fnp
+from frechet import extend as fx
+
 NAMESPACE = "frechet"
 
 
@@ -19,11 +22,12 @@ def unflatten(treedef, leaves):
 
 
 def ravel(leaves):
-    """The leaves (arrays or tracers) as one vector, in their common dtype."""
-    dtype = np.result_type(*[x.dtype for x in leaves])
-    parts = [np.reshape(x, (-1,)) for x in leaves]
-    parts = [p if p.dtype == dtype else p.astype(dtype) for p in parts]
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    """The leaves (arrays or tracers, another library's arrays too: frechet.numpy keeps them
+    in their library) as one vector, in their common dtype."""
+    dtype = np.result_type(*[fx.spec_of(x).dtype for x in leaves])
+    parts = [fnp.reshape(x, (-1,)) for x in leaves]
+    parts = [p if fx.spec_of(p).dtype == dtype else fnp.astype(p, dtype) for p in parts]
+    return parts[0] if len(parts) == 1 else fnp.concatenate(parts)
 
 
 def unraveler(specs):
@@ -33,8 +37,8 @@ def unraveler(specs):
     def unravel(v):
         out, i = [], 0
         for (shape, dtype), n in zip(specs, sizes):
-            piece = np.reshape(v[i:i + n], shape)
-            out.append(piece if piece.dtype == dtype else piece.astype(dtype))
+            piece = fnp.reshape(v[i:i + n], shape)
+            out.append(piece if fx.spec_of(piece).dtype == dtype else fnp.astype(piece, dtype))
             i += n
         return out
     return unravel, sum(sizes)

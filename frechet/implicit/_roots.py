@@ -27,16 +27,23 @@ from frechet.implicit._solver_call import SolverCall, run_solver
 DENSE_UP_TO = 500   # default linear solver: Dense up to this many unknowns, Krylov above
 
 
+def _dtype(x) -> np.dtype:
+    """x's dtype as NumPy's (a torch tensor's torch.float32 is float32)."""
+    return fx.spec_of(x).dtype if fx.is_foreign(x) else np.result_type(x)
+
+
 def _inexact(x) -> bool:
-    return np.issubdtype(np.result_type(x), np.inexact)
+    return np.issubdtype(_dtype(x), np.inexact)
 
 
 def _is_dynamic(x) -> bool:
-    """Arguments that carry derivatives or may be traced: tracers and inexact arrays/numbers.
-    Everything else (integers, strings, functions, None) reaches the solver unchanged."""
+    """Arguments that carry derivatives or may be traced: tracers and inexact arrays/numbers
+    (another library's too). Everything else (integers, strings, functions, None) reaches the
+    solver unchanged."""
     if isinstance(x, fx.Tracer):
         return True
-    return isinstance(x, (np.ndarray, np.generic, float, complex)) and _inexact(x)
+    return (isinstance(x, (np.ndarray, np.generic, float, complex)) or fx.is_foreign(x)) \
+        and _inexact(x)
 
 
 def _split(args, kwargs):
@@ -59,7 +66,7 @@ def _sol_specs(init_params):
                         "solution's structure and shapes); it has no leaves")
     specs = []
     for x in leaves:
-        dt = np.result_type(x)
+        dt = _dtype(x)
         specs.append((np.shape(x), dt if np.issubdtype(dt, np.inexact) else np.dtype(np.float64)))
     return leaves, treedef, specs
 
@@ -88,7 +95,9 @@ class _Problem:
 
     def f(self, sol, dyn):
         args, kwargs = self.rebuild(list(dyn))
-        return self.fun(sol, *args, **kwargs)
+        # sol (and other arguments) may be another library's concrete arrays: the NumPy code
+        # of fun computes on them with that library's functions
+        return fx.call_on_library(self.fun, sol, *args, **kwargs)
 
     def _flat(self, out, what):
         leaves, _ = flatten(out)

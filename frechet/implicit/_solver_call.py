@@ -9,6 +9,10 @@ reverse mode is its transpose and every higher order differentiates the rule aga
 
 (A frechet.custom_jvp would not do: under grad(grad(f)) the outer derivative of a custom_jvp
 function whose rule calls the function differentiates the function's body, here the solver.)
+
+On another library's arrays (torch tensors) the primitive is library-neutral: its impl runs the
+solver with `frechet.extend.call_on_library`, so the NumPy code of the solver computes with
+that library's functions and the solution comes back as that library's arrays.
 """
 
 from __future__ import annotations
@@ -41,7 +45,8 @@ class SolverCall:
         # A fresh context: no transformation is current while the solver runs, so NumPy
         # inside it is plain NumPy (within a transformation, arrays that user code allocates
         # become constants of the transformation in progress)
-        out = contextvars.Context().run(self.solver, init, *args, **kwargs)
+        out = contextvars.Context().run(fx.call_on_library, self.solver, init, *args,
+                                        **kwargs)
         if self.has_aux:
             if not (isinstance(out, tuple) and len(out) == 2):
                 raise TypeError(f"return (sol, aux) from {_name(self.solver)}, or drop "
@@ -51,7 +56,7 @@ class SolverCall:
         if not self.has_aux:
             return sol
         aux_leaves, aux_def = flatten(aux)
-        aux_leaves = [np.asarray(a) for a in aux_leaves]
+        aux_leaves = [a if fx.is_foreign(a) else np.asarray(a) for a in aux_leaves]
         self.aux_def, self.aux_specs = aux_def, [fx.spec_of(a) for a in aux_leaves]
         return sol + aux_leaves
 
@@ -63,7 +68,7 @@ class SolverCall:
             raise fr.ShapeError(f"return a solution with init_params' structure and shapes from "
                              f"{_name(self.solver)}: it returned leaves of shapes {got}, "
                              f"init_params has {want}")
-        return [np.asarray(x, dtype=dtype) for x, (_, dtype) in zip(leaves, self.sol_specs)]
+        return [_as_dtype(x, dtype) for x, (_, dtype) in zip(leaves, self.sol_specs)]
 
     def out_specs(self):
         specs = [fx.ArraySpec(shape, dtype) for shape, dtype in self.sol_specs]
@@ -78,6 +83,13 @@ class SolverCall:
 
     def __repr__(self):
         return f"<{_name(self.solver)}>"
+
+
+def _as_dtype(x, dtype):
+    """x as an array of dtype: NumPy's, or x's own library's for another library's array."""
+    if fx.is_foreign(x):
+        return x if fx.spec_of(x).dtype == dtype else fr.numpy.astype(x, dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def _name(f):
@@ -97,7 +109,8 @@ def _batch(args, batched, *, call):
     n = next(a.shape[0] for a, b in zip(args, batched) if b)
     outs = [solver_call_p.bind(*[a[i] if b else a for a, b in zip(args, batched)], call=call)
             for i in range(n)]
-    return [np.stack([o[k] for o in outs]) for k in range(len(outs[0]))]
+    # frechet.numpy's stack: the examples' solutions may be another library's arrays
+    return [fr.numpy.stack([o[k] for o in outs]) for k in range(len(outs[0]))]
 
 
 def _jvp(primals, tangents, *, call):
@@ -119,6 +132,7 @@ def _jvp(primals, tangents, *, call):
 solver_call_p = fx.Primitive("implicit.solver_call", _impl, _abstract, multiple_results=True)
 solver_call_p.batch = _batch
 solver_call_p.jvp = _jvp
+fx.neutral(solver_call_p)       # its impl runs the user's code (call_on_library): any library
 
 
 def run_solver(call, leaves):

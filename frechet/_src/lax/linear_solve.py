@@ -8,18 +8,26 @@ and a solver. Rules, as JAX's custom_linear_solve: JVP dx = solve(A, db - dA x),
 forward derivative of matvec in its consts at v = x; transpose in b: a solve with the
 transposed matvec (its own sub-program, the transpose of matvec's linear program). Nothing
 differentiates through the solver's iterations.
+
+On another library's arrays (a torch b, core/backend.py) the impl is `_impl_on(xp)`: the
+matvec program is evaluated by binding its primitives (each runs xp's function) and the solvers
+compute with xp's vectors (solver_ops.py, krylov.py); SciPy sparse matrices and SparseDirect
+stay NumPy's and raise BackendError there.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from frechet._src.core import backend
 from frechet._src.core.primitive import Held, primitive
 from frechet._src.core.spec import ArraySpec, spec_of
+from frechet._src.errors import BackendError
 from frechet._src.interpreters.ad import is_undefined, jvp_flat, pullback_linear
 from frechet._src.ir.partial_eval import partial_eval
 from frechet._src.ir.program import Program, evaluate, zeros
 from frechet._src.lax.branch import compiled, stage_closed
+from frechet._src.lax.solver_ops import ArrayOps, Operator
 from frechet._src.lax.solvers import (
     CG,
     GMRES,
@@ -120,6 +128,46 @@ def _impl(*args, matvec, transposed, solver, matrix):
                      for j in range(b.shape[1])], axis=1)
 
 
+def _on_library(program, b, xp):
+    """program with its NumPy constants made constants of b's library once, not at every
+    product (a NumPy matrix closed over while b is traced)."""
+    if not any(type(c) is np.ndarray for c in program.consts):
+        return program
+    consts = backend.promote([b, *program.consts], xp)[1:]
+    return Program(program.invars, program.constvars, consts, program.eqns, program.outvars,
+                   program.out_specs)
+
+
+def _impl_on(xp):
+    """linear_solve's impl on arrays of namespace xp (the primitive's array-API rule)."""
+    def impl(*args, matvec, transposed, solver, matrix):
+        import functools
+
+        import scipy.sparse as sp
+        consts, b, s = args[:-1], args[-1], solver.value
+        if isinstance(s, SparseDirect) or (matrix is not None and sp.issparse(matrix.value)):
+            raise BackendError(
+                f"SciPy sparse matrices and SparseDirect compute on NumPy arrays only; b is a "
+                f"{type(b).__name__}: pass A as an array of b's library or as a function "
+                f"v -> A v, with Dense() or a Krylov solver")
+        ops = ArrayOps(xp, b)
+        n = b.shape[0]
+        run, run_t = _on_library(matvec, b, xp), _on_library(transposed.value, b, xp)
+        op = Operator(n, lambda v: evaluate(run, *consts, v)[0],
+                      lambda w: ops.conj(evaluate(run_t, *consts, ops.conj(w))[0]))
+
+        @functools.cache
+        def the_matrix():
+            if matrix is not None:
+                m = matrix.value
+                return backend.promote([b, m], xp)[1] if type(m) is np.ndarray else m
+            return ops.stack_columns([op.matvec(e) for e in ops.eye(n, b.dtype)])
+        if b.ndim == 1 or not s.columns:
+            return s(op, b, the_matrix, ops)
+        return ops.stack_columns([s(op, b[:, j], the_matrix, ops) for j in range(b.shape[1])])
+    return impl
+
+
 def _abstract(*specs, matvec, transposed, solver, matrix):
     b = specs[-1]
     if list(matvec.out_specs) != [ArraySpec(b.shape[:1], b.dtype)]:
@@ -128,6 +176,7 @@ def _abstract(*specs, matvec, transposed, solver, matrix):
 
 
 linear_solve_p = primitive("linear_solve", _impl, _abstract)
+linear_solve_p.array_api = _impl_on
 
 
 def _jvp(primals, tangents, **params):
@@ -172,13 +221,33 @@ linear_solve_p.linear = True
 linear_solve_p.batch = _batch
 
 
+def _foreign_consts_as_operands(program, lifted):
+    """The program with its constants of another library made operands (after the lifted
+    ones): the solve's operands then say which library computes it, also when b and its
+    cotangents are NumPy's (a torch matrix closed over by a function A)."""
+    foreign = [k for k, c in enumerate(program.consts) if backend.is_foreign(c)]
+    keep = [k for k in range(len(program.consts)) if k not in foreign]
+    extra = [program.constvars[k] for k in foreign]
+    invars = list(program.invars)
+    return Program(invars[:-1] + extra + invars[-1:], [program.constvars[k] for k in keep],
+                   [program.consts[k] for k in keep], program.eqns, program.outvars,
+                   program.out_specs), list(lifted) + [program.consts[k] for k in foreign]
+
+
+def _astype(x, dtype):
+    """x.astype(dtype); another library's concrete array (no astype method) through
+    frechet.numpy, which keeps it in its library."""
+    return traced_numpy().astype(x, dtype) if backend.is_foreign(x) else x.astype(dtype)
+
+
 def solve(A, b, solver=None):
     """x with A x = b, differentiable in b and in everything A depends on.
 
     Args:
       A: an array (traced or not), a SciPy sparse matrix, a frechet LinearMap, or a function
         v -> A v (linear in v; it may close over traced values).
-      b: a vector, or a matrix of right-hand sides (columns).
+      b: a vector, or a matrix of right-hand sides (columns). With A or b another library's
+        array (a torch tensor), the solve computes in that library (docs/backends.md).
       solver: Dense() (default for arrays), Cholesky(), CG(), GMRES(tol=1e-12) (default
         otherwise), BiCGStab(), LSQR(), NormalCG(), Neumann(maxiter, alpha), SparseDirect();
         each takes tol (relative residual), maxiter and ridge (it solves (A + ridge I) x = b)
@@ -188,8 +257,9 @@ def solve(A, b, solver=None):
 
     fnp = traced_numpy()
     b = fnp.asarray(b)
-    if not np.issubdtype(b.dtype, np.inexact):
-        b = b.astype(np.float64)
+    if not np.issubdtype(b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b),
+                         np.inexact):
+        b = _astype(b, np.float64)
     n = b.shape[0]
     matrix = None
     if sp.issparse(A):
@@ -201,11 +271,17 @@ def solve(A, b, solver=None):
         matvec = A
     else:
         A = fnp.asarray(A)
-        if not isinstance(A, np.ndarray) or A.dtype != b.dtype:
-            dt = np.result_type(A.dtype, b.dtype)
-            A, b = A.astype(dt), b.astype(dt)
-        else:
+        if type(A) is np.ndarray and backend.is_foreign(b):
+            # a NumPy matrix meeting another library's b is a constant of that library
+            # (core/backend.py's rule for mixed inputs), made once, not at every product
+            A = backend.promote([b, A], backend.namespace([b]))[1]
+        if isinstance(A, np.ndarray) and A.dtype == b.dtype:
             matrix = Held(A)
+        elif backend.is_foreign(A) and backend.dtype_of(A) == backend.dtype_of(b):
+            matrix = Held(A)        # another library's matrix, kept as it is
+        else:
+            dt = np.result_type(backend.dtype_of(A), backend.dtype_of(b))
+            A, b = _astype(A, dt), _astype(b, dt)
 
         def matvec(v):
             return fnp.matmul(A, v)
@@ -214,7 +290,12 @@ def solve(A, b, solver=None):
                   Dense() if matrix is not None or not callable(A) else GMRES(tol=1e-12))
     if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
-    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), b.dtype)],
+    dtype = b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b)
+    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), dtype)],
                                    closures_first=True)
+    for c in program.consts:
+        if type(c) is not np.ndarray and backend.is_foreign(c):
+            program, lifted = _foreign_consts_as_operands(program, lifted)
+            break
     return linear_solve_p.bind(*lifted, b, matvec=program, transposed=Held(_transposed(program)),
                                solver=Held(solver), matrix=matrix)

@@ -1,9 +1,11 @@
 """Solver objects for frechet.linalg.solve: each owns its options (`tol`, `maxiter`, `ridge`,
 and a few of its own) and translates them for the library that does the work.
 
-A solver is called as solver(op, b, matrix): op a SciPy LinearOperator for A, b a vector (or,
-for solvers with `columns = False`, a matrix of right-hand sides), matrix() the matrix itself
-(formed once, from op when A was given by its action). Every solver here solves
+A solver is called as solver(op, b, matrix, ops): op a SciPy LinearOperator for A (a
+solver_ops.Operator for another library's arrays), b a vector (or, for solvers with
+`columns = False`, a matrix of right-hand sides), matrix() the matrix itself (formed once, from
+op when A was given by its action), ops the vector operations of b's library (solver_ops.py:
+NumPy's by default; elsewhere krylov.py replaces SciPy's Krylov solvers). Every solver solves
 (A + ridge I) x = b, checks the relative residual ||(A + ridge I) x - b|| / ||b|| against `tol`
 afterwards, and warns, naming the residual, when it is not met. The solvers are never
 differentiated: linear_solve's rules differentiate the solution itself (see linear_solve.py).
@@ -15,6 +17,8 @@ import inspect
 
 import numpy as np
 
+from frechet._src.lax import krylov
+from frechet._src.lax.solver_ops import NUMPY, Operator
 from frechet._src.warn import warn
 
 
@@ -34,30 +38,30 @@ class Solver:
         self.maxiter = None if maxiter is None else int(maxiter)
         self.ridge = ridge
 
-    def __call__(self, op, b, matrix):
-        op, matrix = _with_ridge(op, matrix, self.ridge)
-        x = self._solve(op, b, matrix)
-        self._check(op, b, x, matrix)
+    def __call__(self, op, b, matrix, ops=NUMPY):
+        op, matrix = _with_ridge(op, matrix, self.ridge, ops)
+        x = self._solve(op, b, matrix, ops)
+        self._check(op, b, x, matrix, ops)
         return x
 
-    def _solve(self, op, b, matrix):
+    def _solve(self, op, b, matrix, ops):
         raise NotImplementedError
 
-    def _residual(self, op, b, x, matrix):
+    def _residual(self, op, b, x, matrix, ops):
         ax = (matrix() @ x) if not self.columns else op.matvec(x).reshape(b.shape)
-        scale = np.linalg.norm(b)
-        r = np.linalg.norm(np.asarray(ax) - b)
+        scale = ops.norm(b)
+        r = ops.norm(ops.asarray(ax) - b)
         return r / scale if scale > 0 else r
 
-    def _check(self, op, b, x, matrix):
-        if not np.all(np.isfinite(x)):
+    def _check(self, op, b, x, matrix, ops):
+        if not ops.all(ops.isfinite(x)):
             warn(f"{self!r} returned non-finite values: the system is singular or the "
                  f"iteration diverged; add ridge= or choose another solver")
             return
-        res = self._residual(op, b, x, matrix)
+        res = self._residual(op, b, x, matrix, ops)
         if res > self._allowed():
-            warn(f"{self!r} did not converge: relative residual {res:.3g} > tol {self.tol:.3g}; "
-                 f"raise maxiter, add ridge=, or choose another solver")
+            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol "
+                 f"{self.tol:.3g}; raise maxiter, add ridge=, or choose another solver")
 
     def _allowed(self):
         # SciPy measures its own (sometimes preconditioned or recursively updated) residual;
@@ -72,14 +76,24 @@ class Solver:
         return f"{type(self).__name__}({opts})"
 
 
-def _with_ridge(op, matrix, ridge):
+def _with_ridge(op, matrix, ridge, ops):
     """op and matrix for A + ridge I (unchanged when ridge is 0)."""
     if not ridge:
         return op, matrix
     import functools
+    n = op.shape[0]
+    if ops is not NUMPY:
+        # Python numbers: a NumPy scalar would take another library's array to NumPy
+        ridge = complex(ridge) if np.iscomplexobj(ridge) else float(ridge)
+
+        @functools.cache
+        def shifted_array():
+            m = matrix()
+            return m + ridge * ops.eye(n, m.dtype)
+        return Operator(n, lambda v: op.matvec(v) + ridge * v,
+                        lambda w: op.rmatvec(w) + ridge.conjugate() * w), shifted_array
 
     from scipy.sparse.linalg import LinearOperator
-    n = op.shape[0]
     shifted = LinearOperator(op.shape, dtype=op.dtype,
                              matvec=lambda v: op.matvec(v) + ridge * v.reshape(n),
                              rmatvec=lambda w: op.rmatvec(w) + np.conj(ridge) * w.reshape(n))
@@ -121,8 +135,8 @@ class Dense(_Direct):
       ridge: solve (A + ridge I) x = b.
     """
 
-    def _solve(self, op, b, matrix):
-        return np.linalg.solve(_dense(matrix()), b)
+    def _solve(self, op, b, matrix, ops):
+        return ops.solve(_dense(matrix()), b)
 
 
 class Cholesky(_Direct):
@@ -131,7 +145,11 @@ class Cholesky(_Direct):
     Args: as Dense.
     """
 
-    def _solve(self, op, b, matrix):
+    def _solve(self, op, b, matrix, ops):
+        if ops is not NUMPY:
+            # Note: the standard has no triangular solve: both factors go through solve
+            low = ops.xp.linalg.cholesky(matrix())
+            return ops.solve(ops.conj(ops.xp.matrix_transpose(low)), ops.solve(low, b))
         import scipy.linalg as sla
         return sla.cho_solve(sla.cho_factor(_dense(matrix())), b)
 
@@ -142,7 +160,7 @@ class SparseDirect(_Direct):
     Args: as Dense.
     """
 
-    def _solve(self, op, b, matrix):
+    def _solve(self, op, b, matrix, ops):      # NumPy's only (linear_solve raises elsewhere)
         import scipy.sparse.linalg as spla
         return spla.spsolve(matrix(), b)
 
@@ -169,30 +187,34 @@ class _Scipy(Solver):
         self.truncated = bool(truncated)
 
     def _scipy_options(self, n):
+        """SciPy's keywords (also those of krylov.py's solver of the same name)."""
+        return {"rtol": self.tol, "atol": self.atol, "maxiter": self.maxiter, "M": self.M}
+
+    def _solve(self, op, b, matrix, ops):
+        options = self._scipy_options(b.shape[0])
+        if ops is not NUMPY:
+            return getattr(krylov, self.name)(ops, op, b, **options)
         import scipy.sparse.linalg as spla
         fn = getattr(spla, self.name)
         # SciPy renamed `tol` to `rtol` in 1.12 (and removed `tol` in 1.14)
-        key = "rtol" if "rtol" in inspect.signature(fn).parameters else "tol"
-        return fn, {key: self.tol, "atol": self.atol, "maxiter": self.maxiter, "M": self.M}
-
-    def _solve(self, op, b, matrix):
-        fn, options = self._scipy_options(b.shape[0])
+        if "rtol" not in inspect.signature(fn).parameters:
+            options["tol"] = options.pop("rtol")
         x, _ = fn(op, b, **options)
         return x
 
     def _allowed(self):
         return 10 * self.tol
 
-    def _check(self, op, b, x, matrix):
+    def _check(self, op, b, x, matrix, ops):
         if self.truncated:
-            if not np.all(np.isfinite(x)):
-                super()._check(op, b, x, matrix)
+            if not ops.all(ops.isfinite(x)):
+                super()._check(op, b, x, matrix, ops)
             return
-        scale = np.linalg.norm(b)
-        if self.atol and scale > 0 and np.isfinite(x).all() and \
-                np.linalg.norm(op.matvec(x) - b) <= 10 * self.atol:
+        scale = ops.norm(b)
+        if self.atol and scale > 0 and ops.all(ops.isfinite(x)) and \
+                ops.norm(op.matvec(x) - b) <= 10 * self.atol:
             return
-        super()._check(op, b, x, matrix)
+        super()._check(op, b, x, matrix, ops)
 
     def _options(self):
         out = super()._options()
@@ -240,12 +262,12 @@ class GMRES(_Scipy):
         self.restart = restart
 
     def _scipy_options(self, n):
-        fn, options = super()._scipy_options(n)
+        options = super()._scipy_options(n)
         restart = min(self.restart or 20, n)
         options["restart"] = restart
         if self.maxiter is not None:     # SciPy's maxiter counts restart cycles
             options["maxiter"] = -(-self.maxiter // restart)
-        return fn, options
+        return options
 
 
 class LSQR(Solver):
@@ -260,10 +282,12 @@ class LSQR(Solver):
 
     _default_tol = 1e-12
 
-    def _solve(self, op, b, matrix):
+    def _solve(self, op, b, matrix, ops):
+        iter_lim = self.maxiter or 10 * b.shape[0]
+        if ops is not NUMPY:
+            return krylov.lsqr(ops, op, b, btol=self.tol, iter_lim=iter_lim)
         import scipy.sparse.linalg as spla
-        return spla.lsqr(op, b, atol=0.0, btol=self.tol,
-                         iter_lim=self.maxiter or 10 * b.shape[0])[0]
+        return spla.lsqr(op, b, atol=0.0, btol=self.tol, iter_lim=iter_lim)[0]
 
 
 # ---- solvers written here ------------------------------------------------------------------------
@@ -279,23 +303,23 @@ class NormalCG(Solver):
       ridge: solve (A + ridge I) x = b (Note: the shift is on A, not on A^H A as in jaxopt).
     """
 
-    def _solve(self, op, b, matrix):
+    def _solve(self, op, b, matrix, ops):
         n = b.shape[0]
-        x = np.zeros_like(b)
-        r = b.copy()
+        x = ops.zeros_like(b)
+        r = b                   # (no update is in place)
         z = op.rmatvec(r)
-        p = z.copy()
-        zz = np.vdot(z, z).real
-        stop = self.tol * np.linalg.norm(b)
+        p = z
+        zz = ops.real(ops.vdot(z, z))
+        stop = self.tol * ops.norm(b)
         for _ in range(self.maxiter or 10 * n):
-            if np.linalg.norm(r) <= stop or zz == 0:
+            if ops.norm(r) <= stop or zz == 0:
                 break
             w = op.matvec(p)
-            step = zz / np.vdot(w, w).real
+            step = zz / ops.real(ops.vdot(w, w))
             x = x + step * p
             r = r - step * w
             z = op.rmatvec(r)
-            zz, zz_old = np.vdot(z, z).real, zz
+            zz, zz_old = ops.real(ops.vdot(z, z)), zz
             p = z + (zz / zz_old) * p
         return x
 
@@ -330,12 +354,12 @@ class Neumann(Solver):
         self.truncate = tol is None
         self.alpha = alpha
 
-    def _solve(self, op, b, matrix):
-        v = np.zeros_like(b)
-        stop = self.tol * np.linalg.norm(b)
+    def _solve(self, op, b, matrix, ops):
+        v = ops.zeros_like(b)
+        stop = self.tol * ops.norm(b)
         for _ in range(self.maxiter):
             r = op.matvec(v) - b
-            if not self.truncate and np.linalg.norm(r) <= stop:
+            if not self.truncate and ops.norm(r) <= stop:
                 break
             v = v - self.alpha * r
         return v
@@ -343,16 +367,16 @@ class Neumann(Solver):
     def _allowed(self):
         return 1.0 if self.truncate else 10 * self.tol
 
-    def _check(self, op, b, x, matrix):
-        if not np.all(np.isfinite(x)):
-            return super()._check(op, b, x, matrix)
-        res = self._residual(op, b, x, matrix)
+    def _check(self, op, b, x, matrix, ops):
+        if not ops.all(ops.isfinite(x)):
+            return super()._check(op, b, x, matrix, ops)
+        res = self._residual(op, b, x, matrix, ops)
         if self.truncate and res > 1.0:
-            warn(f"{self!r} diverges: relative residual {res:.3g} after {self.maxiter} steps "
-                 f"(> 1); the series converges when the spectral radius of I - alpha A is "
+            warn(f"{self!r} diverges: relative residual {float(res):.3g} after {self.maxiter} "
+                 f"steps (> 1); the series converges when the spectral radius of I - alpha A is "
                  f"below 1: lower alpha (below 2 / largest eigenvalue of A)")
         elif not self.truncate and res > self._allowed():
-            warn(f"{self!r} did not converge: relative residual {res:.3g} > tol "
+            warn(f"{self!r} did not converge: relative residual {float(res):.3g} > tol "
                  f"{self.tol:.3g}; raise maxiter or lower alpha")
 
     def _options(self):
