@@ -16,19 +16,9 @@ import frechet.implicit as fi
 from frechet import linalg as la
 
 torch = pytest.importorskip("torch")
+from nohost import NoHost, nohost
 
-
-class NoHost(torch.Tensor):
-    """A tensor that refuses to become a NumPy array: any silent copy to NumPy fails."""
-
-    def __array__(self, *args, **kwargs):
-        raise AssertionError("a tensor was converted to NumPy")
-
-
-def _t(a, dtype=None):
-    a = np.asarray(a)
-    return torch.from_numpy(np.array(a if dtype is None else a.astype(dtype), copy=True)) \
-        .as_subclass(NoHost)
+_t = nohost
 
 
 def _np(x):

@@ -375,7 +375,8 @@ class jit:
         out_leaves, out_tree = tree.flatten(out)
         check_outputs(self._name(), out_leaves)
         values = [o.value if isinstance(o, StagedTracer) and o._trace is tt
-                  else o if isinstance(o, Tracer) else np.asarray(o) for o in out_leaves]
+                  else o if isinstance(o, Tracer) or backend.is_foreign(o) else np.asarray(o)
+                  for o in out_leaves]
         program, hidden = _hoist(tt.build(ins, out_leaves))
         if any(chunked.is_chunked(c) for c in program.consts):
             raise TypeError(f"jit({self._name()}) compiles for NumPy arrays, and the function "

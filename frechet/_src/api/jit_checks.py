@@ -8,7 +8,7 @@ import inspect
 import numpy as np
 
 from frechet._src import tree
-from frechet._src.core.backend import dtype_of
+from frechet._src.core.backend import dtype_of, is_foreign
 from frechet._src.core.trace import Tracer
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -66,7 +66,10 @@ def check_static_in_range(fun, static_argnums, nargs):
 
 def _traceable(x) -> bool:
     try:
-        return isinstance(x, Tracer) or np.asarray(x).dtype.kind in "biufc"
+        if isinstance(x, Tracer):
+            return True
+        # another library's array is read by its dtype, never copied to NumPy
+        return (dtype_of(x) if is_foreign(x) else np.asarray(x).dtype).kind in "biufc"
     except Exception:       # noqa: BLE001  (whatever NumPy cannot convert, jit cannot trace)
         return False
 
