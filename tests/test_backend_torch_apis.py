@@ -10,7 +10,7 @@ from test_multilevel import Quad
 
 import frechet as fr
 from frechet import decision, optim
-from frechet.multilevel import Engine, FiniteDifference, Problem, Unroll
+from frechet.multilevel import Engine, FiniteDifference, Implicit, Neumann, Problem, Unroll
 
 torch = pytest.importorskip("torch")
 from nohost import nohost
@@ -260,7 +260,8 @@ def _on_torch(q):
     return qt
 
 
-@pytest.mark.parametrize("methods", [(Unroll(5), Unroll(5)), (FiniteDifference(), Unroll(3))],
+@pytest.mark.parametrize("methods", [(Unroll(5), Unroll(5)), (FiniteDifference(), Unroll(3)),
+                                     (Implicit(), Implicit()), (Neumann(60, alpha=0.35), Unroll(3))],
                          ids=repr)
 def test_multilevel_on_torch(methods):
     q = Quad(seed=0)
