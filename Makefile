@@ -53,7 +53,7 @@ EXAMPLES := examples/ridge_hypergradient.py examples/weight_decay_logistic.py \
 	examples/multilevel_hpo.py examples/meta_weight_net.py \
 	examples/imaml_sinusoid.py examples/nlls_preconditioner.py \
 	examples/pyepo_shortest_path.py examples/pyepo_knapsack.py \
-	examples/dask_logistic.py
+	examples/dask_logistic.py examples/torch_tensors.py
 
 examples: $(VENV)/.installed-test
 	mkdir -p build/examples
