@@ -136,6 +136,8 @@ def implementation(prim, xp):
 def promote(args, xp):
     """args with NumPy arrays and Python numbers made constants of namespace xp, on the device
     of the first of args that is xp's (see the module docstring); xp's arrays unchanged."""
+    if not any(type(a) in NATIVE or isinstance(a, (np.ndarray, np.generic)) for a in args):
+        return args                 # all of xp's already (the common case): no device to find
     like = next(a for a in args if type(a) not in NATIVE and _namespace_of_type(a) is xp)
     device = device_of(like)
     out = []
@@ -148,8 +150,19 @@ def promote(args, xp):
     return out
 
 
+_DEVICE_ATTRIBUTE: dict = {}    # type -> whether its arrays' .device is the standard's device
+
+
 def device_of(x):
     """The device of another library's array."""
+    t = type(x)
+    fast = _DEVICE_ATTRIBUTE.get(t)
+    if fast is None:
+        xp = _namespace_of_type(x)
+        fast = _DEVICE_ATTRIBUTE[t] = xp not in (None, VIA_NUMPY) and name_of(xp) in (
+            "torch", "cupy")
+    if fast:                # torch tensors and CuPy arrays carry it (array_api_compat.device
+        return x.device     # reads the same attribute, after a dozen library tests)
     import array_api_compat  # lazy: see _namespace_of_type
     return array_api_compat.device(x)
 
