@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from frechet._src.bench.elementwise import _one_input, _suite
-from frechet._src.bench.workload import Workload
+from frechet._src.bench.workload import Workload, blocking, jax_x64
 
 # ---- fanout_chain: each value feeds three operations, 25 steps on 10 elements
 
@@ -64,7 +64,32 @@ def projectile(xp, theta):
     return x + y
 
 
+def _projectile_jax(d):
+    """JAX as its users write this loop: lax.fori_loop. XLA's compile of the unrolled Python
+    loop (5,400 scalar operations, forward and backward) ran for 20 minutes on a 2-core 24 GiB
+    machine and was then killed for memory."""
+    jax = jax_x64()
+    jnp = jax.numpy
+
+    def f(theta):
+        angle, k = theta[0], theta[1]
+
+        def step(_, c):
+            x, y, vx, vy = c
+            v = jnp.sqrt(vx * vx + vy * vy)
+            ax, ay = -k * v * vx, -9.81 - k * v * vy
+            return x + 0.01 * vx, y + 0.01 * vy, vx + 0.01 * ax, vy + 0.01 * ay
+        zero = jnp.zeros(())
+        x, y, _, _ = jax.lax.fori_loop(0, PROJECTILE_STEPS, step,
+                                       (zero, zero, 30.0 * jnp.cos(angle), 30.0 * jnp.sin(angle)))
+        return x + y
+    g, x = jax.jit(jax.grad(f)), jnp.asarray(d["x"])
+    return blocking(lambda: g(x))
+
+
 SCALAR_PROJECTILE = Workload(
     "scalar_projectile", f"gradient w.r.t. (angle, drag) of {PROJECTILE_STEPS} Euler steps of a "
     "projectile with drag, in scalars", lambda: {"x": np.array([0.7, 0.01])},
-    _suite(projectile))
+    {**_suite(projectile), "jax": _projectile_jax},
+    notes={"jax": "lax.fori_loop (XLA's compile of the unrolled loop did not finish: 20 min, "
+                  "then out of memory at 24 GiB)"})
