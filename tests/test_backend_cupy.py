@@ -26,10 +26,9 @@ FRECHET = sorted(name for name in REGISTRY if not name.startswith("test_"))
 # vmap, the tapes only on NumPy floats and arrays. Listed from a run against CuPy 14: giving
 # CuPy one of these makes test_tables_resolve fail until it leaves the list.
 LACKS = {"all_gather", "array_tape", "array_tape_t", "axis_index", "bitwise_count", "cummax",
-         "cummin", "custom_vjp_lin", "eig", "frexp", "isnat", "iv", "ive", "kv",
-         "linear_solve", "lu_factor", "pmax", "psum", "roots",
-         "scalar_tape", "scalar_tape_t", "spacing", "sparse_matmul", "stdtr", "stdtrit",
-         "sylvester", "tape_loop", "triangular_solve", "while_tape"}
+         "cummin", "custom_vjp_lin", "eig", "frexp", "isnat", "iv", "ive", "kv", "lu_factor",
+         "pmax", "psum", "roots", "scalar_tape", "scalar_tape_t", "spacing", "sparse_matmul",
+         "stdtr", "stdtrit", "sylvester", "triangular_solve"}
 
 
 def test_tables_resolve():

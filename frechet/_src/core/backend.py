@@ -91,7 +91,7 @@ def name_of(xp) -> str:
 # Primitive -> {back-end name: "module.function"}: the library's own function where the
 # standard has none. Named as text so that a library is imported only when its arrays arrive.
 _TABLE: dict = {}
-_RESOLVED: dict = {}        # (primitive, back-end name) -> the callable
+_RESOLVED: dict = {}        # (primitive, namespace) -> the callable
 
 
 def defbackend(prim, **functions) -> None:
@@ -104,15 +104,17 @@ def defbackend(prim, **functions) -> None:
             raise ValueError(f"name {backend}'s function for {prim.name} as 'module.function' "
                              f"(or pass the function), got {path!r}")
     _TABLE.setdefault(prim, {}).update(functions)
+    for key in [k for k in _RESOLVED if k[0] is prim]:     # resolved before: look again
+        del _RESOLVED[key]
 
 
 def implementation(prim, xp):
     """prim's function on arrays of namespace xp: fn(*args, **params)."""
-    backend = name_of(xp)
-    key = (prim, backend)
+    key = (prim, xp)
     fn = _RESOLVED.get(key)
     if fn is not None:
         return fn
+    backend = name_of(xp)
     path = _TABLE.get(prim, {}).get(backend)
     if callable(path):
         fn = path
@@ -136,7 +138,10 @@ def implementation(prim, xp):
 def promote(args, xp):
     """args with NumPy arrays and Python numbers made constants of namespace xp, on the device
     of the first of args that is xp's (see the module docstring); xp's arrays unchanged."""
-    if not any(type(a) in NATIVE or isinstance(a, (np.ndarray, np.generic)) for a in args):
+    for a in args:
+        if type(a) in NATIVE or isinstance(a, (np.ndarray, np.generic)):
+            break
+    else:
         return args                 # all of xp's already (the common case): no device to find
     like = next(a for a in args if type(a) not in NATIVE and _namespace_of_type(a) is xp)
     device = device_of(like)
