@@ -29,10 +29,10 @@ $(VENV)/.installed-gpu: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,fast,gpu]'
 	touch $@
 
-# CuPy: the back-end tables resolve (without a GPU too), and the op-record table on CuPy
-# arrays on a GPU (skipped without one).
+# CuPy: the back-end tables resolve (without a GPU too); the op-record table on CuPy arrays
+# and on torch CUDA tensors on a GPU (skipped without one).
 test-gpu: $(VENV)/.installed-gpu
-	$(BIN)/python -m pytest -q tests/test_backend_cupy.py
+	$(BIN)/python -m pytest -q tests/test_backend_cupy.py tests/test_backend_torch_cuda.py
 
 coverage: $(VENV)/.installed
 	$(BIN)/python -m frechet coverage
