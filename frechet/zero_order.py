@@ -92,8 +92,8 @@ def zero_order_grad(f: Callable, sigma: float, num_samples: int, method: str = "
             theta = to_host(theta)
         theta = np.asarray(theta, dtype=np.result_type(theta, np.float64))
         shape = (num_samples,) + theta.shape
-        u = rng.standard_normal(shape) if noise is None else np.asarray(
-            to_host(noise) if is_foreign(noise) else noise, theta.dtype)
+        u = rng.standard_normal(shape) if noise is None else np.asarray(to_host(noise),
+                                                                         theta.dtype)
         if u.shape != shape:
             raise ValueError(f"pass noise of shape (num_samples, *theta.shape) = {shape} to "
                              f"zero_order_grad; got {u.shape}.")

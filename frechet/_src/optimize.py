@@ -25,8 +25,7 @@ _HESSP = {"newton-cg", "trust-ncg", "trust-krylov", "trust-constr"}
 
 def _raveler(x0):
     leaves, treedef = tree.flatten(x0)
-    arrays = [np.asarray(backend.to_host(x) if backend.is_foreign(x) else x, dtype=np.float64)
-              for x in leaves]
+    arrays = [np.asarray(backend.to_host(x), dtype=np.float64) for x in leaves]
     shapes = [a.shape for a in arrays]
     sizes = [a.size for a in arrays]
 
@@ -77,5 +76,4 @@ def _copies(like):
     the arrays of `like`'s library (none: NumPy parameters)."""
     if like is None:
         return (lambda v: v), (lambda g: g)
-    xp = backend.like_namespace(like)[0]
-    return (lambda v: backend.promote([like, v], xp)[1]), backend.to_host
+    return (lambda v: backend.to_library(v, like)), backend.to_host

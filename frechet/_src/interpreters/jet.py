@@ -28,7 +28,6 @@ from frechet._src import tree
 from frechet._src.core import backend
 from frechet._src.core import trace as _trace
 from frechet._src.core.registry import front_end
-from frechet._src.core.spec import numpy_dtype
 from frechet._src.core.trace import Trace, Tracer
 from frechet._src.errors import FrechetError
 
@@ -45,9 +44,8 @@ class PrimalTracer(Tracer):
 
     @property
     def dtype(self):
-        dt = self.primal.dtype
         # another library's array: specs speak NumPy's dtypes (as JVPTracer's)
-        return dt if isinstance(dt, np.dtype) else numpy_dtype(dt)
+        return backend.dtype_of(self.primal)
 
     def concrete(self):
         return self.primal if not isinstance(self.primal, Tracer) else self.primal.concrete()

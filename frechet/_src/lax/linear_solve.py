@@ -160,7 +160,7 @@ def _impl_on(xp):
         def the_matrix():
             if matrix is not None:
                 m = matrix.value
-                return backend.promote([b, m], xp)[1] if type(m) is np.ndarray else m
+                return backend.to_library(m, b)     # (another library's matrix as it is)
             return ops.stack_columns([op.matvec(e) for e in ops.eye(n, b.dtype)])
         if b.ndim == 1 or not s.columns:
             return s(op, b, the_matrix, ops)
@@ -257,8 +257,7 @@ def solve(A, b, solver=None):
 
     fnp = traced_numpy()
     b = fnp.asarray(b)
-    if not np.issubdtype(b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b),
-                         np.inexact):
+    if not np.issubdtype(backend.dtype_of(b), np.inexact):
         b = _astype(b, np.float64)
     n = b.shape[0]
     matrix = None
@@ -274,7 +273,7 @@ def solve(A, b, solver=None):
         if type(A) is np.ndarray and backend.is_foreign(b):
             # a NumPy matrix meeting another library's b is a constant of that library
             # (core/backend.py's rule for mixed inputs), made once, not at every product
-            A = backend.promote([b, A], backend.namespace([b]))[1]
+            A = backend.to_library(A, b)
         if isinstance(A, np.ndarray) and A.dtype == b.dtype:
             matrix = Held(A)
         elif backend.is_foreign(A) and backend.dtype_of(A) == backend.dtype_of(b):
@@ -290,8 +289,7 @@ def solve(A, b, solver=None):
                   Dense() if matrix is not None or not callable(A) else GMRES(tol=1e-12))
     if isinstance(solver, SparseDirect) and not (matrix is not None and sp.issparse(A)):
         raise TypeError("SparseDirect (spsolve) needs a SciPy sparse matrix")
-    dtype = b.dtype if isinstance(b.dtype, np.dtype) else backend.dtype_of(b)
-    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), dtype)],
+    program, lifted = stage_closed(lambda v: [matvec(v)], [ArraySpec((n,), backend.dtype_of(b))],
                                    closures_first=True)
     for c in program.consts:
         if type(c) is not np.ndarray and backend.is_foreign(c):
