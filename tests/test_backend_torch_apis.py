@@ -13,7 +13,7 @@ from frechet import decision, optim
 from frechet.multilevel import Engine, FiniteDifference, Implicit, Neumann, Problem, Unroll
 
 torch = pytest.importorskip("torch")
-from nohost import nohost
+from nohost import NoHost, nohost
 
 
 def _torch(a):
@@ -388,3 +388,14 @@ def test_jit_returns_a_tensor_it_closes_over():
         g = fr.jit(fr.grad(lambda x: np.sum(w * x)))
         return [g(convert(X0)), g(convert(2.0 * X0))]
     _same(run)
+
+
+def test_apply_updates_keeps_a_tensors_dtype():
+    """A float32 parameter stays float32 after a float64 update, as a NumPy one does; a
+    float64 one is the sum itself."""
+    p32, p64 = nohost(X0, np.float32), _torch(X0)
+    out32 = optim.apply_updates(p32, _torch(X0))
+    assert type(out32) is NoHost and out32.dtype == torch.float32
+    np.testing.assert_array_equal(out32.as_subclass(torch.Tensor).numpy(),
+                                  optim.apply_updates(X0.astype(np.float32), X0))
+    _close(optim.apply_updates(p64, _torch(2.0 * X0)), 3.0 * X0, tol=0)

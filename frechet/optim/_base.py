@@ -90,10 +90,11 @@ def apply_updates(params, updates):
     """
     def add(p, u):
         out = p + u
-        dtype = getattr(p, "dtype", None)
-        if dtype is not None and not isinstance(dtype, np.dtype):
-            dtype = dtype_of(p)         # another library's array: its dtype in NumPy's terms
-        if dtype is not None and getattr(out, "dtype", dtype) != dtype:
+        if not hasattr(p, "dtype") or not hasattr(out, "dtype"):
+            return out
+        # both in NumPy's terms: a torch dtype never equals a NumPy one
+        dtype = dtype_of(p)
+        if dtype_of(out) != dtype:
             out = out.astype(dtype) if not is_foreign(out) else numpy_for(out).astype(out, dtype)
         return out
     return tree_map(add, params, updates)
